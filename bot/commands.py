@@ -1,0 +1,21 @@
+"""The command menus (setMyCommands) and /help: built-in commands plus each flow's own."""
+
+from __future__ import annotations
+
+PRIVATE = [
+    ("start", "Welcome and what to do next"),
+    ("invite", "Get a link to pair with your partner"),
+    ("join", "Join your partner with an invite code"),
+    ("timezone", "Set your timezone, e.g. /timezone Europe/Berlin"),
+    ("schedule", "Set your weekly meeting, e.g. /schedule sun 19:00"),
+    ("pause", "Pause nudges for both of you"),
+    ("resume", "Turn nudges back on"),
+    ("cancel", "Leave what's running"),
+    ("help", "What I can do"),
+]
+
+GROUP = [
+    ("link", "Make this group your shared space"),
+    ("cancel", "Leave what's running"),
+    ("help", "What I can do"),
+]

@@ -1,0 +1,77 @@
+"""Settings, read once from the environment or a `.env` file in the working directory."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot import PROJECT_ROOT
+
+# Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, a 30+ char secret.
+TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    telegram_bot_token: str = Field(default="")
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    database_url: str = "sqlite:///us-coach.db"
+    default_timezone: str = "UTC"
+    log_level: str = "INFO"
+    flows_dir: Path = PROJECT_ROOT / "flows"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    invite_ttl_hours: int = 72
+    # Telegram's flood limits; AIORateLimiter keeps us under them.
+    flood_overall_per_second: float = 30
+    flood_group_per_minute: float = 20
+    # Long-poll timeout for getUpdates, in seconds.
+    poll_timeout: int = 10
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (try Europe/Berlin)") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    def require_token(self) -> str:
+        """Return the bot token, or explain in one line what is wrong with it."""
+        token = self.telegram_bot_token.strip()
+        if not token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: get one from @BotFather and put it in .env"
+            )
+        if not TOKEN_PATTERN.match(token):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN looks malformed: expected something like 123456789:AAE..."
+            )
+        return token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning validation errors into one-line ConfigErrors."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"{field}: {first['msg']}") from exc

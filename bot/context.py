@@ -1,0 +1,19 @@
+"""A typed CallbackContext: handlers reach the services as `context.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.services import Services
+
+
+class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    @property
+    def services(self) -> Services:
+        services: Services = self.application.bot_data["services"]
+        return services
+
+
+CoachApp = Application[ExtBot[None], CoachContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

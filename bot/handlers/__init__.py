@@ -1,0 +1,1 @@
+"""Thin adapters: Update -> Event -> service call -> Bot API calls."""

@@ -1,0 +1,47 @@
+"""The one global error handler: log with context (never private text), apologise briefly."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.context import CoachContext
+
+log = logging.getLogger(__name__)
+
+
+def describe(update: object) -> str:
+    """Who and where, without what they wrote: message text is private."""
+    if not isinstance(update, Update):
+        return f"non-update {type(update).__name__}"
+    kind = next(
+        (k for k in ("message", "edited_message", "callback_query", "my_chat_member",
+                     "channel_post") if getattr(update, k, None) is not None),
+        "other",
+    )
+    chat = update.effective_chat
+    user = update.effective_user
+    return (
+        f"update={update.update_id} kind={kind} "
+        f"chat={chat.id if chat else None} user={user.id if user else None}"
+    )
+
+
+async def on_error(update: object, context: CoachContext) -> None:
+    """Log every unhandled error with the update's context and tell the person, briefly."""
+    log.error("unhandled error for %s", describe(update), exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(
+                context.services.renderer.render("common/sorry"), show_alert=False
+            )
+        else:
+            await context.bot.send_message(
+                update.effective_chat.id, context.services.renderer.render("common/sorry")
+            )
+    except TelegramError:
+        log.warning("could not send the apology for %s", describe(update))

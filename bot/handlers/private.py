@@ -1,0 +1,93 @@
+"""Commands in a private chat: welcome, pairing, the couple's settings."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import CoachContext
+from bot.handlers.adapt import command_argument, deliver, event_from
+from bot.outbox import Reply
+
+
+async def start(update: Update, context: CoachContext) -> None:
+    """Welcome the person, or pair them when they came through an invite link."""
+    event = event_from(update, context)
+    if event is None:
+        return
+    couples = context.services.couples
+    couples.register(event.person)
+    await deliver(context, couples.start(event, command_argument(context)), update)
+
+
+async def help_command(update: Update, context: CoachContext) -> None:
+    """List the commands for this kind of chat."""
+    event = event_from(update, context)
+    if event is None:
+        return
+    commands = context.services.group_commands if event.in_group else context.services.commands
+    await deliver(context, context.services.couples.reply(event, "help", commands=commands))
+
+
+async def invite(update: Update, context: CoachContext) -> None:
+    """Send an invite deep link to forward to the partner."""
+    event = event_from(update, context)
+    if event is None:
+        return
+    context.services.couples.register(event.person)
+    await deliver(context, context.services.couples.invite(event))
+
+
+async def join(update: Update, context: CoachContext) -> None:
+    """Join the partner with the code from their invite."""
+    event = event_from(update, context)
+    if event is None:
+        return
+    couples = context.services.couples
+    couples.register(event.person)
+    code = command_argument(context)
+    reply = couples.join(event, code) if code else couples.reply(event, "join_how")
+    await deliver(context, reply)
+
+
+async def timezone(update: Update, context: CoachContext) -> None:
+    """Show or set the couple's timezone."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.couples.set_timezone(event, command_argument(context)))
+
+
+async def schedule(update: Update, context: CoachContext) -> None:
+    """Show or set the weekly State of the Union slot."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.couples.schedule(event, command_argument(context)))
+
+
+async def pause(update: Update, context: CoachContext) -> None:
+    """Stop nudges for the couple until /resume."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.couples.set_paused(event, True))
+
+
+async def resume(update: Update, context: CoachContext) -> None:
+    """Turn nudges back on."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.couples.set_paused(event, False))
+
+
+async def cancel(update: Update, context: CoachContext) -> None:
+    """Leave whatever flow is running; say so even when none is."""
+    event = event_from(update, context)
+    if event is None:
+        return
+    reply: Reply = context.services.cancel(event)
+    await deliver(context, reply)
+
+
+async def private_only(update: Update, context: CoachContext) -> None:
+    """A private-chat command sent in a group: point to the private chat."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.couples.reply(event, "private_only"))

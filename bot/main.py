@@ -1,0 +1,165 @@
+"""The one wiring module: settings -> services -> Application with its handlers -> polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.context import CoachApp, CoachContext
+from bot.handlers import errors, group, inputs, private
+from bot.services import Services, build_services
+from bot.storage.updates import claim_update, forget_old_updates
+
+log = logging.getLogger(__name__)
+
+
+async def skip_redelivered(update: Update, context: CoachContext) -> None:
+    """Handle each update once, even when Telegram delivers it again after a crash."""
+    if not claim_update(context.services.engine, update.update_id):
+        log.info("update %s was already handled; skipping", update.update_id)
+        raise ApplicationHandlerStop
+
+
+def build_application(settings: Settings, services: Services) -> CoachApp:
+    token = settings.require_token()
+    base = settings.telegram_api_base_url
+    application: CoachApp = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base)
+        .base_file_url(base[: -len("bot")] + "file/bot" if base.endswith("bot") else base)
+        .context_types(ContextTypes(context=CoachContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.flood_overall_per_second,
+                overall_time_period=1,
+                group_max_rate=settings.flood_group_per_minute,
+                group_time_period=60,
+                max_retries=5,
+            )
+        )
+        .concurrent_updates(True)
+        .build()  # type: ignore[assignment]
+    )
+    application.bot_data["services"] = services
+
+    private_chat = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    new_message = filters.UpdateType.MESSAGE  # edits are ignored on purpose: we act on what was sent
+
+    # Order matters: the first matching handler in a group wins.
+    application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
+    application.add_handlers(
+        [
+            # The couple's group: membership, upgrades, linking.
+            ChatMemberHandler(group.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, group.migrated),
+            CommandHandler("link", group.link, filters=new_message),
+            # Private commands: welcome, pairing, settings.
+            CommandHandler("start", private.start, filters=private_chat & new_message),
+            CommandHandler("invite", private.invite, filters=private_chat & new_message),
+            CommandHandler("join", private.join, filters=private_chat & new_message),
+            CommandHandler(
+                ["start", "invite", "join"], private.private_only, filters=groups & new_message
+            ),
+            CommandHandler("help", private.help_command, filters=new_message),
+            CommandHandler("timezone", private.timezone, filters=new_message),
+            CommandHandler("schedule", private.schedule, filters=new_message),
+            CommandHandler("pause", private.pause, filters=new_message),
+            CommandHandler("resume", private.resume, filters=new_message),
+            CommandHandler("cancel", private.cancel, filters=new_message),
+            # Buttons and free text go to the running flow.
+            CallbackQueryHandler(inputs.button),
+            MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, inputs.text),
+            # What is left: unknown commands, and input we cannot read.
+            MessageHandler(new_message & filters.COMMAND, inputs.unknown_command),
+            MessageHandler(
+                new_message & ~filters.TEXT & ~filters.StatusUpdate.ALL, inputs.not_text
+            ),
+        ]
+    )
+    application.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    return application
+
+
+async def on_startup(application: CoachApp) -> None:
+    """Learn our username, publish the command menus, tidy the update log."""
+    services: Services = application.bot_data["services"]
+    services.couples.bot_username = application.bot.username
+    await application.bot.set_my_commands(
+        [BotCommand(c, d) for c, d in services.commands], scope=BotCommandScopeAllPrivateChats()
+    )
+    await application.bot.set_my_commands(
+        [BotCommand(c, d) for c, d in services.group_commands],
+        scope=BotCommandScopeAllGroupChats(),
+    )
+    forget_old_updates(services.engine)
+
+
+async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+    """Run the bot with long polling until `stop` is set. `us-coach run` and the tests share it."""
+    services = build_services(settings)
+    application = build_application(settings, services)
+    async with application:
+        await on_startup(application)
+        assert application.updater is not None
+        await application.updater.start_polling(
+            timeout=settings.poll_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=3,
+            error_callback=_polling_error,
+        )
+        await application.start()
+        log.info("Us Coach is running as @%s", application.bot.username)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping")
+        await application.updater.stop()
+        await application.stop()
+    services.engine.dispose()
+
+
+def _polling_error(exc: Any) -> None:
+    log.warning("polling failed, retrying: %s", exc)
+
+
+def run(settings: Settings) -> None:
+    """Block and run the bot; SIGTERM and Ctrl-C stop it cleanly."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())

@@ -1,0 +1,54 @@
+"""What the bot wants to say, independent of Telegram: the adapters turn these into API calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: either callback `data` (at most 64 bytes) or a `url`."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to one chat. `text` is Telegram HTML, already escaped."""
+
+    chat_id: int
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # Ask the client to show a reply box; in groups it is aimed (selective) at `mention`.
+    force_reply: bool = False
+    placeholder: str | None = None
+    mention: tuple[int, str] | None = None  # (user id, first name) to address in a group
+    reply_to_message_id: int | None = None
+    document: tuple[str, bytes] | None = None  # (file name, content), sent with sendDocument
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short answer to a button press (answerCallbackQuery), shown as a toast."""
+
+    text: str
+
+
+@dataclass
+class Reply:
+    """Everything one event produces: messages to send, and an optional toast."""
+
+    messages: list[Outgoing] = field(default_factory=list)
+    notice: Notice | None = None
+
+    def add(self, *messages: Outgoing) -> Reply:
+        self.messages.extend(messages)
+        return self
+
+    def extend(self, other: Reply) -> Reply:
+        self.messages.extend(other.messages)
+        if other.notice and not self.notice:
+            self.notice = other.notice
+        return self

@@ -1,0 +1,62 @@
+"""Parsing what partners type after a command: timezones and weekly meeting times."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+TIME_PATTERN = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+
+
+class ParseError(ValueError):
+    """The input was not understood; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class WeeklySlot:
+    day: int  # 0 = Monday ... 6 = Sunday
+    time: str  # "HH:MM"
+
+    @property
+    def day_name(self) -> str:
+        return DAYS[self.day].capitalize()
+
+
+def parse_timezone(text: str) -> str:
+    """Return the canonical IANA name for `text` (case-insensitive), or raise ParseError."""
+    name = text.strip()
+    if not name or len(name) > 64 or " " in name:
+        raise ParseError("not a timezone name")
+    try:
+        ZoneInfo(name)
+        return name
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    lowered = name.lower()
+    for candidate in available_timezones():
+        if candidate.lower() == lowered:
+            return candidate
+    raise ParseError(f"unknown timezone {name}")
+
+
+def parse_day(text: str) -> int:
+    word = text.strip().lower()
+    if len(word) >= 3:  # "mon", "tues", "wednesday": any unambiguous start of a day
+        for index, day in enumerate(DAYS):
+            if day.startswith(word):
+                return index
+    raise ParseError(f"unknown day {text}")
+
+
+def parse_weekly_slot(text: str) -> WeeklySlot:
+    """Parse "sun 19:00" or "Sunday 7:30" into a WeeklySlot."""
+    parts = text.split()
+    if len(parts) != 2:
+        raise ParseError("expected a day and a time")
+    day = parse_day(parts[0])
+    match = TIME_PATTERN.match(parts[1].strip())
+    if not match:
+        raise ParseError(f"unknown time {parts[1]}")
+    return WeeklySlot(day=day, time=f"{int(match.group(1)):02d}:{match.group(2)}")

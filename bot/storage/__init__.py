@@ -1,0 +1,1 @@
+"""The couple's data: SQLModel models, the engine, and Alembic migrations."""

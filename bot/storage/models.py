@@ -1,0 +1,99 @@
+"""Tables, named for the couple's world.
+
+Invariants live in the database as well as in code: a partner has one `couple_id`
+column (so at most one couple), and `(couple_id, seat)` is unique with seat 1 or 2
+(so a couple has at most two partners).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Couple(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="active", max_length=16)
+    timezone: str = Field(max_length=64)
+    # 0 = Monday ... 6 = Sunday (Python's weekday()), not PTB's Sunday-first count.
+    meeting_day: int | None = Field(default=None, ge=0, le=6)
+    meeting_time: str | None = Field(default=None, max_length=5)  # "HH:MM", couple's local time
+    paused: bool = Field(default=False)
+    group_chat_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
+    )
+    created_at: datetime
+
+
+class Partner(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("couple_id", "seat", name="uq_partner_couple_seat"),
+        CheckConstraint("seat IS NULL OR seat IN (1, 2)", name="ck_partner_seat"),
+        CheckConstraint("(couple_id IS NULL) = (seat IS NULL)", name="ck_partner_couple_seat"),
+    )
+
+    # The Telegram user id; private chats with the bot share this id.
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    first_name: str = Field(max_length=128)
+    language_code: str | None = Field(default=None, max_length=16)
+    couple_id: int | None = Field(default=None, foreign_key="couple.id", index=True)
+    seat: int | None = None
+    unreachable: bool = Field(default=False)
+    created_at: datetime
+
+
+class Invite(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=64)
+    inviter_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    revoked: bool = Field(default=False)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled, so a redelivered update is processed once."""
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime
+
+
+class FlowRun(SQLModel, table=True):
+    """One couple's (or one partner's) walk through a flow.
+
+    `step` counts transitions and doubles as the optimistic-lock version: every
+    write is `UPDATE ... WHERE id = :id AND step = :seen_step`, so two presses at
+    once can never advance a run twice, and a button from an earlier step is stale.
+    `active_key` is unique while the run is active and NULL afterwards, which lets
+    the database enforce one active run per couple (group flows) or per person.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_id: str = Field(max_length=64, index=True)
+    flow_version: int
+    couple_id: int = Field(foreign_key="couple.id", index=True)
+    started_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: str = Field(max_length=64)
+    step: int = Field(default=0)
+    status: str = Field(default="active", max_length=16)
+    roles: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active_key: str | None = Field(default=None, max_length=64, unique=True)
+    in_group: bool = Field(default=False)
+    break_until: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None = None
+
+
+class Agreement(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    couple_id: int = Field(foreign_key="couple.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="flowrun.id")
+    text: str = Field(max_length=4000)
+    follow_up: date | None = None
+    created_at: datetime

@@ -1,0 +1,35 @@
+"""Telegram delivers updates at least once; this remembers which ones we handled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from bot.storage.db import utcnow
+from bot.storage.models import ProcessedUpdate
+
+# Telegram keeps undelivered updates for 24 hours, so older ids can never come back.
+KEEP = timedelta(hours=48)
+
+
+def claim_update(engine: Engine, update_id: int) -> bool:
+    """Record `update_id`; False if it was already recorded (a redelivery)."""
+    with Session(engine) as session:
+        session.add(ProcessedUpdate(update_id=update_id, processed_at=utcnow()))
+        try:
+            session.commit()
+        except IntegrityError:
+            return False
+    return True
+
+
+def forget_old_updates(engine: Engine) -> int:
+    with Session(engine) as session:
+        result = session.execute(
+            delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < utcnow() - KEEP)
+        )
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,45 @@
+"""The one Jinja2 environment: every word the bot says comes from a template in `prompts/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from markupsafe import Markup
+
+
+def mention(user_id: int, name: str) -> Markup:
+    """A Telegram HTML mention: pings the person and makes a selective ForceReply reach them."""
+    return Markup('<a href="tg://user?id={}">{}</a>').format(int(user_id), name)
+
+
+class Renderer:
+    """Renders templates by name (`common/welcome`, `sotu/speaker_talks`).
+
+    Autoescaping is on, so names and answers a partner typed are HTML-escaped for
+    Telegram's HTML parse mode, while the templates themselves may use <b> and <i>.
+    """
+
+    def __init__(self, prompts_dir: Path) -> None:
+        self.prompts_dir = prompts_dir
+        self.env = Environment(
+            loader=FileSystemLoader(str(prompts_dir)),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=True,
+            keep_trailing_newline=False,
+        )
+        self.env.globals["mention"] = mention
+
+    def has(self, name: str) -> bool:
+        try:
+            self.env.get_template(f"{name}.j2")
+        except TemplateNotFound:
+            return False
+        return True
+
+    def render(self, name: str, /, **context: Any) -> str:
+        text = self.env.get_template(f"{name}.j2").render(**context)
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())

@@ -1,0 +1,109 @@
+"""Shared test rig: a local Bot API server, the real bot running against it, and a chat client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.config import Settings, load_settings
+from bot.emulator import BotApiServer, Conversation, Human
+from bot.main import serve
+from bot.storage.db import make_engine
+
+TOKEN = "123456:TEST-token-for-the-local-bot-api-server"
+
+
+def settings_for(db_path: Path, base_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "telegram_api_base_url": base_url,
+        "database_url": f"sqlite:///{db_path}",
+        "poll_timeout": 5,
+        # Tests send bursts to one group; the real limits are exercised in the benchmark.
+        "flood_group_per_minute": 10_000,
+        "flood_overall_per_second": 10_000,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@dataclass
+class RunningBot:
+    settings: Settings
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+
+    async def shutdown(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_bot(settings: Settings) -> RunningBot:
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, ready))
+    waiter = asyncio.create_task(ready.wait())
+    done, _ = await asyncio.wait({task, waiter}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        waiter.cancel()
+        task.result()  # re-raise the start-up error
+    if waiter not in done:
+        raise AssertionError("the bot did not start within 15 s")
+    return RunningBot(settings, task, stop)
+
+
+@contextlib.asynccontextmanager
+async def bot_running(settings: Settings) -> AsyncIterator[RunningBot]:
+    running = await start_bot(settings)
+    try:
+        yield running
+    finally:
+        await running.shutdown()
+
+
+@dataclass
+class Rig:
+    server: BotApiServer
+    talk: Conversation
+    db_path: Path
+    bot: RunningBot
+    engine: Engine
+
+    async def restart(self, **overrides: Any) -> None:
+        await self.bot.shutdown()
+        self.bot = await start_bot(settings_for(self.db_path, self.server.base_url, **overrides))
+
+    def person(self, name: str, **kwargs: Any) -> Human:
+        return self.talk.person(name, **kwargs)
+
+
+async def pair(rig: Rig, first: str = "Alex", second: str = "Sam") -> tuple[Human, Human]:
+    """Two people who started the bot and paired through an invite link."""
+    alex, sam = rig.person(first), rig.person(second)
+    alex.says("/start")
+    await alex.sees("/invite")
+    alex.says("/invite")
+    invite = await alex.sees("invite link")
+    code = invite.text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    await sam.sees("now a couple", first)
+    await alex.sees("now a couple", second)
+    return alex, sam
+
+
+async def linked_group(rig: Rig, alex: Human, sam: Human, title: str = "Us") -> Any:
+    group = rig.talk.group(title, alex, sam)
+    rig.server.add_bot_to_group(group, alex.user)
+    await alex.sees("/link", in_=group)
+    alex.says("/link", group)
+    await alex.sees("shared space", in_=group)
+    return group
+
+
+def engine_for(db_path: Path) -> Engine:
+    return make_engine(f"sqlite:///{db_path}")

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bot.storage.db import utcnow
+from bot.storage.models import Couple, Invite, Partner
+from tests.helpers import Rig, pair
+
+
+async def test_start_says_what_the_bot_is_and_what_to_do(rig: Rig) -> None:
+    alex = rig.person("Alex")
+    alex.says("/start")
+    welcome = await alex.sees("Hi Alex")
+    assert "not therapy" in welcome.text
+    assert "/invite" in welcome.text
+
+
+async def test_help_lists_the_commands(rig: Rig) -> None:
+    alex = rig.person("Alex")
+    alex.says("/help")
+    help_text = (await alex.sees("What I can do")).text
+    for command in ("/invite", "/join", "/timezone", "/schedule", "/pause", "/resume", "/cancel"):
+        assert command in help_text
+
+
+async def test_command_menus_are_published(rig: Rig) -> None:
+    private = [c["command"] for c in rig.server.commands["all_private_chats"]]
+    groups = [c["command"] for c in rig.server.commands["all_group_chats"]]
+    assert "invite" in private and "schedule" in private
+    assert "link" in groups and "invite" not in groups
+
+
+async def test_invite_link_pairs_two_people(rig: Rig) -> None:
+    alex, sam = rig.person("Alex"), rig.person("Sam")
+    alex.says("/start")
+    alex.says("/invite")
+    invite = await alex.sees("invite link")
+    assert "https://t.me/UsCoachBot?start=" in invite.text
+    assert invite.buttons[0]["url"].startswith("https://t.me/UsCoachBot?start=")
+    code = invite.text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    assert "Alex" in (await sam.sees("now a couple")).text
+    assert "Sam" in (await alex.sees("now a couple")).text
+    with Session(rig.engine) as session:
+        partners = session.exec(select(Partner)).all()
+        assert {p.couple_id for p in partners} == {partners[0].couple_id}
+        assert sorted(p.seat or 0 for p in partners) == [1, 2]
+
+
+async def test_join_command_pairs_too(rig: Rig) -> None:
+    alex, sam = rig.person("Alex"), rig.person("Sam")
+    alex.says("/invite")
+    code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    sam.says(f"/join {code}")
+    await sam.sees("now a couple", "Alex")
+
+
+async def test_used_code_is_refused_without_names(rig: Rig) -> None:
+    alex, sam, eve = rig.person("Alex"), rig.person("Sam"), rig.person("Eve")
+    alex.says("/invite")
+    code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    await sam.sees("now a couple")
+    eve.says(f"/start {code}")
+    refusal = (await eve.sees("doesn't work")).text
+    assert "Alex" not in refusal and "Sam" not in refusal
+    await rig.talk.settle()
+    assert not any("Eve" in text for text in alex.inbox() + sam.inbox())
+
+
+async def test_expired_code_is_refused(rig: Rig) -> None:
+    alex, sam = rig.person("Alex"), rig.person("Sam")
+    alex.says("/invite")
+    code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    with Session(rig.engine) as session:
+        session.execute(
+            update(Invite).where(Invite.code == code).values(expires_at=utcnow() - timedelta(1))
+        )
+        session.commit()
+    sam.says(f"/start {code}")
+    assert "Alex" not in (await sam.sees("doesn't work")).text
+
+
+async def test_unknown_code_is_refused(rig: Rig) -> None:
+    sam = rig.person("Sam")
+    sam.says("/join not-a-real-code")
+    await sam.sees("doesn't work")
+
+
+async def test_someone_already_in_a_couple_cannot_join_another(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    kim = rig.person("Kim")
+    kim.says("/invite")
+    code = (await kim.sees("invite link")).text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    refusal = (await sam.sees("already in a couple")).text
+    assert "Kim" not in refusal
+    alex.says("/invite")
+    await alex.sees("already paired", "Sam")
+    with Session(rig.engine) as session:
+        assert len(session.exec(select(Couple)).all()) == 1
+
+
+async def test_own_invite_does_not_pair_with_yourself(rig: Rig) -> None:
+    alex = rig.person("Alex")
+    alex.says("/invite")
+    code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    alex.says(f"/start {code}")
+    await alex.sees("your own invite")
+
+
+async def test_a_new_invite_retires_the_old_link(rig: Rig) -> None:
+    alex, sam = rig.person("Alex"), rig.person("Sam")
+    alex.says("/invite")
+    old = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    alex.says("/invite")
+    await alex.sees("invite link")
+    sam.says(f"/start {old}")
+    await sam.sees("doesn't work")
