@@ -39,7 +39,9 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="us-coach", description="Us Coach, the couples' bot")
     sub = root.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot with long polling").set_defaults(func=cmd_run)
-    db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="database tasks").add_subparsers(
+        dest="db_command", required=True
+    )
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
     return root
 

@@ -16,4 +16,6 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
         return services
 
 
-CoachApp = Application[ExtBot[None], CoachContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+CoachApp = Application[
+    ExtBot[None], CoachContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]

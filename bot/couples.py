@@ -86,7 +86,9 @@ class CoupleService:
         with Session(self.engine, expire_on_commit=False) as session:
             return list(
                 session.exec(
-                    select(Partner).where(Partner.couple_id == couple_id).order_by(col(Partner.seat))
+                    select(Partner)
+                    .where(Partner.couple_id == couple_id)
+                    .order_by(col(Partner.seat))
                 )
             )
 
@@ -233,8 +235,9 @@ class CoupleService:
         reply = self.reply(event, "timezone_set", timezone=name)
         if other is not None:
             reply.add(
-                self.say(other.id, "partner_set_timezone", partner=event.person.first_name,
-                         timezone=name)
+                self.say(
+                    other.id, "partner_set_timezone", partner=event.person.first_name, timezone=name
+                )
             )
         return reply
 
@@ -263,8 +266,13 @@ class CoupleService:
         reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
         if other is not None:
             reply.add(
-                self.say(other.id, "partner_set_schedule", partner=event.person.first_name,
-                         slot=slot, timezone=couple.timezone)
+                self.say(
+                    other.id,
+                    "partner_set_schedule",
+                    partner=event.person.first_name,
+                    slot=slot,
+                    timezone=couple.timezone,
+                )
             )
         return reply
 
@@ -327,9 +335,7 @@ class CoupleService:
             session.add(row)
             session.commit()
         log.info("couple %s unlinked from its group", couple.id)
-        return Reply().add(
-            *(self.say(p.id, "unlinked") for p in self.couple_members(couple.id))
-        )
+        return Reply().add(*(self.say(p.id, "unlinked") for p in self.couple_members(couple.id)))
 
     def migrated(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: follow it to its new id."""

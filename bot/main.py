@@ -8,8 +8,13 @@ import logging
 import signal
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
-from telegram import LinkPreviewOptions, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -72,7 +77,9 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
 
     private_chat = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    new_message = filters.UpdateType.MESSAGE  # edits are ignored on purpose: we act on what was sent
+    new_message = (
+        filters.UpdateType.MESSAGE
+    )  # edits are ignored on purpose: we act on what was sent
 
     # Order matters: the first matching handler in a group wins.
     application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
@@ -105,7 +112,7 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             ),
         ]
     )
-    application.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    application.add_error_handler(errors.on_error)
     return application
 
 
@@ -123,7 +130,9 @@ async def on_startup(application: CoachApp) -> None:
     forget_old_updates(services.engine)
 
 
-async def serve(settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None
+) -> None:
     """Run the bot with long polling until `stop` is set. `us-coach run` and the tests share it."""
     services = build_services(settings)
     application = build_application(settings, services)

@@ -23,8 +23,9 @@ async def rig(server: BotApiServer, tmp_path: Path) -> AsyncIterator[Rig]:
     db_path = tmp_path / "coach.db"
     bot = await start_bot(settings_for(db_path, server.base_url))
     engine = engine_for(db_path)
-    test_rig = Rig(server=server, talk=Conversation(server), db_path=db_path, bot=bot,
-                   engine=engine)
+    test_rig = Rig(
+        server=server, talk=Conversation(server), db_path=db_path, bot=bot, engine=engine
+    )
     yield test_rig
     await test_rig.bot.shutdown()
     engine.dispose()

@@ -59,9 +59,13 @@ class Human:
         for message in reversed(self.talk.server.bot_messages(chat.id)):
             for button in message.buttons:
                 if button.get("text") == label and "callback_data" in button:
-                    return self.talk.server.user_presses(self.user, message, button["callback_data"])
+                    return self.talk.server.user_presses(
+                        self.user, message, button["callback_data"]
+                    )
         shown = [b.get("text") for m in self.talk.server.bot_messages(chat.id) for b in m.buttons]
-        raise AssertionError(f"{self.name} sees no button {label!r} in {chat.id}; there are {shown}")
+        raise AssertionError(
+            f"{self.name} sees no button {label!r} in {chat.id}; there are {shown}"
+        )
 
     def presses_on(self, message: StoredMessage, label: str) -> str:
         """Press a button on one particular message (e.g. an old one)."""

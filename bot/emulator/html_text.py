@@ -6,10 +6,22 @@ from html.parser import HTMLParser
 from typing import Any
 
 ALLOWED = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "code": "code", "pre": "pre", "a": "text_link", "tg-spoiler": "spoiler",
-    "blockquote": "blockquote", "span": "spoiler", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "code": "code",
+    "pre": "pre",
+    "a": "text_link",
+    "tg-spoiler": "spoiler",
+    "blockquote": "blockquote",
+    "span": "spoiler",
+    "tg-emoji": "custom_emoji",
 }
 
 
@@ -30,12 +42,12 @@ class _Parser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED:
-            raise EntityError(f"Unsupported start tag \"{tag}\"")
+            raise EntityError(f'Unsupported start tag "{tag}"')
         self.stack.append((tag, utf16_len(self.text), dict(attrs)))
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1][0] != tag:
-            raise EntityError(f"Unmatched end tag \"{tag}\"")
+            raise EntityError(f'Unmatched end tag "{tag}"')
         _tag, start, attrs = self.stack.pop()
         length = utf16_len(self.text) - start
         if length == 0:
@@ -45,7 +57,9 @@ class _Parser(HTMLParser):
             href = attrs.get("href") or ""
             if href.startswith("tg://user?id="):
                 entity = {
-                    "type": "text_mention", "offset": start, "length": length,
+                    "type": "text_mention",
+                    "offset": start,
+                    "length": length,
                     "user": {"id": int(href.split("=", 1)[1]), "is_bot": False, "first_name": ""},
                 }
             else:
@@ -61,5 +75,5 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     parser.feed(source)
     parser.close()
     if parser.stack:
-        raise EntityError(f"Can't find end tag corresponding to start tag \"{parser.stack[-1][0]}\"")
+        raise EntityError(f'Can\'t find end tag corresponding to start tag "{parser.stack[-1][0]}"')
     return parser.text, sorted(parser.entities, key=lambda e: e["offset"])

@@ -34,12 +34,25 @@ from bot.emulator.html_text import EntityError, parse_html, utf16_len
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 JSON_FIELDS = {
-    "reply_markup", "entities", "commands", "scope", "allowed_updates", "reply_parameters",
-    "link_preview_options", "caption_entities",
+    "reply_markup",
+    "entities",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "reply_parameters",
+    "link_preview_options",
+    "caption_entities",
 }
 INT_FIELDS = {
-    "chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id",
-    "cache_time", "user_id", "from_chat_id",
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "reply_to_message_id",
+    "cache_time",
+    "user_id",
+    "from_chat_id",
 }
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?")
 
@@ -149,6 +162,7 @@ class BotApiServer:
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[float, str, dict[str, Any]]] = []
         self.listeners: list[Callable[[str, Any], Awaitable[None] | None]] = []
+        self._listener_tasks: set[asyncio.Future[Any]] = set()
 
         self._updates: list[dict[str, Any]] = []
         self.delivered_log: list[dict[str, Any]] = []
@@ -270,7 +284,9 @@ class BotApiServer:
 
     def bot_user(self) -> dict[str, Any]:
         return {
-            "id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name,
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
             "username": self.bot_username,
         }
 
@@ -361,14 +377,20 @@ class BotApiServer:
         return query_id
 
     def _member_update(self, chat: SimChat, by: SimUser, old: str, new: str) -> None:
+        def member(status: str) -> dict[str, Any]:
+            data: dict[str, Any] = {"user": self.bot_user(), "status": status}
+            if status == "kicked":
+                data["until_date"] = 0  # forever
+            return data
+
         self.push_update(
             "my_chat_member",
             {
                 "chat": chat.as_dict(),
                 "from": by.as_dict(),
                 "date": self._now(),
-                "old_chat_member": {"user": self.bot_user(), "status": old},
-                "new_chat_member": {"user": self.bot_user(), "status": new},
+                "old_chat_member": member(old),
+                "new_chat_member": member(new),
             },
         )
 
@@ -411,7 +433,9 @@ class BotApiServer:
         for listener in self.listeners:
             result = listener(kind, payload)
             if asyncio.iscoroutine(result):
-                asyncio.ensure_future(result)
+                task = asyncio.ensure_future(result)
+                self._listener_tasks.add(task)  # keep a reference until it finishes
+                task.add_done_callback(self._listener_tasks.discard)
 
     # ----- HTTP ----------------------------------------------------------------------------
 
@@ -438,7 +462,7 @@ class BotApiServer:
         # attach:// references in multipart uploads
         for key, value in list(params.items()):
             if isinstance(value, str) and value.startswith("attach://"):
-                params[key] = params.get(value[len("attach://"):], value)
+                params[key] = params.get(value[len("attach://") :], value)
         return params
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -473,7 +497,9 @@ class BotApiServer:
 
     def _error(self, exc: ApiError) -> web.Response:
         body: dict[str, Any] = {
-            "ok": False, "error_code": exc.code, "description": exc.description,
+            "ok": False,
+            "error_code": exc.code,
+            "description": exc.description,
         }
         if exc.parameters:
             body["parameters"] = exc.parameters
@@ -605,7 +631,8 @@ class BotApiServer:
             self._new_update.clear()
             waiter = asyncio.ensure_future(self._new_update.wait())
             done, _ = await asyncio.wait(
-                {waiter, me}, timeout=max(0.0, deadline - loop.time()),
+                {waiter, me},  # type: ignore[type-var]
+                timeout=max(0.0, deadline - loop.time()),
                 return_when=asyncio.FIRST_COMPLETED,
             )
             waiter.cancel()
@@ -629,7 +656,11 @@ class BotApiServer:
         markup = self._check_markup(params.get("reply_markup"))
         self._check_flood(chat.id)
         message = self._new_message(
-            chat, None, text, entities=entities, reply_markup=markup,
+            chat,
+            None,
+            text,
+            entities=entities,
+            reply_markup=markup,
             reply_to=self._reply_to(params),
         )
         self._notify("bot_message", message)
@@ -714,8 +745,11 @@ class BotApiServer:
         file_id = f"file-{next(self._file_ids)}"
         self.files[file_id] = (name or default_name, content, mime or "application/octet-stream")
         return {
-            "file_id": file_id, "file_unique_id": file_id, "file_name": name or default_name,
-            "mime_type": mime, "file_size": len(content),
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": name or default_name,
+            "mime_type": mime,
+            "file_size": len(content),
         }
 
     async def api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -724,7 +758,11 @@ class BotApiServer:
         caption, entities = self._render_text(params, "caption")
         self._check_flood(chat.id)
         message = self._new_message(
-            chat, None, caption, entities=entities, document=document,
+            chat,
+            None,
+            caption,
+            entities=entities,
+            document=document,
             reply_markup=self._check_markup(params.get("reply_markup")),
         )
         self._notify("bot_message", message)
@@ -735,12 +773,21 @@ class BotApiServer:
         stored = self._store_file(params.get("photo"), "photo.png")
         caption, entities = self._render_text(params, "caption")
         self._check_flood(chat.id)
-        photo = [{
-            "file_id": stored["file_id"], "file_unique_id": stored["file_id"],
-            "width": 640, "height": 480, "file_size": stored["file_size"],
-        }]
+        photo = [
+            {
+                "file_id": stored["file_id"],
+                "file_unique_id": stored["file_id"],
+                "width": 640,
+                "height": 480,
+                "file_size": stored["file_size"],
+            }
+        ]
         message = self._new_message(
-            chat, None, caption, entities=entities, photo=photo,
+            chat,
+            None,
+            caption,
+            entities=entities,
+            photo=photo,
             reply_markup=self._check_markup(params.get("reply_markup")),
         )
         self._notify("bot_message", message)
@@ -752,6 +799,8 @@ class BotApiServer:
             raise ApiError(400, "Bad Request: invalid file_id")
         name, content, _mime = self.files[file_id]
         return {
-            "file_id": file_id, "file_unique_id": file_id, "file_size": len(content),
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(content),
             "file_path": f"documents/{name}",
         }

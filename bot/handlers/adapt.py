@@ -69,8 +69,9 @@ def _markup(message: Outgoing) -> InlineKeyboardMarkup | ForceReply | None:
         )
     if message.force_reply:
         # selective: only the person mentioned in the text gets the reply box in a group.
-        return ForceReply(selective=message.mention is not None,
-                          input_field_placeholder=message.placeholder)
+        return ForceReply(
+            selective=message.mention is not None, input_field_placeholder=message.placeholder
+        )
     return None
 
 
@@ -87,7 +88,10 @@ async def send_one(context: CoachContext, message: Outgoing) -> Message | None:
     if message.document is not None:
         name, content = message.document
         return await context.bot.send_document(
-            message.chat_id, document=content, filename=name, caption=text or None,
+            message.chat_id,
+            document=content,
+            filename=name,
+            caption=text or None,
             parse_mode=ParseMode.HTML,
         )
     return await context.bot.send_message(
@@ -113,9 +117,7 @@ async def deliver(context: CoachContext, reply: Reply, update: Update | None = N
             await send_one(context, message)
         except ChatMigrated as exc:
             context.services.couples.migrated(message.chat_id, exc.new_chat_id)
-            follow_ups.add(
-                Outgoing(**{**message.__dict__, "chat_id": exc.new_chat_id})  # type: ignore[arg-type]
-            )
+            follow_ups.add(Outgoing(**{**message.__dict__, "chat_id": exc.new_chat_id}))
         except Forbidden:
             if message.chat_id > 0:
                 follow_ups.extend(context.services.couples.mark_unreachable(message.chat_id))

@@ -17,8 +17,17 @@ def describe(update: object) -> str:
     if not isinstance(update, Update):
         return f"non-update {type(update).__name__}"
     kind = next(
-        (k for k in ("message", "edited_message", "callback_query", "my_chat_member",
-                     "channel_post") if getattr(update, k, None) is not None),
+        (
+            k
+            for k in (
+                "message",
+                "edited_message",
+                "callback_query",
+                "my_chat_member",
+                "channel_post",
+            )
+            if getattr(update, k, None) is not None
+        ),
         "other",
     )
     chat = update.effective_chat

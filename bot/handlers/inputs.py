@@ -53,5 +53,8 @@ async def not_text(update: Update, context: CoachContext) -> None:
 
 async def stale_button(update: Update, context: CoachContext) -> None:
     """A button whose data we don't recognise (forged, or from an old version)."""
-    await deliver(context, Reply(notice=Notice(context.services.renderer.render(
-        "common/button_unknown"))), update)
+    await deliver(
+        context,
+        Reply(notice=Notice(context.services.renderer.render("common/button_unknown"))),
+        update,
+    )

@@ -53,7 +53,9 @@ async def timezone(update: Update, context: CoachContext) -> None:
     """Show or set the couple's timezone."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.couples.set_timezone(event, command_argument(context)))
+        await deliver(
+            context, context.services.couples.set_timezone(event, command_argument(context))
+        )
 
 
 async def schedule(update: Update, context: CoachContext) -> None:

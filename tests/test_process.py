@@ -1,0 +1,136 @@
+"""`us-coach run` as a real process: answers soon after start, survives SIGKILL and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.emulator import BotApiServer, Conversation
+from tests.helpers import TOKEN
+
+
+def launch(server: BotApiServer, workdir: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "DATABASE_URL": f"sqlite:///{workdir / 'coach.db'}",
+        "POLL_TIMEOUT": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    with (workdir / "bot.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_exit(process: subprocess.Popen[bytes], timeout: float) -> int:
+    for _ in range(int(timeout * 20)):
+        code = process.poll()
+        if code is not None:
+            return code
+        await asyncio.sleep(0.05)
+    process.kill()
+    raise AssertionError("the bot did not exit in time")
+
+
+async def test_killed_bot_restarts_with_nothing_lost(server: BotApiServer, tmp_path: Path) -> None:
+    talk = Conversation(server, timeout=10)  # the bot must answer within 10 s of start
+    process = launch(server, tmp_path)
+    try:
+        alex, sam = talk.person("Alex"), talk.person("Sam")
+        alex.says("/invite")
+        code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+        sam.says(f"/start {code}")
+        await sam.sees("now a couple")
+        alex.says("/schedule fri 18:30")
+        await alex.sees("Friday at 18:30")
+        process.send_signal(signal.SIGKILL)
+        await wait_exit(process, 5)
+
+        sam.says("/schedule")  # sent while the bot is down
+        process = launch(server, tmp_path)
+        await sam.sees("Friday at 18:30")
+        alex.says("/invite")
+        await alex.sees("already paired", "Sam")
+    finally:
+        process.kill()
+        process.wait()
+
+
+async def test_sigterm_stops_cleanly(server: BotApiServer, tmp_path: Path) -> None:
+    talk = Conversation(server, timeout=10)
+    process = launch(server, tmp_path)
+    alex = talk.person("Alex")
+    alex.says("/start")
+    await alex.sees("Hi Alex")
+    process.send_signal(signal.SIGTERM)
+    assert await wait_exit(process, 10) == 0
+    output = (tmp_path / "bot.log").read_text()
+    assert "Traceback" not in output
+    assert "stopping" in output
+
+
+def test_missing_token_is_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_malformed_token_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "not-a-token"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "malformed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_env_file_in_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=oops\n")
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "malformed" in result.stderr
+
+
+def test_db_upgrade_command_creates_the_schema(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "x.db").exists()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.storage.models import Couple
+from tests.helpers import Rig, pair
+
+
+def couple(rig: Rig) -> Couple:
+    with Session(rig.engine) as session:
+        return session.exec(select(Couple)).one()
+
+
+async def test_timezone_defaults_to_utc_and_can_be_set(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    assert couple(rig).timezone == "UTC"
+    alex.says("/timezone europe/berlin")
+    await alex.sees("Timezone set", "Europe/Berlin")
+    await sam.sees("Alex set your timezone", "Europe/Berlin")
+    assert couple(rig).timezone == "Europe/Berlin"
+    sam.says("/timezone")
+    await sam.sees("Your timezone is", "Europe/Berlin")
+
+
+@pytest.mark.parametrize("bad", ["Mars/Olympus", "Berlin Germany", "+5", "x" * 300])
+async def test_bad_timezone_gets_an_example_and_changes_nothing(rig: Rig, bad: str) -> None:
+    alex, _ = await pair(rig)
+    alex.says(f"/timezone {bad}")
+    await alex.sees("Europe/Berlin", "don't know")
+    assert couple(rig).timezone == "UTC"
+
+
+async def test_schedule_is_stored_and_shown(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/schedule")
+    await alex.sees("No weekly meeting set")
+    alex.says("/schedule SUNDAY 19:00")
+    await alex.sees("Sunday at 19:00", "UTC")
+    await sam.sees("Alex set your weekly", "Sunday at 19:00")
+    stored = couple(rig)
+    assert (stored.meeting_day, stored.meeting_time) == (6, "19:00")
+    sam.says("/schedule wed 7:30")
+    await sam.sees("Wednesday at 07:30")
+    sam.says("/schedule")
+    await sam.sees("Wednesday at 07:30")
+
+
+@pytest.mark.parametrize("bad", ["funday 19:00", "sun 25:00", "sun", "19:00 sun", "sun 7pm x"])
+async def test_bad_schedule_gets_an_example_and_changes_nothing(rig: Rig, bad: str) -> None:
+    alex, _ = await pair(rig)
+    alex.says("/schedule mon 08:00")
+    await alex.sees("Monday at 08:00")
+    alex.says(f"/schedule {bad}")
+    await alex.sees("/schedule sun 19:00", "couldn't read")
+    stored = couple(rig)
+    assert (stored.meeting_day, stored.meeting_time) == (0, "08:00")
+
+
+async def test_settings_need_a_couple(rig: Rig) -> None:
+    loner = rig.person("Robin")
+    for command in ("/timezone Europe/Paris", "/schedule sun 19:00", "/pause"):
+        loner.says(command)
+        await loner.sees("not paired yet")
+
+
+async def test_pause_and_resume_are_stored_and_the_partner_is_told(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/pause")
+    await alex.sees("paused")
+    await sam.sees("Alex paused")
+    assert couple(rig).paused
+    alex.says("/pause")
+    await alex.sees("already paused")
+    sam.says("/resume")
+    await sam.sees("back on")
+    await alex.sees("Sam turned the nudges back on")
+    assert not couple(rig).paused
+
+
+async def test_cancel_says_so_when_nothing_runs(rig: Rig) -> None:
+    alex = rig.person("Alex")
+    alex.says("/cancel")
+    await alex.sees("Nothing is running")

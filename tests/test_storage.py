@@ -1,0 +1,97 @@
+"""The data layer on real SQLite files, created by the production migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel
+
+from bot.storage.db import make_engine, upgrade, utcnow
+from bot.storage.models import Couple, Partner
+from bot.storage.updates import claim_update
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'unit.db'}")
+    upgrade(engine)
+    return engine
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_upgrade_is_repeatable_and_keeps_data(engine: Engine) -> None:
+    with Session(engine) as session:
+        session.add(Couple(timezone="UTC", created_at=utcnow()))
+        session.commit()
+    upgrade(engine)
+    with Session(engine) as session:
+        assert session.get(Couple, 1) is not None
+
+
+def _couple_with(engine: Engine, *seats: int) -> int:
+    with Session(engine) as session:
+        couple = Couple(timezone="UTC", created_at=utcnow())
+        session.add(couple)
+        session.commit()
+        assert couple.id is not None
+        for n, seat in enumerate(seats):
+            session.add(
+                Partner(
+                    id=couple.id * 100 + n,
+                    first_name="P",
+                    couple_id=couple.id,
+                    seat=seat,
+                    created_at=utcnow(),
+                )
+            )
+        session.commit()
+        return couple.id
+
+
+def test_a_couple_has_at_most_two_partners(engine: Engine) -> None:
+    _couple_with(engine, 1, 2)
+    with pytest.raises(IntegrityError):
+        _couple_with(engine, 1, 2, 2)
+    with pytest.raises(IntegrityError):
+        _couple_with(engine, 3)
+
+
+def test_a_partner_in_a_couple_has_a_seat(engine: Engine) -> None:
+    with Session(engine) as session:
+        couple = Couple(timezone="UTC", created_at=utcnow())
+        session.add(couple)
+        session.commit()
+        session.add(
+            Partner(id=5, first_name="P", couple_id=couple.id, seat=None, created_at=utcnow())
+        )
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_a_group_belongs_to_one_couple(engine: Engine) -> None:
+    with Session(engine) as session:
+        session.add(Couple(timezone="UTC", group_chat_id=-5, created_at=utcnow()))
+        session.add(Couple(timezone="UTC", group_chat_id=-5, created_at=utcnow()))
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_an_update_is_claimed_once(engine: Engine) -> None:
+    assert claim_update(engine, 42)
+    assert not claim_update(engine, 42)
+    assert claim_update(engine, 43)
