@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.engine.check import FlowError
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -35,6 +38,42 @@ def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_flows_schema(_args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.engine.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_flows_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine.check import check_flows
+
+    flows_dir = Path(args.flows) if args.flows else settings.flows_dir
+    prompts_dir = Path(args.prompts) if args.prompts else settings.prompts_dir
+    flows, problems = check_flows(flows_dir, prompts_dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {flows_dir}")
+        return 1
+    print(f"{len(flows)} flows OK: {', '.join(sorted(flows))}")
+    return 0
+
+
+def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine.check import check_flows, mermaid
+
+    flows, _problems = check_flows(settings.flows_dir, settings.prompts_dir)
+    flow = flows.get(args.flow)
+    if flow is None:
+        print(
+            f"us-coach: no flow {args.flow!r} (have: {', '.join(sorted(flows))})", file=sys.stderr
+        )
+        return 1
+    print(mermaid(flow), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="us-coach", description="Us Coach, the couples' bot")
     sub = root.add_subparsers(dest="command", required=True)
@@ -43,6 +82,19 @@ def parser() -> argparse.ArgumentParser:
         dest="db_command", required=True
     )
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    flows = sub.add_parser("flows", help="flow authoring tools").add_subparsers(
+        dest="flows_command", required=True
+    )
+    flows.add_parser("schema", help="print the flow files' JSON Schema").set_defaults(
+        func=cmd_flows_schema
+    )
+    check = flows.add_parser("check", help="lint every flow and its templates")
+    check.add_argument("--flows", help="folder of flow files (default: FLOWS_DIR)")
+    check.add_argument("--prompts", help="folder of templates (default: PROMPTS_DIR)")
+    check.set_defaults(func=cmd_flows_check)
+    graph = flows.add_parser("graph", help="print a Mermaid diagram of a flow")
+    graph.add_argument("flow")
+    graph.set_defaults(func=cmd_flows_graph)
     return root
 
 
@@ -55,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"us-coach: {exc}", file=sys.stderr)
         return 2
+    except FlowError as exc:
+        print("us-coach: refusing to start, a flow is invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ PRIVATE = [
     ("pause", "Pause nudges for both of you"),
     ("resume", "Turn nudges back on"),
     ("cancel", "Leave what's running"),
+    ("agreements", "The agreements you made together"),
     ("help", "What I can do"),
 ]
 
 GROUP = [
     ("link", "Make this group your shared space"),
+    ("agreements", "The agreements you made together"),
     ("cancel", "Leave what's running"),
     ("help", "What I can do"),
 ]

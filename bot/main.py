@@ -32,7 +32,8 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import CoachApp, CoachContext
-from bot.handlers import errors, group, inputs, private
+from bot.handlers import errors, flows, group, inputs, private
+from bot.handlers.adapt import schedule_wake
 from bot.services import Services, build_services
 from bot.storage.updates import claim_update, forget_old_updates
 
@@ -75,6 +76,7 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
     )
     application.bot_data["services"] = services
 
+    flow_commands = [c for c, _description in services.commands if services.flows.by_command(c)]
     private_chat = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new_message = (
@@ -102,6 +104,9 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             CommandHandler("pause", private.pause, filters=new_message),
             CommandHandler("resume", private.resume, filters=new_message),
             CommandHandler("cancel", private.cancel, filters=new_message),
+            # Coaching flows: every flow's own command, and the couple's agreements.
+            CommandHandler(flow_commands, flows.start_flow, filters=new_message),
+            CommandHandler("agreements", flows.agreements, filters=new_message),
             # Buttons and free text go to the running flow.
             CallbackQueryHandler(inputs.button),
             MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, inputs.text),
@@ -128,6 +133,9 @@ async def on_startup(application: CoachApp) -> None:
         scope=BotCommandScopeAllGroupChats(),
     )
     forget_old_updates(services.engine)
+    # Breaks that were running when the bot stopped: wake them (at once if overdue).
+    for run_id, at in services.flows.breaks_to_wake():
+        schedule_wake(application, run_id, at)
 
 
 async def serve(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Reply:
 
     messages: list[Outgoing] = field(default_factory=list)
     notice: Notice | None = None
+    # Flow runs to wake at a time (a break that ends): (run id, when, in UTC).
+    wake_ups: list[tuple[int, datetime]] = field(default_factory=list)
 
     def add(self, *messages: Outgoing) -> Reply:
         self.messages.extend(messages)
@@ -49,6 +52,7 @@ class Reply:
 
     def extend(self, other: Reply) -> Reply:
         self.messages.extend(other.messages)
+        self.wake_ups.extend(other.wake_ups)
         if other.notice and not self.notice:
             self.notice = other.notice
         return self

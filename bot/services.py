@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from bot import commands
+from bot.coaching import MAX_ANSWER_CHARS, FlowService
 from bot.config import Settings
 from bot.couples import CoupleService
+from bot.engine.check import load_flows
 from bot.events import Event
-from bot.outbox import Notice, Reply
+from bot.outbox import Reply
 from bot.storage.db import make_engine, upgrade
 from bot.texts import Renderer
-
-# Longer answers are refused with a kind note (Telegram itself caps a message at 4,096).
-MAX_ANSWER_CHARS = 2000
 
 
 @dataclass
@@ -25,11 +24,30 @@ class Services:
     engine: Engine
     renderer: Renderer
     couples: CoupleService
-    commands: list[tuple[str, str]] = field(default_factory=lambda: list(commands.PRIVATE))
-    group_commands: list[tuple[str, str]] = field(default_factory=lambda: list(commands.GROUP))
+    flows: FlowService
+
+    @property
+    def commands(self) -> list[tuple[str, str]]:
+        """The private chat's menu: the flows' own commands first, then the built-in ones."""
+        own = [(f.command, f.description) for f in self.flows.flows.values() if f.command]
+        return own + commands.PRIVATE
+
+    @property
+    def group_commands(self) -> list[tuple[str, str]]:
+        own = [
+            (f.command, f.description)
+            for f in self.flows.flows.values()
+            if f.command and f.runs_in == "group"
+        ]
+        return own + commands.GROUP
 
     def text(self, event: Event) -> Reply:
-        """Free text outside any command."""
+        """Free text: the running flow's, or a gentle pointer when nothing runs."""
+        reply = self.flows.text(event)
+        if reply is not None:
+            return reply
+        if event.in_group:
+            return Reply()  # a reply to an old bot message in the group: nothing to do
         assert event.text is not None
         if len(event.text) > MAX_ANSWER_CHARS:
             return self.couples.reply(
@@ -38,21 +56,31 @@ class Services:
         return self.couples.reply(event, "idle")
 
     def button(self, event: Event) -> Reply:
-        return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        return self.flows.button(event)
 
     def cancel(self, event: Event) -> Reply:
-        return self.couples.reply(event, "cancel_none")
+        return self.flows.cancel(event)
 
 
 def build_services(settings: Settings) -> Services:
-    """Migrate the database and build the services."""
+    """Validate the flows, migrate the database, build the services.
+
+    Raises `FlowError` naming the file, state and problem when a flow is invalid.
+    """
+    renderer = Renderer(settings.prompts_dir)
+    flows = load_flows(settings.flows_dir, settings.prompts_dir)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    renderer = Renderer(settings.prompts_dir)
     couples = CoupleService(
         engine,
         renderer,
         default_timezone=settings.default_timezone,
         invite_ttl=timedelta(hours=settings.invite_ttl_hours),
     )
-    return Services(settings=settings, engine=engine, renderer=renderer, couples=couples)
+    return Services(
+        settings=settings,
+        engine=engine,
+        renderer=renderer,
+        couples=couples,
+        flows=FlowService(engine, flows, renderer, couples),
+    )

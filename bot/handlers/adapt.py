@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from telegram import (
     ForceReply,
@@ -15,7 +16,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
-from bot.context import CoachContext
+from bot.context import CoachApp, CoachContext
 from bot.events import Event, Person
 from bot.outbox import Outgoing, Reply
 from bot.storage.db import utcnow
@@ -132,3 +133,25 @@ async def deliver(context: CoachContext, reply: Reply, update: Update | None = N
             await send_one(context, message)
         except TelegramError as exc:
             log.warning("follow-up to chat %s failed too: %s", message.chat_id, exc)
+    for run_id, at in reply.wake_ups:
+        schedule_wake(context.application, run_id, at)  # type: ignore[arg-type]
+
+
+def schedule_wake(application: CoachApp, run_id: int, at: datetime) -> None:
+    """Wake a flow run at `at` (one job per run; the database is the source of truth)."""
+    queue = application.job_queue
+    if queue is None:
+        return
+    name = f"wake:{run_id}"
+    for job in queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    # APScheduler drops jobs more than a second late, so an overdue wake-up runs now.
+    when = max(at, utcnow() + timedelta(milliseconds=100))
+    queue.run_once(wake_run, when=when, data=run_id, name=name)
+
+
+async def wake_run(context: CoachContext) -> None:
+    """A break is over: the flow checks back and asks its question again."""
+    job = context.job
+    if job is not None and isinstance(job.data, int):
+        await deliver(context, context.services.flows.end_break(job.data))

@@ -65,9 +65,9 @@ class ProcessedUpdate(SQLModel, table=True):
 class FlowRun(SQLModel, table=True):
     """One couple's (or one partner's) walk through a flow.
 
-    `step` counts transitions and doubles as the optimistic-lock version: every
-    write is `UPDATE ... WHERE id = :id AND step = :seen_step`, so two presses at
-    once can never advance a run twice, and a button from an earlier step is stale.
+    `step` counts the states entered, so a button made at an earlier step is stale.
+    `version` counts every write: each one is `UPDATE ... WHERE id = :id AND
+    version = :seen`, so two answers at once can never advance a run twice.
     `active_key` is unique while the run is active and NULL afterwards, which lets
     the database enforce one active run per couple (group flows) or per person.
     """
@@ -79,6 +79,7 @@ class FlowRun(SQLModel, table=True):
     started_by: int = Field(sa_column=Column(BigInteger, nullable=False))
     state: str = Field(max_length=64)
     step: int = Field(default=0)
+    version: int = Field(default=0)
     status: str = Field(default="active", max_length=16)
     roles: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

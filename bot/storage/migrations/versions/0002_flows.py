@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("started_by", sa.BigInteger(), nullable=False),
         sa.Column("state", sa.String(64), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("context", sa.JSON(), nullable=False),

@@ -1,0 +1,364 @@
+"""Loading flow files, and everything an author can get wrong in them.
+
+`load_flows` is what the bot runs at start-up: it refuses to start on any problem.
+`check_flows` is the same list for `us-coach flows check`, which prints them all.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import TemplateError, TemplateSyntaxError
+from pydantic import ValidationError
+
+from bot.engine.runner import BREAK, CONDITIONS, FlowRunner, Member, Run
+from bot.engine.schema import Flow, State
+from bot.texts import Renderer
+
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+# Button data is "f:<run id>:<step>:<choice>"; check it with ids as large as we'll ever see.
+LONGEST_BUTTON_PREFIX = f"f:{'9' * 10}:{'9' * 6}:"
+SAMPLE = {"starter": Member(10**9 + 1, "Alexandria"), "partner": Member(10**9 + 2, "Samuel")}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    state: str | None
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" state {self.state}:" if self.state else ""
+        return f"{self.file}:{where} {self.message} [{self.kind}]"
+
+
+class FlowError(Exception):
+    """One or more flow files are invalid; `problems` names each file, state and problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def parse_file(path: Path) -> tuple[Flow | None, list[Problem]]:
+    """Read one YAML file into a Flow, or say why not (with the state where it can)."""
+    name = path.name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        return None, [Problem(name, None, "yaml", f"not valid YAML: {exc}")]
+    if not isinstance(data, dict):
+        return None, [Problem(name, None, "yaml", "a flow file is a mapping (id:, title:, ...)")]
+    try:
+        return Flow.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = [str(part) for part in error["loc"]]
+            state = loc[1] if len(loc) > 1 and loc[0] == "states" else None
+            field = ".".join(loc[2:] if state else loc)
+            problems.append(Problem(name, state, "schema", f"{field}: {error['msg']}"))
+        return None, problems
+
+
+def _targets(state: State) -> list[str]:
+    found: list[str] = []
+    if isinstance(state.next, str):
+        found.append(state.next)
+    elif state.next:
+        found.extend(t.to for t in state.next)
+    for choice in state.choices.values():
+        found.append(choice.next or (state.next if isinstance(state.next, str) else "") or "")
+    return [t for t in found if t]
+
+
+def structure_problems(flow: Flow, file: str, flow_ids: set[str]) -> list[Problem]:
+    """References between states, roles and flows; reachability; dead ends."""
+    problems: list[Problem] = []
+
+    def add(state: str | None, kind: str, message: str) -> None:
+        problems.append(Problem(file, state, kind, message))
+
+    roles = set(flow.roles)
+    if flow.start not in flow.states:
+        add(None, "unknown-state", f"start: no state named {flow.start!r}")
+    for name, state in flow.states.items():
+        for target in _targets(state):
+            if target not in flow.states:
+                add(name, "unknown-state", f"goes to {target!r}, which is not a state")
+        if state.to not in roles | {"both", "group"}:
+            add(name, "unknown-role", f"to: {state.to!r} is not a role, `both` or `group`")
+        if state.from_ is not None and state.from_ not in roles | {"any", "both"}:
+            add(name, "unknown-role", f"from: {state.from_!r} is not a role, `any` or `both`")
+        if state.end and (state.waits or state.next):
+            add(name, "end-state", "an end state waits for nothing and goes nowhere")
+        if not state.end and not state.waits and state.next is None:
+            add(name, "dead-end", "waits for nothing, goes nowhere and is not an end state")
+        if state.takes_text and state.next is None and not state.collect:
+            add(name, "dead-end", "takes text but has no `next`")
+        if state.collect and not state.choices:
+            add(name, "dead-end", "collects text but has no button to move on")
+        for key, choice in state.choices.items():
+            if choice.next is None and state.next is None:
+                add(name, "dead-end", f"choice {key!r} has no `next` and neither has the state")
+            data = f"{LONGEST_BUTTON_PREFIX}{key}".encode()
+            if len(data) > MAX_CALLBACK_BYTES:
+                add(
+                    name,
+                    "button-data",
+                    f"choice {key!r} makes {len(data)}-byte button data "
+                    f"(Telegram allows {MAX_CALLBACK_BYTES})",
+                )
+        if isinstance(state.next, list):
+            for transition in state.next:
+                if transition.if_ is not None:
+                    try:
+                        CONDITIONS.compile_expression(transition.if_)
+                    except TemplateSyntaxError as exc:
+                        add(name, "condition", f"if: {transition.if_!r} is not valid: {exc}")
+            if state.next and state.next[-1].if_ is not None:
+                add(name, "condition", "the last transition needs no `if` (the otherwise case)")
+        for action in state.do:
+            if action.swap_roles and not set(action.swap_roles) <= roles:
+                add(name, "unknown-role", f"swap_roles: {list(action.swap_roles)} are not roles")
+            for spec in (action.start_flow, action.hand_off):
+                if spec is not None and spec.flow not in flow_ids:
+                    add(name, "unknown-flow", f"starts flow {spec.flow!r}, which does not exist")
+            if action.start_flow is not None and action.start_flow.for_ not in roles:
+                add(name, "unknown-role", f"start_flow for {action.start_flow.for_!r}: no role")
+
+    if problems:
+        return problems
+    reachable = _reach(flow.start, lambda s: _targets(flow.states[s]))
+    for name in flow.states:
+        if name not in reachable:
+            add(name, "unreachable", "no path from the start state leads here")
+    incoming: dict[str, list[str]] = {n: [] for n in flow.states}
+    for name, state in flow.states.items():
+        for target in _targets(state):
+            incoming[target].append(name)
+    ends = [n for n, s in flow.states.items() if s.end or (s.do and any(a.hand_off for a in s.do))]
+    finishing: set[str] = set()
+    for end in ends:
+        finishing |= _reach(end, lambda s: incoming[s])
+    for name in reachable - finishing:
+        add(name, "dead-end", "no end state can be reached from here")
+    if not ends:
+        add(None, "dead-end", "the flow has no end state")
+    return problems
+
+
+def _reach(start: str, edges: Any) -> set[str]:
+    seen, queue = {start}, deque([start])
+    while queue:
+        for nxt in edges(queue.popleft()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
+    """What a run's context could hold: every saved answer, counter and carried value."""
+    ctx: dict[str, Any] = {key: "sample" for key in carried}
+    ctx.update(flow.defaults)
+    both = [
+        {"name": SAMPLE["starter"].name, "text": "a sample answer"},
+        {"name": SAMPLE["partner"].name, "text": "another sample answer"},
+    ]
+    for state in flow.states.values():
+        for action in state.do:
+            if action.increment:
+                ctx.setdefault(action.increment, 1)
+            if action.set:
+                for key, value in action.set.items():
+                    ctx.setdefault(key, value)
+        if not state.save:
+            continue
+        if state.collect or (state.from_ == "both" and state.takes_text):
+            ctx[state.save] = both
+        elif state.takes_text:
+            ctx[state.save] = "a sample answer"
+        elif state.choices:
+            key, choice = next(iter(state.choices.items()))
+            ctx[state.save] = choice.value if choice.value is not None else key
+            ctx[f"{state.save}_label"] = choice.label
+    return ctx
+
+
+def template_problems(
+    flow: Flow, file: str, renderer: Renderer, carried: set[str]
+) -> list[Problem]:
+    """Missing, unused and broken templates; texts over Telegram's limit."""
+    problems: list[Problem] = []
+    used: set[str] = set()
+    runner = FlowRunner({flow.id: flow}, renderer)
+    members = {m.id: m for m in SAMPLE.values()}
+    ctx = sample_context(flow, carried)
+    for name, state in flow.states.items():
+        names = [(flow.template_of(name), "template")]
+        names += [
+            (f"{flow.id}/{t}", key) for t, key in ((state.hold, "hold"), (state.ack, "ack")) if t
+        ]
+        for template, key in names:
+            if template is None:
+                continue
+            used.add(template)
+            if not renderer.has(template):
+                problems.append(
+                    Problem(
+                        file,
+                        name,
+                        "missing-template",
+                        f"{key}: prompts/{template}.j2 does not exist",
+                    )
+                )
+                continue
+            for in_group in (False, True):
+                run = Run(
+                    flow.id,
+                    name,
+                    1,
+                    {r: SAMPLE[w].id for r, w in flow.roles.items()},
+                    dict(ctx),
+                    in_group=in_group,
+                )
+                try:
+                    variables = runner._variables(flow, run, members)
+                    variables["you"] = SAMPLE["starter"].name
+                    text = renderer.render(template, **variables)
+                except TemplateError as exc:
+                    problems.append(
+                        Problem(
+                            file, name, "render", f"prompts/{template}.j2 fails to render: {exc}"
+                        )
+                    )
+                    break
+                if not text.strip():
+                    problems.append(
+                        Problem(file, name, "render", f"prompts/{template}.j2 renders empty")
+                    )
+                    break
+                if len(text) > MAX_TEXT:
+                    problems.append(
+                        Problem(
+                            file,
+                            name,
+                            "too-long",
+                            f"prompts/{template}.j2 renders {len(text)} characters "
+                            f"(Telegram allows {MAX_TEXT})",
+                        )
+                    )
+                    break
+    folder = renderer.prompts_dir / flow.id
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.j2")):
+            if f"{flow.id}/{path.stem}" not in used:
+                problems.append(
+                    Problem(
+                        file,
+                        None,
+                        "unused-template",
+                        f"prompts/{flow.id}/{path.name} is used by no state",
+                    )
+                )
+    if flow.break_ is not None and len(f"{LONGEST_BUTTON_PREFIX}{BREAK}".encode()) > 64:
+        problems.append(Problem(file, None, "button-data", "break button data too long"))
+    return problems
+
+
+def check_flows(flows_dir: Path, prompts_dir: Path) -> tuple[dict[str, Flow], list[Problem]]:
+    """Load every `*.yaml` in `flows_dir` and return the flows with all problems found."""
+    renderer = Renderer(prompts_dir)
+    flows: dict[str, tuple[Flow, str]] = {}
+    problems: list[Problem] = []
+    paths = sorted([*flows_dir.glob("*.yaml"), *flows_dir.glob("*.yml")])
+    for path in paths:
+        flow, found = parse_file(path)
+        problems += found
+        if flow is None:
+            continue
+        if flow.id in flows:
+            problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    "duplicate",
+                    f"flow id {flow.id!r} is also used by {flows[flow.id][1]}",
+                )
+            )
+            continue
+        if path.stem != flow.id:
+            problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    "file-name",
+                    f"the file of flow {flow.id!r} should be {flow.id}.yaml",
+                )
+            )
+        flows[flow.id] = (flow, path.name)
+    commands: dict[str, str] = {}
+    for flow, file in flows.values():
+        if flow.command:
+            if flow.command in commands:
+                problems.append(
+                    Problem(
+                        file,
+                        None,
+                        "duplicate",
+                        f"command /{flow.command} is also {commands[flow.command]}",
+                    )
+                )
+            commands[flow.command] = flow.id
+    carried: dict[str, set[str]] = {fid: set() for fid in flows}
+    for flow, _file in flows.values():
+        for state in flow.states.values():
+            for action in state.do:
+                spec = action.start_flow or action.hand_off
+                if spec is not None and spec.flow in carried:
+                    carried[spec.flow] |= set(spec.carry)
+    for flow, file in flows.values():
+        found = structure_problems(flow, file, set(flows))
+        problems += found
+        if not found:
+            problems += template_problems(flow, file, renderer, carried[flow.id])
+    return {fid: flow for fid, (flow, _f) in flows.items()}, problems
+
+
+def load_flows(flows_dir: Path, prompts_dir: Path) -> dict[str, Flow]:
+    """The flows the bot runs with; raises FlowError naming every problem."""
+    flows, problems = check_flows(flows_dir, prompts_dir)
+    if problems:
+        raise FlowError(problems)
+    return flows
+
+
+def mermaid(flow: Flow) -> str:
+    """A Mermaid state diagram of the flow, generated from the YAML."""
+    lines = ["stateDiagram-v2", f"    [*] --> {flow.start}"]
+    for name, state in flow.states.items():
+        if isinstance(state.next, list):
+            for transition in state.next:
+                label = f"if {transition.if_}" if transition.if_ else "otherwise"
+                lines.append(f"    {name} --> {transition.to}: {_label(label)}")
+        for choice in state.choices.values():
+            target = choice.next or (state.next if isinstance(state.next, str) else None)
+            if target:
+                lines.append(f"    {name} --> {target}: {_label(choice.label)}")
+        if isinstance(state.next, str):
+            label = "text" if state.takes_text else ""
+            lines.append(f"    {name} --> {state.next}" + (f": {label}" if label else ""))
+        if state.end:
+            lines.append(f"    {name} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+def _label(text: str) -> str:
+    return text.replace(":", " ").replace('"', "'")

@@ -1,0 +1,490 @@
+"""The flow runner: one generic walker for every flow. It never imports `telegram`.
+
+Give it a run (where a couple is in a flow) and an input (who typed or pressed what,
+when); it returns the run's next version and the messages to send, addressed to a
+person or to the couple's group. Storing the run and sending the messages is the
+caller's job, which keeps this module pure and easy to test.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.engine.schema import Flow, State, Transition
+from bot.texts import Renderer
+
+BREAK = "_break"
+RESUME = "_resume"
+MAX_AUTO_STEPS = 50  # a guard against flows that loop through silent states forever
+CONDITIONS = SandboxedEnvironment()
+
+
+class FlowBug(Exception):
+    """The flow file is wrong in a way the checker could not see (e.g. an endless loop)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+
+
+@dataclass
+class Run:
+    """The engine's view of a stored FlowRun (plain data; JSON-safe context)."""
+
+    flow_id: str
+    state: str
+    step: int
+    roles: dict[str, int]
+    context: dict[str, Any]
+    in_group: bool
+    status: str = "active"
+    break_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Said:
+    """One message: to a person's private chat (`person`) or to the group (`person` None)."""
+
+    text: str
+    person: int | None
+    choices: tuple[tuple[str, str], ...] = ()  # (key, label); the caller builds button data
+    step: int = 0
+    force_reply_to: int | None = None  # in a group: whose reply the message asks for
+    force_reply_all: bool = False
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    flow: str
+    starter: int
+    carry: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    """What an input did. `changed` runs must be stored before the messages are sent."""
+
+    run: Run
+    messages: list[Said] = field(default_factory=list)
+    changed: bool = False
+    notice: str | None = None  # short answer to a button press (template name in common/)
+    notice_args: dict[str, Any] = field(default_factory=dict)
+    agreements: list[tuple[str, int | None]] = field(default_factory=list)
+    start_flows: list[StartRequest] = field(default_factory=list)
+    hand_off: StartRequest | None = None
+    break_minutes: int | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.run.status != "active"
+
+
+@dataclass(frozen=True)
+class Input:
+    person: int
+    at: datetime
+    text: str | None = None
+    choice: str | None = None
+    step: int | None = None  # the step the pressed button was made for
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    return bool(CONDITIONS.compile_expression(expression)(**context))
+
+
+class FlowRunner:
+    def __init__(self, flows: dict[str, Flow], renderer: Renderer) -> None:
+        self.flows = flows
+        self.renderer = renderer
+
+    # ----- public API ----------------------------------------------------------------------
+
+    def start(
+        self,
+        flow_id: str,
+        starter: Member,
+        partner: Member,
+        *,
+        in_group: bool,
+        carry: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Begin a flow: assign roles, seed the context, enter the start state."""
+        flow = self.flows[flow_id]
+        holders = {"starter": starter.id, "partner": partner.id}
+        run = Run(
+            flow_id=flow_id,
+            state=flow.start,
+            step=0,
+            roles={role: holders[who] for role, who in flow.roles.items()},
+            context={**copy.deepcopy(flow.defaults), **(carry or {})},
+            in_group=in_group,
+        )
+        outcome = Outcome(run=run, changed=True)
+        self._enter(flow, outcome, flow.start, {starter.id: starter, partner.id: partner})
+        return outcome
+
+    def handle(self, run: Run, members: dict[int, Member], given: Input) -> Outcome:
+        """Apply one input to a run. The run passed in is not modified."""
+        flow = self.flows[run.flow_id]
+        run = copy.deepcopy(run)
+        outcome = Outcome(run=run)
+        if run.status != "active":
+            return self._notice(outcome, "step_passed")
+        if given.person not in run.roles.values():
+            return self._notice(outcome, "not_for_you")
+        if given.choice is not None and given.step != run.step:
+            return self._notice(outcome, "step_passed")
+        if run.break_until is not None:
+            if given.choice == RESUME:
+                return self.resume(run, members)
+            return self._notice(outcome, "still_on_break", until=run.break_until)
+        state = flow.states[run.state]
+        if given.choice == BREAK and flow.break_ is not None and state.breakable:
+            return self._take_break(flow, outcome, members, given)
+        if given.choice is not None:
+            return self._choose(flow, state, outcome, members, given)
+        return self._text(flow, state, outcome, members, given)
+
+    def resume(self, run: Run, members: dict[int, Member]) -> Outcome:
+        """End a break: say so and ask the current step's question again."""
+        flow = self.flows[run.flow_id]
+        run = copy.deepcopy(run)
+        outcome = Outcome(run=run, changed=True)
+        run.break_until = None
+        outcome.messages.append(
+            self._said(flow, run, members, "common/break_over", flow.states[run.state], None)
+        )
+        self._prompt(flow, outcome, members)
+        return outcome
+
+    def prompt_again(self, run: Run, members: dict[int, Member]) -> list[Said]:
+        """The current step's message(s) again, e.g. for a reminder."""
+        outcome = Outcome(run=copy.deepcopy(run))
+        self._prompt(self.flows[run.flow_id], outcome, members)
+        return outcome.messages
+
+    def waiting_for(self, run: Run) -> set[int]:
+        """Who the run waits on now (both partners when either may answer)."""
+        flow = self.flows[run.flow_id]
+        state = flow.states[run.state]
+        if run.status != "active" or not state.waits:
+            return set()
+        allowed = self._allowed(flow, state, run)
+        answered = {int(k) for k in run.context.get("_answered", {})}
+        return allowed - answered
+
+    def takes_text_from(self, run: Run, person: int) -> bool:
+        flow = self.flows[run.flow_id]
+        state = flow.states[run.state]
+        return (
+            run.status == "active"
+            and run.break_until is None
+            and state.takes_text
+            and person in self._allowed(flow, state, run)
+        )
+
+    # ----- inputs --------------------------------------------------------------------------
+
+    def _allowed(self, flow: Flow, state: State, run: Run) -> set[int]:
+        who = state.from_
+        if who is None:
+            who = state.to if state.to in flow.roles else "any"
+        if who in ("any", "both"):
+            return set(run.roles.values())
+        return {run.roles[who]}
+
+    def _choose(
+        self, flow: Flow, state: State, outcome: Outcome, members: dict[int, Member], given: Input
+    ) -> Outcome:
+        run = outcome.run
+        choice = state.choices.get(given.choice or "")
+        if choice is None:
+            return self._notice(outcome, "step_passed")
+        if given.person not in self._allowed(flow, state, run):
+            return self._not_your_turn(flow, state, outcome, members, None)
+        if state.from_ == "both" and not choice.alone:
+            votes: dict[str, str] = run.context.setdefault("_votes", {})
+            votes[str(given.person)] = given.choice or ""
+            outcome.changed = True
+            if sorted(votes.values()) != [given.choice] * len(run.roles):
+                others = [members[p].name for p in run.roles.values() if p != given.person]
+                return self._notice(outcome, "waiting_for", name=", ".join(others))
+        if state.save:
+            run.context[state.save] = choice.value if choice.value is not None else given.choice
+            run.context[f"{state.save}_label"] = choice.label
+        target = choice.next or state.next
+        if target is None:
+            raise FlowBug(f"{flow.id}.{run.state}: choice {given.choice} leads nowhere")
+        outcome.changed = True
+        self._advance(flow, outcome, target, members)
+        return outcome
+
+    def _text(
+        self, flow: Flow, state: State, outcome: Outcome, members: dict[int, Member], given: Input
+    ) -> Outcome:
+        run = outcome.run
+        text = (given.text or "").strip()
+        if not state.takes_text:
+            if given.person not in self.waiting_for(run) and self.waiting_for(run):
+                return self._not_your_turn(flow, state, outcome, members, given.person)
+            return self._notice(outcome, "use_buttons")
+        if given.person not in self._allowed(flow, state, run):
+            return self._not_your_turn(flow, state, outcome, members, given.person)
+        if not text:
+            return self._notice(outcome, "use_buttons")
+        outcome.changed = True
+        author = members[given.person]
+        if state.share and not run.in_group:
+            self._relay(outcome, author, text, members)
+        if state.collect:
+            if state.save:
+                run.context.setdefault(state.save, []).append({"name": author.name, "text": text})
+            if state.ack:
+                outcome.messages.append(
+                    self._said(
+                        flow,
+                        run,
+                        members,
+                        f"{flow.id}/{state.ack}",
+                        state,
+                        given.person,
+                        prompt=True,
+                    )
+                )
+            return outcome
+        if state.from_ == "both":
+            answered: dict[str, str] = run.context.setdefault("_answered", {})
+            if str(given.person) in answered:
+                return self._notice(outcome, "already_answered")
+            answered[str(given.person)] = text
+            if len(answered) < len(run.roles):
+                others = [members[p].name for p in run.roles.values() if p != given.person]
+                outcome.messages.append(
+                    self._common(run, "waiting_for", given.person, name=", ".join(others))
+                )
+                return outcome
+            if state.save:
+                run.context[state.save] = [
+                    {"name": members[int(p)].name, "text": t} for p, t in answered.items()
+                ]
+        elif state.save:
+            run.context[state.save] = text
+        if state.next is None:
+            raise FlowBug(f"{flow.id}.{run.state}: text leads nowhere")
+        self._advance(flow, outcome, state.next, members)
+        return outcome
+
+    def _take_break(
+        self, flow: Flow, outcome: Outcome, members: dict[int, Member], given: Input
+    ) -> Outcome:
+        assert flow.break_ is not None
+        run = outcome.run
+        run.break_until = given.at + timedelta(minutes=flow.break_.minutes)
+        outcome.changed = True
+        outcome.break_minutes = flow.break_.minutes
+        text = self.renderer.render(
+            "common/on_break",
+            minutes=flow.break_.minutes,
+            title=flow.title,
+            by=members[given.person].name,
+        )
+        back = self.renderer.render("common/back_button")
+        for person in self._audience(flow, run, "group"):
+            outcome.messages.append(
+                Said(text=text, person=person, choices=((RESUME, back),), step=run.step)
+            )
+        return outcome
+
+    # ----- moving between states -----------------------------------------------------------
+
+    def _advance(
+        self,
+        flow: Flow,
+        outcome: Outcome,
+        target: str | list[Transition],
+        members: dict[int, Member],
+        depth: int = 0,
+    ) -> None:
+        self._enter(flow, outcome, self._resolve(flow, outcome.run, target), members, depth)
+
+    def _resolve(self, flow: Flow, run: Run, target: str | list[Transition]) -> str:
+        if isinstance(target, str):
+            return target
+        for transition in target:
+            if transition.if_ is None or evaluate(transition.if_, self._variables(flow, run, {})):
+                return transition.to
+        raise FlowBug(f"{flow.id}.{run.state}: no transition matched")
+
+    def _enter(
+        self, flow: Flow, outcome: Outcome, name: str, members: dict[int, Member], depth: int = 0
+    ) -> None:
+        if depth > MAX_AUTO_STEPS:
+            raise FlowBug(f"{flow.id}: more than {MAX_AUTO_STEPS} steps without waiting")
+        run = outcome.run
+        state = flow.states[name]
+        run.state = name
+        run.step += 1
+        run.context.pop("_answered", None)
+        run.context.pop("_votes", None)
+        for action in state.do:
+            self._act(flow, outcome, action, members)
+        self._prompt(flow, outcome, members)
+        if state.end or outcome.hand_off is not None:
+            run.status = "done"
+            return
+        if not state.waits:
+            if state.next is None:
+                raise FlowBug(f"{flow.id}.{name}: a state that waits for nothing needs `next`")
+            self._advance(flow, outcome, state.next, members, depth + 1)
+
+    def _act(self, flow: Flow, outcome: Outcome, action: Any, members: dict[int, Member]) -> None:
+        run = outcome.run
+        ctx = run.context
+        if action.swap_roles:
+            first, second = action.swap_roles
+            run.roles[first], run.roles[second] = run.roles[second], run.roles[first]
+        elif action.increment:
+            ctx[action.increment] = int(ctx.get(action.increment) or 0) + 1
+        elif action.set is not None:
+            ctx.update(action.set)
+        elif action.clear is not None:
+            for key in action.clear:
+                ctx.pop(key, None)
+        elif action.store_agreement is not None:
+            spec = action.store_agreement
+            days = ctx.get(spec.follow_up_days) if spec.follow_up_days else None
+            digits = re.sub(r"\D", "", str(days)) if days is not None else ""
+            outcome.agreements.append(
+                (str(ctx.get(spec.text, "")), int(digits) if digits else None)
+            )
+        elif action.start_flow is not None:
+            spec = action.start_flow
+            outcome.start_flows.append(
+                StartRequest(spec.flow, run.roles[spec.for_], {k: ctx.get(k) for k in spec.carry})
+            )
+        elif action.hand_off is not None:
+            spec = action.hand_off
+            starter = next(p for r, p in run.roles.items() if flow.roles[r] == "starter")
+            outcome.hand_off = StartRequest(spec.flow, starter, {k: ctx.get(k) for k in spec.carry})
+
+    # ----- words ---------------------------------------------------------------------------
+
+    def _variables(self, flow: Flow, run: Run, members: dict[int, Member]) -> dict[str, Any]:
+        names = {role: members[p].name for role, p in run.roles.items() if p in members}
+        return {
+            "ctx": run.context,
+            "name": names,
+            "title": flow.title,
+            "in_group": run.in_group,
+            "break_minutes": flow.break_.minutes if flow.break_ else None,
+            **{k: v for k, v in run.context.items() if not k.startswith("_")},
+        }
+
+    def _audience(self, flow: Flow, run: Run, to: str) -> list[int | None]:
+        """Who gets a message addressed `to`: the group, or private chats."""
+        if run.in_group:
+            return [None]
+        if to in flow.roles:
+            return [run.roles[to]]
+        return list(dict.fromkeys(run.roles.values()))
+
+    def _prompt(self, flow: Flow, outcome: Outcome, members: dict[int, Member]) -> None:
+        run = outcome.run
+        state = flow.states[run.state]
+        template = flow.template_of(run.state)
+        if template is None:
+            return
+        answered = {int(k) for k in run.context.get("_answered", {})}
+        for person in self._audience(flow, run, state.to):
+            if person is not None and person in answered:
+                continue
+            outcome.messages.append(
+                self._said(flow, run, members, template, state, person, prompt=True)
+            )
+
+    def _said(
+        self,
+        flow: Flow,
+        run: Run,
+        members: dict[int, Member],
+        template: str,
+        state: State,
+        person: int | None,
+        *,
+        prompt: bool = False,
+    ) -> Said:
+        variables = self._variables(flow, run, members)
+        if person is not None and person in members:
+            variables["you"] = members[person].name
+        text = self.renderer.render(template, **variables)
+        choices: tuple[tuple[str, str], ...] = ()
+        force_to, force_all = None, False
+        if prompt and not state.end and run.status == "active":
+            choices = tuple((key, c.label) for key, c in state.choices.items())
+            if flow.break_ is not None and state.breakable and state.waits:
+                choices += ((BREAK, flow.break_.label),)
+            if run.in_group and state.takes_text:
+                allowed = self._allowed(flow, state, run)
+                if len(allowed) == 1:
+                    force_to = next(iter(allowed))
+                else:
+                    force_all = True
+        return Said(
+            text=text,
+            person=person,
+            choices=choices,
+            step=run.step,
+            force_reply_to=force_to,
+            force_reply_all=force_all,
+        )
+
+    def _common(self, run: Run, template: str, person: int | None, **args: Any) -> Said:
+        return Said(
+            text=self.renderer.render(f"common/{template}", **args),
+            person=None if run.in_group else person,
+            step=run.step,
+        )
+
+    def _relay(
+        self, outcome: Outcome, author: Member, text: str, members: dict[int, Member]
+    ) -> None:
+        for person in outcome.run.roles.values():
+            if person != author.id:
+                outcome.messages.append(
+                    Said(
+                        text=self.renderer.render("common/shared_text", who=author.name, text=text),
+                        person=person,
+                        step=outcome.run.step,
+                    )
+                )
+
+    def _notice(self, outcome: Outcome, template: str, **args: Any) -> Outcome:
+        outcome.notice = template
+        outcome.notice_args = args
+        return outcome
+
+    def _not_your_turn(
+        self,
+        flow: Flow,
+        state: State,
+        outcome: Outcome,
+        members: dict[int, Member],
+        typed_by: int | None,
+    ) -> Outcome:
+        """Someone spoke out of turn: a typed message gets the flow's gentle `hold` note."""
+        run = outcome.run
+        waiting = [members[p].name for p in self._allowed(flow, state, run) if p in members]
+        if typed_by is not None and state.hold is not None:
+            variables = self._variables(flow, run, members)
+            text = self.renderer.render(f"{flow.id}/{state.hold}", **variables)
+            person = None if run.in_group else typed_by
+            outcome.messages.append(Said(text=text, person=person, step=run.step))
+        return self._notice(outcome, "not_your_turn", name=", ".join(waiting))

@@ -1,0 +1,212 @@
+"""The flow file format: frozen pydantic models that a coach's YAML is loaded into.
+
+A flow is a set of named states. Each state says who it addresses (`to`), what it
+waits for (free `text`, button `choices`, or nothing), where it goes next, and what
+it does on entry (`do`). Its words live in `prompts/<flow id>/<state>.j2`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME = r"^[a-z][a-z0-9_]{0,39}$"
+DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")
+SPECIAL_AUDIENCES = ("both", "group")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def duration_minutes(value: str) -> int:
+    match = DURATION.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 20m, 12h or 2d")
+    amount, unit = int(match.group(1)), match.group(2)
+    return amount * {"m": 1, "h": 60, "d": 1440}[unit]
+
+
+Duration = Annotated[str, Field(pattern=DURATION.pattern, description="e.g. 20m, 12h, 2d")]
+
+
+class Choice(Strict):
+    """A button: its label, and the state it leads to (default: the state's `next`)."""
+
+    label: str = Field(min_length=1, max_length=64)
+    next: str | None = None
+    value: int | str | None = Field(default=None, description="saved instead of the key")
+    alone: bool = Field(
+        default=False, description="with `from: both`, one press is enough for this choice"
+    )
+
+
+class Transition(Strict):
+    """Go `to` a state, if the Jinja expression `if` is true on the run's context."""
+
+    if_: str | None = Field(default=None, alias="if")
+    to: str
+
+
+class StartFlow(Strict):
+    """Start another flow for the person holding role `for`, carrying context keys."""
+
+    flow: str
+    for_: str = Field(alias="for")
+    carry: list[str] = []
+
+
+class HandOff(Strict):
+    """End this flow and start another with the same people, carrying context keys."""
+
+    flow: str
+    carry: list[str] = []
+
+
+class StoreAgreement(Strict):
+    """Store the couple's agreement: `text` and `follow_up_days` name context keys."""
+
+    text: str
+    follow_up_days: str | None = None
+
+
+class Action(Strict):
+    """One thing a state does when it is entered. Exactly one field is set."""
+
+    swap_roles: tuple[str, str] | None = None
+    increment: str | None = None
+    set: dict[str, int | str | bool | None] | None = None
+    clear: list[str] | None = None
+    store_agreement: StoreAgreement | None = None
+    start_flow: StartFlow | None = None
+    hand_off: HandOff | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Action:
+        given = [name for name, value in self if value is not None]
+        if len(given) != 1:
+            raise ValueError(f"an action has exactly one of its fields, not {given or 'none'}")
+        return self
+
+
+class State(Strict):
+    to: str = Field(description="a role, `both`, or `group` (the couple's shared space)")
+    template: str | None = Field(
+        default=None, description="template name; default: the state's own name"
+    )
+    silent: bool = Field(default=False, description="send no message on entry")
+    expect: Literal["text", "choice", "nothing"] | None = Field(
+        default=None, description="default: choice if there are choices, else nothing"
+    )
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="who may answer: a role, `any` or `both` (default: the addressed role)",
+    )
+    save: str | None = Field(default=None, pattern=NAME)
+    collect: bool = Field(
+        default=False, description="keep taking text (appending it) until a button is pressed"
+    )
+    share: bool = Field(
+        default=False,
+        description="in private chats, pass this text on to the other partner (the flow's "
+        "words must say so before they type)",
+    )
+    choices: dict[str, Choice] = {}
+    next: str | list[Transition] | None = None
+    do: list[Action] = []
+    hold: str | None = Field(
+        default=None, description="template answering the other partner's text meanwhile"
+    )
+    ack: str | None = Field(
+        default=None, description="template answering each collected text (collect states)"
+    )
+    reminder: Duration | None = None
+    expires: Duration | None = None
+    breakable: bool = True
+    end: bool = False
+
+    @field_validator("choices")
+    @classmethod
+    def _choice_keys(cls, value: dict[str, Choice]) -> dict[str, Choice]:
+        for key in value:
+            if not re.match(NAME, key):
+                raise ValueError(f"choice key {key!r} must be lowercase letters, digits, _")
+        return value
+
+    @property
+    def expects(self) -> str:
+        if self.expect is not None:
+            return self.expect
+        return "choice" if self.choices else "nothing"
+
+    @property
+    def takes_text(self) -> bool:
+        return self.expects == "text" or self.collect
+
+    @property
+    def waits(self) -> bool:
+        return self.takes_text or bool(self.choices)
+
+
+class FlowBreak(Strict):
+    """A button on every waiting state that pauses the flow, then checks back."""
+
+    label: str = "We need a break"
+    minutes: int = Field(default=20, ge=1, le=24 * 60)
+
+
+class Flow(Strict):
+    id: str = Field(pattern=NAME)
+    version: int = 1
+    title: str
+    command: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,32}$")
+    description: str = Field(default="", max_length=256)
+    runs_in: Literal["private", "group"]
+    roles: dict[str, Literal["starter", "partner"]]
+    start: str
+    defaults: dict[str, Any] = Field(
+        default_factory=dict, description="context values a run starts with (carried ones win)"
+    )
+    states: dict[str, State]
+    break_: FlowBreak | None = Field(default=None, alias="break")
+    reminder: Duration = "12h"
+    expires: Duration = "3d"
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: dict[str, str]) -> dict[str, str]:
+        for role in value:
+            if not re.match(NAME, role) or role in (*SPECIAL_AUDIENCES, "any"):
+                raise ValueError(f"role name {role!r} is not allowed")
+        if sorted(value.values()) != ["partner", "starter"]:
+            raise ValueError("roles must give one role to the starter and one to the partner")
+        return value
+
+    @field_validator("states")
+    @classmethod
+    def _state_names(cls, value: dict[str, State]) -> dict[str, State]:
+        for name in value:
+            if not re.match(NAME, name):
+                raise ValueError(f"state name {name!r} must be lowercase letters, digits, _")
+        return value
+
+    def role_names(self) -> list[str]:
+        return list(self.roles)
+
+    def template_of(self, state_name: str) -> str | None:
+        """`prompts/<flow>/<state>` unless the state names another or is silent."""
+        state = self.states[state_name]
+        if state.silent:
+            return None
+        return f"{self.id}/{state.template or state_name}"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a flow file, for editors."""
+    schema = Flow.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Us Coach flow"
+    return schema
