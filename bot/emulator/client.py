@@ -53,19 +53,25 @@ class Human:
         chat = in_ or self.private
         return self.talk.server.user_sends(self.user, chat, "", extra=fields)
 
-    def presses(self, label: str, in_: SimChat | None = None) -> str:
-        """Press the button labelled `label` on the newest bot message in the chat showing it."""
+    async def presses(
+        self, label: str, in_: SimChat | None = None, *, timeout: float | None = None
+    ) -> str:
+        """Press the button `label` on the newest bot message showing it (waiting for one)."""
         chat = in_ or self.private
-        for message in reversed(self.talk.server.bot_messages(chat.id)):
-            for button in message.buttons:
-                if button.get("text") == label and "callback_data" in button:
-                    return self.talk.server.user_presses(
-                        self.user, message, button["callback_data"]
-                    )
-        shown = [b.get("text") for m in self.talk.server.bot_messages(chat.id) for b in m.buttons]
-        raise AssertionError(
-            f"{self.name} sees no button {label!r} in {chat.id}; there are {shown}"
-        )
+        deadline = time.monotonic() + (timeout or self.talk.timeout)
+        while True:
+            for message in reversed(self.talk.server.bot_messages(chat.id)):
+                for button in message.buttons:
+                    if button.get("text") == label and "callback_data" in button:
+                        return self.talk.server.user_presses(
+                            self.user, message, button["callback_data"]
+                        )
+            if time.monotonic() > deadline:
+                shown = [
+                    b.get("text") for m in self.talk.server.bot_messages(chat.id) for b in m.buttons
+                ]
+                raise AssertionError(f"{self.name} sees no button {label!r}; there are {shown}")
+            await asyncio.sleep(0.01)
 
     def presses_on(self, message: StoredMessage, label: str) -> str:
         """Press a button on one particular message (e.g. an old one)."""

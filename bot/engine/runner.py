@@ -17,7 +17,7 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.engine.schema import Flow, State, Transition
-from bot.texts import Renderer
+from bot.texts import Renderer, mention
 
 BREAK = "_break"
 RESUME = "_resume"
@@ -217,7 +217,7 @@ class FlowRunner:
             if sorted(votes.values()) != [given.choice] * len(run.roles):
                 others = [members[p].name for p in run.roles.values() if p != given.person]
                 return self._notice(outcome, "waiting_for", name=", ".join(others))
-        if state.save:
+        if state.save and not state.takes_text:  # in a text state, `save` names the text
             run.context[state.save] = choice.value if choice.value is not None else given.choice
             run.context[f"{state.save}_label"] = choice.label
         target = choice.next or state.next
@@ -255,7 +255,7 @@ class FlowRunner:
                         members,
                         f"{flow.id}/{state.ack}",
                         state,
-                        given.person,
+                        None if run.in_group else given.person,
                         prompt=True,
                     )
                 )
@@ -424,7 +424,6 @@ class FlowRunner:
         variables = self._variables(flow, run, members)
         if person is not None and person in members:
             variables["you"] = members[person].name
-        text = self.renderer.render(template, **variables)
         choices: tuple[tuple[str, str], ...] = ()
         force_to, force_all = None, False
         if prompt and not state.end and run.status == "active":
@@ -435,8 +434,16 @@ class FlowRunner:
                 allowed = self._allowed(flow, state, run)
                 if len(allowed) == 1:
                     force_to = next(iter(allowed))
+                    # Mention whose reply we want: it pings them, and aims a selective reply box.
+                    variables["name"] = {
+                        role: mention(pid, members[pid].name) if pid == force_to else label
+                        for (role, pid), label in zip(
+                            run.roles.items(), variables["name"].values(), strict=True
+                        )
+                    }
                 else:
                     force_all = True
+        text = self.renderer.render(template, **variables)
         return Said(
             text=text,
             person=person,

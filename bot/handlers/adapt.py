@@ -20,7 +20,6 @@ from bot.context import CoachApp, CoachContext
 from bot.events import Event, Person
 from bot.outbox import Outgoing, Reply
 from bot.storage.db import utcnow
-from bot.texts import mention
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +77,6 @@ def _markup(message: Outgoing) -> InlineKeyboardMarkup | ForceReply | None:
 
 async def send_one(context: CoachContext, message: Outgoing) -> Message | None:
     text = message.text
-    if message.mention is not None and message.chat_id < 0:
-        user_id, name = message.mention
-        text = f"{mention(user_id, name)}\n{text}"
     reply_parameters = (
         ReplyParameters(message.reply_to_message_id, allow_sending_without_reply=True)
         if message.reply_to_message_id

@@ -1,0 +1,131 @@
+"""Let go reaches the partner as Lean in, only after the struggling partner agreed on screen."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.storage.models import FlowRun
+from tests.helpers import Rig, pair
+
+
+async def test_let_go_reaches_the_partner_as_lean_in(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.sees("Let go", "Start small")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    alex.says("I'm feeling rattled since that meeting today")
+    await alex.sees("What would help most from Sam")
+    await alex.presses("Just listen")
+    preview = await alex.sees("exactly what Sam will get")
+    assert "rattled since that meeting" in preview.text and "Just listen" in preview.text
+    await rig.talk.settle()
+    assert not any("rattled" in text for text in sam.inbox())  # nothing before "Send it"
+
+    await alex.presses("Send it")
+    await alex.sees("Sent to Sam")
+    invitation = await sam.sees("Lean in", "Alex shared something")
+    assert "rattled since that meeting" in invitation.text and "Just listen" in invitation.text
+    assert "secure base" in invitation.text
+
+    await sam.presses("Ask what support looks like")
+    await sam.sees("I've asked Alex")
+    question = await alex.sees("What does support look like for you right now?")
+    assert "goes only to Sam" in question.text
+    sam.says("Can I do anything?")  # the supporter typing meanwhile is held, not lost
+    await sam.sees("Their answer will come to you")
+    alex.says("Just a hug and a quiet evening")
+    answer = await sam.sees("Alex answered")
+    assert "a hug and a quiet evening" in answer.text
+    await sam.presses("I'm on it 💛")
+    await alex.sees("how did it feel")
+    await alex.presses("It helped")
+    await sam.sees("Alex says Sam's support", "It helped")
+    await alex.sees("Alex says Sam's support", "It helped")
+    with Session(rig.engine) as session:
+        runs = session.exec(select(FlowRun).order_by(FlowRun.id)).all()
+    assert [(r.flow_id, r.status) for r in runs] == [("letgo", "done"), ("leanin", "done")]
+    assert runs[1].context["struggle"] == "I'm feeling rattled since that meeting today"
+
+
+async def test_change_it_goes_back_and_keep_it_sends_nothing(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    alex.says("first try")
+    await alex.sees("What would help")
+    await alex.presses("Some advice")
+    await alex.sees("exactly what Sam will get", "first try")
+    await alex.presses("Change it")
+    await alex.sees("Put it in a sentence")
+    alex.says("second try")
+    await alex.sees("What would help")
+    await alex.presses("A bit of space")
+    await alex.sees("second try", "A bit of space")
+    await alex.presses("Keep it to myself")
+    await alex.sees("nothing was sent")
+    await rig.talk.settle()
+    assert not any("try" in text for text in sam.inbox())
+
+
+async def test_lean_in_started_directly_asks_on_the_supporters_behalf(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    sam.says("/leanin")
+    start = await sam.sees("Lean in", "be there for Alex")
+    assert "secure base" in start.text
+    await sam.presses("Ask what support looks like")
+    await alex.sees("Sam wants to be there for you")
+    alex.says("Take the kids to school tomorrow?")
+    await sam.sees("Alex answered", "kids to school")
+    await sam.presses("I'm on it 💛")
+    await alex.sees("how did it feel")
+    await alex.presses("Keep it to myself")
+    await alex.sees("stays with you")
+    await rig.talk.settle()
+    assert not any("says Sam's support" in text for text in sam.inbox())
+
+
+async def test_a_stale_button_changes_nothing(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    alex.says("/letgo")
+    first = await alex.sees("Start small")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    query = alex.presses_on(first, "Not right now")
+    assert "passed" in await alex.toast_for(query)
+    with Session(rig.engine) as session:
+        run = session.exec(select(FlowRun)).one()
+    assert (run.state, run.status) == ("name_the_struggle", "active")
+
+
+async def test_starting_another_flow_asks_first_and_cancel_leaves(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.sees("Start small")
+    alex.says("/letgo")
+    ask = await alex.sees("middle of", "Let go")
+    assert [b["text"] for b in ask.buttons] == ["Leave it, start Let go", "Keep going with Let go"]
+    await alex.presses("Keep going with Let go")
+    await rig.talk.settle()
+    await alex.presses("Leave it, start Let go")
+    await alex.sees("Start small")
+    with Session(rig.engine) as session:
+        statuses = [r.status for r in session.exec(select(FlowRun).order_by(FlowRun.id))]
+    assert statuses == ["cancelled", "active"]
+    alex.says("/cancel")
+    await alex.sees("closed Let go")
+    alex.says("/cancel")
+    await alex.sees("Nothing is running")
+
+
+async def test_free_text_outside_a_flow_gets_a_pointer(rig: Rig) -> None:
+    alex, _ = await pair(rig)
+    alex.says("hello?")
+    await alex.sees("nothing is running", "/letgo")
+
+
+async def test_lean_in_needs_a_partner(rig: Rig) -> None:
+    robin = rig.person("Robin")
+    robin.says("/leanin")
+    await robin.sees("not paired yet")

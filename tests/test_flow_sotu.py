@@ -1,0 +1,297 @@
+"""A full State of the Union in the couple's group, and its rough edges."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bot.emulator import Human
+from bot.emulator.server import SimChat, StoredMessage
+from bot.storage.db import utcnow
+from bot.storage.models import Agreement, FlowRun
+from tests.helpers import Rig, linked_group, pair
+
+
+def the_run(rig: Rig) -> FlowRun:
+    with Session(rig.engine) as session:
+        return session.exec(select(FlowRun).order_by(FlowRun.id.desc())).first()  # type: ignore[union-attr]
+
+
+async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.sees("State of the Union", "appreciations", in_=group)
+    await sam.presses("We're ready", group)
+
+    ask = await alex.sees("one thing you appreciated", "Reply to this message", in_=group)
+    alex.replies(ask, "Sam cooked on Tuesday")
+    await alex.sees("Waiting for Sam", in_=group)
+    sam.replies(ask, "Alex listened to me on Friday")
+    issue = await sam.sees("one issue for today", in_=group)
+    assert "Sam cooked on Tuesday" in issue.text and "Alex listened" in issue.text
+
+    sam.replies(issue, "Weekend plans")
+    await sam.sees("Today's issue", "Weekend plans", in_=group)
+    await alex.presses("Yes, this one", group)
+    await rig.talk.settle()
+    assert the_run(rig).state == "confirm_issue"  # one vote is not both
+    await sam.presses("Yes, this one", group)
+
+    turn = await alex.sees("Alex, you speak first", in_=group)
+    sam.replies(turn, "But you always...")  # the listener interrupts
+    await sam.sees("it's Alex's turn. Hold that thought", in_=group)
+    alex.replies(turn, "I feel tired on Saturdays")
+    await alex.presses("I'm done", group)
+
+    summary_ask = await sam.sees("Sam, sum up what you heard", in_=group)
+    assert any(
+        e["type"] == "text_mention" and e["user"]["id"] == sam.id for e in summary_ask.entities
+    )
+    sam.replies(summary_ask, "So what I'm hearing you say is you want to rest")
+    await alex.sees("Alex, is that what you meant?", "want to rest", in_=group)
+    await alex.presses("Not quite", group)
+    correction = await alex.sees("what was missed", in_=group)
+    alex.replies(correction, "Rest, but together")
+    again = await sam.sees("Sam, sum up", in_=group)
+    sam.replies(again, "So what I'm hearing you say is rest together")
+    await alex.sees("is that what you meant", in_=group)
+    await alex.presses("Yes, that's it", group)
+    validate = await sam.sees("That makes sense from your point of view", in_=group)
+    sam.replies(validate, "That makes sense from your point of view because the week is long")
+
+    swapped = await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
+    assert swapped
+    turn = await sam.sees("Sam, you speak first", in_=group)
+    await sam.presses("I'm done", group)
+    summary_ask = await alex.sees("Alex, sum up", in_=group)
+    alex.replies(summary_ask, "So what I'm hearing you say is you want an adventure")
+    await sam.sees("Sam, is that what you meant?", "adventure", in_=group)
+    await sam.presses("Yes, that's it", group)
+    validate = await alex.sees("Alex, you don't have to agree", in_=group)
+    alex.replies(validate, "That makes sense from your point of view")
+
+    brainstorm = await alex.sees("Brainstorm", in_=group)
+    alex.replies(brainstorm, "Lazy Saturday, adventure Sunday")
+    await rig.talk.settle()
+    print(
+        [(m.text[:60], m.reply_to) for m in rig.server.messages[group.id][-4:]],
+        the_run(rig).state,
+        the_run(rig).context.get("options"),
+    )
+    noted = await alex.sees("1 idea so far", in_=group)
+    sam.replies(noted, "Picnic in the park")
+    await sam.sees("2 ideas so far", in_=group)
+    await sam.presses("We have enough ideas", group)
+    choose = await sam.sees("Which one works for you both", in_=group)
+    sam.replies(choose, "Lazy Saturday, picnic Sunday")
+    await alex.sees("Your agreement", in_=group)
+    await alex.presses("We both agree", group)
+    await sam.presses("We both agree", group)
+    await sam.sees("When shall we check", in_=group)
+    await sam.presses("In a week", group)
+    await alex.sees("Agreed", "Lazy Saturday, picnic Sunday", in_=group)
+
+    with Session(rig.engine) as session:
+        agreement = session.exec(select(Agreement)).one()
+    assert agreement.text == "Lazy Saturday, picnic Sunday"
+    assert agreement.follow_up == (utcnow() + timedelta(days=7)).date()
+    run = the_run(rig)
+    assert run.status == "done" and run.active_key is None
+    assert run.context["tries"] == 1 and run.context["rounds"] == 2
+
+    alex.says("/agreements", group)
+    await alex.sees("Your agreements", "Lazy Saturday, picnic Sunday", in_=group)
+    sam.says("/agreements")
+    await sam.sees("Lazy Saturday, picnic Sunday")
+
+
+async def advance_to_listener_summary(
+    rig: Rig,
+) -> tuple[Human, Human, SimChat, StoredMessage]:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.presses("We're ready", group)
+    ask = await alex.sees("one thing you appreciated", in_=group)
+    alex.replies(ask, "a")
+    sam.replies(ask, "b")
+    issue = await sam.sees("one issue for today", in_=group)
+    sam.replies(issue, "money")
+    await alex.sees("Today's issue", in_=group)
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    await alex.sees("you speak first", in_=group)
+    await alex.presses("I'm done", group)
+    summary = await sam.sees("sum up", in_=group)
+    return alex, sam, group, summary
+
+
+async def test_three_summaries_at_most(rig: Rig) -> None:
+    alex, sam, group, summary = await advance_to_listener_summary(rig)
+    for attempt in range(3):
+        sam.replies(summary, f"try {attempt}")
+        await alex.sees("is that what you meant", f"try {attempt}", in_=group)
+        await alex.presses("Not quite", group)
+        correction = await alex.sees("what was missed", in_=group)
+        alex.replies(correction, "more")
+        if attempt < 2:
+            summary = await sam.sees("sum up", in_=group)
+    await alex.sees("tried three times", in_=group)
+    await sam.sees("you don't have to agree", in_=group)
+
+
+async def test_a_break_pauses_and_resumes_where_they_were(rig: Rig) -> None:
+    alex, sam, group, _summary = await advance_to_listener_summary(rig)
+    await sam.presses("We need a break", group)
+    await alex.sees("Sam asked for a break", "20 minutes", in_=group)
+    run = the_run(rig)
+    assert run.break_until is not None and run.state == "listener_summarizes"
+    sam.replies(_summary, "typing during the break")
+    await sam.sees("on a break until", in_=group)
+    await alex.presses("We're back", group)
+    await alex.sees("Welcome back", in_=group)
+    again = await sam.sees("sum up", in_=group)
+    assert the_run(rig).break_until is None
+    sam.replies(again, "So what I'm hearing")
+    await alex.sees("is that what you meant", in_=group)
+
+
+async def test_a_break_checks_back_by_itself_even_across_a_restart(rig: Rig) -> None:
+    alex, sam, group, _summary = await advance_to_listener_summary(rig)
+    await alex.presses("We need a break", group)
+    await sam.sees("asked for a break", in_=group)
+    await rig.bot.shutdown()
+    with Session(rig.engine) as session:  # twenty minutes pass while the bot is down
+        session.execute(update(FlowRun).values(break_until=utcnow() - timedelta(seconds=5)))
+        session.commit()
+    await rig.restart()
+    await alex.sees("Welcome back", in_=group)
+    await sam.sees("sum up", in_=group)
+
+
+async def test_a_stranger_in_the_group_changes_nothing(rig: Rig) -> None:
+    _alex, _sam, group, summary = await advance_to_listener_summary(rig)
+    eve = rig.person("Eve")
+    before = the_run(rig)
+    query = await eve.presses("We need a break", group)
+    assert "couple" in await eve.toast_for(query)
+    eve.replies(summary, "I'm not part of this")
+    eve.says("/cancel", group)
+    await rig.talk.settle()
+    after = the_run(rig)
+    assert (after.state, after.version, after.context) == (
+        before.state,
+        before.version,
+        before.context,
+    )
+    assert not any("not part of this" in m.text for m in rig.talk.unread(group))
+
+
+async def test_both_pressing_at_once_advances_once(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    welcome = await alex.sees("State of the Union", in_=group)
+    alex.presses_on(welcome, "We're ready")
+    sam.presses_on(welcome, "We're ready")
+    await rig.talk.settle()
+    run = the_run(rig)
+    assert run.state == "appreciations" and run.step == 2
+    asks = [m for m in rig.server.bot_messages(group.id) if "appreciated" in m.text]
+    assert len(asks) == 1
+
+
+async def test_both_answering_at_once_keeps_both_answers(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.presses("We're ready", group)
+    ask = await alex.sees("appreciated", in_=group)
+    alex.replies(ask, "from alex")
+    sam.replies(ask, "from sam")
+    await sam.sees("one issue for today", in_=group)
+    run = the_run(rig)
+    assert sorted(a["text"] for a in run.context["appreciations"]) == ["from alex", "from sam"]
+
+
+async def test_a_duplicated_update_is_processed_once(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.presses("We're ready", group)
+    ask = await alex.sees("appreciated", in_=group)
+    alex.replies(ask, "only once")
+    await alex.sees("Waiting for Sam", in_=group)
+    update_id = rig.server.delivered_log[-1]["update_id"]
+    rig.server.redeliver(update_id)
+    await rig.talk.settle()
+    assert [m.text for m in rig.talk.unread(group)] == []
+    assert len(the_run(rig).context["_answered"]) == 1
+
+
+async def test_kill_and_restart_mid_flow_continues(rig: Rig) -> None:
+    alex, sam, group, summary = await advance_to_listener_summary(rig)
+    await rig.bot.shutdown()
+    sam.replies(summary, "So what I'm hearing is money worries")
+    await rig.restart()
+    await alex.sees("is that what you meant", "money worries", in_=group)
+
+
+async def test_cancel_in_the_group_leaves_the_meeting(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.sees("State of the Union", in_=group)
+    sam.says("/cancel", group)
+    await alex.sees("Sam left State of the Union", in_=group)
+    assert the_run(rig).status == "cancelled"
+
+
+async def test_sotu_in_private_when_no_group_is_linked(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/sotu")
+    welcome = await alex.sees("State of the Union", "passed on to each other")
+    assert welcome
+    await sam.sees("State of the Union")
+    await sam.presses("We're ready")
+    await alex.sees("one thing you appreciated")
+    await sam.sees("one thing you appreciated")
+    alex.says("thanks for the coffee")
+    await alex.sees("Waiting for Sam")
+    sam.says("thanks for the walk")
+    both = await alex.sees("one issue for today")
+    assert "thanks for the coffee" in both.text and "thanks for the walk" in both.text
+    await sam.sees("one issue for today")
+    sam.says("chores")
+    await alex.presses("Yes, this one")
+    await sam.presses("Yes, this one")
+    await alex.sees("you speak first")
+    sam.says("wait, me first")  # the listener is held, privately
+    await sam.sees("it's Alex's turn")
+    alex.says("I feel the chores are uneven")
+    relayed = await sam.sees("Alex", "chores are uneven")
+    assert relayed
+    await alex.presses("I'm done")
+    await sam.sees("sum up")
+
+
+async def test_sotu_started_in_private_runs_in_the_linked_group(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu")
+    await alex.sees("started State of the Union in your shared group")
+    await sam.sees("State of the Union", in_=group)
+    alex.says("private words")  # private text never reaches the group's run
+    await alex.sees("nothing is running")
+    assert not any("private words" in m.text for m in rig.server.bot_messages(group.id))
+
+
+async def test_sotu_in_an_unlinked_group_asks_to_link(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    other = rig.talk.group("Other", alex, sam)
+    rig.server.add_bot_to_group(other, alex.user)
+    alex.says("/sotu", other)
+    await alex.sees("Send /link here first", in_=other)
