@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 
@@ -34,11 +34,7 @@ class Renderer:
         self.env.globals["mention"] = mention
 
     def has(self, name: str) -> bool:
-        try:
-            self.env.get_template(f"{name}.j2")
-        except TemplateNotFound:
-            return False
-        return True
+        return (self.prompts_dir / f"{name}.j2").is_file()
 
     def render(self, name: str, /, **context: Any) -> str:
         text = self.env.get_template(f"{name}.j2").render(**context)

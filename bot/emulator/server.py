@@ -180,6 +180,7 @@ class BotApiServer:
         self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
         self.last_activity = time.monotonic()
         self.rejected_429 = 0
+        self.poll_count = 0  # getUpdates calls so far: a started bot has polled at least once
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.port = 0
@@ -609,6 +610,7 @@ class BotApiServer:
         return True
 
     async def api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.poll_count += 1
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)

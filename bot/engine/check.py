@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,26 @@ MAX_CALLBACK_BYTES = 64
 # Button data is "f:<run id>:<step>:<choice>"; check it with ids as large as we'll ever see.
 LONGEST_BUTTON_PREFIX = f"f:{'9' * 10}:{'9' * 6}:"
 SAMPLE = {"starter": Member(10**9 + 1, "Alexandria"), "partner": Member(10**9 + 2, "Samuel")}
+
+
+class FlowLoader(yaml.SafeLoader):
+    """YAML as authors expect it: only true/false are booleans, so `yes:` and `no:` can
+    be choice keys (YAML 1.1 would silently read them as true and false)."""
+
+
+FlowLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+FlowLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=FlowLoader)
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,7 @@ def parse_file(path: Path) -> tuple[Flow | None, list[Problem]]:
     """Read one YAML file into a Flow, or say why not (with the state where it can)."""
     name = path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         return None, [Problem(name, None, "yaml", f"not valid YAML: {exc}")]
     if not isinstance(data, dict):
