@@ -74,8 +74,8 @@ async def wait_polling(server: BotApiServer, since: int) -> None:
     raise RuntimeError("the bot never started polling")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    process.send_signal(sig)
     try:
         process.wait(20)
     except subprocess.TimeoutExpired:
@@ -157,7 +157,13 @@ async def bench_echo(
 
 
 async def bench_coach(
-    server: BotApiServer, inbox: Inbox, couples: int, seconds: float, warmup: float, workdir: Path
+    server: BotApiServer,
+    inbox: Inbox,
+    couples: int,
+    seconds: float,
+    warmup: float,
+    workdir: Path,
+    profile: str | None = None,
 ) -> dict[str, float]:
     env = {
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -168,7 +174,10 @@ async def bench_coach(
         "FLOOD_GROUP_PER_MINUTE": "100000",
     }
     since = server.poll_count
-    process = launch([sys.executable, "-m", "bot.cli", "run"], env, workdir / "coach.log")
+    command = [sys.executable, "-m", "bot.cli", "run"]
+    if profile:  # py-spy's collapsed stacks of the bot process, for finding where time goes
+        command = ["py-spy", "record", "--format", "raw", "-o", profile, "--", *command]
+    process = launch(command, env, workdir / "coach.log")
     talk = Conversation(server, timeout=60)
     try:
         await wait_polling(server, since)
@@ -208,7 +217,7 @@ async def bench_coach(
 
         counted, latencies, span = await drive([loop_for(p) for p in people], seconds, warmup)
     finally:
-        stop(process)
+        stop(process, signal.SIGINT if profile else signal.SIGTERM)  # py-spy writes on SIGINT
     return summary("Us Coach Let go steps", counted, latencies, span)
 
 
@@ -217,6 +226,7 @@ async def main() -> None:
     parser.add_argument("--couples", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--profile", help="record the bot with py-spy into this file")
     args = parser.parse_args()
 
     server = BotApiServer(TOKEN)
@@ -231,7 +241,9 @@ async def main() -> None:
         print(f"{'':<22} {'steps/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         users = [server.add_user(f"E{i}") for i in range(args.couples)]
         echo = await bench_echo(server, inbox, users, args.seconds, args.warmup, workdir)
-        coach = await bench_coach(server, inbox, args.couples, args.seconds, args.warmup, workdir)
+        coach = await bench_coach(
+            server, inbox, args.couples, args.seconds, args.warmup, workdir, args.profile
+        )
     await server.stop()
     print(
         f"throughput ratio (Us Coach / echo): {coach['steps_per_s'] / echo['steps_per_s']:.2f}"

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     flood_group_per_minute: float = 20
     # Long-poll timeout for getUpdates, in seconds.
     poll_timeout: int = 10
+    # Connections to the Bot API server kept open for sending.
+    http_pool_size: int = Field(default=16, ge=1, le=256)
 
     @field_validator("default_timezone")
     @classmethod

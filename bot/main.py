@@ -72,6 +72,8 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             )
         )
         .concurrent_updates(True)
+        # httpcore scans every pooled connection on each request; a small pool is faster.
+        .connection_pool_size(settings.http_pool_size)
         .build()  # type: ignore[assignment]
     )
     application.bot_data["services"] = services
