@@ -15,13 +15,17 @@ async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def main() -> None:
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(os.environ["TELEGRAM_API_BASE_URL"])
         .concurrent_updates(True)  # the same concurrency as Us Coach, for a fair baseline
-        .build()
     )
+    if os.environ.get("ECHO_HTTP") == "aiohttp":  # Us Coach's HTTP layer, to isolate the engine
+        from bot.http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1))
+    application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     application.run_polling(timeout=10, allowed_updates=Update.ALL_TYPES)
 

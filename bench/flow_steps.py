@@ -82,13 +82,26 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
         process.kill()
 
 
-async def drive(loops: list[Any], seconds: float, warmup: float) -> tuple[int, list[float], float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to see who is the bottleneck."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(
+    loops: list[Any], seconds: float, warmup: float, bot_pid: int
+) -> tuple[int, list[float], float, str]:
     """Run every loop until time is up; count steps and latencies after the warm-up."""
     latencies: list[float] = []
     counted = 0
     start = time.perf_counter()
     measure_from = start + warmup
     end = measure_from + seconds
+    marks: dict[str, float] = {}
+
+    async def mark() -> None:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        marks.update(bot=cpu_seconds(bot_pid), us=time.process_time())
 
     async def run(loop: Any) -> None:
         nonlocal counted
@@ -98,11 +111,17 @@ async def drive(loops: list[Any], seconds: float, warmup: float) -> tuple[int, l
                 latencies.append(latency)
                 counted += 1
 
-    await asyncio.gather(*(run(loop) for loop in loops))
-    return counted, latencies, seconds
+    await asyncio.gather(mark(), *(run(loop) for loop in loops))
+    busy = (
+        f"CPU: bot {100 * (cpu_seconds(bot_pid) - marks['bot']) / seconds:.0f}%, "
+        f"server+driver {100 * (time.process_time() - marks['us']) / seconds:.0f}%"
+    )
+    return counted, latencies, seconds, busy
 
 
-def summary(name: str, counted: int, latencies: list[float], seconds: float) -> dict[str, float]:
+def summary(
+    name: str, counted: int, latencies: list[float], seconds: float, busy: str
+) -> dict[str, float]:
     ordered = sorted(latencies)
 
     def pct(p: float) -> float:
@@ -117,12 +136,13 @@ def summary(name: str, counted: int, latencies: list[float], seconds: float) -> 
     }
     print(
         f"{name:<22} {row['steps_per_s']:>9.1f} {row['p50']:>8.1f} {row['p95']:>8.1f} "
-        f"{row['p99']:>8.1f}   ({counted} steps)"
+        f"{row['p99']:>8.1f}   ({counted} steps; {busy})"
     )
     return row
 
 
 async def bench_echo(
+    http: str,
     server: BotApiServer,
     inbox: Inbox,
     users: list[SimUser],
@@ -130,7 +150,12 @@ async def bench_echo(
     warmup: float,
     workdir: Path,
 ) -> dict[str, float]:
-    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": server.base_url}
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "ECHO_HTTP": http,
+        "PYTHONPATH": str(ROOT),
+    }
     since = server.poll_count
     process = launch(
         [sys.executable, str(ROOT / "bench" / "echo_bot.py")], env, workdir / "echo.log"
@@ -150,10 +175,12 @@ async def bench_echo(
 
             return step
 
-        counted, latencies, span = await drive([loop_for(u) for u in users], seconds, warmup)
+        counted, latencies, span, busy = await drive(
+            [loop_for(u) for u in users], seconds, warmup, process.pid
+        )
     finally:
         stop(process)
-    return summary("echo bot (baseline)", counted, latencies, span)
+    return summary(f"echo bot ({http})", counted, latencies, span, busy)
 
 
 async def bench_coach(
@@ -215,10 +242,12 @@ async def bench_coach(
 
             return step
 
-        counted, latencies, span = await drive([loop_for(p) for p in people], seconds, warmup)
+        counted, latencies, span, busy = await drive(
+            [loop_for(p) for p in people], seconds, warmup, process.pid
+        )
     finally:
         stop(process, signal.SIGINT if profile else signal.SIGTERM)  # py-spy writes on SIGINT
-    return summary("Us Coach Let go steps", counted, latencies, span)
+    return summary("Us Coach Let go steps", counted, latencies, span, busy)
 
 
 async def main() -> None:
@@ -240,18 +269,20 @@ async def main() -> None:
         )
         print(f"{'':<22} {'steps/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         users = [server.add_user(f"E{i}") for i in range(args.couples)]
-        echo = await bench_echo(server, inbox, users, args.seconds, args.warmup, workdir)
+        echo = await bench_echo("httpx", server, inbox, users, args.seconds, args.warmup, workdir)
+        echo_aiohttp = await bench_echo(
+            "aiohttp", server, inbox, users, args.seconds, args.warmup, workdir
+        )
         coach = await bench_coach(
             server, inbox, args.couples, args.seconds, args.warmup, workdir, args.profile
         )
     await server.stop()
-    print(
-        f"throughput ratio (Us Coach / echo): {coach['steps_per_s'] / echo['steps_per_s']:.2f}"
-        "  (target >= 0.70)"
-    )
-    print(
-        f"p95 latency ratio (Us Coach / echo): {coach['p95'] / echo['p95']:.2f}  (target <= 1.50)"
-    )
+    for name, base in (("bare PTB echo bot", echo), ("echo bot on our HTTP layer", echo_aiohttp)):
+        print(
+            f"vs {name}: throughput ratio {coach['steps_per_s'] / base['steps_per_s']:.2f} "
+            f"(target >= 0.70), p95 latency ratio {coach['p95'] / base['p95']:.2f} "
+            "(target <= 1.50)"
+        )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from bot.config import Settings
 from bot.context import CoachApp, CoachContext
 from bot.handlers import errors, flows, group, inputs, private
 from bot.handlers.adapt import schedule_wake
+from bot.http import AiohttpRequest
 from bot.services import Services, build_services
 from bot.storage.updates import claim_update, forget_old_updates
 
@@ -72,8 +73,9 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             )
         )
         .concurrent_updates(True)
-        # httpcore scans every pooled connection on each request; a small pool is faster.
-        .connection_pool_size(settings.http_pool_size)
+        .request(AiohttpRequest(pool_size=settings.http_pool_size))
+        # Long polls get their own connection, so sends never wait behind one.
+        .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=5.0))
         .build()  # type: ignore[assignment]
     )
     application.bot_data["services"] = services

@@ -482,6 +482,8 @@ class BotApiServer:
             params = await self._params(request)
         except (ValueError, json.JSONDecodeError):
             return self._error(ApiError(400, "Bad Request: can't parse parameters"))
+        except ConnectionResetError:  # the bot went away mid-request (killed, restarted)
+            return web.Response(status=499)
         if method != "getUpdates":
             self.last_activity = time.monotonic()
             self.calls.append((time.time(), method, params))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from telegram import (
+    CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -101,20 +104,30 @@ async def send_one(context: CoachContext, message: Outgoing) -> Message | None:
 
 
 async def deliver(context: CoachContext, reply: Reply, update: Update | None = None) -> None:
-    """Send every message of a reply; one failing chat never stops the others."""
+    """Answer the button press and send every message; one failing chat never stops the rest."""
     query = update.callback_query if update else None
-    if query is not None:
-        try:
-            await query.answer(reply.notice.text if reply.notice else None)
-        except TelegramError as exc:
-            log.warning("could not answer a button press: %s", exc)
+    if query is None:
+        await _send_all(context, reply)
+        return
+    # The toast and the messages are independent: send them side by side.
+    await asyncio.gather(_answer(query, reply), _send_all(context, reply))
+
+
+async def _answer(query: CallbackQuery, reply: Reply) -> None:
+    try:
+        await query.answer(reply.notice.text if reply.notice else None)
+    except TelegramError as exc:
+        log.warning("could not answer a button press: %s", exc)
+
+
+async def _send_all(context: CoachContext, reply: Reply) -> None:
     follow_ups = Reply()
-    for message in reply.messages:
+    for message in reply.messages:  # in order: a flow's messages read top to bottom
         try:
             await send_one(context, message)
         except ChatMigrated as exc:
             context.services.couples.migrated(message.chat_id, exc.new_chat_id)
-            follow_ups.add(Outgoing(**{**message.__dict__, "chat_id": exc.new_chat_id}))
+            follow_ups.add(replace(message, chat_id=exc.new_chat_id))
         except Forbidden:
             if message.chat_id > 0:
                 follow_ups.extend(context.services.couples.mark_unreachable(message.chat_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -13,16 +13,16 @@ from bot.storage.models import ProcessedUpdate
 
 # Telegram keeps undelivered updates for 24 hours, so older ids can never come back.
 KEEP = timedelta(hours=48)
+TABLE = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 
 
 def claim_update(engine: Engine, update_id: int) -> bool:
     """Record `update_id`; False if it was already recorded (a redelivery)."""
-    with Session(engine) as session:
-        session.add(ProcessedUpdate(update_id=update_id, processed_at=utcnow()))
-        try:
-            session.commit()
-        except IntegrityError:
-            return False
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(TABLE).values(update_id=update_id, processed_at=utcnow()))
+    except IntegrityError:
+        return False
     return True
 
 

@@ -1,0 +1,211 @@
+"""Flow runs in the database, on SQLAlchemy Core: every step of every flow goes through here.
+
+Core rather than ORM sessions because this is the hot path (see bench/flow_steps.py):
+a step reads its run and the couple in one query and writes in one statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.engine.runner import Member, Run
+from bot.storage.models import Agreement, Couple, FlowRun, Partner
+
+RUNS = FlowRun.__table__  # type: ignore[attr-defined]
+PARTNERS = Partner.__table__  # type: ignore[attr-defined]
+COUPLES = Couple.__table__  # type: ignore[attr-defined]
+AGREEMENTS = Agreement.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class CoupleView:
+    """A couple as a flow step needs it: who is in it, where they meet, their active runs."""
+
+    id: int
+    group_chat_id: int | None
+    members: dict[int, Member]
+    runs: list[FlowRun] = field(default_factory=list)
+
+
+def run_view(row: FlowRun) -> Run:
+    return Run(
+        flow_id=row.flow_id,
+        state=row.state,
+        step=row.step,
+        roles=dict(row.roles),
+        context=dict(row.context),
+        in_group=row.in_group,
+        status=row.status,
+        break_until=row.break_until,
+    )
+
+
+class RunStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _couple(self, conn: Connection, couple_id: int) -> CoupleView | None:
+        rows = conn.execute(
+            select(COUPLES.c.group_chat_id, PARTNERS.c.id, PARTNERS.c.first_name)
+            .select_from(COUPLES.outerjoin(PARTNERS, PARTNERS.c.couple_id == COUPLES.c.id))
+            .where(COUPLES.c.id == couple_id)
+            .order_by(PARTNERS.c.seat)
+        ).all()
+        if not rows:
+            return None
+        members = {r.id: Member(r.id, r.first_name) for r in rows if r.id is not None}
+        return CoupleView(couple_id, rows[0].group_chat_id, members)
+
+    def couple(self, couple_id: int) -> CoupleView | None:
+        with self.engine.connect() as conn:
+            return self._couple(conn, couple_id)
+
+    def couple_of(self, person_id: int) -> CoupleView | None:
+        """The person's couple with its active runs (newest first), in one connection."""
+        with self.engine.connect() as conn:
+            couple_id = conn.execute(
+                select(PARTNERS.c.couple_id).where(PARTNERS.c.id == person_id)
+            ).scalar()
+            if couple_id is None:
+                return None
+            view = self._couple(conn, couple_id)
+            if view is None:
+                return None
+            view.runs = [
+                FlowRun(**row)
+                for row in conn.execute(
+                    select(RUNS)
+                    .where(RUNS.c.couple_id == couple_id, RUNS.c.status == "active")
+                    .order_by(RUNS.c.updated_at.desc(), RUNS.c.id.desc())
+                ).mappings()
+            ]
+            return view
+
+    def load(self, run_id: int) -> tuple[FlowRun, CoupleView] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+            if row is None:
+                return None
+            run = FlowRun(**row)
+            view = self._couple(conn, run.couple_id)
+            return (run, view) if view is not None else None
+
+    def insert(
+        self,
+        conn: Connection,
+        *,
+        flow_id: str,
+        flow_version: int,
+        couple_id: int,
+        starter: int,
+        run: Run,
+        key: str | None,
+        now: datetime,
+    ) -> FlowRun | None:
+        """Insert a run; None when `key` is already active (someone started one just now)."""
+        values: dict[str, Any] = dict(
+            flow_id=flow_id,
+            flow_version=flow_version,
+            couple_id=couple_id,
+            started_by=starter,
+            state=run.state,
+            step=run.step,
+            version=0,
+            status=run.status,
+            roles=run.roles,
+            context=run.context,
+            active_key=key if run.status == "active" else None,
+            in_group=run.in_group,
+            break_until=run.break_until,
+            created_at=now,
+            updated_at=now,
+            ended_at=now if run.status != "active" else None,
+        )
+        try:
+            with conn.begin_nested():
+                result = conn.execute(insert(RUNS).values(**values))
+        except IntegrityError:
+            return None
+        return FlowRun(id=result.inserted_primary_key[0], **values)  # type: ignore[index]
+
+    def write(self, conn: Connection, row: FlowRun, run: Run, now: datetime) -> bool:
+        """Store the run's next version if nobody changed it since `row` was read."""
+        done = run.status != "active"
+        result = conn.execute(
+            update(RUNS)
+            .where(and_(RUNS.c.id == row.id, RUNS.c.version == row.version))
+            .values(
+                state=run.state,
+                step=run.step,
+                roles=run.roles,
+                context=run.context,
+                status=run.status,
+                break_until=run.break_until,
+                updated_at=now,
+                version=row.version + 1,
+                active_key=None if done else row.active_key,
+                ended_at=now if done else None,
+            )
+        )
+        return bool(result.rowcount)
+
+    def end(self, row: FlowRun, status: str, now: datetime) -> bool:
+        """Close an active run (cancelled, expired); False if it had already ended."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(RUNS)
+                .where(and_(RUNS.c.id == row.id, RUNS.c.status == "active"))
+                .values(
+                    status=status,
+                    active_key=None,
+                    ended_at=now,
+                    updated_at=now,
+                    version=RUNS.c.version + 1,
+                )
+            )
+            return bool(result.rowcount)
+
+    def add_agreement(
+        self,
+        conn: Connection,
+        couple_id: int,
+        run_id: int | None,
+        text: str,
+        follow_up: date | None,
+        now: datetime,
+    ) -> None:
+        conn.execute(
+            insert(AGREEMENTS).values(
+                couple_id=couple_id,
+                run_id=run_id,
+                text=text[:4000],
+                follow_up=follow_up,
+                created_at=now,
+            )
+        )
+
+    def on_break(self) -> list[tuple[int, datetime]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(RUNS.c.id, RUNS.c.break_until).where(
+                    RUNS.c.status == "active", RUNS.c.break_until.is_not(None)
+                )
+            ).all()
+        return [(r.id, r.break_until) for r in rows]
+
+    def agreements(self, couple_id: int, limit: int = 20) -> list[Agreement]:
+        with self.engine.connect() as conn:
+            return [
+                Agreement(**row)
+                for row in conn.execute(
+                    select(AGREEMENTS)
+                    .where(AGREEMENTS.c.couple_id == couple_id)
+                    .order_by(AGREEMENTS.c.created_at.desc())
+                    .limit(limit)
+                ).mappings()
+            ]
