@@ -23,10 +23,25 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.main import run
 
     settings.require_token()
-    run(settings)
+    try:
+        run(settings)
+    except InvalidToken:
+        print(
+            "us-coach: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather",
+            file=sys.stderr,
+        )
+        return 1
+    except NetworkError as exc:
+        print(
+            f"us-coach: cannot reach the Bot API at {settings.telegram_api_base_url} ({exc})",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -51,6 +51,11 @@ async def skip_redelivered(update: Update, context: CoachContext) -> None:
 def build_application(settings: Settings, services: Services) -> CoachApp:
     token = settings.require_token()
     base = settings.telegram_api_base_url
+    # One pool for sending; long polls get their own connection, so sends never wait.
+    requests = [
+        AiohttpRequest(pool_size=settings.http_pool_size),
+        AiohttpRequest(pool_size=1, read_timeout=5.0),
+    ]
     application: CoachApp = (
         ApplicationBuilder()
         .token(token)
@@ -73,12 +78,12 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             )
         )
         .concurrent_updates(True)
-        .request(AiohttpRequest(pool_size=settings.http_pool_size))
-        # Long polls get their own connection, so sends never wait behind one.
-        .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=5.0))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .build()  # type: ignore[assignment]
     )
     application.bot_data["services"] = services
+    application.bot_data["requests"] = requests
 
     flow_commands = [c for c, _description in services.commands if services.flows.by_command(c)]
     private_chat = filters.ChatType.PRIVATE
@@ -148,24 +153,29 @@ async def serve(
     """Run the bot with long polling until `stop` is set. `us-coach run` and the tests share it."""
     services = build_services(settings)
     application = build_application(settings, services)
-    async with application:
-        await on_startup(application)
-        assert application.updater is not None
-        await application.updater.start_polling(
-            timeout=settings.poll_timeout,
-            allowed_updates=Update.ALL_TYPES,
-            bootstrap_retries=3,
-            error_callback=_polling_error,
-        )
-        await application.start()
-        log.info("Us Coach is running as @%s", application.bot.username)
-        if ready is not None:
-            ready.set()
-        await stop.wait()
-        log.info("stopping")
-        await application.updater.stop()
-        await application.stop()
-    services.engine.dispose()
+    try:
+        async with application:
+            await on_startup(application)
+            assert application.updater is not None
+            await application.updater.start_polling(
+                timeout=settings.poll_timeout,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=3,
+                error_callback=_polling_error,
+            )
+            await application.start()
+            log.info("Us Coach is running as @%s", application.bot.username)
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+            log.info("stopping")
+            await application.updater.stop()
+            await application.stop()
+    finally:
+        # If start-up failed half-way (Telegram unreachable), PTB leaves these open.
+        for request in application.bot_data["requests"]:
+            await request.shutdown()
+        services.engine.dispose()
 
 
 def _polling_error(exc: Any) -> None:

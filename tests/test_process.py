@@ -134,3 +134,43 @@ def test_db_upgrade_command_creates_the_schema(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x.db").exists()
+
+
+async def test_a_rejected_token_is_one_line(server: BotApiServer, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "999999:SOME-other-token-the-server-does-not-know",
+        "TELEGRAM_API_BASE_URL": server.base_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert "rejected TELEGRAM_BOT_TOKEN" in err.decode()
+    assert "Traceback" not in err.decode() and "Unclosed" not in err.decode()
+
+
+def test_an_unreachable_bot_api_is_one_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "cannot reach the Bot API" in result.stderr and "Traceback" not in result.stderr
