@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from bot.couples import Clock, CoupleService
-from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Said
-from bot.engine.schema import Flow
+from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
+from bot.engine.schema import Flow, duration_minutes
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.storage.db import utcnow
 from bot.storage.models import FlowRun
-from bot.storage.runs import CoupleView, RunStore, run_view
+from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,16 @@ class FlowService:
     def _title(self, row: FlowRun) -> str:
         flow = self.flows.get(row.flow_id)
         return flow.title if flow else "the flow"
+
+    def _timers(self, run: Run, now: datetime) -> Timers:
+        """The new step's reminder and expiry, from the state or else the flow."""
+        if run.status != "active":
+            return None, None
+        flow = self.flows[run.flow_id]
+        state = flow.states[run.state]
+        remind = duration_minutes(state.reminder or flow.reminder)
+        expires = duration_minutes(state.expires or flow.expires)
+        return now + timedelta(minutes=remind), now + timedelta(minutes=expires)
 
     def _key(self, flow: Flow, couple_id: int, owner: int) -> str:
         return f"couple:{couple_id}" if flow.runs_in == "group" else f"person:{owner}"
@@ -124,6 +134,7 @@ class FlowService:
                 run=outcome.run,
                 key=key,
                 now=self.clock(),
+                timers=self._timers(outcome.run, self.clock()),
             )
             if row is None:
                 return self.couples.reply(event, "flow_busy")
@@ -177,6 +188,7 @@ class FlowService:
                 starter=request.starter,
                 run=started.run,
                 now=now,
+                timers=self._timers(started.run, now),
             )
             key = self._key(flow, row.couple_id, request.starter)
             # When that person is busy with another flow, this one starts beside it.
@@ -205,8 +217,12 @@ class FlowService:
                 return Reply().add(*(self._say(p, "flow_changed") for p in couple.members))
             if not outcome.changed:
                 return self._notice_reply(row, outcome, given, couple)
+            now = self.clock()
+            # A new step (or the end of a break) starts its reminder and expiry afresh.
+            renew = outcome.run.step != row.step or row.break_until is not None
+            timers = self._timers(outcome.run, now) if renew else None
             with self.engine.begin() as conn:
-                if self.store.write(conn, row, outcome.run, self.clock()):
+                if self.store.write(conn, row, outcome.run, now, timers):
                     reply = self._apply_effects(conn, row, outcome, couple)
                     notice = self._notice_reply(row, outcome, given, couple)
                     reply.messages[:0] = notice.messages
@@ -345,8 +361,9 @@ class FlowService:
             if row.break_until > self.clock() + timedelta(seconds=1):
                 return Reply(wake_ups=[(run_id, row.break_until)])  # woken early: sleep again
             outcome = self.runner.resume(run_view(row), couple.members)
+            now = self.clock()
             with self.engine.begin() as conn:
-                if self.store.write(conn, row, outcome.run, self.clock()):
+                if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
                     return Reply(messages=self._outgoing(row, outcome.messages, couple))
         return Reply()
 

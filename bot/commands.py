@@ -8,6 +8,7 @@ PRIVATE = [
     ("join", "Join your partner with an invite code"),
     ("timezone", "Set your timezone, e.g. /timezone Europe/Berlin"),
     ("schedule", "Set your weekly meeting, e.g. /schedule sun 19:00"),
+    ("quiet", "Your quiet hours, e.g. /quiet 22:00 08:00"),
     ("pause", "Pause nudges for both of you"),
     ("resume", "Turn nudges back on"),
     ("cancel", "Leave what's running"),

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     poll_timeout: int = 10
     # Connections to the Bot API server kept open for sending.
     http_pool_size: int = Field(default=16, ge=1, le=256)
+    # How often the scheduler looks for due nudges, in seconds.
+    nudge_tick_seconds: float = Field(default=5, gt=0, le=60)
+    # A nudge missed while the bot was down is still sent if at most this late.
+    missed_nudge_max_late_hours: float = Field(default=6, ge=0)
 
     @field_validator("default_timezone")
     @classmethod

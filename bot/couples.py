@@ -15,7 +15,14 @@ from sqlmodel import Session, col, select
 
 from bot.events import Event, Person
 from bot.outbox import Button, Outgoing, Reply
-from bot.parsing import ParseError, WeeklySlot, parse_timezone, parse_weekly_slot
+from bot.parsing import (
+    ParseError,
+    WeeklySlot,
+    parse_quiet_hours,
+    parse_timezone,
+    parse_weekly_slot,
+)
+from bot.schedule import next_weekly
 from bot.storage.db import utcnow
 from bot.storage.models import Couple, Invite, Partner
 from bot.texts import Renderer
@@ -23,6 +30,16 @@ from bot.texts import Renderer
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+def reschedule(couple: Couple, now: datetime) -> None:
+    """Set the couple's next weekly prompt from their day, time and timezone."""
+    if couple.meeting_day is None or not couple.meeting_time:
+        couple.next_prompt_at = None
+        return
+    couple.next_prompt_at = next_weekly(
+        now, couple.meeting_day, couple.meeting_time, couple.timezone
+    )
 
 
 class CoupleService:
@@ -230,6 +247,7 @@ class CoupleService:
             row = session.get(Couple, couple.id)
             assert row is not None
             row.timezone = name
+            reschedule(row, self.clock())
             session.add(row)
             session.commit()
         reply = self.reply(event, "timezone_set", timezone=name)
@@ -261,6 +279,7 @@ class CoupleService:
             row = session.get(Couple, couple.id)
             assert row is not None
             row.meeting_day, row.meeting_time = slot.day, slot.time
+            reschedule(row, self.clock())
             session.add(row)
             session.commit()
         reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
@@ -286,6 +305,8 @@ class CoupleService:
             assert row is not None
             was = row.paused
             row.paused = paused
+            if not paused:  # slots that passed while paused are not owed
+                reschedule(row, self.clock())
             session.add(row)
             session.commit()
         word = "paused" if paused else "resumed"
@@ -295,6 +316,24 @@ class CoupleService:
         if other is not None:
             reply.add(self.say(other.id, f"partner_{word}", partner=event.person.first_name))
         return reply
+
+    def set_quiet(self, event: Event, argument: str) -> Reply:
+        """Show or set the person's quiet hours (no private nudges inside them)."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        with Session(self.engine, expire_on_commit=False) as session:
+            me = session.get(Partner, event.person.id)
+            assert me is not None
+            if not argument.strip():
+                return self.reply(event, "quiet_show", start=me.quiet_start, end=me.quiet_end)
+            try:
+                me.quiet_start, me.quiet_end = parse_quiet_hours(argument)
+            except ParseError:
+                return self.reply(event, "quiet_bad", given=argument[:64])
+            session.add(me)
+            session.commit()
+            return self.reply(event, "quiet_set", start=me.quiet_start, end=me.quiet_end)
 
     # ----- the couple's group --------------------------------------------------------------
 

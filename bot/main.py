@@ -32,10 +32,11 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import CoachApp, CoachContext
-from bot.handlers import errors, flows, group, inputs, private
+from bot.handlers import errors, flows, group, inputs, nudges, private
 from bot.handlers.adapt import schedule_wake
 from bot.http import AiohttpRequest
 from bot.services import Services, build_services
+from bot.storage.db import utcnow
 from bot.storage.updates import claim_update, forget_old_updates
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             CommandHandler("pause", private.pause, filters=new_message),
             CommandHandler("resume", private.resume, filters=new_message),
             CommandHandler("cancel", private.cancel, filters=new_message),
+            CommandHandler("quiet", nudges.quiet, filters=new_message),
             # Coaching flows: every flow's own command, and the couple's agreements.
             CommandHandler(flow_commands, flows.start_flow, filters=new_message),
             CommandHandler("agreements", flows.agreements, filters=new_message),
@@ -145,6 +147,18 @@ async def on_startup(application: CoachApp) -> None:
     # Breaks that were running when the bot stopped: wake them (at once if overdue).
     for run_id, at in services.flows.breaks_to_wake():
         schedule_wake(application, run_id, at)
+    # The schedule lives in the database; one fixed-id job looks for what is due.
+    rebuilt = services.nudges.rebuild(utcnow())
+    if rebuilt:
+        log.info("scheduled the weekly prompt of %d couples", rebuilt)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        nudges.tick,
+        interval=services.settings.nudge_tick_seconds,
+        first=0.5,
+        name=nudges.TICK_JOB,
+        job_kwargs={"id": nudges.TICK_JOB, "replace_existing": True, "max_instances": 1},
+    )
 
 
 async def serve(

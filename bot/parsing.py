@@ -60,3 +60,19 @@ def parse_weekly_slot(text: str) -> WeeklySlot:
     if not match:
         raise ParseError(f"unknown time {parts[1]}")
     return WeeklySlot(day=day, time=f"{int(match.group(1)):02d}:{match.group(2)}")
+
+
+def parse_clock_time(text: str) -> str:
+    """ "7:30" or "07.30" -> "07:30"."""
+    match = TIME_PATTERN.match(text.strip())
+    if not match:
+        raise ParseError(f"unknown time {text}")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def parse_quiet_hours(text: str) -> tuple[str, str]:
+    """ "22:00 08:00" -> ("22:00", "08:00"): the start and end of a quiet window."""
+    parts = text.split()
+    if len(parts) != 2:
+        raise ParseError("expected two times")
+    return parse_clock_time(parts[0]), parse_clock_time(parts[1])

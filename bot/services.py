@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.couples import CoupleService
 from bot.engine.check import load_flows
 from bot.events import Event
+from bot.nudges import NudgeService
 from bot.outbox import Reply
 from bot.storage.db import make_engine, upgrade
 from bot.texts import Renderer
@@ -25,6 +26,7 @@ class Services:
     renderer: Renderer
     couples: CoupleService
     flows: FlowService
+    nudges: NudgeService
 
     @property
     def commands(self) -> list[tuple[str, str]]:
@@ -56,6 +58,8 @@ class Services:
         return self.couples.reply(event, "idle")
 
     def button(self, event: Event) -> Reply:
+        if (event.button or "").startswith("n:"):
+            return self.nudges.button(event)
         return self.flows.button(event)
 
     def cancel(self, event: Event) -> Reply:
@@ -77,10 +81,19 @@ def build_services(settings: Settings) -> Services:
         default_timezone=settings.default_timezone,
         invite_ttl=timedelta(hours=settings.invite_ttl_hours),
     )
+    flow_service = FlowService(engine, flows, renderer, couples)
+    nudges = NudgeService(
+        engine,
+        renderer,
+        couples,
+        flow_service,
+        max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
+    )
     return Services(
         settings=settings,
         engine=engine,
         renderer=renderer,
         couples=couples,
-        flows=FlowService(engine, flows, renderer, couples),
+        flows=flow_service,
+        nudges=nudges,
     )

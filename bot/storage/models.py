@@ -22,6 +22,10 @@ class Couple(SQLModel, table=True):
     meeting_day: int | None = Field(default=None, ge=0, le=6)
     meeting_time: str | None = Field(default=None, max_length=5)  # "HH:MM", couple's local time
     paused: bool = Field(default=False)
+    # When the next weekly prompt is due (UTC), derived from day, time and timezone;
+    # the scheduler's source of truth. A one-off "tomorrow, same time" is `snooze_at`.
+    next_prompt_at: datetime | None = Field(default=None, index=True)
+    snooze_at: datetime | None = Field(default=None, index=True)
     group_chat_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
     )
@@ -42,6 +46,9 @@ class Partner(SQLModel, table=True):
     couple_id: int | None = Field(default=None, foreign_key="couple.id", index=True)
     seat: int | None = None
     unreachable: bool = Field(default=False)
+    # No private nudge or reminder in this local window; they wait for its end.
+    quiet_start: str = Field(default="22:00", max_length=5)
+    quiet_end: str = Field(default="08:00", max_length=5)
     created_at: datetime
 
 
@@ -86,6 +93,10 @@ class FlowRun(SQLModel, table=True):
     active_key: str | None = Field(default=None, max_length=64, unique=True)
     in_group: bool = Field(default=False)
     break_until: datetime | None = None
+    # One gentle reminder per step, then the run expires (both set on every new step).
+    remind_at: datetime | None = Field(default=None, index=True)
+    reminded_step: int | None = None
+    expires_at: datetime | None = Field(default=None, index=True)
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None = None
@@ -97,4 +108,33 @@ class Agreement(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="flowrun.id")
     text: str = Field(max_length=4000)
     follow_up: date | None = None
+    created_at: datetime
+
+
+class NudgeLog(SQLModel, table=True):
+    """Every nudge, claimed before it is sent: the unique key makes it exactly once,
+    even across restarts, clock changes, or two bot processes on one database."""
+
+    __table_args__ = (UniqueConstraint("couple_id", "kind", "slot", name="uq_nudge_slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    couple_id: int = Field(index=True)
+    kind: str = Field(max_length=32)  # weekly, snoozed, reminder, ...
+    slot: str = Field(max_length=64)  # the scheduled moment (UTC ISO) or run:step
+    status: str = Field(default="sending", max_length=16)  # sending, sent, skipped, retry
+    claimed_at: datetime
+    sent_at: datetime | None = None
+
+
+class DeferredMessage(SQLModel, table=True):
+    """A private nudge held back by the person's quiet hours, sent when they end."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    couple_id: int | None = Field(default=None, index=True)
+    text: str
+    buttons: list[list[dict[str, str]]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    deliver_at: datetime = Field(index=True)
     created_at: datetime

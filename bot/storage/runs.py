@@ -22,6 +22,10 @@ COUPLES = Couple.__table__  # type: ignore[attr-defined]
 AGREEMENTS = Agreement.__table__  # type: ignore[attr-defined]
 
 
+# When a run's step gets its one reminder, and when the run expires.
+Timers = tuple[datetime | None, datetime | None]
+
+
 @dataclass
 class CoupleView:
     """A couple as a flow step needs it: who is in it, where they meet, their active runs."""
@@ -106,6 +110,7 @@ class RunStore:
         run: Run,
         key: str | None,
         now: datetime,
+        timers: Timers = (None, None),
     ) -> FlowRun | None:
         """Insert a run; None when `key` is already active (someone started one just now)."""
         values: dict[str, Any] = dict(
@@ -125,6 +130,9 @@ class RunStore:
             created_at=now,
             updated_at=now,
             ended_at=now if run.status != "active" else None,
+            remind_at=timers[0],
+            expires_at=timers[1],
+            reminded_step=None,
         )
         try:
             with conn.begin_nested():
@@ -133,13 +141,24 @@ class RunStore:
             return None
         return FlowRun(id=result.inserted_primary_key[0], **values)  # type: ignore[index]
 
-    def write(self, conn: Connection, row: FlowRun, run: Run, now: datetime) -> bool:
-        """Store the run's next version if nobody changed it since `row` was read."""
+    def write(
+        self, conn: Connection, row: FlowRun, run: Run, now: datetime, timers: Timers | None = None
+    ) -> bool:
+        """Store the run's next version if nobody changed it since `row` was read.
+
+        `timers` (reminder, expiry) are given when the run entered a new step.
+        """
         done = run.status != "active"
+        new_step: dict[str, Any] = (
+            {}
+            if timers is None
+            else {"remind_at": timers[0], "expires_at": timers[1], "reminded_step": None}
+        )
         result = conn.execute(
             update(RUNS)
             .where(and_(RUNS.c.id == row.id, RUNS.c.version == row.version))
             .values(
+                **new_step,
                 state=run.state,
                 step=run.step,
                 roles=run.roles,
