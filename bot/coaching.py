@@ -258,7 +258,8 @@ class FlowService:
         couple = self.store.couple_of(person)
         if couple is None:
             return None
-        runs = [r for r in couple.runs if person in r.roles.values()]
+        # Only runs that have spoken to this person: a Let go not yet sent is invisible.
+        runs = [r for r in couple.runs if person in self.runner.seen_by(run_view(r))]
         if event.in_group:
             if couple.group_chat_id != event.chat_id:
                 return None  # only the couple's own group
@@ -317,7 +318,8 @@ class FlowService:
             return Reply()
         name = couple.members[person].name if person in couple.members else ""
         text = self.renderer.render("common/flow_left", name=name, title=self._title(row))
-        others = [p for p in couple.members if p != person and p in row.roles.values()]
+        # Only those the run has spoken to hear it ended: an unsent Let go stays private.
+        others = [p for p in self.runner.seen_by(run_view(row)) if p != person]
         saids = (
             [Said(text=text, person=None)]
             if row.in_group
@@ -330,7 +332,7 @@ class FlowService:
         couple = self.store.couple_of(event.person.id)
         if couple is None:
             return self.couples.reply(event, "cancel_none")
-        runs = [r for r in couple.runs if event.person.id in r.roles.values()]
+        runs = [r for r in couple.runs if event.person.id in self.runner.seen_by(run_view(r))]
         if event.in_group:
             runs = [r for r in runs if r.in_group and couple.group_chat_id == event.chat_id]
         else:

@@ -415,7 +415,7 @@ class NudgeService:
                 continue
             title = self.flows._title(row)
             text = self.renderer.render("common/flow_expired", title=title)
-            people = [p for p in couple.members if p in row.roles.values()]
+            people = self.flows.runner.seen_by(run_view(row))
             log.info("flow run %s expired", row.id)
             deliveries.append(
                 Delivery(messages=[Outgoing(p, text) for p in people], couple_id=row.couple_id)

@@ -129,3 +129,24 @@ async def test_lean_in_needs_a_partner(rig: Rig) -> None:
     robin = rig.person("Robin")
     robin.says("/leanin")
     await robin.sees("not paired yet")
+
+
+async def test_the_partner_cannot_tell_a_let_go_is_under_way(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    sam.says("hello?")
+    idle = await sam.sees("nothing is running")
+    assert "Alex" not in idle.text
+    sam.says("/cancel")
+    await sam.sees("Nothing is running")
+    alex.says("my private words")
+    await alex.sees("What would help")
+    with Session(rig.engine) as session:
+        run = session.exec(select(FlowRun)).one()
+    assert run.status == "active" and run.context["struggle"] == "my private words"
+    alex.says("/cancel")
+    await alex.sees("closed Let go")
+    await rig.talk.settle()
+    assert all("Alex" not in text and "Let go" not in text for text in sam.inbox()[1:])

@@ -180,7 +180,10 @@ class BotApiServer:
         self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
         self.last_activity = time.monotonic()
         self.rejected_429 = 0
-        self.poll_count = 0  # getUpdates calls so far: a started bot has polled at least once
+        self.poll_count = 0
+        self._injected: list[
+            tuple[str, ApiError]
+        ] = []  # getUpdates calls so far: a started bot has polled at least once
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.port = 0
@@ -488,6 +491,12 @@ class BotApiServer:
             self.last_activity = time.monotonic()
             self.calls.append((time.time(), method, params))
             self._notify("call", (method, params))
+            for index, (target, error) in enumerate(self._injected):
+                if target == method:
+                    del self._injected[index]
+                    if error.code == 429:
+                        self.rejected_429 += 1
+                    return self._error(error)
         try:
             result = await handler(params)
         except ApiError as exc:
@@ -514,6 +523,13 @@ class BotApiServer:
             if path.endswith(name):
                 return web.Response(body=content, content_type=mime)
         raise web.HTTPNotFound()
+
+    def fail_next(
+        self, method: str, code: int, description: str, retry_after: int | None = None
+    ) -> None:
+        """Make the next call of `method` fail as Telegram would (e.g. 429 with retry_after)."""
+        parameters = {"retry_after": retry_after} if retry_after is not None else None
+        self._injected.append((method, ApiError(code, description, parameters)))
 
     # ----- flood limits --------------------------------------------------------------------
 

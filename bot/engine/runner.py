@@ -129,10 +129,29 @@ class FlowRunner:
         )
         outcome = Outcome(run=run, changed=True)
         self._enter(flow, outcome, flow.start, {starter.id: starter, partner.id: partner})
-        return outcome
+        return self._note_seen(outcome)
 
     def handle(self, run: Run, members: dict[int, Member], given: Input) -> Outcome:
         """Apply one input to a run. The run passed in is not modified."""
+        return self._note_seen(self._handle(run, members, given))
+
+    @staticmethod
+    def seen_by(run: Run) -> list[int]:
+        """Who this run has spoken to so far: only they may hear that it ended."""
+        return [int(p) for p in run.context.get("_seen", [])]
+
+    def _note_seen(self, outcome: Outcome) -> Outcome:
+        """Remember who the run has addressed (a Let go the partner never saw stays unseen)."""
+        run = outcome.run
+        seen = set(self.seen_by(run))
+        for said in outcome.messages:
+            seen |= set(run.roles.values()) if said.person is None else {said.person}
+        if seen != set(self.seen_by(run)):
+            run.context["_seen"] = sorted(seen)
+            outcome.changed = outcome.changed or bool(outcome.messages)
+        return outcome
+
+    def _handle(self, run: Run, members: dict[int, Member], given: Input) -> Outcome:
         flow = self.flows[run.flow_id]
         run = copy.deepcopy(run)
         outcome = Outcome(run=run)

@@ -1,0 +1,284 @@
+"""Nudges with a controlled clock: a week, a DST change and a downtime take milliseconds.
+
+The services run on a real SQLite file created by the production migrations; only the
+clock is ours. What would be sent comes back as Deliveries (Telegram is not involved).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.events import Event, Person
+from bot.nudges import Delivery
+from bot.services import Services, build_services
+from bot.storage.models import Couple, DeferredMessage, FlowRun, NudgeLog
+from tests.helpers import TOKEN
+
+ALEX, SAM = Person(1001, "Alex"), Person(1002, "Sam")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def event(
+    person: Person,
+    now: datetime,
+    *,
+    text: str | None = None,
+    button: str | None = None,
+    chat: int | None = None,
+) -> Event:
+    chat_id = chat if chat is not None else person.id
+    return Event(
+        person=person, chat_id=chat_id, in_group=chat_id < 0, at=now, text=text, button=button
+    )
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
+    from bot.config import load_settings
+
+    settings = load_settings(
+        telegram_bot_token=TOKEN, database_url=f"sqlite:///{tmp_path / 'nudges.db'}"
+    )
+    services = build_services(settings)
+    clock = Clock(datetime(2026, 3, 1, tzinfo=UTC))
+    services.couples.clock = clock
+    services.flows.clock = clock
+    yield services, clock
+    services.engine.dispose()
+
+
+def pair(services: Services, clock: Clock, timezone: str, day: str, at: str) -> int:
+    couples = services.couples
+    couples.register(ALEX)
+    couples.register(SAM)
+    invite = couples.invite(event(ALEX, clock.now))
+    code = invite.messages[0].text.split("?start=")[1].split()[0]
+    couples.join(event(SAM, clock.now), code)
+    couples.set_timezone(event(ALEX, clock.now), timezone)
+    couples.schedule(event(ALEX, clock.now), f"{day} {at}")
+    with Session(services.engine) as session:
+        couple = session.exec(select(Couple)).one()
+        assert couple.id is not None
+        return couple.id
+
+
+def run_clock(
+    services: Services, clock: Clock, until: datetime, step: timedelta = timedelta(minutes=10)
+) -> list[tuple[datetime, Delivery]]:
+    """Tick like the bot's job does, every `step`, and mark what went out as sent."""
+    sent: list[tuple[datetime, Delivery]] = []
+    while clock.now < until:
+        clock.now += step
+        for delivery in services.nudges.collect(clock.now):
+            sent.append((clock.now, delivery))
+            if delivery.log_id is not None:
+                services.nudges.mark_sent(delivery.log_id, clock.now)
+    return sent
+
+
+def prompts(sent: list[tuple[datetime, Delivery]]) -> list[tuple[datetime, Delivery]]:
+    return [(t, d) for t, d in sent if any("State of the Union" in m.text for m in d.messages)]
+
+
+@pytest.mark.parametrize(
+    ("timezone", "start"),
+    [
+        ("Europe/Berlin", datetime(2026, 3, 23, tzinfo=UTC)),
+        ("Europe/Berlin", datetime(2026, 10, 19, tzinfo=UTC)),
+        ("America/New_York", datetime(2026, 3, 2, tzinfo=UTC)),
+        ("America/New_York", datetime(2026, 10, 26, tzinfo=UTC)),
+        ("Pacific/Auckland", datetime(2026, 3, 30, tzinfo=UTC)),
+        ("Pacific/Auckland", datetime(2026, 9, 21, tzinfo=UTC)),
+    ],
+)
+def test_two_weeks_across_a_dst_change_prompt_once_a_week_at_local_time(
+    world: tuple[Services, Clock], timezone: str, start: datetime
+) -> None:
+    services, clock = world
+    clock.now = start
+    pair(services, clock, timezone, "sun", "19:00")
+    sent = prompts(run_clock(services, clock, start + timedelta(days=14)))
+    assert len(sent) == 2
+    zone = ZoneInfo(timezone)
+    for at, delivery in sent:
+        local = at.astimezone(zone)
+        assert (local.weekday(), local.hour, local.minute) == (6, 19, 0)
+        assert sorted(m.chat_id for m in delivery.messages) == [ALEX.id, SAM.id]
+        labels = [b.label for row in delivery.messages[0].buttons for b in row]
+        assert labels == ["Start now", "Tomorrow, same time"]
+
+
+def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair(services, clock, "UTC", "mon", "09:00")
+    services.couples.link(event(ALEX, clock.now, chat=-500))
+    [(_at, delivery)] = prompts(run_clock(services, clock, clock.now + timedelta(days=2)))
+    assert [m.chat_id for m in delivery.messages] == [-500]
+
+
+def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair(services, clock, "Europe/Berlin", "sat", "10:00")
+    [(at, delivery)] = prompts(run_clock(services, clock, datetime(2026, 3, 7, 12, tzinfo=UTC)))
+    snooze = next(
+        b.data
+        for row in delivery.messages[0].buttons
+        for b in row
+        if b.label == "Tomorrow, same time"
+    )
+    reply = services.nudges.button(event(SAM, clock.now, button=snooze))
+    assert reply.notice and "tomorrow at Sun 10:00" in reply.notice.text
+    services.nudges.button(event(ALEX, clock.now, button=snooze))  # pressed twice: still once
+    again = prompts(run_clock(services, clock, datetime(2026, 3, 9, tzinfo=UTC)))
+    assert [t.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") for t, _ in again] == [
+        "Sun 10:00"
+    ]
+
+
+def test_pause_stops_prompts_and_resume_does_not_replay_them(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair(services, clock, "UTC", "wed", "18:00")
+    services.couples.set_paused(event(SAM, clock.now), True)
+    assert prompts(run_clock(services, clock, datetime(2026, 3, 5, tzinfo=UTC))) == []
+    services.couples.set_paused(event(ALEX, clock.now), False)
+    later = prompts(run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC)))
+    assert [t.strftime("%m-%d %H:%M") for t, _ in later] == ["03-11 18:00"]
+
+
+def test_quiet_hours_hold_a_private_prompt_until_morning(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair(services, clock, "UTC", "mon", "23:00")
+    services.couples.set_quiet(event(SAM, clock.now), "21:00 07:30")
+    sent = run_clock(services, clock, datetime(2026, 3, 3, 12, tzinfo=UTC), timedelta(minutes=5))
+    received = [(t.strftime("%H:%M"), m.chat_id) for t, d in sent for m in d.messages]
+    assert received == [("07:30", SAM.id), ("08:00", ALEX.id)]  # Alex keeps 22:00-08:00
+    with Session(services.engine) as session:
+        assert session.exec(select(DeferredMessage)).all() == []
+
+
+def test_a_prompt_missed_while_down_is_sent_late_once_or_skipped(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair(services, clock, "UTC", "mon", "12:00")
+    clock.now = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # down from before noon until 17:00
+    late = services.nudges.collect(clock.now)
+    assert len(late) == 1 and late[0].messages
+    assert services.nudges.collect(clock.now + timedelta(minutes=1)) == []
+    clock.now = datetime(2026, 3, 9, 18, 30, tzinfo=UTC)  # next week: 6.5 hours late
+    assert services.nudges.collect(clock.now) == []
+    with Session(services.engine) as session:
+        statuses = [(n.kind, n.status) for n in session.exec(select(NudgeLog))]
+        couple = session.exec(select(Couple)).one()
+    assert statuses == [("weekly", "sending"), ("weekly", "skipped")]
+    assert couple.next_prompt_at == datetime(2026, 3, 16, 12, tzinfo=UTC)
+
+
+def test_two_weeks_without_meeting_is_said_kindly(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair(services, clock, "UTC", "sun", "19:00")
+    sent = prompts(
+        run_clock(services, clock, datetime(2026, 3, 23, tzinfo=UTC), timedelta(hours=1))
+    )
+    texts = [d.messages[0].text for _, d in sent]
+    assert len(texts) == 4  # Sundays 1, 8, 15 and 22 March; paired on the 1st
+    assert ["two weeks" in text for text in texts] == [False, False, True, True]
+    assert "short one" in texts[2] and "scold" not in texts[2]
+
+
+def test_changing_the_schedule_or_timezone_reschedules_at_once(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    couple_id = pair(services, clock, "UTC", "sun", "19:00")
+    services.couples.schedule(event(ALEX, clock.now), "mon 08:00")
+    services.couples.set_timezone(event(SAM, clock.now), "America/New_York")
+    with Session(services.engine) as session:
+        couple = session.get(Couple, couple_id)
+        assert couple is not None and couple.next_prompt_at is not None
+        assert (
+            couple.next_prompt_at.astimezone(ZoneInfo("America/New_York")).strftime("%a %H:%M")
+            == "Mon 08:00"
+        )
+
+
+def test_a_waiting_step_gets_one_reminder_then_the_run_expires(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    clock.now = datetime(2026, 3, 2, 6, tzinfo=UTC)
+    pair(services, clock, "UTC", "sun", "19:00")
+    flow = services.flows.flows["letgo"]
+    services.flows.start(event(ALEX, clock.now), flow)
+    sent = run_clock(services, clock, clock.now + timedelta(days=4), timedelta(hours=1))
+    texts = [
+        (t - datetime(2026, 3, 2, 6, tzinfo=UTC), m.chat_id, m.text)
+        for t, d in sent
+        for m in d.messages
+        if "State of the Union" not in m.text
+    ]
+    reminders = [x for x in texts if "gentle reminder" in x[2]]
+    assert [(r[0], r[1]) for r in reminders] == [(timedelta(hours=12), ALEX.id)]
+    expired = [x for x in texts if "closed" in x[2]]
+    assert [(e[0], e[1]) for e in expired] == [(timedelta(days=3), ALEX.id)]
+    with Session(services.engine) as session:
+        assert session.exec(select(FlowRun)).one().status == "expired"
+
+
+def test_a_reminder_due_at_night_waits_for_the_morning(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    clock.now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    pair(services, clock, "UTC", "sun", "19:00")
+    services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+    sent = run_clock(services, clock, clock.now + timedelta(days=1), timedelta(minutes=30))
+    reminders = [t for t, d in sent for m in d.messages if "gentle reminder" in m.text]
+    assert [t.strftime("%d %H:%M") for t in reminders] == ["03 08:00"]
+
+
+TWO_PROCESSES = """
+import json, sys
+from datetime import datetime
+from bot.config import load_settings
+from bot.services import build_services
+services = build_services(load_settings(telegram_bot_token=sys.argv[1],
+                                        database_url=sys.argv[2]))
+now = datetime.fromisoformat(sys.argv[3])
+print(json.dumps([d.couple_id for d in services.nudges.collect(now) if d.messages]))
+"""
+
+
+def test_two_processes_on_one_database_send_each_prompt_once(
+    world: tuple[Services, Clock], tmp_path: Path
+) -> None:
+    services, clock = world
+    pair(services, clock, "UTC", "mon", "09:00")
+    url = str(services.engine.url)
+    now = "2026-03-02T09:00:30+00:00"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", TWO_PROCESSES, TOKEN, url, now],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in processes]
+    assert sorted(results, key=len) == [[], [1]]
