@@ -135,7 +135,7 @@ def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> N
 def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair(services, clock, "Europe/Berlin", "sat", "10:00")
-    [(at, delivery)] = prompts(run_clock(services, clock, datetime(2026, 3, 7, 12, tzinfo=UTC)))
+    [(_at, delivery)] = prompts(run_clock(services, clock, datetime(2026, 3, 7, 12, tzinfo=UTC)))
     snooze = next(
         b.data
         for row in delivery.messages[0].buttons

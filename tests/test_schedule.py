@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,7 +40,7 @@ def test_local_time_survives_the_change(timezone: str, start: datetime) -> None:
     assert [(t.weekday(), t.hour, t.minute) for t in local] == [(SUNDAY, 19, 0)] * 4
     offsets = {t.utcoffset() for t in local}
     assert len(offsets) == 2  # the change really happened inside the four weeks
-    gaps = {b - a for a, b in zip(slots, slots[1:], strict=False)}
+    gaps = {b - a for a, b in pairwise(slots)}
     assert gaps <= {timedelta(days=7), timedelta(days=7, hours=1), timedelta(days=6, hours=23)}
 
 

@@ -1,0 +1,114 @@
+"""Nudges through the running bot and the local Bot API server, in real time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bot.couples import reschedule
+from bot.storage.db import utcnow
+from bot.storage.models import Couple, FlowRun, Partner
+from tests.helpers import Rig, linked_group, pair
+
+
+def schedule_in(rig: Rig, seconds: float) -> datetime:
+    """Set the weekly meeting to `seconds` from now (to the second, which /schedule can't)."""
+    with Session(rig.engine) as session:
+        couple = session.exec(select(Couple)).one()
+        # whole seconds (the meeting time is stored to the second), rounded up
+        slot = (utcnow() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
+        couple.meeting_day, couple.meeting_time = slot.weekday(), slot.strftime("%H:%M:%S")
+        reschedule(couple, utcnow())
+        assert couple.next_prompt_at is not None
+        session.add(couple)
+        session.commit()
+        return couple.next_prompt_at
+
+
+async def quiet_hours_off(rig: Rig) -> None:
+    with Session(rig.engine) as session:
+        for partner in session.exec(select(Partner)):
+            partner.quiet_start = partner.quiet_end = "00:00"
+            session.add(partner)
+        session.commit()
+
+
+async def test_the_weekly_prompt_arrives_once_on_time(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    await quiet_hours_off(rig)
+    slot = schedule_in(rig, 2)
+    prompt = await alex.sees("weekly State of the Union", timeout=10)
+    arrived = datetime.now(UTC)
+    await sam.sees("weekly State of the Union")
+    assert timedelta(0) <= arrived - slot < timedelta(seconds=2)
+    await asyncio.sleep(1)
+    await rig.talk.settle()
+    for person in (alex, sam):
+        assert sum("weekly State of the Union" in t for t in person.inbox()) == 1
+    assert [b["text"] for b in prompt.buttons] == ["Start now", "Tomorrow, same time"]
+    await alex.presses("Start now")
+    await alex.sees("State of the Union", "appreciations")
+    with Session(rig.engine) as session:
+        assert session.exec(select(FlowRun)).one().flow_id == "sotu"
+
+
+async def test_tomorrow_same_time_snoozes_in_the_group(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    slot = schedule_in(rig, 1)
+    await sam.sees("weekly State of the Union", in_=group, timeout=10)
+    await sam.presses("Tomorrow, same time", group)
+    await alex.sees("I'll ask again tomorrow", in_=group)
+    with Session(rig.engine) as session:
+        couple = session.exec(select(Couple)).one()
+    assert couple.snooze_at == slot + timedelta(days=1)
+    eve = rig.person("Eve")
+    query = await eve.presses("Start now", group)
+    assert "couple" in await eve.toast_for(query)
+
+
+async def test_a_prompt_due_while_the_bot_was_down_arrives_once_late(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    await quiet_hours_off(rig)
+    await rig.bot.shutdown()
+    schedule_in(rig, 0.5)
+    await asyncio.sleep(1.5)
+    assert not any("weekly State of the Union" in t for t in alex.inbox())
+    await rig.restart()
+    await alex.sees("weekly State of the Union", timeout=10)
+    await rig.restart()  # and a second restart does not send it again
+    await asyncio.sleep(1)
+    await rig.talk.settle()
+    assert sum("weekly State of the Union" in t for t in alex.inbox()) == 1
+
+
+async def test_a_429_waits_retry_after_and_goes_on(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    rig.server.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    schedule_in(rig, 0.5)
+    started = time.monotonic()
+    await alex.sees("weekly State of the Union", in_=group, timeout=10)
+    assert time.monotonic() - started >= 1  # it waited for retry_after
+    assert rig.server.rejected_429 == 1
+    await rig.talk.settle()
+    assert sum("weekly" in m.text for m in rig.server.bot_messages(group.id)) == 1
+
+
+async def test_a_403_marks_the_partner_unreachable_and_tells_the_other_once(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    await quiet_hours_off(rig)
+    sam.user.blocked_bot = True  # blocked, and we never got the update saying so
+    schedule_in(rig, 0.5)
+    await alex.sees("weekly State of the Union", timeout=10)
+    await alex.sees("can't reach Sam")
+    with Session(rig.engine) as session:
+        partner = session.get(Partner, sam.id)
+        assert partner is not None and partner.unreachable
+    schedule_in(rig, 0.5)  # the next prompt skips Sam and says nothing more
+    await asyncio.sleep(1.5)
+    await rig.talk.settle()
+    assert sum("can't reach" in t for t in alex.inbox()) == 1
