@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from bot.coaching import FlowService
@@ -72,8 +83,11 @@ class NudgeService:
     # ----- start-up ------------------------------------------------------------------------
 
     def rebuild(self, now: datetime) -> int:
-        """Give every scheduled couple without a next prompt one (e.g. after an upgrade)."""
-        count = 0
+        """Give every scheduled couple without a next prompt one (e.g. after an upgrade).
+
+        The weekly slots themselves live in the couple rows; this only fills the gaps,
+        in one batched statement, so start-up stays fast with many couples.
+        """
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(
@@ -85,24 +99,36 @@ class NudgeService:
                     COUPLES.c.meeting_time.is_not(None),
                 )
             ).all()
-            for row in rows:
-                due = next_weekly(now, row.meeting_day, row.meeting_time, row.timezone)
-                conn.execute(
-                    update(COUPLES).where(COUPLES.c.id == row.id).values(next_prompt_at=due)
-                )
-                count += 1
-        return count
+            if not rows:
+                return 0
+            conn.execute(
+                update(COUPLES)
+                .where(COUPLES.c.id == bindparam("couple"))
+                .values(next_prompt_at=bindparam("due")),
+                [
+                    {
+                        "couple": r.id,
+                        "due": next_weekly(now, r.meeting_day, r.meeting_time, r.timezone),
+                    }
+                    for r in rows
+                ],
+            )
+        return len(rows)
 
     # ----- what is due ---------------------------------------------------------------------
 
-    def collect(self, now: datetime) -> list[Delivery]:
-        """Claim and build every nudge due at `now`."""
+    def collect(self, now: datetime, limit: int = 100_000) -> list[Delivery]:
+        """Claim and build the nudges due at `now`, at most about `limit` of each kind.
+
+        Everything collected is claimed, so calling again returns the next ones; an
+        empty list means nothing else is due.
+        """
         deliveries: list[Delivery] = []
-        deliveries += self._weekly(now)
-        deliveries += self._reminders(now)
-        deliveries += self._expired(now)
-        deliveries += self._deferred(now)
-        return [d for d in deliveries if d.messages or d.log_id is not None]
+        deliveries += self._weekly(now, limit)
+        deliveries += self._reminders(now, limit)
+        deliveries += self._expired(now, limit)
+        deliveries += self._deferred(now, limit)
+        return deliveries
 
     def _claim(
         self,
@@ -196,7 +222,7 @@ class NudgeService:
         with self.engine.begin() as conn:
             self.defer(conn, message, None, at, now)
 
-    def _deferred(self, now: datetime) -> list[Delivery]:
+    def _deferred(self, now: datetime, limit: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         with self.engine.begin() as conn:
             rows = (
@@ -227,7 +253,7 @@ class NudgeService:
 
     # ----- the weekly prompt ---------------------------------------------------------------
 
-    def _weekly(self, now: datetime) -> list[Delivery]:
+    def _weekly(self, now: datetime, limit: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         with self.engine.begin() as conn:
             due = (
@@ -247,14 +273,10 @@ class NudgeService:
                 ("snoozed", couple["snooze_at"]),
             ):
                 if slot is not None and slot <= now:
-                    delivery = self._prompt(couple, kind, slot, now)
-                    if delivery is not None:
-                        deliveries.append(delivery)
+                    deliveries.append(self._prompt(couple, kind, slot, now))
         return deliveries
 
-    def _prompt(
-        self, couple: RowMapping, kind: str, slot: datetime, now: datetime
-    ) -> Delivery | None:
+    def _prompt(self, couple: RowMapping, kind: str, slot: datetime, now: datetime) -> Delivery:
         couple_id = couple["id"]
         with self.engine.begin() as conn:
             # Move the couple on to its next slot (only if nobody did meanwhile) ...
@@ -277,8 +299,9 @@ class NudgeService:
             late = now - slot
             status = "skipped" if late > self.max_late else "sending"
             log_id = self._claim(conn, couple_id, kind, slot.isoformat(), now, status)
+            # An empty Delivery still counts as handled, so a batch loop knows to go on.
             if log_id is None:
-                return None
+                return Delivery(couple_id=couple_id)
             if status == "skipped":
                 log.info(
                     "couple %s: %s prompt for %s skipped, %s late",
@@ -287,7 +310,7 @@ class NudgeService:
                     slot.isoformat(),
                     late,
                 )
-                return None
+                return Delivery(couple_id=couple_id)
             people = self._people(conn, couple_id)
             met = conn.execute(
                 select(RUNS.c.id)
@@ -331,7 +354,7 @@ class NudgeService:
 
     # ----- flow reminders and expiry -------------------------------------------------------
 
-    def _reminders(self, now: datetime) -> list[Delivery]:
+    def _reminders(self, now: datetime, limit: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         with self.engine.connect() as conn:
             rows = (
@@ -396,7 +419,7 @@ class NudgeService:
                     messages += self._privately(conn, person, timezone, row.couple_id, each, now)
         return Delivery(messages=messages, log_id=log_id, couple_id=row.couple_id)
 
-    def _expired(self, now: datetime) -> list[Delivery]:
+    def _expired(self, now: datetime, limit: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         with self.engine.connect() as conn:
             rows = (

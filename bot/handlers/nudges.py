@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "nudges:tick"
 IN_FLIGHT = 100  # messages awaiting the rate limiter at once; it paces them to the limits
+BATCH = 50  # nudges claimed per database round
 _running = asyncio.Lock()
 
 
@@ -34,12 +35,16 @@ async def tick(context: CoachContext) -> None:
     if _running.locked():
         return
     async with _running:
-        deliveries = context.services.nudges.collect(utcnow())
-        if not deliveries:
-            return
-        log.info("sending %d nudges", len(deliveries))
         gate = asyncio.Semaphore(IN_FLIGHT)
-        await asyncio.gather(*(_send(context, d, gate) for d in deliveries))
+        sending: list[asyncio.Task[None]] = []
+        # Claim in small batches and start sending each batch at once: with many couples
+        # due in one minute, the first prompts leave while later ones are still claimed.
+        while batch := context.services.nudges.collect(utcnow(), limit=BATCH):
+            sending += [asyncio.create_task(_send(context, d, gate)) for d in batch]
+            await asyncio.sleep(0)
+        if sending:
+            log.info("sending %d nudges", len(sending))
+            await asyncio.gather(*sending)
 
 
 async def _send(context: CoachContext, delivery: Delivery, gate: asyncio.Semaphore) -> None:
