@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.emulator import BotApiServer, Conversation  # noqa: E402
-from bot.emulator.server import SimUser, StoredMessage  # noqa: E402
+from bot.emulator import BotApiServer, Conversation
+from bot.emulator.server import SimUser, StoredMessage
 
 TOKEN = "123456:BENCH-token-for-the-local-bot-api-server"
 

@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from bot.emulator import BotApiServer  # noqa: E402
-from bot.storage.db import make_engine, upgrade  # noqa: E402
-from bot.storage.models import Couple, Partner  # noqa: E402
+from bot.emulator import BotApiServer
+from bot.storage.db import make_engine, upgrade
+from bot.storage.models import Couple, Partner
 
 TOKEN = "123456:BENCH-token-for-the-local-bot-api-server"
 ZONES = ["Europe/Berlin", "America/New_York", "Pacific/Auckland", "Asia/Tokyo", "UTC"]
