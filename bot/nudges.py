@@ -2,10 +2,12 @@
 and private messages held back by quiet hours.
 
 The database is the source of truth: a couple's next prompt is a column, a run's
-reminder and expiry are columns, a held-back message is a row. `collect(now)` finds
-what is due and claims each nudge in `NudgeLog` (unique per couple, kind and slot)
-before anything is sent, so every nudge goes out once, whatever restarts, clock
-changes or second processes happen. Telegram-free: it returns Deliveries to send.
+reminder and expiry are columns. When a nudge is due it is claimed in `NudgeLog`
+(unique per couple, kind and slot) and its messages are written to the outbox in the
+same transaction; a message leaves the outbox only once Telegram accepted it. So every
+nudge goes out once, whatever restarts, clock changes or second processes happen, and
+a crash at the wrong moment makes a message late, not lost. Telegram-free: `collect`
+returns Deliveries for the adapter to send and report back on.
 """
 
 from __future__ import annotations
@@ -34,25 +36,35 @@ from bot.couples import CoupleService
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.schedule import in_quiet_hours, next_weekly, same_time_next_day
-from bot.storage.models import DeferredMessage, FlowRun, NudgeLog
+from bot.storage.models import FlowRun, NudgeLog, OutboxMessage
 from bot.storage.runs import COUPLES, PARTNERS, RUNS, run_view
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
 
 NUDGES = NudgeLog.__table__  # type: ignore[attr-defined]
-DEFERRED = DeferredMessage.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 MEETING_FLOW = "sotu"
 TWO_WEEKS = timedelta(days=14)
+LEASE = timedelta(minutes=10)  # how long a sender may hold outbox messages
 
 
 @dataclass
 class Delivery:
-    """Messages to send now; when they are out, the nudge `log_id` is marked sent."""
+    """Outbox messages for one chat, to send in order and then report as done."""
 
-    messages: list[Outgoing] = field(default_factory=list)
-    log_id: int | None = None
-    couple_id: int | None = None
+    chat_id: int
+    items: list[tuple[int, Outgoing]] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[Outgoing]:
+        return [message for _id, message in self.items]
+
+
+@dataclass
+class Batch:
+    deliveries: list[Delivery]
+    more: bool  # nudges were queued this round: call again until nothing is left
 
 
 @dataclass(frozen=True)
@@ -117,18 +129,12 @@ class NudgeService:
 
     # ----- what is due ---------------------------------------------------------------------
 
-    def collect(self, now: datetime, limit: int = 100_000) -> list[Delivery]:
-        """Claim and build the nudges due at `now`, at most about `limit` of each kind.
-
-        Everything collected is claimed, so calling again returns the next ones; an
-        empty list means nothing else is due.
-        """
-        deliveries: list[Delivery] = []
-        deliveries += self._weekly(now, limit)
-        deliveries += self._reminders(now, limit)
-        deliveries += self._expired(now, limit)
-        deliveries += self._deferred(now, limit)
-        return deliveries
+    def collect(self, now: datetime, limit: int = 100_000) -> Batch:
+        """Queue the nudges due at `now` (about `limit` of each kind) and claim the outbox
+        messages that may go out now. Call again while `more` is true."""
+        queued = self._weekly(now, limit) + self._reminders(now, limit)
+        queued += self._expired(now, limit)
+        return Batch(self._claim_outbox(now, limit), more=queued > 0)
 
     def _claim(
         self,
@@ -137,11 +143,11 @@ class NudgeService:
         kind: str,
         slot: str,
         now: datetime,
-        status: str = "sending",
-    ) -> int | None:
+        status: str = "queued",
+    ) -> bool:
         try:
             with conn.begin_nested():
-                result = conn.execute(
+                conn.execute(
                     insert(NUDGES).values(
                         couple_id=couple_id,
                         kind=kind,
@@ -151,14 +157,8 @@ class NudgeService:
                     )
                 )
         except IntegrityError:
-            return None  # already claimed: by us before a restart, or by another process
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-    def mark_sent(self, log_id: int, now: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(NUDGES).where(NUDGES.c.id == log_id).values(status="sent", sent_at=now)
-            )
+            return False  # already claimed: by us before a restart, or by another process
+        return True
 
     def _people(self, conn: Connection, couple_id: int) -> list[Person]:
         return [
@@ -176,25 +176,7 @@ class NudgeService:
             )
         ]
 
-    def _privately(
-        self,
-        conn: Connection,
-        person: Person,
-        timezone: str,
-        couple_id: int,
-        message: Outgoing,
-        now: datetime,
-    ) -> list[Outgoing]:
-        """Send now, or hold until the person's quiet hours end; never to the unreachable."""
-        if person.unreachable:
-            return []
-        quiet_until = in_quiet_hours(now, timezone, person.quiet_start, person.quiet_end)
-        if quiet_until is None:
-            return [message]
-        self.defer(conn, message, couple_id, quiet_until, now)
-        return []
-
-    def defer(
+    def _queue(
         self,
         conn: Connection,
         message: Outgoing,
@@ -207,39 +189,61 @@ class NudgeService:
             for row in message.buttons
         ]
         conn.execute(
-            insert(DEFERRED).values(
+            insert(OUTBOX).values(
                 chat_id=message.chat_id,
                 couple_id=couple_id,
                 text=message.text,
                 buttons=buttons,
                 deliver_at=at,
+                claimed_until=None,
                 created_at=now,
             )
         )
 
-    def defer_later(self, message: Outgoing, at: datetime, now: datetime) -> None:
-        """Put a message that could not go out (flood limit, network) back for later."""
-        with self.engine.begin() as conn:
-            self.defer(conn, message, None, at, now)
+    def _queue_privately(
+        self,
+        conn: Connection,
+        person: Person,
+        timezone: str,
+        couple_id: int,
+        message: Outgoing,
+        now: datetime,
+    ) -> None:
+        """Queue for now, or for when the person's quiet hours end; never to the unreachable."""
+        if person.unreachable:
+            return
+        quiet_until = in_quiet_hours(now, timezone, person.quiet_start, person.quiet_end)
+        self._queue(conn, message, couple_id, quiet_until or now, now)
 
-    def _deferred(self, now: datetime, limit: int) -> list[Delivery]:
-        deliveries: list[Delivery] = []
+    def _claim_outbox(self, now: datetime, limit: int) -> list[Delivery]:
+        deliveries: dict[int, Delivery] = {}
         with self.engine.begin() as conn:
             rows = (
                 conn.execute(
-                    select(DEFERRED)
-                    .where(DEFERRED.c.deliver_at <= now)
-                    .order_by(DEFERRED.c.id)
-                    .limit(5000)
+                    select(OUTBOX)
+                    .where(
+                        OUTBOX.c.deliver_at <= now,
+                        or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now),
+                    )
+                    .order_by(OUTBOX.c.id)
+                    .limit(limit)
                 )
                 .mappings()
                 .all()
             )
             for row in rows:
-                # Deleting is the claim: only one process gets rowcount 1.
-                taken = conn.execute(delete(DEFERRED).where(DEFERRED.c.id == row["id"]))
+                taken = conn.execute(
+                    update(OUTBOX)
+                    .where(
+                        and_(
+                            OUTBOX.c.id == row["id"],
+                            or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now),
+                        )
+                    )
+                    .values(claimed_until=now + LEASE)
+                )
                 if not taken.rowcount:
-                    continue
+                    continue  # another process took it
                 buttons = tuple(
                     tuple(
                         Button(b["label"], data=b["data"] or None, url=b["url"] or None)
@@ -248,21 +252,38 @@ class NudgeService:
                     for button_row in row["buttons"]
                 )
                 message = Outgoing(chat_id=row["chat_id"], text=row["text"], buttons=buttons)
-                deliveries.append(Delivery(messages=[message], couple_id=row["couple_id"]))
-        return deliveries
+                deliveries.setdefault(row["chat_id"], Delivery(row["chat_id"])).items.append(
+                    (row["id"], message)
+                )
+        return list(deliveries.values())
+
+    def sent(self, outbox_id: int) -> None:
+        """Telegram accepted it (or refused it for good): it leaves the outbox."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(OUTBOX).where(OUTBOX.c.id == outbox_id))
+
+    def retry_at(self, outbox_id: int, at: datetime) -> None:
+        """It could not go out now (flood limit, network): try again at `at`."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outbox_id)
+                .values(deliver_at=at, claimed_until=None)
+            )
 
     # ----- the weekly prompt ---------------------------------------------------------------
 
-    def _weekly(self, now: datetime, limit: int) -> list[Delivery]:
-        deliveries: list[Delivery] = []
+    def _weekly(self, now: datetime, limit: int) -> int:
         with self.engine.begin() as conn:
             due = (
                 conn.execute(
-                    select(COUPLES).where(
+                    select(COUPLES)
+                    .where(
                         COUPLES.c.status == "active",
                         COUPLES.c.paused.is_(False),
                         or_(COUPLES.c.next_prompt_at <= now, COUPLES.c.snooze_at <= now),
                     )
+                    .limit(limit)
                 )
                 .mappings()
                 .all()
@@ -273,10 +294,10 @@ class NudgeService:
                 ("snoozed", couple["snooze_at"]),
             ):
                 if slot is not None and slot <= now:
-                    deliveries.append(self._prompt(couple, kind, slot, now))
-        return deliveries
+                    self._prompt(couple, kind, slot, now)
+        return len(due)
 
-    def _prompt(self, couple: RowMapping, kind: str, slot: datetime, now: datetime) -> Delivery:
+    def _prompt(self, couple: RowMapping, kind: str, slot: datetime, now: datetime) -> None:
         couple_id = couple["id"]
         with self.engine.begin() as conn:
             # Move the couple on to its next slot (only if nobody did meanwhile) ...
@@ -295,14 +316,14 @@ class NudgeService:
                     .where(and_(COUPLES.c.id == couple_id, COUPLES.c.snooze_at == slot))
                     .values(snooze_at=None)
                 )
-            # ... and claim this slot's nudge, exactly once.
+            # ... claim this slot's nudge, exactly once, and queue its messages with it.
             late = now - slot
-            status = "skipped" if late > self.max_late else "sending"
-            log_id = self._claim(conn, couple_id, kind, slot.isoformat(), now, status)
-            # An empty Delivery still counts as handled, so a batch loop knows to go on.
-            if log_id is None:
-                return Delivery(couple_id=couple_id)
-            if status == "skipped":
+            skipped = late > self.max_late
+            if not self._claim(
+                conn, couple_id, kind, slot.isoformat(), now, "skipped" if skipped else "queued"
+            ):
+                return
+            if skipped:
                 log.info(
                     "couple %s: %s prompt for %s skipped, %s late",
                     couple_id,
@@ -310,7 +331,7 @@ class NudgeService:
                     slot.isoformat(),
                     late,
                 )
-                return Delivery(couple_id=couple_id)
+                return
             people = self._people(conn, couple_id)
             met = conn.execute(
                 select(RUNS.c.id)
@@ -337,25 +358,24 @@ class NudgeService:
                     ),
                 ),
             )
-            messages: list[Outgoing] = []
             if couple["group_chat_id"] is not None:
-                messages.append(Outgoing(couple["group_chat_id"], text, buttons))
-            else:
-                for person in people:
-                    messages += self._privately(
-                        conn,
-                        person,
-                        couple["timezone"],
-                        couple_id,
-                        Outgoing(person.id, text, buttons),
-                        now,
-                    )
-        return Delivery(messages=messages, log_id=log_id, couple_id=couple_id)
+                self._queue(
+                    conn, Outgoing(couple["group_chat_id"], text, buttons), couple_id, now, now
+                )
+                return
+            for person in people:
+                self._queue_privately(
+                    conn,
+                    person,
+                    couple["timezone"],
+                    couple_id,
+                    Outgoing(person.id, text, buttons),
+                    now,
+                )
 
     # ----- flow reminders and expiry -------------------------------------------------------
 
-    def _reminders(self, now: datetime, limit: int) -> list[Delivery]:
-        deliveries: list[Delivery] = []
+    def _reminders(self, now: datetime, limit: int) -> int:
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
@@ -368,21 +388,20 @@ class NudgeService:
                         COUPLES.c.paused.is_(False),
                         or_(RUNS.c.reminded_step.is_(None), RUNS.c.reminded_step != RUNS.c.step),
                     )
+                    .limit(limit)
                 )
                 .mappings()
                 .all()
             )
         for row in rows:
-            delivery = self._remind(FlowRun(**row), now)
-            if delivery is not None:
-                deliveries.append(delivery)
-        return deliveries
+            self._remind(FlowRun(**row), now)
+        return len(rows)
 
-    def _remind(self, row: FlowRun, now: datetime) -> Delivery | None:
+    def _remind(self, row: FlowRun, now: datetime) -> None:
         flow = self.flows.flows.get(row.flow_id)
         loaded = self.flows.store.load(row.id or 0)
         if flow is None or loaded is None:
-            return None
+            return
         row, couple = loaded
         with self.engine.begin() as conn:
             marked = conn.execute(
@@ -390,9 +409,10 @@ class NudgeService:
                 .where(and_(RUNS.c.id == row.id, RUNS.c.step == row.step))
                 .values(reminded_step=row.step)
             ).rowcount
-            log_id = self._claim(conn, row.couple_id, "reminder", f"{row.id}:{row.step}", now)
-            if not marked or log_id is None:
-                return None
+            if not marked or not self._claim(
+                conn, row.couple_id, "reminder", f"{row.id}:{row.step}", now
+            ):
+                return
             run = run_view(row)
             waiting = self.flows.runner.waiting_for(run)
             saids = [
@@ -401,7 +421,6 @@ class NudgeService:
                 if s.person is None or s.person in waiting
             ]
             note = self.renderer.render("common/reminder", title=flow.title)
-            messages: list[Outgoing] = []
             timezone = (
                 conn.execute(
                     select(COUPLES.c.timezone).where(COUPLES.c.id == row.couple_id)
@@ -410,21 +429,20 @@ class NudgeService:
             )
             people = {p.id: p for p in self._people(conn, row.couple_id)}
             for message in self.flows._outgoing(row, saids, couple):
-                batch = [Outgoing(message.chat_id, note), message]
-                person = people.get(message.chat_id)
-                if person is None:  # the group
-                    messages += batch
-                    continue
-                for each in batch:
-                    messages += self._privately(conn, person, timezone, row.couple_id, each, now)
-        return Delivery(messages=messages, log_id=log_id, couple_id=row.couple_id)
+                for each in (Outgoing(message.chat_id, note), message):
+                    person = people.get(message.chat_id)
+                    if person is None:  # the group
+                        self._queue(conn, each, row.couple_id, now, now)
+                    else:
+                        self._queue_privately(conn, person, timezone, row.couple_id, each, now)
 
-    def _expired(self, now: datetime, limit: int) -> list[Delivery]:
-        deliveries: list[Delivery] = []
+    def _expired(self, now: datetime, limit: int) -> int:
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
-                    select(RUNS).where(RUNS.c.status == "active", RUNS.c.expires_at <= now)
+                    select(RUNS)
+                    .where(RUNS.c.status == "active", RUNS.c.expires_at <= now)
+                    .limit(limit)
                 )
                 .mappings()
                 .all()
@@ -433,17 +451,13 @@ class NudgeService:
             row = FlowRun(**mapping)
             if not self.flows.store.end(row, "expired", now):
                 continue  # somebody else closed it
-            couple = self.flows.store.couple(row.couple_id)
-            if couple is None:
-                continue
-            title = self.flows._title(row)
-            text = self.renderer.render("common/flow_expired", title=title)
-            people = self.flows.runner.seen_by(run_view(row))
+            text = self.renderer.render("common/flow_expired", title=self.flows._title(row))
             log.info("flow run %s expired", row.id)
-            deliveries.append(
-                Delivery(messages=[Outgoing(p, text) for p in people], couple_id=row.couple_id)
-            )
-        return deliveries
+            with self.engine.begin() as conn:
+                # Only those the run spoke to hear it ended.
+                for person in self.flows.runner.seen_by(run_view(row)):
+                    self._queue(conn, Outgoing(person, text), row.couple_id, now, now)
+        return len(rows)
 
     # ----- the prompt's buttons ------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from bot.events import Event, Person
 from bot.nudges import Delivery
 from bot.services import Services, build_services
-from bot.storage.models import Couple, DeferredMessage, FlowRun, NudgeLog
+from bot.storage.models import Couple, FlowRun, NudgeLog, OutboxMessage
 from tests.helpers import TOKEN
 
 ALEX, SAM = Person(1001, "Alex"), Person(1002, "Sam")
@@ -81,19 +81,34 @@ def pair(services: Services, clock: Clock, timezone: str, day: str, at: str) -> 
 def run_clock(
     services: Services, clock: Clock, until: datetime, step: timedelta = timedelta(minutes=10)
 ) -> list[tuple[datetime, Delivery]]:
-    """Tick like the bot's job does, every `step`, and mark what went out as sent."""
+    """Tick like the bot's job does, every `step`, and report what went out as sent."""
     sent: list[tuple[datetime, Delivery]] = []
     while clock.now < until:
         clock.now += step
-        for delivery in services.nudges.collect(clock.now):
-            sent.append((clock.now, delivery))
-            if delivery.log_id is not None:
-                services.nudges.mark_sent(delivery.log_id, clock.now)
+        sent += [(clock.now, d) for d in collect_all(services, clock.now)]
     return sent
 
 
-def prompts(sent: list[tuple[datetime, Delivery]]) -> list[tuple[datetime, Delivery]]:
-    return [(t, d) for t, d in sent if any("State of the Union" in m.text for m in d.messages)]
+def collect_all(services: Services, now: datetime) -> list[Delivery]:
+    """Everything due at `now`, marked as accepted by Telegram."""
+    deliveries: list[Delivery] = []
+    while True:
+        batch = services.nudges.collect(now, limit=50)
+        deliveries += batch.deliveries
+        for delivery in batch.deliveries:
+            for outbox_id, _message in delivery.items:
+                services.nudges.sent(outbox_id)
+        if not batch.deliveries and not batch.more:
+            return deliveries
+
+
+def prompts(sent: list[tuple[datetime, Delivery]]) -> list[tuple[datetime, list[Delivery]]]:
+    """Weekly prompts, grouped by the moment they went out."""
+    grouped: dict[datetime, list[Delivery]] = {}
+    for at, delivery in sent:
+        if any("State of the Union" in m.text for m in delivery.messages):
+            grouped.setdefault(at, []).append(delivery)
+    return list(grouped.items())
 
 
 @pytest.mark.parametrize(
@@ -116,11 +131,11 @@ def test_two_weeks_across_a_dst_change_prompt_once_a_week_at_local_time(
     sent = prompts(run_clock(services, clock, start + timedelta(days=14)))
     assert len(sent) == 2
     zone = ZoneInfo(timezone)
-    for at, delivery in sent:
+    for at, deliveries in sent:
         local = at.astimezone(zone)
         assert (local.weekday(), local.hour, local.minute) == (6, 19, 0)
-        assert sorted(m.chat_id for m in delivery.messages) == [ALEX.id, SAM.id]
-        labels = [b.label for row in delivery.messages[0].buttons for b in row]
+        assert sorted(d.chat_id for d in deliveries) == [ALEX.id, SAM.id]
+        labels = [b.label for row in deliveries[0].messages[0].buttons for b in row]
         assert labels == ["Start now", "Tomorrow, same time"]
 
 
@@ -128,17 +143,17 @@ def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> N
     services, clock = world
     pair(services, clock, "UTC", "mon", "09:00")
     services.couples.link(event(ALEX, clock.now, chat=-500))
-    [(_at, delivery)] = prompts(run_clock(services, clock, clock.now + timedelta(days=2)))
-    assert [m.chat_id for m in delivery.messages] == [-500]
+    [(_at, deliveries)] = prompts(run_clock(services, clock, clock.now + timedelta(days=2)))
+    assert [d.chat_id for d in deliveries] == [-500]
 
 
 def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair(services, clock, "Europe/Berlin", "sat", "10:00")
-    [(_at, delivery)] = prompts(run_clock(services, clock, datetime(2026, 3, 7, 12, tzinfo=UTC)))
+    [(_at, deliveries)] = prompts(run_clock(services, clock, datetime(2026, 3, 7, 12, tzinfo=UTC)))
     snooze = next(
         b.data
-        for row in delivery.messages[0].buttons
+        for row in deliveries[0].messages[0].buttons
         for b in row
         if b.label == "Tomorrow, same time"
     )
@@ -171,7 +186,7 @@ def test_quiet_hours_hold_a_private_prompt_until_morning(world: tuple[Services, 
     received = [(t.strftime("%H:%M"), m.chat_id) for t, d in sent for m in d.messages]
     assert received == [("07:30", SAM.id), ("08:00", ALEX.id)]  # Alex keeps 22:00-08:00
     with Session(services.engine) as session:
-        assert session.exec(select(DeferredMessage)).all() == []
+        assert session.exec(select(OutboxMessage)).all() == []
 
 
 def test_a_prompt_missed_while_down_is_sent_late_once_or_skipped(
@@ -180,15 +195,15 @@ def test_a_prompt_missed_while_down_is_sent_late_once_or_skipped(
     services, clock = world
     pair(services, clock, "UTC", "mon", "12:00")
     clock.now = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # down from before noon until 17:00
-    late = services.nudges.collect(clock.now)
-    assert len(late) == 1 and late[0].messages
-    assert services.nudges.collect(clock.now + timedelta(minutes=1)) == []
+    late = collect_all(services, clock.now)
+    assert sorted(d.chat_id for d in late) == [ALEX.id, SAM.id]
+    assert collect_all(services, clock.now + timedelta(minutes=1)) == []
     clock.now = datetime(2026, 3, 9, 18, 30, tzinfo=UTC)  # next week: 6.5 hours late
-    assert [d.messages for d in services.nudges.collect(clock.now)] == [[]]
+    assert collect_all(services, clock.now) == []
     with Session(services.engine) as session:
         statuses = [(n.kind, n.status) for n in session.exec(select(NudgeLog))]
         couple = session.exec(select(Couple)).one()
-    assert statuses == [("weekly", "sending"), ("weekly", "skipped")]
+    assert statuses == [("weekly", "queued"), ("weekly", "skipped")]
     assert couple.next_prompt_at == datetime(2026, 3, 16, 12, tzinfo=UTC)
 
 
@@ -198,7 +213,7 @@ def test_two_weeks_without_meeting_is_said_kindly(world: tuple[Services, Clock])
     sent = prompts(
         run_clock(services, clock, datetime(2026, 3, 23, tzinfo=UTC), timedelta(hours=1))
     )
-    texts = [d.messages[0].text for _, d in sent]
+    texts = [ds[0].messages[0].text for _, ds in sent]
     assert len(texts) == 4  # Sundays 1, 8, 15 and 22 March; paired on the 1st
     assert ["two weeks" in text for text in texts] == [False, False, True, True]
     assert "short one" in texts[2] and "scold" not in texts[2]
@@ -261,7 +276,7 @@ from bot.services import build_services
 services = build_services(load_settings(telegram_bot_token=sys.argv[1],
                                         database_url=sys.argv[2]))
 now = datetime.fromisoformat(sys.argv[3])
-print(json.dumps([d.couple_id for d in services.nudges.collect(now) if d.messages]))
+print(json.dumps(sorted(d.chat_id for d in services.nudges.collect(now).deliveries)))
 """
 
 
@@ -281,4 +296,18 @@ def test_two_processes_on_one_database_send_each_prompt_once(
         for _ in range(2)
     ]
     results = [json.loads(p.communicate(timeout=60)[0]) for p in processes]
-    assert sorted(results, key=len) == [[], [1]]
+    assert sorted(results, key=len) == [[], [ALEX.id, SAM.id]]
+
+
+def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair(services, clock, "UTC", "mon", "09:00")
+    clock.now = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
+    claimed = services.nudges.collect(clock.now).deliveries  # then the process dies
+    assert sorted(d.chat_id for d in claimed) == [ALEX.id, SAM.id]
+    assert collect_all(services, clock.now + timedelta(minutes=1)) == []  # still held
+    again = collect_all(services, clock.now + timedelta(minutes=11))  # the lease ran out
+    assert sorted(d.chat_id for d in again) == [ALEX.id, SAM.id]
+    assert collect_all(services, clock.now + timedelta(minutes=30)) == []

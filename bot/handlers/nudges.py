@@ -37,40 +37,47 @@ async def tick(context: CoachContext) -> None:
     async with _running:
         gate = asyncio.Semaphore(IN_FLIGHT)
         sending: list[asyncio.Task[None]] = []
-        # Claim in small batches and start sending each batch at once: with many couples
-        # due in one minute, the first prompts leave while later ones are still claimed.
-        while batch := context.services.nudges.collect(utcnow(), limit=BATCH):
-            sending += [asyncio.create_task(_send(context, d, gate)) for d in batch]
+        # Queue and claim in small batches, sending each at once: with many couples due in
+        # one minute, the first prompts leave while later ones are still being queued.
+        while True:
+            batch = context.services.nudges.collect(utcnow(), limit=BATCH)
+            sending += [asyncio.create_task(_send(context, d, gate)) for d in batch.deliveries]
+            if not batch.deliveries and not batch.more:
+                break
             await asyncio.sleep(0)
         if sending:
-            log.info("sending %d nudges", len(sending))
+            log.info("sending nudges to %d chats", len(sending))
             await asyncio.gather(*sending)
 
 
 async def _send(context: CoachContext, delivery: Delivery, gate: asyncio.Semaphore) -> None:
-    """Send one nudge's messages. Nothing is dropped: what can't go now is held for later."""
+    """Send one chat's outbox messages in order; what can't go now stays for later."""
     nudges = context.services.nudges
     async with gate:
-        for message in delivery.messages:
+        for outbox_id, message in delivery.items:
             try:
                 await send_one(context, message)
-            except RetryAfter as exc:  # the rate limiter gave up retrying: try again later
+            except RetryAfter as exc:  # the rate limiter gave up retrying: later, then
                 wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                nudges.defer_later(message, utcnow() + timedelta(seconds=seconds), utcnow())
+                nudges.retry_at(outbox_id, utcnow() + timedelta(seconds=seconds))
+                return
             except Forbidden:
+                nudges.sent(outbox_id)  # blocked or removed: this one can never arrive
                 if message.chat_id > 0:
-                    await deliver(
-                        context, context.services.couples.mark_unreachable(message.chat_id)
-                    )
+                    reply = context.services.couples.mark_unreachable(message.chat_id)
                 else:
-                    await deliver(context, context.services.couples.bot_removed(message.chat_id))
+                    reply = context.services.couples.bot_removed(message.chat_id)
+                await deliver(context, reply)
+                continue
             except BadRequest as exc:
+                nudges.sent(outbox_id)
                 log.error("a nudge to chat %s was refused: %s", message.chat_id, exc)
+                continue
             except (NetworkError, TelegramError) as exc:
                 log.warning(
                     "a nudge to chat %s failed, retrying in a minute: %s", message.chat_id, exc
                 )
-                nudges.defer_later(message, utcnow() + timedelta(minutes=1), utcnow())
-    if delivery.log_id is not None:
-        nudges.mark_sent(delivery.log_id, utcnow())
+                nudges.retry_at(outbox_id, utcnow() + timedelta(minutes=1))
+                return
+            nudges.sent(outbox_id)

@@ -121,13 +121,14 @@ class NudgeLog(SQLModel, table=True):
     couple_id: int = Field(index=True)
     kind: str = Field(max_length=32)  # weekly, snoozed, reminder, ...
     slot: str = Field(max_length=64)  # the scheduled moment (UTC ISO) or run:step
-    status: str = Field(default="sending", max_length=16)  # sending, sent, skipped, retry
+    status: str = Field(default="queued", max_length=16)  # queued (in the outbox), skipped
     claimed_at: datetime
-    sent_at: datetime | None = None
 
 
-class DeferredMessage(SQLModel, table=True):
-    """A private nudge held back by the person's quiet hours, sent when they end."""
+class OutboxMessage(SQLModel, table=True):
+    """A nudge's message, written in the same transaction that claims the nudge and
+    deleted once Telegram accepted it: a crash in between means a late message, never a
+    lost one. Quiet hours and flood limits simply set a later `deliver_at`."""
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
@@ -137,4 +138,6 @@ class DeferredMessage(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     deliver_at: datetime = Field(index=True)
+    # A sender holds a message until then; if it dies meanwhile, another may take it.
+    claimed_until: datetime | None = None
     created_at: datetime

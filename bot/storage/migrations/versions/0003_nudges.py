@@ -1,4 +1,4 @@
-"""nudges: weekly prompt times, quiet hours, flow reminders, the nudge log, deferred messages
+"""nudges: weekly prompt times, quiet hours, flow reminders, the nudge log, the outbox
 
 Revision ID: 0003
 Revises: 0002
@@ -42,29 +42,29 @@ def upgrade() -> None:
         sa.Column("slot", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("claimed_at", TS, nullable=False),
-        sa.Column("sent_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("couple_id", "kind", "slot", name="uq_nudge_slot"),
     )
     op.create_index("ix_nudgelog_couple_id", "nudgelog", ["couple_id"])
     op.create_table(
-        "deferredmessage",
+        "outboxmessage",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("couple_id", sa.Integer(), nullable=True),
         sa.Column("text", sa.String(), nullable=False),
         sa.Column("buttons", sa.JSON(), nullable=False),
         sa.Column("deliver_at", TS, nullable=False),
+        sa.Column("claimed_until", TS, nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_deferredmessage_chat_id", "deferredmessage", ["chat_id"])
-    op.create_index("ix_deferredmessage_couple_id", "deferredmessage", ["couple_id"])
-    op.create_index("ix_deferredmessage_deliver_at", "deferredmessage", ["deliver_at"])
+    op.create_index("ix_outboxmessage_chat_id", "outboxmessage", ["chat_id"])
+    op.create_index("ix_outboxmessage_couple_id", "outboxmessage", ["couple_id"])
+    op.create_index("ix_outboxmessage_deliver_at", "outboxmessage", ["deliver_at"])
 
 
 def downgrade() -> None:
-    op.drop_table("deferredmessage")
+    op.drop_table("outboxmessage")
     op.drop_table("nudgelog")
     with op.batch_alter_table("flowrun") as batch:
         batch.drop_index("ix_flowrun_expires_at")
