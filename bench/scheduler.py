@@ -167,11 +167,16 @@ async def main() -> None:
             slot = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
             from sqlalchemy import update
 
-            with engine.begin() as conn:
+            table = Couple.__table__  # type: ignore[attr-defined]
+            with engine.begin() as conn:  # the whole schedule, so next week's slot follows
                 conn.execute(
-                    update(Couple.__table__)  # type: ignore[attr-defined]
-                    .where(Couple.__table__.c.group_chat_id.is_not(None))  # type: ignore[attr-defined]
-                    .values(next_prompt_at=slot)
+                    update(table)
+                    .where(table.c.group_chat_id.is_not(None))
+                    .values(
+                        next_prompt_at=slot,
+                        meeting_day=slot.weekday(),
+                        meeting_time=slot.strftime("%H:%M:%S"),
+                    )
                 )
             engine.dispose()
             slot_clock = time.perf_counter() + (slot - datetime.now(UTC)).total_seconds()
@@ -199,6 +204,14 @@ async def main() -> None:
                 f"(each waited out and retried; none dropped above)"
             )
             print(f"peak resident memory: {rss_mb(process.pid, 'VmHWM'):.0f} MB")
+            problems = [
+                line
+                for line in log_path.read_text().splitlines()
+                if ("WARNING" in line or "ERROR" in line) and "apscheduler" not in line
+            ]
+            print(f"bot warnings/errors: {len(problems)}")
+            for line in problems[:5]:
+                print("  " + line[:200])
         finally:
             process.send_signal(signal.SIGTERM)
             try:

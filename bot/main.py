@@ -161,7 +161,8 @@ async def on_startup(application: CoachApp) -> None:
         interval=services.settings.nudge_tick_seconds,
         first=0.5,
         name=nudges.TICK_JOB,
-        job_kwargs={"id": nudges.TICK_JOB, "replace_existing": True, "max_instances": 1},
+        # A tick still sending lets the next ones return at once (see nudges.tick).
+        job_kwargs={"id": nudges.TICK_JOB, "replace_existing": True, "max_instances": 3},
     )
 
 

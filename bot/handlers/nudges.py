@@ -40,11 +40,11 @@ async def tick(context: CoachContext) -> None:
         # Queue and claim in small batches, sending each at once: with many couples due in
         # one minute, the first prompts leave while later ones are still being queued.
         while True:
-            batch = context.services.nudges.collect(utcnow(), limit=BATCH)
+            # In a thread: queueing hundreds of nudges must not stall the sends in flight.
+            batch = await asyncio.to_thread(context.services.nudges.collect, utcnow(), BATCH)
             sending += [asyncio.create_task(_send(context, d, gate)) for d in batch.deliveries]
             if not batch.deliveries and not batch.more:
                 break
-            await asyncio.sleep(0)
         if sending:
             log.info("sending nudges to %d chats", len(sending))
             await asyncio.gather(*sending)
