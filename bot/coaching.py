@@ -345,6 +345,19 @@ class FlowService:
             reply.messages.insert(0, self._say(event.chat_id, "cancelled", title=self._title(row)))
         return reply
 
+    def prompt_again_for(self, person: int) -> list[Outgoing]:
+        """The question a private run is waiting on this person for, asked again."""
+        couple = self.store.couple_of(person)
+        if couple is None:
+            return []
+        for row in couple.runs:
+            run = run_view(row)
+            if row.in_group or person not in self.runner.waiting_for(run):
+                continue
+            saids = [s for s in self.runner.prompt_again(run, couple.members) if s.person == person]
+            return self._outgoing(row, saids, couple)
+        return []
+
     # ----- breaks --------------------------------------------------------------------------
 
     def breaks_to_wake(self) -> list[tuple[int, datetime]]:

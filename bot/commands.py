@@ -13,6 +13,7 @@ PRIVATE = [
     ("resume", "Turn nudges back on"),
     ("cancel", "Leave what's running"),
     ("agreements", "The agreements you made together"),
+    ("safe", "Where to get help, any time"),
     ("help", "What I can do"),
 ]
 

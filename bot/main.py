@@ -117,6 +117,7 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             CommandHandler("resume", private.resume, filters=new_message),
             CommandHandler("cancel", private.cancel, filters=new_message),
             CommandHandler("quiet", nudges.quiet, filters=new_message),
+            CommandHandler("safe", private.safe, filters=new_message),
             # Coaching flows: every flow's own command, and the couple's agreements.
             CommandHandler(flow_commands, flows.start_flow, filters=new_message),
             CommandHandler("agreements", flows.agreements, filters=new_message),

@@ -15,6 +15,8 @@ from bot.engine.check import load_flows
 from bot.events import Event
 from bot.nudges import NudgeService
 from bot.outbox import Reply
+from bot.safety.detect import Detector
+from bot.safety.respond import SafetyService
 from bot.storage.db import make_engine, upgrade
 from bot.texts import Renderer
 
@@ -27,6 +29,7 @@ class Services:
     couples: CoupleService
     flows: FlowService
     nudges: NudgeService
+    safety: SafetyService
 
     @property
     def commands(self) -> list[tuple[str, str]]:
@@ -44,7 +47,10 @@ class Services:
         return own + commands.GROUP
 
     def text(self, event: Event) -> Reply:
-        """Free text: the running flow's, or a gentle pointer when nothing runs."""
+        """Free text: safety first, then the running flow's, or a gentle pointer."""
+        help_first = self.safety.screen(event)
+        if help_first is not None:
+            return help_first  # the words never reach a flow: not stored, not relayed
         reply = self.flows.text(event)
         if reply is not None:
             return reply
@@ -60,6 +66,8 @@ class Services:
     def button(self, event: Event) -> Reply:
         if (event.button or "").startswith("n:"):
             return self.nudges.button(event)
+        if (event.button or "").startswith("s:"):
+            return self.safety.button(event)
         return self.flows.button(event)
 
     def cancel(self, event: Event) -> Reply:
@@ -89,7 +97,9 @@ def build_services(settings: Settings) -> Services:
         flow_service,
         max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
     )
+    safety = SafetyService(Detector.load(), renderer, couples, flow_service)
     return Services(
+        safety=safety,
         settings=settings,
         engine=engine,
         renderer=renderer,

@@ -93,3 +93,10 @@ async def private_only(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is not None:
         await deliver(context, context.services.couples.reply(event, "private_only"))
+
+
+async def safe(update: Update, context: CoachContext) -> None:
+    """Show where to get help (always in private)."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.safety.safe(event))
