@@ -46,7 +46,9 @@ NUDGES = NudgeLog.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 MEETING_FLOW = "sotu"
 TWO_WEEKS = timedelta(days=14)
-LEASE = timedelta(minutes=10)  # how long a sender may hold outbox messages
+# How long a sender holds an outbox message; renewed right before each send, so after a
+# crash a message waits at most this long to be sent by the next process.
+LEASE = timedelta(minutes=2)
 
 
 @dataclass
@@ -256,6 +258,13 @@ class NudgeService:
                     (row["id"], message)
                 )
         return list(deliveries.values())
+
+    def hold(self, outbox_id: int, now: datetime) -> None:
+        """Renew the lease on a message about to be sent."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(claimed_until=now + LEASE)
+            )
 
     def sent(self, outbox_id: int) -> None:
         """Telegram accepted it (or refused it for good): it leaves the outbox."""

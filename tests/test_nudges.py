@@ -308,6 +308,6 @@ def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
     claimed = services.nudges.collect(clock.now).deliveries  # then the process dies
     assert sorted(d.chat_id for d in claimed) == [ALEX.id, SAM.id]
     assert collect_all(services, clock.now + timedelta(minutes=1)) == []  # still held
-    again = collect_all(services, clock.now + timedelta(minutes=11))  # the lease ran out
+    again = collect_all(services, clock.now + timedelta(minutes=3))  # the lease ran out
     assert sorted(d.chat_id for d in again) == [ALEX.id, SAM.id]
     assert collect_all(services, clock.now + timedelta(minutes=30)) == []

@@ -55,6 +55,7 @@ async def _send(context: CoachContext, delivery: Delivery, gate: asyncio.Semapho
     nudges = context.services.nudges
     async with gate:
         for outbox_id, message in delivery.items:
+            nudges.hold(outbox_id, utcnow())
             try:
                 await send_one(context, message)
             except RetryAfter as exc:  # the rate limiter gave up retrying: later, then
