@@ -9,6 +9,7 @@ tries again. Telegram-free: it takes Events and returns Replies.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,8 @@ from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
+# An effect runs inside the step's transaction and may answer with messages.
+Effect = Callable[[Connection, FlowRun, CoupleView, dict[str, Any], datetime], list[Outgoing]]
 RETRIES = 5
 MAX_ANSWER_CHARS = 2000
 
@@ -45,6 +48,8 @@ class FlowService:
         self.couples = couples
         self.runner = FlowRunner(flows, renderer)
         self.clock = clock
+        # Named effects flows may ask for (see bot/practices.py), registered at start-up.
+        self.effects: dict[str, Effect] = {}
 
     # ----- lookups and words ---------------------------------------------------------------
 
@@ -165,9 +170,11 @@ class FlowService:
         """Store agreements, start the flows this step starts; return their messages."""
         reply = Reply()
         now = self.clock()
-        for text, days in outcome.agreements:
+        for text, days, author in outcome.agreements:
             follow_up = date.fromordinal(now.date().toordinal() + days) if days else None
-            self.store.add_agreement(conn, row.couple_id, row.id, text, follow_up, now)
+            self.store.add_agreement(conn, row.couple_id, row.id, text, follow_up, now, author)
+        for name, params in outcome.effects:
+            reply.messages.extend(self.effects[name](conn, row, couple, params, now))
         requests = list(outcome.start_flows)
         if outcome.hand_off is not None:
             requests.append(outcome.hand_off)

@@ -128,7 +128,7 @@ def test_both_must_agree_unless_a_choice_stands_alone(runner: FlowRunner) -> Non
     half = press(runner, run, 1, "yes_both")
     assert half.run.state == "agree" and half.notice == "waiting_for"
     done = press(runner, half.run, 2, "yes_both")
-    assert done.ended and done.agreements == [("tea", None)]
+    assert done.ended and done.agreements == [("tea", None, None)]
     alone = press(runner, run, 2, "no")
     assert alone.run.state == "talk"
 

@@ -77,7 +77,8 @@ class Outcome:
     changed: bool = False
     notice: str | None = None  # short answer to a button press (template name in common/)
     notice_args: dict[str, Any] = field(default_factory=dict)
-    agreements: list[tuple[str, int | None]] = field(default_factory=list)
+    agreements: list[tuple[str, int | None, int | None]] = field(default_factory=list)
+    effects: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     start_flows: list[StartRequest] = field(default_factory=list)
     hand_off: StartRequest | None = None
     break_minutes: int | None = None
@@ -265,7 +266,9 @@ class FlowRunner:
             self._relay(outcome, author, text, members)
         if state.collect:
             if state.save:
-                run.context.setdefault(state.save, []).append({"name": author.name, "text": text})
+                run.context.setdefault(state.save, []).append(
+                    {"name": author.name, "text": text, "by": author.id}
+                )
             if state.ack:
                 outcome.messages.append(
                     self._said(
@@ -292,10 +295,13 @@ class FlowRunner:
                 return outcome
             if state.save:
                 run.context[state.save] = [
-                    {"name": members[int(p)].name, "text": t} for p, t in answered.items()
+                    {"name": members[int(p)].name, "text": t, "by": int(p)}
+                    for p, t in answered.items()
                 ]
         elif state.save:
             run.context[state.save] = text
+            # Who wrote what: their export shows it, their /forget removes it.
+            run.context.setdefault("_by", {})[state.save] = given.person
         if state.next is None:
             raise FlowBug(f"{flow.id}.{run.state}: text leads nowhere")
         self._advance(flow, outcome, state.next, members)
@@ -381,9 +387,24 @@ class FlowRunner:
             spec = action.store_agreement
             days = ctx.get(spec.follow_up_days) if spec.follow_up_days else None
             digits = re.sub(r"\D", "", str(days)) if days is not None else ""
+            author = ctx.get("_by", {}).get(spec.text)
             outcome.agreements.append(
-                (str(ctx.get(spec.text, "")), int(digits) if digits else None)
+                (str(ctx.get(spec.text, "")), int(digits) if digits else None, author)
             )
+        elif action.calc is not None:
+            for key, expression in action.calc.items():
+                value = CONDITIONS.compile_expression(expression)(
+                    **self._variables(flow, run, members)
+                )
+                ctx[key] = value if isinstance(value, int | float | str | bool) else str(value)
+        elif action.effect is not None:
+            spec = action.effect
+            params = {name: ctx.get(key) for name, key in spec.with_.items()}
+            # The starter is who the flow is for (e.g. whose check-in this is).
+            params["_starter"] = next(
+                (p for r, p in run.roles.items() if flow.roles[r] == "starter"), None
+            )
+            outcome.effects.append((spec.name, params))
         elif action.start_flow is not None:
             spec = action.start_flow
             outcome.start_flows.append(

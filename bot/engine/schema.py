@@ -72,12 +72,24 @@ class StoreAgreement(Strict):
     follow_up_days: str | None = None
 
 
+class Effect(Strict):
+    """A named effect the bot provides (store a check-in, send a chart, plan "you" time),
+    given context values: `with` maps each parameter to a context key."""
+
+    name: str = Field(pattern=NAME)
+    with_: dict[str, str] = Field(default_factory=dict, alias="with")
+
+
 class Action(Strict):
     """One thing a state does when it is entered. Exactly one field is set."""
 
     swap_roles: tuple[str, str] | None = None
     increment: str | None = None
     set: dict[str, int | str | bool | None] | None = None
+    calc: dict[str, str] | None = Field(
+        default=None, description="context key -> Jinja expression on the context"
+    )
+    effect: Effect | None = None
     clear: list[str] | None = None
     store_agreement: StoreAgreement | None = None
     start_flow: StartFlow | None = None

@@ -106,6 +106,7 @@ class Agreement(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     couple_id: int = Field(foreign_key="couple.id", index=True)
     run_id: int | None = Field(default=None, foreign_key="flowrun.id")
+    author_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     text: str = Field(max_length=4000)
     follow_up: date | None = None
     created_at: datetime
@@ -140,4 +141,41 @@ class OutboxMessage(SQLModel, table=True):
     deliver_at: datetime = Field(index=True)
     # A sender holds a message until then; if it dies meanwhile, another may take it.
     claimed_until: datetime | None = None
+    created_at: datetime
+
+
+class CheckIn(SQLModel, table=True):
+    """One private self-check: where the person stands on the spectrum, and their needs."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    # -1 codependent ... 0 interdependent ... +1 hyper-independent
+    spectrum: float
+    leaning: str = Field(max_length=32)
+    autonomy: int = Field(ge=1, le=5)
+    competence: int = Field(ge=1, le=5)
+    relatedness: int = Field(ge=1, le=5)
+    shared: bool = Field(default=False)  # the person agreed to show this one to the partner
+    created_at: datetime
+
+
+class Appreciation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    couple_id: int | None = Field(default=None, index=True)
+    author_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    recipient_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    text: str = Field(max_length=4000)
+    created_at: datetime
+
+
+class MeTime(SQLModel, table=True):
+    """Planned "you" time: a reminder before, a "how was it?" after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    couple_id: int | None = Field(default=None, index=True)
+    what: str = Field(max_length=500)
+    at: datetime = Field(index=True)
+    tell_partner: bool = Field(default=False)
+    status: str = Field(default="planned", max_length=16)  # planned, reminded, asked
     created_at: datetime

@@ -197,11 +197,13 @@ class RunStore:
         text: str,
         follow_up: date | None,
         now: datetime,
+        author: int | None = None,
     ) -> None:
         conn.execute(
             insert(AGREEMENTS).values(
                 couple_id=couple_id,
                 run_id=run_id,
+                author_id=author,
                 text=text[:4000],
                 follow_up=follow_up,
                 created_at=now,
