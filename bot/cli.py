@@ -61,11 +61,12 @@ def cmd_flows_schema(_args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def cmd_flows_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import practices
     from bot.engine.check import check_flows
 
     flows_dir = Path(args.flows) if args.flows else settings.flows_dir
     prompts_dir = Path(args.prompts) if args.prompts else settings.prompts_dir
-    flows, problems = check_flows(flows_dir, prompts_dir)
+    flows, problems = check_flows(flows_dir, prompts_dir, practices.names())
     for problem in problems:
         print(problem)
     if problems:

@@ -28,6 +28,8 @@ from bot.texts import Renderer
 log = logging.getLogger(__name__)
 # An effect runs inside the step's transaction and may answer with messages.
 Effect = Callable[[Connection, FlowRun, CoupleView, dict[str, Any], datetime], list[Outgoing]]
+# A seed gives a new run context from the couple's data (e.g. this week's appreciations).
+Seed = Callable[[int, datetime], dict[str, Any]]
 RETRIES = 5
 MAX_ANSWER_CHARS = 2000
 
@@ -48,8 +50,9 @@ class FlowService:
         self.couples = couples
         self.runner = FlowRunner(flows, renderer)
         self.clock = clock
-        # Named effects flows may ask for (see bot/practices.py), registered at start-up.
+        # Named effects and context seeds flows may ask for (see bot/practices.py).
         self.effects: dict[str, Effect] = {}
+        self.seeds: dict[str, Seed] = {}
 
     # ----- lookups and words ---------------------------------------------------------------
 
@@ -128,7 +131,12 @@ class FlowService:
         if current is not None:
             self.store.end(current, "cancelled", self.clock())
         partner = next(m for pid, m in couple.members.items() if pid != me)
-        outcome = self.runner.start(flow.id, couple.members[me], partner, in_group=in_group)
+        carry: dict[str, Any] = {}
+        for seed in flow.seed:
+            carry.update(self.seeds[seed](couple.id, self.clock()))
+        outcome = self.runner.start(
+            flow.id, couple.members[me], partner, in_group=in_group, carry=carry
+        )
         with self.engine.begin() as conn:
             row = self.store.insert(
                 conn,
@@ -149,6 +157,37 @@ class FlowService:
             reply.add(self._say(event.chat_id, "started_in_group", title=flow.title))
         log.info("flow %s run %s started by %s", flow.id, row.id, me)
         return reply
+
+    def start_for(
+        self, person: int, flow_id: str, carry: dict[str, Any]
+    ) -> tuple[FlowRun | None, list[Outgoing]]:
+        """Start a flow for someone without them asking (the scheduler does, e.g. "how was
+        your you time?"). Beside any flow they are in, never replacing it."""
+        couple = self.store.couple_of(person)
+        flow = self.flows.get(flow_id)
+        if couple is None or flow is None or len(couple.members) < 2:
+            return None, []
+        partner = next(m for pid, m in couple.members.items() if pid != person)
+        outcome = self.runner.start(
+            flow_id, couple.members[person], partner, in_group=False, carry=carry
+        )
+        now = self.clock()
+        args: dict[str, Any] = dict(
+            flow_id=flow_id,
+            flow_version=flow.version,
+            couple_id=couple.id,
+            starter=person,
+            run=outcome.run,
+            now=now,
+            timers=self._timers(outcome.run, now),
+        )
+        with self.engine.begin() as conn:
+            key = self._key(flow, couple.id, person)
+            row = self.store.insert(conn, key=key, **args) or self.store.insert(
+                conn, key=None, **args
+            )
+            assert row is not None
+        return row, self._outgoing(row, outcome.messages, couple)
 
     def _ask_to_switch(self, event: Event, current: FlowRun, flow: Flow) -> Reply:
         title = self._title(current)

@@ -36,7 +36,7 @@ from bot.couples import CoupleService
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.schedule import in_quiet_hours, next_weekly, same_time_next_day
-from bot.storage.models import FlowRun, NudgeLog, OutboxMessage
+from bot.storage.models import FlowRun, MeTime, NudgeLog, OutboxMessage
 from bot.storage.runs import COUPLES, PARTNERS, RUNS, run_view
 from bot.texts import Renderer
 
@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 NUDGES = NudgeLog.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+METIMES = MeTime.__table__  # type: ignore[attr-defined]
+AFTER_METIME = timedelta(hours=3)  # when to ask how the "you" time was
+START_SMALL_DAY, START_SMALL_HOUR = 2, 19  # Wednesday, 19:00 in the couple's timezone
+START_SMALL_SCAN = timedelta(minutes=10)
 MEETING_FLOW = "sotu"
 TWO_WEEKS = timedelta(days=14)
 # How long a sender holds an outbox message; renewed right before each send, so after a
@@ -93,6 +97,7 @@ class NudgeService:
         self.couples = couples
         self.flows = flows
         self.max_late = max_late
+        self._next_start_small_scan = datetime.min.replace(tzinfo=UTC)
 
     # ----- start-up ------------------------------------------------------------------------
 
@@ -135,7 +140,8 @@ class NudgeService:
         """Queue the nudges due at `now` (about `limit` of each kind) and claim the outbox
         messages that may go out now. Call again while `more` is true."""
         queued = self._weekly(now, limit) + self._reminders(now, limit)
-        queued += self._expired(now, limit)
+        queued += self._expired(now, limit) + self._metimes(now, limit)
+        queued += self._start_small(now)
         return Batch(self._claim_outbox(now, limit), more=queued > 0)
 
     def _claim(
@@ -468,6 +474,120 @@ class NudgeService:
                     self._queue(conn, Outgoing(person, text), row.couple_id, now, now)
         return len(rows)
 
+    # ----- "you" time and start small ------------------------------------------------------
+
+    def _metimes(self, now: datetime, limit: int) -> int:
+        """A reminder when planned "you" time comes, and "how was it?" three hours later."""
+        with self.engine.connect() as conn:
+            due = (
+                conn.execute(
+                    select(METIMES, COUPLES.c.timezone)
+                    .select_from(METIMES.join(COUPLES, COUPLES.c.id == METIMES.c.couple_id))
+                    .where(
+                        COUPLES.c.paused.is_(False),
+                        or_(
+                            and_(METIMES.c.status == "planned", METIMES.c.at <= now),
+                            and_(
+                                METIMES.c.status == "reminded", METIMES.c.at <= now - AFTER_METIME
+                            ),
+                        ),
+                    )
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        for plan in due:
+            asking = plan["status"] == "reminded"
+            with self.engine.begin() as conn:
+                moved = conn.execute(
+                    update(METIMES)
+                    .where(and_(METIMES.c.id == plan["id"], METIMES.c.status == plan["status"]))
+                    .values(status="asked" if asking else "reminded")
+                ).rowcount
+                kind = "metime_asked" if asking else "metime_reminder"
+                if not moved or not self._claim(
+                    conn, plan["couple_id"], kind, str(plan["id"]), now
+                ):
+                    continue
+                people = {p.id: p for p in self._people(conn, plan["couple_id"])}
+                person = people.get(plan["partner_id"])
+                if person is None:
+                    continue
+                if not asking:
+                    if now - plan["at"] <= self.max_late:  # a reminder hours late is no use
+                        text = self.renderer.render("common/metime_reminder", what=plan["what"])
+                        self._queue_privately(
+                            conn,
+                            person,
+                            plan["timezone"],
+                            plan["couple_id"],
+                            Outgoing(person.id, text),
+                            now,
+                        )
+                    continue
+            _row, messages = self.flows.start_for(
+                person.id, "metime_review", {"what": plan["what"]}
+            )
+            with self.engine.begin() as conn:
+                for message in messages:
+                    self._queue_privately(
+                        conn, person, plan["timezone"], plan["couple_id"], message, now
+                    )
+        return len(due)
+
+    def _start_small(self, now: datetime) -> int:
+        """Wednesday evenings: one gentle invitation to share a low-stakes struggle, for
+        each partner who has not used Let go that week."""
+        if now < self._next_start_small_scan:
+            return 0
+        self._next_start_small_scan = now + START_SMALL_SCAN
+        count = 0
+        with self.engine.connect() as conn:
+            couples = conn.execute(
+                select(COUPLES.c.id, COUPLES.c.timezone).where(
+                    COUPLES.c.status == "active", COUPLES.c.paused.is_(False)
+                )
+            ).all()
+        for couple in couples:
+            local = now.astimezone(ZoneInfo(couple.timezone))
+            if local.weekday() != START_SMALL_DAY or local.hour < START_SMALL_HOUR:
+                continue
+            year, week, _ = local.isocalendar()
+            with self.engine.begin() as conn:
+                people = self._people(conn, couple.id)
+                if len(people) != 2:
+                    continue
+                for person in people:
+                    shared = conn.execute(
+                        select(RUNS.c.id)
+                        .where(
+                            RUNS.c.started_by == person.id,
+                            RUNS.c.flow_id == "letgo",
+                            RUNS.c.created_at >= now - timedelta(days=7),
+                        )
+                        .limit(1)
+                    ).first()
+                    if shared is not None or not self._claim(
+                        conn, couple.id, f"start_small:{person.id}", f"{year}-W{week}", now
+                    ):
+                        continue
+                    other = next(p for p in people if p.id != person.id)
+                    text = self.renderer.render("common/start_small", partner=other.name)
+                    button = Button(
+                        self.renderer.render("common/start_small_button"), data="n:letgo"
+                    )
+                    self._queue_privately(
+                        conn,
+                        person,
+                        couple.timezone,
+                        couple.id,
+                        Outgoing(person.id, text, ((button,),)),
+                        now,
+                    )
+                    count += 1
+        return count
+
     # ----- the prompt's buttons ------------------------------------------------------------
 
     def button(self, event: Event) -> Reply:
@@ -478,6 +598,11 @@ class NudgeService:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
         if event.in_group and couple.group_chat_id != event.chat_id:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
+        if parts[1:2] == ["letgo"]:
+            letgo = self.flows.flows.get("letgo")
+            if letgo is None:
+                return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+            return self.flows.start(event, letgo)
         if parts[1:2] == ["start"]:
             flow = self.flows.flows.get(MEETING_FLOW)
             if flow is None:

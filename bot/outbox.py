@@ -28,6 +28,7 @@ class Outgoing:
     mention: tuple[int, str] | None = None  # (user id, first name) to address in a group
     reply_to_message_id: int | None = None
     document: tuple[str, bytes] | None = None  # (file name, content), sent with sendDocument
+    photo: bytes | None = None  # a PNG, sent with sendPhoto (`text` is its caption)
 
 
 @dataclass(frozen=True)

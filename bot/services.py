@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot import commands
+from bot import commands, practices
 from bot.coaching import MAX_ANSWER_CHARS, FlowService
 from bot.config import Settings
 from bot.couples import CoupleService
@@ -15,6 +15,7 @@ from bot.engine.check import load_flows
 from bot.events import Event
 from bot.nudges import NudgeService
 from bot.outbox import Reply
+from bot.practices import Practices
 from bot.safety.detect import Detector
 from bot.safety.respond import SafetyService
 from bot.storage.db import make_engine, upgrade
@@ -80,7 +81,7 @@ def build_services(settings: Settings) -> Services:
     Raises `FlowError` naming the file, state and problem when a flow is invalid.
     """
     renderer = Renderer(settings.prompts_dir)
-    flows = load_flows(settings.flows_dir, settings.prompts_dir)
+    flows = load_flows(settings.flows_dir, settings.prompts_dir, practices.names())
     engine = make_engine(settings.database_url)
     upgrade(engine)
     couples = CoupleService(
@@ -98,6 +99,7 @@ def build_services(settings: Settings) -> Services:
         max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
     )
     safety = SafetyService(Detector.load(), renderer, couples, flow_service)
+    Practices(flow_service, renderer).register()
     return Services(
         safety=safety,
         settings=settings,

@@ -48,6 +48,14 @@ def load_yaml(text: str) -> Any:
 
 
 @dataclass(frozen=True)
+class Names:
+    """The effects and seeds the bot provides, for checking flows that use them."""
+
+    effects: frozenset[str]
+    seeds: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Problem:
     file: str
     state: str | None
@@ -99,12 +107,32 @@ def _targets(state: State) -> list[str]:
     return [t for t in found if t]
 
 
-def structure_problems(flow: Flow, file: str, flow_ids: set[str]) -> list[Problem]:
-    """References between states, roles and flows; reachability; dead ends."""
+def structure_problems(
+    flow: Flow, file: str, flow_ids: set[str], names: Names | None = None
+) -> list[Problem]:
+    """References between states, roles, flows and named effects; reachability; dead ends."""
     problems: list[Problem] = []
 
     def add(state: str | None, kind: str, message: str) -> None:
         problems.append(Problem(file, state, kind, message))
+
+    if names is not None:
+        for seed in flow.seed:
+            if seed not in names.seeds:
+                add(
+                    None,
+                    "unknown-seed",
+                    f"seed {seed!r} does not exist (have: {', '.join(sorted(names.seeds))})",
+                )
+        for name, state in flow.states.items():
+            for action in state.do:
+                if action.effect is not None and action.effect.name not in names.effects:
+                    add(
+                        name,
+                        "unknown-effect",
+                        f"effect {action.effect.name!r} does not "
+                        f"exist (have: {', '.join(sorted(names.effects))})",
+                    )
 
     roles = set(flow.roles)
     if flow.start not in flow.states:
@@ -294,7 +322,9 @@ def template_problems(
     return problems
 
 
-def check_flows(flows_dir: Path, prompts_dir: Path) -> tuple[dict[str, Flow], list[Problem]]:
+def check_flows(
+    flows_dir: Path, prompts_dir: Path, names: Names | None = None
+) -> tuple[dict[str, Flow], list[Problem]]:
     """Load every `*.yaml` in `flows_dir` and return the flows with all problems found."""
     renderer = Renderer(prompts_dir)
     flows: dict[str, tuple[Flow, str]] = {}
@@ -346,16 +376,16 @@ def check_flows(flows_dir: Path, prompts_dir: Path) -> tuple[dict[str, Flow], li
                 if spec is not None and spec.flow in carried:
                     carried[spec.flow] |= set(spec.carry)
     for flow, file in flows.values():
-        found = structure_problems(flow, file, set(flows))
+        found = structure_problems(flow, file, set(flows), names)
         problems += found
         if not found:
             problems += template_problems(flow, file, renderer, carried[flow.id])
     return {fid: flow for fid, (flow, _f) in flows.items()}, problems
 
 
-def load_flows(flows_dir: Path, prompts_dir: Path) -> dict[str, Flow]:
+def load_flows(flows_dir: Path, prompts_dir: Path, names: Names | None = None) -> dict[str, Flow]:
     """The flows the bot runs with; raises FlowError naming every problem."""
-    flows, problems = check_flows(flows_dir, prompts_dir)
+    flows, problems = check_flows(flows_dir, prompts_dir, names)
     if problems:
         raise FlowError(problems)
     return flows

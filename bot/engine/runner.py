@@ -17,12 +17,25 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.engine.schema import Flow, State, Transition
+from bot.parsing import ParseError, parse_weekly_slot
 from bot.texts import Renderer, mention
 
 BREAK = "_break"
 RESUME = "_resume"
 MAX_AUTO_STEPS = 50  # a guard against flows that loop through silent states forever
 CONDITIONS = SandboxedEnvironment()
+
+
+def _is_weekly_slot(text: object) -> bool:
+    try:
+        parse_weekly_slot(str(text))
+    except ParseError:
+        return False
+    return True
+
+
+# Conditions may check a typed "sat 15:00" before a flow relies on it.
+CONDITIONS.filters["is_weekly_slot"] = _is_weekly_slot
 
 
 class FlowBug(Exception):

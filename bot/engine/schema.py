@@ -182,6 +182,10 @@ class Flow(Strict):
     defaults: dict[str, Any] = Field(
         default_factory=dict, description="context values a run starts with (carried ones win)"
     )
+    seed: list[str] = Field(
+        default_factory=list,
+        description="named sources of context for a new run, e.g. appreciations_this_week",
+    )
     states: dict[str, State]
     break_: FlowBreak | None = Field(default=None, alias="break")
     reminder: Duration = "12h"

@@ -85,6 +85,14 @@ async def send_one(context: CoachContext, message: Outgoing) -> Message | None:
         if message.reply_to_message_id
         else None
     )
+    if message.photo is not None:
+        return await context.bot.send_photo(
+            message.chat_id,
+            photo=message.photo,
+            caption=text or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=_markup(message),
+        )
     if message.document is not None:
         name, content = message.document
         return await context.bot.send_document(

@@ -1,0 +1,285 @@
+"""The effects that the practice flows ask for by name (`do: [{effect: {name: ...}}]`):
+storing a check-in and sharing it both-or-nothing, a trend chart, an appreciation,
+and planned "you" time. Each runs inside the flow step's transaction.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from bot.coaching import Effect, FlowService
+from bot.engine.check import Names
+from bot.outbox import Outgoing
+from bot.parsing import ParseError, parse_weekly_slot
+from bot.schedule import next_weekly
+from bot.storage.models import Appreciation, CheckIn, FlowRun, MeTime
+from bot.storage.runs import COUPLES, CoupleView
+from bot.texts import Renderer
+
+log = logging.getLogger(__name__)
+
+CHECKINS = CheckIn.__table__  # type: ignore[attr-defined]
+APPRECIATIONS = Appreciation.__table__  # type: ignore[attr-defined]
+METIMES = MeTime.__table__  # type: ignore[attr-defined]
+
+
+def _int(value: Any, default: int = 3) -> int:
+    try:
+        return max(1, min(5, int(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+EFFECTS = frozenset(
+    {"store_checkin", "share_checkin", "send_trend", "store_appreciation", "plan_metime"}
+)
+SEEDS = frozenset({"appreciations_this_week"})
+
+
+def names() -> Names:
+    """What flows may name in `effect:` and `seed:`, for the flow checker."""
+    return Names(effects=EFFECTS, seeds=SEEDS)
+
+
+class Practices:
+    def __init__(self, flows: FlowService, renderer: Renderer) -> None:
+        self.flows = flows
+        self.renderer = renderer
+
+    def register(self) -> None:
+        effects: dict[str, Effect] = {
+            "store_checkin": self.store_checkin,
+            "share_checkin": self.share_checkin,
+            "send_trend": self.send_trend,
+            "store_appreciation": self.store_appreciation,
+            "plan_metime": self.plan_metime,
+        }
+        self.flows.effects.update(effects)
+        self.flows.seeds["appreciations_this_week"] = self.appreciations_this_week
+        assert set(self.flows.effects) >= EFFECTS and set(self.flows.seeds) >= SEEDS
+
+    def appreciations_this_week(self, couple_id: int, now: datetime) -> dict[str, Any]:
+        """The appreciations sent in the last 7 days: a starting point for the meeting."""
+        with self.flows.engine.connect() as conn:
+            rows = conn.execute(
+                select(APPRECIATIONS.c.author_id, APPRECIATIONS.c.text)
+                .where(
+                    APPRECIATIONS.c.couple_id == couple_id,
+                    APPRECIATIONS.c.created_at >= now - timedelta(days=7),
+                )
+                .order_by(APPRECIATIONS.c.created_at)
+            ).all()
+        couple = self.flows.store.couple(couple_id)
+        names = couple.members if couple else {}
+        return {
+            "this_week": [
+                {"name": names[r.author_id].name if r.author_id in names else "", "text": r.text}
+                for r in rows
+            ]
+        }
+
+    # ----- check-ins -----------------------------------------------------------------------
+
+    def store_checkin(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        conn.execute(
+            insert(CHECKINS).values(
+                partner_id=params["_starter"],
+                spectrum=float(params.get("spectrum") or 0),
+                leaning=str(params.get("leaning") or "interdependent")[:32],
+                autonomy=_int(params.get("autonomy")),
+                competence=_int(params.get("competence")),
+                relatedness=_int(params.get("relatedness")),
+                shared=False,
+                created_at=now,
+            )
+        )
+        return []
+
+    def _latest(self, conn: Connection, person: int) -> Any:
+        return (
+            conn.execute(
+                select(CHECKINS)
+                .where(CHECKINS.c.partner_id == person)
+                .order_by(CHECKINS.c.created_at.desc(), CHECKINS.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+
+    def share_checkin(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        """Both or nothing: each sees the other's latest check-in once both agreed to share."""
+        me = params["_starter"]
+        partner = next((p for p in couple.members if p != me), None)
+        mine = self._latest(conn, me)
+        if mine is None or partner is None:
+            return []
+        conn.execute(update(CHECKINS).where(CHECKINS.c.id == mine["id"]).values(shared=True))
+        theirs = self._latest(conn, partner)
+        if theirs is None or not theirs["shared"]:
+            return [
+                Outgoing(
+                    me,
+                    self.renderer.render(
+                        "common/checkin_share_waiting", partner=couple.members[partner].name
+                    ),
+                )
+            ]
+        return [
+            Outgoing(
+                to,
+                self.renderer.render(
+                    "common/checkin_shared", name=couple.members[about].name, checkin=dict(data)
+                ),
+            )
+            for to, about, data in ((me, partner, theirs), (partner, me, mine))
+        ]
+
+    def send_trend(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        me = params["_starter"]
+        rows = (
+            conn.execute(
+                select(CHECKINS).where(CHECKINS.c.partner_id == me).order_by(CHECKINS.c.created_at)
+            )
+            .mappings()
+            .all()
+        )
+        if len(rows) < 2:
+            return [Outgoing(me, self.renderer.render("common/trend_too_short"))]
+        first, last = rows[0]["spectrum"], rows[-1]["spectrum"]
+        line = self.renderer.render(
+            "common/trend_line",
+            count=len(rows),
+            first=first,
+            last=last,
+            closer=abs(last) < abs(first),
+            same=abs(last) == abs(first),
+        )
+        return [Outgoing(me, line, photo=trend_chart([dict(r) for r in rows]))]
+
+    # ----- appreciations and "you" time ----------------------------------------------------
+
+    def store_appreciation(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        me = params["_starter"]
+        partner = next((p for p in couple.members if p != me), None)
+        conn.execute(
+            insert(APPRECIATIONS).values(
+                couple_id=couple.id,
+                author_id=me,
+                recipient_id=partner,
+                text=str(params.get("text") or "")[:4000],
+                created_at=now,
+            )
+        )
+        return []
+
+    def plan_metime(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        me = params["_starter"]
+        timezone = (
+            conn.execute(select(COUPLES.c.timezone).where(COUPLES.c.id == couple.id)).scalar()
+            or "UTC"
+        )
+        try:
+            slot = parse_weekly_slot(str(params.get("when") or ""))
+        except ParseError:
+            return []  # the flow only gets here with a time it already checked
+        at = next_weekly(now, slot.day, slot.time, timezone)
+        tell = params.get("tell_partner") == "tell"
+        conn.execute(
+            insert(METIMES).values(
+                partner_id=me,
+                couple_id=couple.id,
+                what=str(params.get("what") or "")[:500],
+                at=at,
+                tell_partner=tell,
+                status="planned",
+                created_at=now,
+            )
+        )
+        if not tell:
+            return []
+        partner = next((p for p in couple.members if p != me), None)
+        if partner is None:
+            return []
+        return [
+            Outgoing(
+                partner,
+                self.renderer.render(
+                    "common/metime_partner_note",
+                    name=couple.members[me].name,
+                    what=params.get("what"),
+                    when=f"{slot.day_name} {slot.time}",
+                ),
+            )
+        ]
+
+
+def trend_chart(rows: list[dict[str, Any]]) -> bytes:
+    """A small PNG: spectrum position and the three needs over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(5, 4), dpi=100, sharex=True)
+    xs = list(range(1, len(rows) + 1))
+    top.axhspan(-0.34, 0.34, color="#d9f2e3")
+    top.plot(xs, [r["spectrum"] for r in rows], marker="o", color="#2f7d55")
+    top.set_ylim(-1.05, 1.05)
+    top.set_yticks([-1, 0, 1], ["codependent", "interdependent", "hyper-independent"])
+    top.set_title("Your check-ins")
+    for key, colour in (
+        ("autonomy", "#3b6ea5"),
+        ("competence", "#c97b2a"),
+        ("relatedness", "#b3407a"),
+    ):
+        bottom.plot(xs, [r[key] for r in rows], marker=".", label=key, color=colour)
+    bottom.set_ylim(0.5, 5.5)
+    bottom.set_xticks(xs)
+    bottom.set_xlabel("check-in")
+    bottom.legend(loc="lower left", fontsize="small", ncol=3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
