@@ -14,6 +14,9 @@ PRIVATE = [
     ("cancel", "Leave what's running"),
     ("agreements", "The agreements you made together"),
     ("safe", "Where to get help, any time"),
+    ("privacy", "What I store, why, and who sees it"),
+    ("export", "Get a copy of everything about you"),
+    ("forget", "Delete everything about you"),
     ("help", "What I can do"),
 ]
 

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     poll_timeout: int = 10
     # Connections to the Bot API server kept open for sending.
     http_pool_size: int = Field(default=16, ge=1, le=256)
+    # Flow transcripts (answers inside finished flows) are deleted after this many days.
+    retention_days: int = Field(default=180, ge=1)
     # How often the scheduler looks for due nudges, in seconds.
     nudge_tick_seconds: float = Field(default=5, gt=0, le=60)
     # A nudge missed while the bot was down is still sent if at most this late.

@@ -118,6 +118,12 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             CommandHandler("cancel", private.cancel, filters=new_message),
             CommandHandler("quiet", nudges.quiet, filters=new_message),
             CommandHandler("safe", private.safe, filters=new_message),
+            CommandHandler("privacy", private.privacy, filters=new_message),
+            CommandHandler(
+                ["export", "forget"], private.private_only, filters=groups & new_message
+            ),
+            CommandHandler("export", private.export, filters=private_chat & new_message),
+            CommandHandler("forget", private.forget, filters=private_chat & new_message),
             # Coaching flows: every flow's own command, and the couple's agreements.
             CommandHandler(flow_commands, flows.start_flow, filters=new_message),
             CommandHandler("agreements", flows.agreements, filters=new_message),
@@ -150,6 +156,13 @@ async def on_startup(application: CoachApp) -> None:
     # Breaks that were running when the bot stopped: wake them (at once if overdue).
     for run_id, at in services.flows.breaks_to_wake():
         schedule_wake(application, run_id, at)
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        private.purge_old_transcripts,
+        interval=24 * 3600,
+        first=60,
+        name="retention:daily",
+        job_kwargs={"id": "retention:daily", "replace_existing": True},
+    )
     # The schedule lives in the database; one fixed-id job looks for what is due.
     began = time.perf_counter()
     rebuilt = services.nudges.rebuild(utcnow())

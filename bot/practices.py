@@ -78,7 +78,11 @@ class Practices:
         names = couple.members if couple else {}
         return {
             "this_week": [
-                {"name": names[r.author_id].name if r.author_id in names else "", "text": r.text}
+                {
+                    "name": names[r.author_id].name if r.author_id in names else "",
+                    "text": r.text,
+                    "by": r.author_id,
+                }
                 for r in rows
             ]
         }

@@ -11,6 +11,7 @@ from bot import commands, practices
 from bot.coaching import MAX_ANSWER_CHARS, FlowService
 from bot.config import Settings
 from bot.couples import CoupleService
+from bot.data_rights import DataRights
 from bot.engine.check import load_flows
 from bot.events import Event
 from bot.nudges import NudgeService
@@ -31,6 +32,7 @@ class Services:
     flows: FlowService
     nudges: NudgeService
     safety: SafetyService
+    rights: DataRights
 
     @property
     def commands(self) -> list[tuple[str, str]]:
@@ -69,6 +71,8 @@ class Services:
             return self.nudges.button(event)
         if (event.button or "").startswith("s:"):
             return self.safety.button(event)
+        if (event.button or "").startswith("p:"):
+            return self.rights.button(event)
         return self.flows.button(event)
 
     def cancel(self, event: Event) -> Reply:
@@ -100,7 +104,11 @@ def build_services(settings: Settings) -> Services:
     )
     safety = SafetyService(Detector.load(), renderer, couples, flow_service)
     Practices(flow_service, renderer).register()
+    rights = DataRights(
+        engine, renderer, couples, retention=timedelta(days=settings.retention_days)
+    )
     return Services(
+        rights=rights,
         safety=safety,
         settings=settings,
         engine=engine,

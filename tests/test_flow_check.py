@@ -240,6 +240,7 @@ def test_unknown_effect_and_seed(tmp_path: Path) -> None:
     flow["seed"] = ["nothing_like_this"]
     flow["states"]["done"]["do"] = [{"effect": {"name": "teleport"}}]
     flows, prompts = write(tmp_path, flow, TEMPLATES)
-    _, problems = check_flows(flows, prompts, Names(effects=frozenset({"store_checkin"}),
-                                                    seeds=frozenset()))
+    _, problems = check_flows(
+        flows, prompts, Names(effects=frozenset({"store_checkin"}), seeds=frozenset())
+    )
     assert sorted(p.kind for p in problems) == ["unknown-effect", "unknown-seed"]

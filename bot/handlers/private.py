@@ -100,3 +100,29 @@ async def safe(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is not None:
         await deliver(context, context.services.safety.safe(event))
+
+
+async def privacy(update: Update, context: CoachContext) -> None:
+    """Explain what is stored, why, for how long, and who can see it."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.rights.privacy(event))
+
+
+async def export(update: Update, context: CoachContext) -> None:
+    """Send the person a JSON document with everything stored about them."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.rights.export(event))
+
+
+async def forget(update: Update, context: CoachContext) -> None:
+    """Ask to confirm deleting everything about the person."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, context.services.rights.ask_to_forget(event))
+
+
+async def purge_old_transcripts(context: CoachContext) -> None:
+    """The daily retention job."""
+    context.services.rights.purge()

@@ -1,0 +1,343 @@
+"""Each partner's data rights: what is stored (/privacy), a copy of it (/export), and
+deleting it (/forget), plus the retention rule that purges old flow transcripts.
+
+A partner's own words belong to them: their export holds what they wrote and never
+the other partner's private answers, and forgetting one partner leaves the other's
+data theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, select, update
+
+from bot.couples import Clock, CoupleService
+from bot.events import Event
+from bot.outbox import Button, Notice, Outgoing, Reply
+from bot.storage.db import utcnow
+from bot.storage.models import (
+    Agreement,
+    Appreciation,
+    CheckIn,
+    Couple,
+    FlowRun,
+    Invite,
+    MeTime,
+    NudgeLog,
+    OutboxMessage,
+    Partner,
+)
+from bot.texts import Renderer
+
+log = logging.getLogger(__name__)
+
+T = {
+    model.__name__: model.__table__  # type: ignore[union-attr]
+    for model in (
+        Agreement,
+        Appreciation,
+        CheckIn,
+        Couple,
+        FlowRun,
+        Invite,
+        MeTime,
+        NudgeLog,
+        OutboxMessage,
+        Partner,
+    )
+}
+PRIVATE_KEYS = ("_answered", "_votes")
+
+
+def _stamp(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def authored(context: dict[str, Any], person: int) -> dict[str, Any]:
+    """The answers in a run's context that `person` wrote, and nothing else."""
+    by = context.get("_by", {})
+    mine: dict[str, Any] = {
+        k: context[k] for k, who in by.items() if who == person and k in context
+    }
+    for key, value in context.items():
+        if isinstance(value, list):
+            items = [i for i in value if isinstance(i, dict) and i.get("by") == person]
+            if items:
+                mine[key] = [i.get("text") for i in items]
+    for key in PRIVATE_KEYS:
+        if str(person) in context.get(key, {}):
+            mine[key.strip("_")] = context[key][str(person)]
+    return mine
+
+
+def without(context: dict[str, Any], person: int) -> dict[str, Any]:
+    """A run's context with everything `person` wrote or was named by taken out."""
+    by = context.get("_by", {})
+    clean: dict[str, Any] = {}
+    for key, value in context.items():
+        if by.get(key) == person:
+            continue
+        if isinstance(value, list):
+            value = [i for i in value if not (isinstance(i, dict) and i.get("by") == person)]
+        clean[key] = value
+    clean["_by"] = {k: v for k, v in by.items() if v != person}
+    for key in PRIVATE_KEYS:
+        if key in clean:
+            clean[key] = {k: v for k, v in clean[key].items() if k != str(person)}
+    clean["_seen"] = [p for p in clean.get("_seen", []) if p != person]
+    return clean
+
+
+class DataRights:
+    def __init__(
+        self,
+        engine: Engine,
+        renderer: Renderer,
+        couples: CoupleService,
+        *,
+        retention: timedelta = timedelta(days=180),
+        clock: Clock = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.renderer = renderer
+        self.couples = couples
+        self.retention = retention
+        self.clock = clock
+
+    def privacy(self, event: Event) -> Reply:
+        days = int(self.retention.total_seconds() // 86400)
+        return self.couples.reply(event, "privacy", days=days)
+
+    # ----- /export -------------------------------------------------------------------------
+
+    def export(self, event: Event) -> Reply:
+        """Everything stored about the person, as a JSON document."""
+        data = self.collect(event.person.id)
+        body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+        text = self.renderer.render("common/export_caption")
+        name = f"us-coach-{event.person.id}.json"
+        return Reply().add(Outgoing(chat_id=event.person.id, text=text, document=(name, body)))
+
+    def collect(self, person: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            me = (
+                conn.execute(select(T["Partner"]).where(T["Partner"].c.id == person))
+                .mappings()
+                .first()
+            )
+            data: dict[str, Any] = {
+                "exported_at": self.clock().isoformat(),
+                "profile": None,
+                "couple": None,
+            }
+            if me is None:
+                return data
+            data["profile"] = {
+                k: _stamp(me[k])
+                for k in (
+                    "id",
+                    "first_name",
+                    "language_code",
+                    "quiet_start",
+                    "quiet_end",
+                    "created_at",
+                )
+            }
+            couple_id = me["couple_id"]
+            if couple_id is not None:
+                couple = (
+                    conn.execute(select(T["Couple"]).where(T["Couple"].c.id == couple_id))
+                    .mappings()
+                    .one()
+                )
+                other = conn.execute(
+                    select(T["Partner"].c.first_name).where(
+                        T["Partner"].c.couple_id == couple_id, T["Partner"].c.id != person
+                    )
+                ).scalar()
+                data["couple"] = {
+                    "partner_first_name": other,
+                    "timezone": couple["timezone"],
+                    "weekly_meeting": {
+                        "day": couple["meeting_day"],
+                        "time": couple["meeting_time"],
+                    },
+                    "nudges_paused": couple["paused"],
+                    "group_linked": couple["group_chat_id"] is not None,
+                }
+                data["agreements"] = [
+                    {
+                        "text": a["text"],
+                        "made": _stamp(a["created_at"]),
+                        "follow_up": _stamp(a["follow_up"]),
+                    }
+                    for a in conn.execute(
+                        select(T["Agreement"]).where(T["Agreement"].c.couple_id == couple_id)
+                    ).mappings()
+                ]
+            data["check_ins"] = [
+                {
+                    k: _stamp(c[k])
+                    for k in (
+                        "created_at",
+                        "leaning",
+                        "spectrum",
+                        "autonomy",
+                        "competence",
+                        "relatedness",
+                        "shared",
+                    )
+                }
+                for c in conn.execute(
+                    select(T["CheckIn"]).where(T["CheckIn"].c.partner_id == person)
+                ).mappings()
+            ]
+            data["appreciations_sent"] = [
+                {"text": a["text"], "sent": _stamp(a["created_at"])}
+                for a in conn.execute(
+                    select(T["Appreciation"]).where(T["Appreciation"].c.author_id == person)
+                ).mappings()
+            ]
+            data["you_time"] = [
+                {"what": m["what"], "at": _stamp(m["at"]), "told_partner": m["tell_partner"]}
+                for m in conn.execute(
+                    select(T["MeTime"]).where(T["MeTime"].c.partner_id == person)
+                ).mappings()
+            ]
+            data["flow_answers"] = []
+            if couple_id is not None:
+                for run in conn.execute(
+                    select(T["FlowRun"]).where(T["FlowRun"].c.couple_id == couple_id)
+                ).mappings():
+                    mine = authored(run["context"], person)
+                    if mine:
+                        data["flow_answers"].append(
+                            {
+                                "flow": run["flow_id"],
+                                "started": _stamp(run["created_at"]),
+                                "status": run["status"],
+                                "answers": mine,
+                            }
+                        )
+        return data
+
+    # ----- /forget -------------------------------------------------------------------------
+
+    def ask_to_forget(self, event: Event) -> Reply:
+        buttons = (
+            (Button(self.renderer.render("common/forget_button"), data="p:forget"),),
+            (Button(self.renderer.render("common/forget_keep_button"), data="p:keep"),),
+        )
+        return Reply().add(
+            Outgoing(event.person.id, self.renderer.render("common/forget_confirm"), buttons)
+        )
+
+    def button(self, event: Event) -> Reply:
+        if event.button == "p:forget" and not event.in_group:
+            return self.forget(event.person.id)
+        return Reply(notice=Notice(self.renderer.render("common/forget_kept")))
+
+    def forget(self, person: int) -> Reply:
+        """Delete everything about `person`; dissolve the couple; the partner keeps theirs."""
+        reply = Reply()
+        with self.engine.begin() as conn:
+            me = (
+                conn.execute(select(T["Partner"]).where(T["Partner"].c.id == person))
+                .mappings()
+                .first()
+            )
+            couple_id = me["couple_id"] if me else None
+            other = None
+            if couple_id is not None:
+                other = conn.execute(
+                    select(T["Partner"].c.id).where(
+                        T["Partner"].c.couple_id == couple_id, T["Partner"].c.id != person
+                    )
+                ).scalar()
+                self._scrub_runs(conn, couple_id, person)
+                conn.execute(
+                    update(T["Partner"])
+                    .where(T["Partner"].c.couple_id == couple_id)
+                    .values(couple_id=None, seat=None)
+                )
+                conn.execute(
+                    update(T["Couple"])
+                    .where(T["Couple"].c.id == couple_id)
+                    .values(
+                        status="dissolved", group_chat_id=None, next_prompt_at=None, snooze_at=None
+                    )
+                )
+            conn.execute(delete(T["Agreement"]).where(T["Agreement"].c.author_id == person))
+            conn.execute(delete(T["CheckIn"]).where(T["CheckIn"].c.partner_id == person))
+            conn.execute(delete(T["MeTime"]).where(T["MeTime"].c.partner_id == person))
+            conn.execute(delete(T["Appreciation"]).where(T["Appreciation"].c.author_id == person))
+            conn.execute(
+                update(T["Appreciation"])
+                .where(T["Appreciation"].c.recipient_id == person)
+                .values(recipient_id=None)
+            )
+            conn.execute(delete(T["Invite"]).where(T["Invite"].c.inviter_id == person))
+            conn.execute(
+                update(T["Invite"]).where(T["Invite"].c.used_by == person).values(used_by=None)
+            )
+            conn.execute(delete(T["OutboxMessage"]).where(T["OutboxMessage"].c.chat_id == person))
+            conn.execute(delete(T["NudgeLog"]).where(T["NudgeLog"].c.kind.like(f"%:{person}")))
+            conn.execute(delete(T["Partner"]).where(T["Partner"].c.id == person))
+        log.info("a partner was forgotten (couple %s dissolved)", couple_id)
+        reply.add(Outgoing(person, self.renderer.render("common/forgotten")))
+        if other is not None:
+            reply.add(Outgoing(other, self.renderer.render("common/partner_left")))
+        return reply
+
+    def _scrub_runs(self, conn: Connection, couple_id: int, person: int) -> None:
+        runs = T["FlowRun"]
+        now = self.clock()
+        for run in conn.execute(select(runs).where(runs.c.couple_id == couple_id)).mappings():
+            involved = person in run["roles"].values() or run["started_by"] == person
+            if not involved:
+                continue
+            seen = [p for p in run["context"].get("_seen", []) if p != person]
+            if run["started_by"] == person and not seen:  # theirs alone: it goes
+                conn.execute(
+                    update(T["Agreement"])
+                    .where(T["Agreement"].c.run_id == run["id"])
+                    .values(run_id=None)
+                )
+                conn.execute(delete(runs).where(runs.c.id == run["id"]))
+                continue
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run["id"])
+                .values(
+                    context=without(run["context"], person),
+                    roles={r: (0 if p == person else p) for r, p in run["roles"].items()},
+                    started_by=0 if run["started_by"] == person else run["started_by"],
+                    status="cancelled" if run["status"] == "active" else run["status"],
+                    active_key=None,
+                    ended_at=run["ended_at"] or now,
+                )
+            )
+
+    # ----- retention -----------------------------------------------------------------------
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete flow transcripts (runs) that ended longer ago than the retention period.
+        Agreements stay until forgotten."""
+        cutoff = (now or self.clock()) - self.retention
+        runs = T["FlowRun"]
+        with self.engine.begin() as conn:
+            old = and_(runs.c.status != "active", runs.c.ended_at < cutoff)
+            ids = [r.id for r in conn.execute(select(runs.c.id).where(old))]
+            if not ids:
+                return 0
+            conn.execute(
+                update(T["Agreement"]).where(T["Agreement"].c.run_id.in_(ids)).values(run_id=None)
+            )
+            conn.execute(delete(runs).where(runs.c.id.in_(ids)))
+            conn.execute(delete(T["NudgeLog"]).where(T["NudgeLog"].c.claimed_at < cutoff))
+        log.info("retention: purged %d flow transcripts", len(ids))
+        return len(ids)
