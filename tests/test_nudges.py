@@ -311,3 +311,64 @@ def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
     again = collect_all(services, clock.now + timedelta(minutes=3))  # the lease ran out
     assert sorted(d.chat_id for d in again) == [ALEX.id, SAM.id]
     assert collect_all(services, clock.now + timedelta(minutes=30)) == []
+
+
+def press(
+    services: Services,
+    person: Person,
+    reply_messages: list,
+    label: str,  # type: ignore[type-arg]
+    now: datetime,
+) -> list:  # type: ignore[type-arg]
+    data = next(
+        b.data for m in reply_messages for row in m.buttons for b in row if b.label == label
+    )
+    return services.button(event(person, now, button=data)).messages
+
+
+def test_you_time_gets_a_reminder_then_how_was_it_and_a_celebration(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
+    pair(services, clock, "UTC", "sun", "19:00")
+    shown = services.flows.start(event(ALEX, clock.now), services.flows.flows["metime"]).messages
+    shown = press(services, ALEX, shown, "Let's plan it", clock.now)
+    services.text(event(ALEX, clock.now, text="pottery class"))
+    shown = services.text(event(ALEX, clock.now, text="sat 15:00")).messages
+    press(services, ALEX, shown, "No, just me", clock.now)
+    sent = run_clock(services, clock, datetime(2026, 3, 7, 20, tzinfo=UTC))
+    mine = [
+        (t.strftime("%a %H:%M"), m.text) for t, d in sent for m in d.messages if "pottery" in m.text
+    ]
+    assert [(when, "It's time for your" in text) for when, text in mine[:1]] == [
+        ("Sat 15:00", True)
+    ]
+    assert mine[1][0] == "Sat 18:00" and "How was your" in mine[1][1]
+    review = [m for _t, d in sent for m in d.messages if "How was your" in m.text]
+    shown = press(services, ALEX, review, "Great", clock.now)
+    outgoing = press(services, ALEX, shown, "Tell my partner", clock.now)
+    assert any(m.chat_id == SAM.id and "celebrate" in m.text.lower() for m in outgoing)
+
+
+def test_start_small_comes_once_a_week_to_whoever_has_not_let_go(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # Monday
+    pair(services, clock, "UTC", "sun", "19:00")
+    sent = run_clock(services, clock, datetime(2026, 3, 5, 9, tzinfo=UTC))
+    small = [
+        (t.strftime("%a %H:%M"), d.chat_id)
+        for t, d in sent
+        for m in d.messages
+        if "A small invitation" in m.text
+    ]
+    assert sorted(small) == [("Wed 19:00", ALEX.id), ("Wed 19:00", SAM.id)]
+    services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])  # Thursday
+    sent = run_clock(services, clock, datetime(2026, 3, 12, 9, tzinfo=UTC))
+    small = [d.chat_id for _t, d in sent for m in d.messages if "A small invitation" in m.text]
+    assert small == [SAM.id]
+    services.couples.set_paused(event(SAM, clock.now), True)
+    sent = run_clock(services, clock, datetime(2026, 3, 19, 9, tzinfo=UTC))
+    assert not [d for _t, d in sent for m in d.messages if "A small invitation" in m.text]

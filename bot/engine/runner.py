@@ -253,6 +253,8 @@ class FlowRunner:
         if state.save and not state.takes_text:  # in a text state, `save` names the text
             run.context[state.save] = choice.value if choice.value is not None else given.choice
             run.context[f"{state.save}_label"] = choice.label
+            by = run.context.setdefault("_by", {})
+            by[state.save] = by[f"{state.save}_label"] = given.person
         target = choice.next or state.next
         if target is None:
             raise FlowBug(f"{flow.id}.{run.state}: choice {given.choice} leads nowhere")
@@ -421,12 +423,18 @@ class FlowRunner:
         elif action.start_flow is not None:
             spec = action.start_flow
             outcome.start_flows.append(
-                StartRequest(spec.flow, run.roles[spec.for_], {k: ctx.get(k) for k in spec.carry})
+                StartRequest(spec.flow, run.roles[spec.for_], self._carry(ctx, spec.carry))
             )
         elif action.hand_off is not None:
             spec = action.hand_off
             starter = next(p for r, p in run.roles.items() if flow.roles[r] == "starter")
-            outcome.hand_off = StartRequest(spec.flow, starter, {k: ctx.get(k) for k in spec.carry})
+            outcome.hand_off = StartRequest(spec.flow, starter, self._carry(ctx, spec.carry))
+
+    @staticmethod
+    def _carry(ctx: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+        """Carried values keep who wrote them, so privacy rules follow them."""
+        by = ctx.get("_by", {})
+        return {**{k: ctx.get(k) for k in keys}, "_by": {k: by[k] for k in keys if k in by}}
 
     # ----- words ---------------------------------------------------------------------------
 

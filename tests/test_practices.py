@@ -1,0 +1,132 @@
+"""The seed's practices, played through the real bot."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.emulator import Human
+from bot.storage.models import CheckIn, FlowRun, MeTime
+from tests.helpers import Rig, pair
+
+ANSWERS = {
+    "hyper": [
+        "I keep it to myself and handle it",
+        "I mostly decide on my own",
+        "Mine stay apart from us",
+        "I don't let their moods in much",
+    ],
+    "team": [
+        "I tell them and ask for what I need",
+        "We decide together",
+        "I keep mine, and we share some",
+        "I care, and their feelings are theirs",
+    ],
+    "fused": [
+        "I need them to make it better",
+        "I hardly decide without their OK",
+        "I've let mine slip for us",
+        "If they're down, so am I",
+    ],
+}
+
+
+async def check_in(person: Human, style: str, ratings: tuple[int, int, int]) -> None:
+    person.says("/checkin")
+    await person.sees("Check-in")
+    await person.presses("Let's go")
+    for label in ANSWERS[style]:
+        await person.sees("/7")
+        await person.presses(label)
+    for rating in ratings:
+        await person.sees("/7")
+        await person.presses(str(rating))
+
+
+async def test_a_hyper_independent_check_in_suggests_let_go(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    await check_in(alex, "hyper", (4, 4, 3))
+    result = await alex.sees("hyper-independence", "Let go")
+    assert [b["text"] for b in result.buttons][:1] == ["Try Let go now"]
+    await alex.presses("Try Let go now")
+    await alex.sees("Let go", "Start small")
+    with Session(rig.engine) as session:
+        checkin = session.exec(select(CheckIn)).one()
+    assert (checkin.leaning, checkin.spectrum, checkin.relatedness) == ("hyper-independent", 1.0, 3)
+
+
+async def test_leaning_codependent_suggests_you_time_and_low_relatedness_lean_in(
+    rig: Rig,
+) -> None:
+    alex, sam = await pair(rig)
+    await check_in(alex, "fused", (2, 3, 4))
+    await alex.sees("fusing", '"you" time')
+    await alex.presses('Plan some "you" time')
+    await alex.sees('"You" time', "A fire needs air")
+    await check_in(sam, "team", (4, 4, 1))
+    await sam.sees("far from Alex", "lean in")
+
+
+async def test_the_trend_is_a_chart_and_one_line(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    await check_in(alex, "hyper", (3, 3, 3))
+    await alex.presses("Done")
+    await check_in(alex, "team", (4, 4, 4))
+    await alex.sees("healthy middle")
+    await alex.presses("My trend")
+    line = await alex.sees("2 check-ins", "closer to the middle")
+    assert line.photo and line.photo[0]["file_size"] > 1000
+    name, content, mime = rig.server.files[line.photo[0]["file_id"]]
+    assert content.startswith(b"\x89PNG")
+
+
+async def test_sharing_check_ins_is_both_or_nothing(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    await check_in(alex, "hyper", (5, 5, 2))
+    await alex.presses("Share with my partner")
+    await alex.sees("as soon as Sam shares theirs too")
+    await rig.talk.settle()
+    assert not any("check-in" in t.lower() and "leaning" in t for t in sam.inbox())
+    await check_in(sam, "team", (4, 4, 4))
+    await sam.presses("Share with my partner")
+    to_sam = await sam.sees("Alex's latest check-in", "hyper-independent")
+    to_alex = await alex.sees("Sam's latest check-in", "interdependent")
+    assert "connection 2/5" in to_sam.text and "connection 4/5" in to_alex.text
+
+
+async def test_an_appreciation_is_sent_after_confirming_and_seeds_the_meeting(
+    rig: Rig,
+) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/appreciate")
+    await alex.sees("What do you appreciate about Sam")
+    alex.says("the soup you made when I was ill")
+    preview = await alex.sees("exactly what Sam will get", "soup")
+    assert "soup" in preview.text
+    await rig.talk.settle()
+    assert not any("soup" in t for t in sam.inbox())
+    await alex.presses("Send it")
+    await sam.sees("Alex appreciates you", "soup")
+    sam.says("/sotu")
+    await sam.presses("We're ready")
+    start = await alex.sees("one thing you appreciated", "what you already told each other")
+    assert "soup" in start.text
+
+
+async def test_you_time_is_planned_and_the_partner_told_only_if_agreed(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/metime")
+    await alex.presses("Let's plan it")
+    await alex.sees("What will you do?")
+    alex.says("climbing with Jo")
+    await alex.sees("When?")
+    alex.says("sometime soon")
+    await alex.sees("couldn't read that")
+    alex.says("sat 15:00")
+    await alex.sees("Shall I tell Sam")
+    await alex.presses("Yes, tell them")
+    await alex.sees("Planned", "climbing with Jo")
+    await sam.sees("Alex is planning some", "climbing with Jo", "Saturday 15:00")
+    with Session(rig.engine) as session:
+        plan = session.exec(select(MeTime)).one()
+        assert plan.tell_partner and plan.at.weekday() == 5
+        assert session.exec(select(FlowRun)).one().status == "done"
