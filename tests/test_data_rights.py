@@ -121,7 +121,7 @@ async def test_keeping_my_data_deletes_nothing(rig: Rig) -> None:
 
 
 async def test_retention_purges_old_transcripts_and_keeps_agreements(rig: Rig) -> None:
-    alex, sam = await pair(rig)
+    alex, _sam = await pair(rig)
     await send_letgo(alex, "old words")
     await alex.presses("Keep it to myself")
     await alex.sees("nothing was sent")

@@ -75,7 +75,7 @@ async def test_the_trend_is_a_chart_and_one_line(rig: Rig) -> None:
     await alex.presses("My trend")
     line = await alex.sees("2 check-ins", "closer to the middle")
     assert line.photo and line.photo[0]["file_size"] > 1000
-    name, content, mime = rig.server.files[line.photo[0]["file_id"]]
+    _name, content, _mime = rig.server.files[line.photo[0]["file_id"]]
     assert content.startswith(b"\x89PNG")
 
 
