@@ -51,7 +51,7 @@ class Detector:
         for signal in self.signals:
             for match in signal.pattern.finditer(clean):
                 start, end = match.span()
-                if any(a <= start and end <= b for a, b in idiom_spans):
+                if any(a < end and start < b for a, b in idiom_spans):  # overlaps an idiom
                     continue
                 if signal.negatable and _negated(clean[:start]):
                     continue
