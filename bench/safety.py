@@ -1,6 +1,6 @@
 """Precision and recall of the safety detector on its example set.
 
-    python bench/safety.py
+python bench/safety.py
 """
 
 from __future__ import annotations
