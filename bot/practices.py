@@ -28,6 +28,12 @@ APPRECIATIONS = Appreciation.__table__  # type: ignore[attr-defined]
 METIMES = MeTime.__table__  # type: ignore[attr-defined]
 
 
+def _me_and_partner(params: dict[str, Any], couple: CoupleView) -> tuple[int, int | None]:
+    """Whom the flow is for (its starter), and the other partner."""
+    me = int(params["_starter"])
+    return me, next((p for p in couple.members if p != me), None)
+
+
 def _int(value: Any, default: int = 3) -> int:
     try:
         return max(1, min(5, int(value)))
@@ -132,8 +138,7 @@ class Practices:
         now: datetime,
     ) -> list[Outgoing]:
         """Both or nothing: each sees the other's latest check-in once both agreed to share."""
-        me = params["_starter"]
-        partner = next((p for p in couple.members if p != me), None)
+        me, partner = _me_and_partner(params, couple)
         mine = self._latest(conn, me)
         if mine is None or partner is None:
             return []
@@ -197,8 +202,7 @@ class Practices:
         params: dict[str, Any],
         now: datetime,
     ) -> list[Outgoing]:
-        me = params["_starter"]
-        partner = next((p for p in couple.members if p != me), None)
+        me, partner = _me_and_partner(params, couple)
         conn.execute(
             insert(APPRECIATIONS).values(
                 couple_id=couple.id,
@@ -218,7 +222,7 @@ class Practices:
         params: dict[str, Any],
         now: datetime,
     ) -> list[Outgoing]:
-        me = params["_starter"]
+        me, partner = _me_and_partner(params, couple)
         timezone = (
             conn.execute(select(COUPLES.c.timezone).where(COUPLES.c.id == couple.id)).scalar()
             or "UTC"
@@ -242,7 +246,6 @@ class Practices:
         )
         if not tell:
             return []
-        partner = next((p for p in couple.members if p != me), None)
         if partner is None:
             return []
         return [
