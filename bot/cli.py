@@ -20,6 +20,7 @@ def _configure_logging(settings: Settings) -> None:
     # httpx logs every request URL, which contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line every tick otherwise
 
 
 def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
@@ -90,6 +91,25 @@ def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_playground(args: argparse.Namespace, _settings: Settings) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
+    from bot.playground.app import run_playground
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await run_playground(args.port, args.db, stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="us-coach", description="Us Coach, the couples' bot")
     sub = root.add_subparsers(dest="command", required=True)
@@ -108,6 +128,10 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--flows", help="folder of flow files (default: FLOWS_DIR)")
     check.add_argument("--prompts", help="folder of templates (default: PROMPTS_DIR)")
     check.set_defaults(func=cmd_flows_check)
+    playground = sub.add_parser("playground", help="try the bot in a browser, no Telegram")
+    playground.add_argument("--port", type=int, default=8080)
+    playground.add_argument("--db", default="us-coach-playground.db", help="SQLite file")
+    playground.set_defaults(func=cmd_playground)
     graph = flows.add_parser("graph", help="print a Mermaid diagram of a flow")
     graph.add_argument("flow")
     graph.set_defaults(func=cmd_flows_graph)

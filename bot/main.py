@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from telegram import (
@@ -181,9 +182,13 @@ async def on_startup(application: CoachApp) -> None:
 
 
 async def serve(
-    settings: Settings, stop: asyncio.Event, ready: asyncio.Event | None = None
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    on_started: Callable[[CoachApp], None] | None = None,
 ) -> None:
-    """Run the bot with long polling until `stop` is set. `us-coach run` and the tests share it."""
+    """Run the bot with long polling until `stop` is set. `us-coach run`, the tests and the
+    playground share it (`on_started` hands the running application to the playground)."""
     services = build_services(settings)
     application = build_application(settings, services)
     try:
@@ -198,6 +203,8 @@ async def serve(
             )
             await application.start()
             log.info("Us Coach is running as @%s", application.bot.username)
+            if on_started is not None:
+                on_started(application)
             if ready is not None:
                 ready.set()
             await stop.wait()

@@ -1,0 +1,161 @@
+"""The playground in a real headless Chromium: pair, link the group, Let go reaches Sam as
+Lean in, and a State of the Union runs to its first summary step. Saves a screenshot."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import PROJECT_ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+try:
+    from playwright.async_api import Page, async_playwright, expect
+except ImportError:  # pragma: no cover - reported as a skip below
+    async_playwright = None  # type: ignore[assignment]
+
+REASON = None
+if async_playwright is None:
+    REASON = "Playwright for Python is not installed"
+elif not Path(CHROMIUM).exists():
+    REASON = f"Chromium not found at {CHROMIUM} (Debian package 'chromium')"
+if REASON:
+    print(f"\n*** BROWSER TESTS SKIPPED: {REASON} ***\n", file=sys.stderr)
+pytestmark = pytest.mark.skipif(REASON is not None, reason=f"BROWSER TESTS SKIPPED: {REASON}")
+
+SCREENSHOT = PROJECT_ROOT / "docs" / "playground.png"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Page]:
+    from bot.playground.app import run_playground
+
+    port = free_port()
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_playground(port, str(tmp_path / "pg.db"), stop, ready))
+    await asyncio.wait_for(ready.wait(), 30)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 1400, "height": 900})
+        await page.goto(f"http://127.0.0.1:{port}/")
+        yield page
+        await browser.close()
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+def column(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'[data-column="{name}"]')
+
+
+async def say(page: Page, name: str, text: str, as_who: str | None = None) -> None:
+    if as_who:
+        await column(page, name).locator("select").select_option(as_who)
+    box = column(page, name).locator("input[name=text]")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+async def sees(page: Page, name: str, text: str) -> None:
+    await expect(column(page, name).locator(".msg", has_text=text).last).to_be_visible(
+        timeout=10_000
+    )
+
+
+async def press(page: Page, name: str, label: str) -> None:
+    button = column(page, name).locator(".buttons button", has_text=label).last
+    await expect(button).to_be_visible(timeout=10_000)
+    await button.click()
+
+
+async def reply_to(page: Page, name: str, bubble_text: str, text: str, as_who: str) -> None:
+    await column(page, name).locator(".msg.bot", has_text=bubble_text).last.click()
+    await say(page, name, text, as_who)
+
+
+async def test_a_couple_in_the_browser(page: Page) -> None:
+    await say(page, "alex", "/invite")
+    await sees(page, "alex", "invite link")
+    invite = await column(page, "alex").locator(".msg", has_text="invite link").last.inner_text()
+    code = invite.split("?start=")[1].split()[0]
+    await say(page, "sam", f"/start {code}")
+    await sees(page, "sam", "now a couple")
+    await sees(page, "alex", "now a couple")
+
+    await page.get_by_role("button", name="Add the bot to the group").click()
+    await sees(page, "group", "send /link")
+    await say(page, "group", "/link", "alex")
+    await sees(page, "group", "shared space")
+
+    await say(page, "alex", "/letgo")
+    await press(page, "alex", "I have something")
+    await sees(page, "alex", "Put it in a sentence")
+    await say(page, "alex", "I'm feeling rattled since that meeting")
+    await press(page, "alex", "Just listen")
+    await sees(page, "alex", "exactly what Sam will get")
+    await press(page, "alex", "Send it")
+    await sees(page, "sam", "Lean in")
+    await sees(page, "sam", "rattled since that meeting")
+    await press(page, "sam", "Ask what support looks like")
+    await sees(page, "alex", "What does support look like for you right now?")
+    await say(page, "alex", "Just a hug tonight")
+    await sees(page, "sam", "Just a hug tonight")
+    await press(page, "sam", "I'm on it")
+    await sees(page, "alex", "how did it feel")
+
+    await say(page, "group", "/sotu", "alex")
+    await press(page, "group", "We're ready")
+    await sees(page, "group", "one thing you appreciated")
+    await reply_to(page, "group", "one thing you appreciated", "Sam cooked for me", "alex")
+    await sees(page, "group", "Waiting for Sam")
+    await reply_to(page, "group", "one thing you appreciated", "Alex listened", "sam")
+    await sees(page, "group", "one issue for today")
+    await reply_to(page, "group", "one issue for today", "Weekend plans", "sam")
+    await sees(page, "group", "Today's issue")
+    await column(page, "group").locator("select").select_option("alex")
+    await press(page, "group", "Yes, this one")
+    await column(page, "group").locator("select").select_option("sam")
+    await press(page, "group", "Yes, this one")
+    await sees(page, "group", "you speak first")
+    await column(page, "group").locator("select").select_option("alex")
+    await press(page, "group", "I'm done")
+    await sees(page, "group", "sum up what you heard")
+    await page.get_by_role("button", name="Send this week's meeting prompt now").click()
+    await sees(page, "group", "It's time for your weekly")
+    await expect(page.locator("#calls")).to_contain_text("sendMessage")
+    await page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+
+    await say(page, "alex", "/export")  # documents download from the page
+    link = column(page, "alex").locator(".msg a[download]").last
+    await expect(link).to_be_visible(timeout=10_000)
+    exported = await page.evaluate(
+        "url => fetch(url).then(r => r.json())", await link.get_attribute("href")
+    )
+    assert exported["profile"]["first_name"] == "Alex"
+
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: columns stack
+    first = await column(page, "alex").bounding_box()
+    third = await column(page, "group").bounding_box()
+    assert first and third and abs(first["x"] - third["x"]) < 2 and third["y"] > first["y"]
