@@ -123,6 +123,8 @@ async def test_a_couple_in_the_browser(page: Page) -> None:
     await sees(page, "sam", "Just a hug tonight")
     await press(page, "sam", "I'm on it")
     await sees(page, "alex", "how did it feel")
+    await press(page, "alex", "It helped")
+    await sees(page, "sam", "It helped")
 
     await say(page, "group", "/sotu", "alex")
     await press(page, "group", "We're ready")
@@ -154,6 +156,33 @@ async def test_a_couple_in_the_browser(page: Page) -> None:
         "url => fetch(url).then(r => r.json())", await link.get_attribute("href")
     )
     assert exported["profile"]["first_name"] == "Alex"
+
+    for round_ in (1, 2):  # two check-ins, then the trend chart shows as a picture
+        await say(page, "sam", "/checkin")
+        bubbles = column(page, "sam").locator(".msg.bot")
+        await expect(bubbles.filter(has_text="Two or three minutes")).to_have_count(round_)
+        await press(page, "sam", "Let's go")
+        labels = (
+            "I tell them and ask for what I need",
+            "We decide together",
+            "I keep mine, and we share some",
+            "I care, and their feelings are theirs",
+            "4",
+            "4",
+            "4",
+        )
+        for number, label in enumerate(labels, 1):
+            # wait for this round's question, so an older button is never pressed
+            await expect(bubbles.filter(has_text=f"{number}/7")).to_have_count(round_)
+            await press(page, "sam", label)
+        await expect(bubbles.filter(has_text="healthy middle")).to_have_count(round_)
+        if round_ == 1:
+            await press(page, "sam", "Done")
+            await sees(page, "sam", "Thanks for checking in")
+    await press(page, "sam", "My trend")
+    chart = column(page, "sam").locator(".msg img").last
+    await expect(chart).to_be_visible(timeout=10_000)
+    assert await chart.evaluate("img => img.complete && img.naturalWidth > 100")
 
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone: columns stack
     first = await column(page, "alex").bounding_box()

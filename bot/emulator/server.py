@@ -143,6 +143,7 @@ class BotApiServer:
         group_per_minute: int = 20,
         overall_per_second: int = 30,
         chat_per_second: float = 0,  # 0: no per-private-chat limit (Telegram tolerates bursts)
+        first_update_id: int = 1,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -166,7 +167,8 @@ class BotApiServer:
 
         self._updates: list[dict[str, Any]] = []
         self.delivered_log: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        # Telegram's update ids only grow; a restarted emulator continues from here.
+        self._update_ids = itertools.count(first_update_id)
         self._confirmed = 0  # every update_id below this was confirmed by an offset
         self._fetched_up_to = 0
         self._new_update = asyncio.Event()

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from bot.config import Settings, load_settings
 from bot.context import CoachApp
 from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
 from bot.handlers.nudges import TICK_JOB
 from bot.main import serve
-from bot.storage.db import make_engine, utcnow
+from bot.storage.db import make_engine, upgrade, utcnow
 from bot.storage.models import Couple, FlowRun
+from bot.storage.runs import COUPLES, PARTNERS
+from bot.storage.updates import TABLE as UPDATES
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -64,7 +66,20 @@ class Playground:
 
     @classmethod
     def create(cls, settings: Settings, server: BotApiServer) -> Playground:
-        return cls(settings, server, cls._new_cast(server, 0))
+        """Continue with the latest couple in the database, if there is one."""
+        engine = make_engine(settings.database_url)
+        try:
+            with engine.connect() as conn:
+                latest = conn.execute(select(func.max(PARTNERS.c.id))).scalar() or 0
+                generation = max(0, (latest - 1001) // 10) if latest >= 1001 else 0
+                cast = cls._new_cast(server, generation)
+                linked = conn.execute(
+                    select(COUPLES.c.id).where(COUPLES.c.group_chat_id == cast.group.id)
+                ).first()
+        finally:
+            engine.dispose()
+        cast.group.bot_member = linked is not None  # the bot is still in a linked group
+        return cls(settings, server, cast)
 
     @staticmethod
     def _new_cast(server: BotApiServer, generation: int) -> Cast:
@@ -316,13 +331,16 @@ async def run_playground(
     host: str = "127.0.0.1",
 ) -> None:
     """Start everything, print the address, run until `stop` is set."""
-    server = BotApiServer(TOKEN)
+    url = f"sqlite:///{db}"
+    engine = make_engine(url)
+    upgrade(engine)  # so an earlier session can be read
+    with engine.connect() as conn:  # update ids only grow, as on Telegram
+        last_update = conn.execute(select(func.max(UPDATES.c.update_id))).scalar() or 0
+    engine.dispose()
+    server = BotApiServer(TOKEN, first_update_id=last_update + 1)
     base_url = await server.start()
     settings = load_settings(
-        telegram_bot_token=TOKEN,
-        telegram_api_base_url=base_url,
-        database_url=f"sqlite:///{db}",
-        poll_timeout=5,
+        telegram_bot_token=TOKEN, telegram_api_base_url=base_url, database_url=url, poll_timeout=5
     )
     playground = Playground.create(settings, server)
     server.listeners.append(playground.on_server)
