@@ -209,8 +209,13 @@ async def main() -> None:
                 for line in log_path.read_text().splitlines()
                 if ("WARNING" in line or "ERROR" in line) and "apscheduler" not in line
             ]
-            print(f"bot warnings/errors: {len(problems)}")
-            for line in problems[:5]:
+            # Background couples whose own weekly slot fell inside the run are prompted in
+            # private chats the local server does not simulate: "chat not found" is expected.
+            background = [line for line in problems if "Chat not found" in line]
+            print(f"prompts to background couples' unsimulated private chats: {len(background)}")
+            others = [line for line in problems if line not in background]
+            print(f"other bot warnings/errors: {len(others)}")
+            for line in others[:5]:
                 print("  " + line[:200])
         finally:
             process.send_signal(signal.SIGTERM)

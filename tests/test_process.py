@@ -79,9 +79,9 @@ async def test_sigterm_stops_cleanly(server: BotApiServer, tmp_path: Path) -> No
     assert "stopping" in output
 
 
-def cli_run(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def cli_run(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "bot.cli", *(args or ("run",))],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -92,14 +92,7 @@ def cli_run(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[
 
 def test_missing_token_is_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli_run(tmp_path, env)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
@@ -107,14 +100,7 @@ def test_missing_token_is_one_line(tmp_path: Path) -> None:
 
 def test_malformed_token_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": "not-a-token"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli_run(tmp_path, env)
     assert result.returncode == 2
     assert "malformed" in result.stderr and "Traceback" not in result.stderr
 
@@ -122,27 +108,13 @@ def test_malformed_token_is_one_line(tmp_path: Path) -> None:
 def test_env_file_in_working_directory_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=oops\n")
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli_run(tmp_path, env)
     assert "malformed" in result.stderr
 
 
 def test_db_upgrade_command_creates_the_schema(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli_run(tmp_path, env, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x.db").exists()
 
@@ -175,13 +147,6 @@ def test_an_unreachable_bot_api_is_one_line(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = cli_run(tmp_path, env)
     assert result.returncode == 1
     assert "cannot reach the Bot API" in result.stderr and "Traceback" not in result.stderr
