@@ -391,6 +391,16 @@ class FlowService:
             reply.messages.insert(0, self._say(event.chat_id, "cancelled", title=self._title(row)))
         return reply
 
+    def hold_reminders(self, person: int) -> None:
+        """Pause the person's flows: no reminder until they move on (safety first)."""
+        couple = self.store.couple_of(person)
+        if couple is None:
+            return
+        with self.engine.begin() as conn:
+            for row in couple.runs:
+                if person in row.roles.values():
+                    self.store.clear_reminder(conn, row)
+
     def prompt_again_for(self, person: int) -> list[Outgoing]:
         """The question a private run is waiting on this person for, asked again."""
         couple = self.store.couple_of(person)

@@ -36,6 +36,8 @@ async def test_a_sign_in_a_shared_step_stops_and_reaches_only_the_writer(rig: Ri
     ]
     await rig.talk.settle()
     assert run_state(rig) == before  # the flow did not move and stored nothing
+    with Session(rig.engine) as session:
+        assert session.exec(select(FlowRun)).one().remind_at is None  # and will not nudge
     assert not any("MARKER-1" in t or "serious" in t for t in sam.inbox())
     await alex.presses("Continue where I was")
     await alex.sees("you speak first")

@@ -53,6 +53,7 @@ class SafetyService:
         if kind is None:
             return None
         log.info("safety signal (%s) from %s; coaching paused", kind, event.person.id)
+        self.flows.hold_reminders(event.person.id)  # no nudge while they decide
         return Reply().add(self._help(event, "safety_help", offer_continue=True))
 
     def safe(self, event: Event) -> Reply:

@@ -173,6 +173,9 @@ class RunStore:
         )
         return bool(result.rowcount)
 
+    def clear_reminder(self, conn: Connection, row: FlowRun) -> None:
+        conn.execute(update(RUNS).where(RUNS.c.id == row.id).values(remind_at=None))
+
     def end(self, row: FlowRun, status: str, now: datetime) -> bool:
         """Close an active run (cancelled, expired); False if it had already ended."""
         with self.engine.begin() as conn:
