@@ -31,6 +31,7 @@ Effect = Callable[[Connection, FlowRun, CoupleView, dict[str, Any], datetime], l
 # A seed gives a new run context from the couple's data (e.g. this week's appreciations).
 Seed = Callable[[int, datetime], dict[str, Any]]
 RETRIES = 5
+# Longer answers are refused with a kind note (Telegram itself caps a message at 4,096).
 MAX_ANSWER_CHARS = 2000
 
 
@@ -59,7 +60,7 @@ class FlowService:
     def by_command(self, command: str) -> Flow | None:
         return next((f for f in self.flows.values() if f.command == command), None)
 
-    def _title(self, row: FlowRun) -> str:
+    def title(self, row: FlowRun) -> str:
         flow = self.flows.get(row.flow_id)
         return flow.title if flow else "the flow"
 
@@ -82,7 +83,7 @@ class FlowService:
     def _notice(self, template: str, /, **args: Any) -> Reply:
         return Reply(notice=Notice(self.renderer.render(f"common/{template}", **args)))
 
-    def _outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
+    def outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
         """Address the engine's messages: a person's private chat, or the couple's group."""
         out: list[Outgoing] = []
         for said in saids:
@@ -152,7 +153,7 @@ class FlowService:
             if row is None:
                 return self.couples.reply(event, "flow_busy")
             reply = self._apply_effects(conn, row, outcome, couple)
-        reply.messages[:0] = self._outgoing(row, outcome.messages, couple)
+        reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
         if in_group and not event.in_group:
             reply.add(self._say(event.chat_id, "started_in_group", title=flow.title))
         log.info("flow %s run %s started by %s", flow.id, row.id, me)
@@ -187,10 +188,10 @@ class FlowService:
                 conn, key=None, **args
             )
             assert row is not None
-        return row, self._outgoing(row, outcome.messages, couple)
+        return row, self.outgoing(row, outcome.messages, couple)
 
     def _ask_to_switch(self, event: Event, current: FlowRun, flow: Flow) -> Reply:
-        title = self._title(current)
+        title = self.title(current)
         text = self.renderer.render("common/switch_flow", current=title, new=flow.title)
         buttons = (
             (
@@ -242,7 +243,7 @@ class FlowService:
                 conn, key=None, **args
             )
             assert new_row is not None
-            reply.messages.extend(self._outgoing(new_row, started.messages, couple))
+            reply.messages.extend(self.outgoing(new_row, started.messages, couple))
         if outcome.break_minutes and row.id is not None and outcome.run.break_until:
             reply.wake_ups.append((row.id, outcome.run.break_until))
         return reply
@@ -284,7 +285,7 @@ class FlowService:
         self, row: FlowRun, outcome: Outcome, given: Input, couple: CoupleView
     ) -> Reply:
         """The outcome's messages, and its notice: a toast for a press, a message for text."""
-        reply = Reply(messages=self._outgoing(row, outcome.messages, couple))
+        reply = Reply(messages=self.outgoing(row, outcome.messages, couple))
         if outcome.notice is None:
             return reply
         args = dict(outcome.notice_args)
@@ -294,7 +295,7 @@ class FlowService:
         reply.notice = Notice(text)
         if given.text is not None and not outcome.messages:
             to = None if row.in_group else given.person
-            reply.messages.extend(self._outgoing(row, [Said(text=text, person=to)], couple))
+            reply.messages.extend(self.outgoing(row, [Said(text=text, person=to)], couple))
         return reply
 
     def text(self, event: Event) -> Reply | None:
@@ -314,10 +315,6 @@ class FlowService:
             runs = [r for r in runs if not r.in_group]  # private words never reach the group
         if not runs:
             return None
-        if len(event.text) > MAX_ANSWER_CHARS:
-            return self.couples.reply(
-                event, "too_long", length=len(event.text), limit=MAX_ANSWER_CHARS
-            )
         row = next((r for r in runs if self.runner.takes_text_from(run_view(r), person)), runs[0])
         return self._step(row, couple, Input(person=person, at=event.at, text=event.text))
 
@@ -363,7 +360,7 @@ class FlowService:
         if couple is None:
             return Reply()
         name = couple.members[person].name if person in couple.members else ""
-        text = self.renderer.render("common/flow_left", name=name, title=self._title(row))
+        text = self.renderer.render("common/flow_left", name=name, title=self.title(row))
         # Only those the run has spoken to hear it ended: an unsent Let go stays private.
         others = [p for p in self.runner.seen_by(run_view(row)) if p != person]
         saids = (
@@ -371,7 +368,7 @@ class FlowService:
             if row.in_group
             else [Said(text=text, person=p) for p in others]
         )
-        return Reply(messages=self._outgoing(row, saids, couple))
+        return Reply(messages=self.outgoing(row, saids, couple))
 
     def cancel(self, event: Event) -> Reply:
         """Leave the person's flow (their own private one first, else one they are part of)."""
@@ -388,7 +385,7 @@ class FlowService:
         row = runs[0]
         reply = self._leave(row, event.person.id)
         if not (row.in_group and event.in_group):
-            reply.messages.insert(0, self._say(event.chat_id, "cancelled", title=self._title(row)))
+            reply.messages.insert(0, self._say(event.chat_id, "cancelled", title=self.title(row)))
         return reply
 
     def hold_reminders(self, person: int) -> None:
@@ -411,7 +408,7 @@ class FlowService:
             if row.in_group or person not in self.runner.waiting_for(run):
                 continue
             saids = [s for s in self.runner.prompt_again(run, couple.members) if s.person == person]
-            return self._outgoing(row, saids, couple)
+            return self.outgoing(row, saids, couple)
         return []
 
     # ----- breaks --------------------------------------------------------------------------
@@ -435,7 +432,7 @@ class FlowService:
             now = self.clock()
             with self.engine.begin() as conn:
                 if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
-                    return Reply(messages=self._outgoing(row, outcome.messages, couple))
+                    return Reply(messages=self.outgoing(row, outcome.messages, couple))
         return Reply()
 
     # ----- agreements ----------------------------------------------------------------------

@@ -113,6 +113,19 @@ class CoupleService:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.exec(select(Couple).where(Couple.group_chat_id == chat_id)).first()
 
+    def change_couple(self, couple: Couple, change: Callable[[Couple], None]) -> None:
+        """Apply `change` to the couple's stored row and save it."""
+        with Session(self.engine) as session:
+            row = session.get(Couple, couple.id)
+            assert row is not None
+            change(row)
+            session.add(row)
+            session.commit()
+
+    def lost_chat(self, chat_id: int) -> Reply:
+        """Telegram said 403 for this chat: a person blocked us, or we left a group."""
+        return self.mark_unreachable(chat_id) if chat_id > 0 else self.bot_removed(chat_id)
+
     def mark_unreachable(self, person_id: int) -> Reply:
         """The person blocked us: stop writing to them and tell their partner once."""
         with Session(self.engine, expire_on_commit=False) as session:
@@ -243,13 +256,12 @@ class CoupleService:
             name = parse_timezone(argument)
         except ParseError:
             return self.reply(event, "timezone_bad", given=argument[:64])
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.get(Couple, couple.id)
-            assert row is not None
+
+        def to_timezone(row: Couple) -> None:
             row.timezone = name
             reschedule(row, self.clock())
-            session.add(row)
-            session.commit()
+
+        self.change_couple(couple, to_timezone)
         reply = self.reply(event, "timezone_set", timezone=name)
         if other is not None:
             reply.add(
@@ -275,13 +287,12 @@ class CoupleService:
             slot = parse_weekly_slot(argument)
         except ParseError:
             return self.reply(event, "schedule_bad", given=argument[:64])
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.get(Couple, couple.id)
-            assert row is not None
+
+        def to_slot(row: Couple) -> None:
             row.meeting_day, row.meeting_time = slot.day, slot.time
             reschedule(row, self.clock())
-            session.add(row)
-            session.commit()
+
+        self.change_couple(couple, to_slot)
         reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
         if other is not None:
             reply.add(
@@ -300,15 +311,14 @@ class CoupleService:
         if isinstance(found, Reply):
             return found
         couple, other = found
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.get(Couple, couple.id)
-            assert row is not None
-            was = row.paused
+        was = couple.paused
+
+        def to_paused(row: Couple) -> None:
             row.paused = paused
             if not paused:  # slots that passed while paused are not owed
                 reschedule(row, self.clock())
-            session.add(row)
-            session.commit()
+
+        self.change_couple(couple, to_paused)
         word = "paused" if paused else "resumed"
         if was == paused:
             return self.reply(event, f"already_{word}")
@@ -350,12 +360,7 @@ class CoupleService:
         if couple.group_chat_id == event.chat_id:
             return self.reply(event, "link_already")
         previous = couple.group_chat_id
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.get(Couple, couple.id)
-            assert row is not None
-            row.group_chat_id = event.chat_id
-            session.add(row)
-            session.commit()
+        self.change_couple(couple, lambda row: setattr(row, "group_chat_id", event.chat_id))
         names = [event.person.first_name, other.first_name if other else ""]
         reply = self.reply(event, "linked", names=names, moved=previous is not None)
         if previous is not None:
@@ -367,12 +372,7 @@ class CoupleService:
         couple = self.couple_by_group(chat_id)
         if couple is None or couple.id is None:
             return Reply()
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.get(Couple, couple.id)
-            assert row is not None
-            row.group_chat_id = None
-            session.add(row)
-            session.commit()
+        self.change_couple(couple, lambda row: setattr(row, "group_chat_id", None))
         log.info("couple %s unlinked from its group", couple.id)
         return Reply().add(*(self.say(p.id, "unlinked") for p in self.couple_members(couple.id)))
 

@@ -18,38 +18,12 @@ from sqlalchemy import Connection, Engine, and_, delete, select, update
 from bot.couples import Clock, CoupleService
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
+from bot.storage import tables as t
 from bot.storage.db import utcnow
-from bot.storage.models import (
-    Agreement,
-    Appreciation,
-    CheckIn,
-    Couple,
-    FlowRun,
-    Invite,
-    MeTime,
-    NudgeLog,
-    OutboxMessage,
-    Partner,
-)
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
 
-T = {
-    model.__name__: model.__table__  # type: ignore[union-attr]
-    for model in (
-        Agreement,
-        Appreciation,
-        CheckIn,
-        Couple,
-        FlowRun,
-        Invite,
-        MeTime,
-        NudgeLog,
-        OutboxMessage,
-        Partner,
-    )
-}
 PRIVATE_KEYS = ("_answered", "_votes")
 
 
@@ -125,9 +99,7 @@ class DataRights:
     def collect(self, person: int) -> dict[str, Any]:
         with self.engine.connect() as conn:
             me = (
-                conn.execute(select(T["Partner"]).where(T["Partner"].c.id == person))
-                .mappings()
-                .first()
+                conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
             )
             data: dict[str, Any] = {
                 "exported_at": self.clock().isoformat(),
@@ -150,13 +122,13 @@ class DataRights:
             couple_id = me["couple_id"]
             if couple_id is not None:
                 couple = (
-                    conn.execute(select(T["Couple"]).where(T["Couple"].c.id == couple_id))
+                    conn.execute(select(t.COUPLES).where(t.COUPLES.c.id == couple_id))
                     .mappings()
                     .one()
                 )
                 other = conn.execute(
-                    select(T["Partner"].c.first_name).where(
-                        T["Partner"].c.couple_id == couple_id, T["Partner"].c.id != person
+                    select(t.PARTNERS.c.first_name).where(
+                        t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
                     )
                 ).scalar()
                 data["couple"] = {
@@ -176,7 +148,7 @@ class DataRights:
                         "follow_up": _stamp(a["follow_up"]),
                     }
                     for a in conn.execute(
-                        select(T["Agreement"]).where(T["Agreement"].c.couple_id == couple_id)
+                        select(t.AGREEMENTS).where(t.AGREEMENTS.c.couple_id == couple_id)
                     ).mappings()
                 ]
             data["check_ins"] = [
@@ -193,25 +165,25 @@ class DataRights:
                     )
                 }
                 for c in conn.execute(
-                    select(T["CheckIn"]).where(T["CheckIn"].c.partner_id == person)
+                    select(t.CHECKINS).where(t.CHECKINS.c.partner_id == person)
                 ).mappings()
             ]
             data["appreciations_sent"] = [
                 {"text": a["text"], "sent": _stamp(a["created_at"])}
                 for a in conn.execute(
-                    select(T["Appreciation"]).where(T["Appreciation"].c.author_id == person)
+                    select(t.APPRECIATIONS).where(t.APPRECIATIONS.c.author_id == person)
                 ).mappings()
             ]
             data["you_time"] = [
                 {"what": m["what"], "at": _stamp(m["at"]), "told_partner": m["tell_partner"]}
                 for m in conn.execute(
-                    select(T["MeTime"]).where(T["MeTime"].c.partner_id == person)
+                    select(t.METIMES).where(t.METIMES.c.partner_id == person)
                 ).mappings()
             ]
             data["flow_answers"] = []
             if couple_id is not None:
                 for run in conn.execute(
-                    select(T["FlowRun"]).where(T["FlowRun"].c.couple_id == couple_id)
+                    select(t.RUNS).where(t.RUNS.c.couple_id == couple_id)
                 ).mappings():
                     mine = authored(run["context"], person)
                     if mine:
@@ -246,47 +218,45 @@ class DataRights:
         reply = Reply()
         with self.engine.begin() as conn:
             me = (
-                conn.execute(select(T["Partner"]).where(T["Partner"].c.id == person))
-                .mappings()
-                .first()
+                conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
             )
             couple_id = me["couple_id"] if me else None
             other = None
             if couple_id is not None:
                 other = conn.execute(
-                    select(T["Partner"].c.id).where(
-                        T["Partner"].c.couple_id == couple_id, T["Partner"].c.id != person
+                    select(t.PARTNERS.c.id).where(
+                        t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
                     )
                 ).scalar()
                 self._scrub_runs(conn, couple_id, person)
                 conn.execute(
-                    update(T["Partner"])
-                    .where(T["Partner"].c.couple_id == couple_id)
+                    update(t.PARTNERS)
+                    .where(t.PARTNERS.c.couple_id == couple_id)
                     .values(couple_id=None, seat=None)
                 )
                 conn.execute(
-                    update(T["Couple"])
-                    .where(T["Couple"].c.id == couple_id)
+                    update(t.COUPLES)
+                    .where(t.COUPLES.c.id == couple_id)
                     .values(
                         status="dissolved", group_chat_id=None, next_prompt_at=None, snooze_at=None
                     )
                 )
-            conn.execute(delete(T["Agreement"]).where(T["Agreement"].c.author_id == person))
-            conn.execute(delete(T["CheckIn"]).where(T["CheckIn"].c.partner_id == person))
-            conn.execute(delete(T["MeTime"]).where(T["MeTime"].c.partner_id == person))
-            conn.execute(delete(T["Appreciation"]).where(T["Appreciation"].c.author_id == person))
+            conn.execute(delete(t.AGREEMENTS).where(t.AGREEMENTS.c.author_id == person))
+            conn.execute(delete(t.CHECKINS).where(t.CHECKINS.c.partner_id == person))
+            conn.execute(delete(t.METIMES).where(t.METIMES.c.partner_id == person))
+            conn.execute(delete(t.APPRECIATIONS).where(t.APPRECIATIONS.c.author_id == person))
             conn.execute(
-                update(T["Appreciation"])
-                .where(T["Appreciation"].c.recipient_id == person)
+                update(t.APPRECIATIONS)
+                .where(t.APPRECIATIONS.c.recipient_id == person)
                 .values(recipient_id=None)
             )
-            conn.execute(delete(T["Invite"]).where(T["Invite"].c.inviter_id == person))
+            conn.execute(delete(t.INVITES).where(t.INVITES.c.inviter_id == person))
             conn.execute(
-                update(T["Invite"]).where(T["Invite"].c.used_by == person).values(used_by=None)
+                update(t.INVITES).where(t.INVITES.c.used_by == person).values(used_by=None)
             )
-            conn.execute(delete(T["OutboxMessage"]).where(T["OutboxMessage"].c.chat_id == person))
-            conn.execute(delete(T["NudgeLog"]).where(T["NudgeLog"].c.kind.like(f"%:{person}")))
-            conn.execute(delete(T["Partner"]).where(T["Partner"].c.id == person))
+            conn.execute(delete(t.OUTBOX).where(t.OUTBOX.c.chat_id == person))
+            conn.execute(delete(t.NUDGES).where(t.NUDGES.c.kind.like(f"%:{person}")))
+            conn.execute(delete(t.PARTNERS).where(t.PARTNERS.c.id == person))
         log.info("a partner was forgotten (couple %s dissolved)", couple_id)
         reply.add(Outgoing(person, self.renderer.render("common/forgotten")))
         if other is not None:
@@ -294,7 +264,7 @@ class DataRights:
         return reply
 
     def _scrub_runs(self, conn: Connection, couple_id: int, person: int) -> None:
-        runs = T["FlowRun"]
+        runs = t.RUNS
         now = self.clock()
         for run in conn.execute(select(runs).where(runs.c.couple_id == couple_id)).mappings():
             involved = person in run["roles"].values() or run["started_by"] == person
@@ -303,8 +273,8 @@ class DataRights:
             seen = [p for p in run["context"].get("_seen", []) if p != person]
             if run["started_by"] == person and not seen:  # theirs alone: it goes
                 conn.execute(
-                    update(T["Agreement"])
-                    .where(T["Agreement"].c.run_id == run["id"])
+                    update(t.AGREEMENTS)
+                    .where(t.AGREEMENTS.c.run_id == run["id"])
                     .values(run_id=None)
                 )
                 conn.execute(delete(runs).where(runs.c.id == run["id"]))
@@ -328,16 +298,16 @@ class DataRights:
         """Delete flow transcripts (runs) that ended longer ago than the retention period.
         Agreements stay until forgotten."""
         cutoff = (now or self.clock()) - self.retention
-        runs = T["FlowRun"]
+        runs = t.RUNS
         with self.engine.begin() as conn:
             old = and_(runs.c.status != "active", runs.c.ended_at < cutoff)
             ids = [r.id for r in conn.execute(select(runs.c.id).where(old))]
             if not ids:
                 return 0
             conn.execute(
-                update(T["Agreement"]).where(T["Agreement"].c.run_id.in_(ids)).values(run_id=None)
+                update(t.AGREEMENTS).where(t.AGREEMENTS.c.run_id.in_(ids)).values(run_id=None)
             )
             conn.execute(delete(runs).where(runs.c.id.in_(ids)))
-            conn.execute(delete(T["NudgeLog"]).where(T["NudgeLog"].c.claimed_at < cutoff))
+            conn.execute(delete(t.NUDGES).where(t.NUDGES.c.claimed_at < cutoff))
         log.info("retention: purged %d flow transcripts", len(ids))
         return len(ids)

@@ -36,15 +36,13 @@ from bot.couples import CoupleService
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.schedule import in_quiet_hours, next_weekly, same_time_next_day
-from bot.storage.models import FlowRun, MeTime, NudgeLog, OutboxMessage
-from bot.storage.runs import COUPLES, PARTNERS, RUNS, run_view
+from bot.storage.models import FlowRun
+from bot.storage.runs import run_view
+from bot.storage.tables import COUPLES, METIMES, NUDGES, OUTBOX, PARTNERS, RUNS
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
 
-NUDGES = NudgeLog.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-METIMES = MeTime.__table__  # type: ignore[attr-defined]
 AFTER_METIME = timedelta(hours=3)  # when to ask how the "you" time was
 START_SMALL_DAY, START_SMALL_HOUR = 2, 19  # Wednesday, 19:00 in the couple's timezone
 START_SMALL_SCAN = timedelta(minutes=10)
@@ -443,7 +441,7 @@ class NudgeService:
                 or "UTC"
             )
             people = {p.id: p for p in self._people(conn, row.couple_id)}
-            for message in self.flows._outgoing(row, saids, couple):
+            for message in self.flows.outgoing(row, saids, couple):
                 for each in (Outgoing(message.chat_id, note), message):
                     person = people.get(message.chat_id)
                     if person is None:  # the group
@@ -466,7 +464,7 @@ class NudgeService:
             row = FlowRun(**mapping)
             if not self.flows.store.end(row, "expired", now):
                 continue  # somebody else closed it
-            text = self.renderer.render("common/flow_expired", title=self.flows._title(row))
+            text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
             log.info("flow run %s expired", row.id)
             with self.engine.begin() as conn:
                 # Only those the run spoke to hear it ended.

@@ -17,15 +17,12 @@ from bot.engine.check import Names
 from bot.outbox import Outgoing
 from bot.parsing import ParseError, parse_weekly_slot
 from bot.schedule import next_weekly
-from bot.storage.models import Appreciation, CheckIn, FlowRun, MeTime
-from bot.storage.runs import COUPLES, CoupleView
+from bot.storage.models import FlowRun
+from bot.storage.runs import CoupleView
+from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES, METIMES
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
-
-CHECKINS = CheckIn.__table__  # type: ignore[attr-defined]
-APPRECIATIONS = Appreciation.__table__  # type: ignore[attr-defined]
-METIMES = MeTime.__table__  # type: ignore[attr-defined]
 
 
 def _me_and_partner(params: dict[str, Any], couple: CoupleView) -> tuple[int, int | None]:

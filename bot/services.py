@@ -50,20 +50,20 @@ class Services:
         return own + commands.GROUP
 
     def text(self, event: Event) -> Reply:
-        """Free text: safety first, then the running flow's, or a gentle pointer."""
+        """Free text: safety first, then length, then the running flow's, or a pointer."""
         help_first = self.safety.screen(event)
         if help_first is not None:
             return help_first  # the words never reach a flow: not stored, not relayed
+        assert event.text is not None
+        if len(event.text) > MAX_ANSWER_CHARS:  # refused whole: nothing half-stored
+            return self.couples.reply(
+                event, "too_long", length=len(event.text), limit=MAX_ANSWER_CHARS
+            )
         reply = self.flows.text(event)
         if reply is not None:
             return reply
         if event.in_group:
             return Reply()  # a reply to an old bot message in the group: nothing to do
-        assert event.text is not None
-        if len(event.text) > MAX_ANSWER_CHARS:
-            return self.couples.reply(
-                event, "too_long", length=len(event.text), limit=MAX_ANSWER_CHARS
-            )
         return self.couples.reply(event, "idle")
 
     def button(self, event: Event) -> Reply:

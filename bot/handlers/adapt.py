@@ -137,10 +137,7 @@ async def _send_all(context: CoachContext, reply: Reply) -> None:
             context.services.couples.migrated(message.chat_id, exc.new_chat_id)
             follow_ups.add(replace(message, chat_id=exc.new_chat_id))
         except Forbidden:
-            if message.chat_id > 0:
-                follow_ups.extend(context.services.couples.mark_unreachable(message.chat_id))
-            else:
-                follow_ups.extend(context.services.couples.bot_removed(message.chat_id))
+            follow_ups.extend(context.services.couples.lost_chat(message.chat_id))
         except BadRequest as exc:
             log.error("Telegram refused a message to chat %s: %s", message.chat_id, exc)
         except TelegramError as exc:

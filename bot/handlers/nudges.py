@@ -65,11 +65,7 @@ async def _send(context: CoachContext, delivery: Delivery, gate: asyncio.Semapho
                 return
             except Forbidden:
                 nudges.sent(outbox_id)  # blocked or removed: this one can never arrive
-                if message.chat_id > 0:
-                    reply = context.services.couples.mark_unreachable(message.chat_id)
-                else:
-                    reply = context.services.couples.bot_removed(message.chat_id)
-                await deliver(context, reply)
+                await deliver(context, context.services.couples.lost_chat(message.chat_id))
                 continue
             except BadRequest as exc:
                 nudges.sent(outbox_id)

@@ -26,9 +26,7 @@ from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
 from bot.handlers.nudges import TICK_JOB
 from bot.main import serve
 from bot.storage.db import make_engine, upgrade, utcnow
-from bot.storage.models import Couple, FlowRun
-from bot.storage.runs import COUPLES, PARTNERS
-from bot.storage.updates import TABLE as UPDATES
+from bot.storage.tables import COUPLES, PARTNERS, RUNS, UPDATES
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -200,7 +198,7 @@ class Playground:
     def prompt_now(self) -> None:
         """Make a one-off weekly prompt due now for every couple (as a snooze would), so it
         works before a /schedule is set and leaves the schedule alone."""
-        table = Couple.__table__  # type: ignore[attr-defined]
+        table = COUPLES
         self._engine_update(
             update(table)
             .where(table.c.status == "active")
@@ -209,7 +207,7 @@ class Playground:
 
     def reminders_now(self) -> None:
         """Make every waiting step's reminder due now (the next tick sends them)."""
-        table = FlowRun.__table__  # type: ignore[attr-defined]
+        table = RUNS
         self._engine_update(
             update(table)
             .where(table.c.status == "active")

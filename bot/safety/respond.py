@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session
-
 from bot.coaching import FlowService
 from bot.couples import CoupleService
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.safety.detect import Detector, helplines_for
-from bot.storage.models import Couple
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -73,12 +70,7 @@ class SafetyService:
     def _pause_quietly(self, event: Event) -> Reply:
         """Pause the couple's nudges without telling the partner (unlike /pause)."""
         _me, couple, _other = self.couples.partner_of(event.person.id)
-        if couple is not None and couple.id is not None:
-            with Session(self.couples.engine) as session:
-                row = session.get(Couple, couple.id)
-                if row is not None:
-                    row.paused = True
-                    session.add(row)
-                    session.commit()
+        if couple is not None:
+            self.couples.change_couple(couple, lambda row: setattr(row, "paused", True))
         text = self.renderer.render("common/safety_paused", paired=couple is not None)
         return Reply(notice=Notice(text)).add(Outgoing(event.person.id, text))

@@ -14,13 +14,8 @@ from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.engine.runner import Member, Run
-from bot.storage.models import Agreement, Couple, FlowRun, Partner
-
-RUNS = FlowRun.__table__  # type: ignore[attr-defined]
-PARTNERS = Partner.__table__  # type: ignore[attr-defined]
-COUPLES = Couple.__table__  # type: ignore[attr-defined]
-AGREEMENTS = Agreement.__table__  # type: ignore[attr-defined]
-
+from bot.storage.models import Agreement, FlowRun
+from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS, RUNS
 
 # When a run's step gets its one reminder, and when the run expires.
 Timers = tuple[datetime | None, datetime | None]
