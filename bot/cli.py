@@ -78,9 +78,10 @@ def cmd_flows_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import practices
     from bot.engine.check import check_flows, mermaid
 
-    flows, _problems = check_flows(settings.flows_dir, settings.prompts_dir)
+    flows, _problems = check_flows(settings.flows_dir, settings.prompts_dir, practices.names())
     flow = flows.get(args.flow)
     if flow is None:
         print(

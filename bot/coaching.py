@@ -13,14 +13,15 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
+from bot.buttons import FlowChoice, KeepFlow, SwitchFlow
 from bot.couples import Clock, CoupleService
 from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
 from bot.engine.schema import Flow, duration_minutes
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
-from bot.storage.db import utcnow
+from bot.storage.db import Database, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.texts import Renderer
@@ -38,14 +39,14 @@ MAX_ANSWER_CHARS = 2000
 class FlowService:
     def __init__(
         self,
-        engine: Engine,
+        db: Database,
         flows: dict[str, Flow],
         renderer: Renderer,
         couples: CoupleService,
         clock: Clock = utcnow,
     ) -> None:
-        self.engine = engine
-        self.store = RunStore(engine)
+        self.db = db
+        self.store = RunStore(db)
         self.flows = flows
         self.renderer = renderer
         self.couples = couples
@@ -59,6 +60,10 @@ class FlowService:
 
     def by_command(self, command: str) -> Flow | None:
         return next((f for f in self.flows.values() if f.command == command), None)
+
+    def by_role(self, role: str) -> Flow | None:
+        """The flow that fills `role` (bot/roles.py); `flows check` makes sure there is one."""
+        return next((f for f in self.flows.values() if role in f.fills), None)
 
     def title(self, row: FlowRun) -> str:
         flow = self.flows.get(row.flow_id)
@@ -88,7 +93,7 @@ class FlowService:
         out: list[Outgoing] = []
         for said in saids:
             buttons = tuple(
-                (Button(label, data=f"f:{row.id}:{said.step}:{key}"),)
+                (Button(label, data=FlowChoice(row.id or 0, said.step, key).pack()),)
                 for key, label in said.choices
             )
             if said.person is not None:
@@ -138,7 +143,7 @@ class FlowService:
         outcome = self.runner.start(
             flow.id, couple.members[me], partner, in_group=in_group, carry=carry
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             row = self.store.insert(
                 conn,
                 flow_id=flow.id,
@@ -182,7 +187,7 @@ class FlowService:
             now=now,
             timers=self._timers(outcome.run, now),
         )
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             key = self._key(flow, couple.id, person)
             row = self.store.insert(conn, key=key, **args) or self.store.insert(
                 conn, key=None, **args
@@ -197,10 +202,15 @@ class FlowService:
             (
                 Button(
                     self.renderer.render("common/switch_button", new=flow.title),
-                    data=f"sw:{current.id}:{current.version}:{flow.id}",
+                    data=SwitchFlow(current.id or 0, current.version, flow.id).pack(),
                 ),
             ),
-            (Button(self.renderer.render("common/keep_button", current=title), data="keep"),),
+            (
+                Button(
+                    self.renderer.render("common/keep_button", current=title),
+                    data=KeepFlow().pack(),
+                ),
+            ),
         )
         return Reply().add(Outgoing(chat_id=event.chat_id, text=text, buttons=buttons))
 
@@ -244,8 +254,6 @@ class FlowService:
             )
             assert new_row is not None
             reply.messages.extend(self.outgoing(new_row, started.messages, couple))
-        if outcome.break_minutes and row.id is not None and outcome.run.break_until:
-            reply.wake_ups.append((row.id, outcome.run.break_until))
         return reply
 
     # ----- inputs --------------------------------------------------------------------------
@@ -268,7 +276,7 @@ class FlowService:
             # A new step (or the end of a break) starts its reminder and expiry afresh.
             renew = outcome.run.step != row.step or row.break_until is not None
             timers = self._timers(outcome.run, now) if renew else None
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 if self.store.write(conn, row, outcome.run, now, timers):
                     reply = self._apply_effects(conn, row, outcome, couple)
                     notice = self._notice_reply(row, outcome, given, couple)
@@ -318,19 +326,10 @@ class FlowService:
         row = next((r for r in runs if self.runner.takes_text_from(run_view(r), person)), runs[0])
         return self._step(row, couple, Input(person=person, at=event.at, text=event.text))
 
-    def button(self, event: Event) -> Reply:
-        data = event.button or ""
-        if data == "keep":
+    def button(self, event: Event, data: FlowChoice | SwitchFlow | KeepFlow) -> Reply:
+        if isinstance(data, KeepFlow):
             return self._notice("kept_going")
-        parts = data.split(":")
-        if (
-            len(parts) != 4
-            or parts[0] not in ("f", "sw")
-            or not parts[1].isdigit()
-            or not parts[2].isdigit()
-        ):
-            return self._notice("button_unknown")
-        loaded = self.store.load(int(parts[1]))
+        loaded = self.store.load(data.run_id)
         if loaded is None:
             return self._notice("button_unknown")
         row, couple = loaded
@@ -338,9 +337,9 @@ class FlowService:
             return self._notice("not_for_you")
         if event.in_group and couple.group_chat_id != event.chat_id:
             return self._notice("button_unknown")  # a button only counts where its run lives
-        if parts[0] == "sw":
-            return self._switch(event, row, int(parts[2]), parts[3])
-        given = Input(person=event.person.id, at=event.at, choice=parts[3], step=int(parts[2]))
+        if isinstance(data, SwitchFlow):
+            return self._switch(event, row, data.version, data.flow_id)
+        given = Input(person=event.person.id, at=event.at, choice=data.choice, step=data.step)
         return self._step(row, couple, given)
 
     def _switch(self, event: Event, row: FlowRun, version: int, flow_id: str) -> Reply:
@@ -393,7 +392,7 @@ class FlowService:
         couple = self.store.couple_of(person)
         if couple is None:
             return
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             for row in couple.runs:
                 if person in row.roles.values():
                     self.store.clear_reminder(conn, row)
@@ -413,10 +412,6 @@ class FlowService:
 
     # ----- breaks --------------------------------------------------------------------------
 
-    def breaks_to_wake(self) -> list[tuple[int, datetime]]:
-        """Runs on a break, for rebuilding their wake-up timers at start-up."""
-        return self.store.on_break()
-
     def end_break(self, run_id: int) -> Reply:
         """The break is over: check back and ask the current question again."""
         for _attempt in range(RETRIES):
@@ -427,10 +422,10 @@ class FlowService:
             if row.status != "active" or row.break_until is None:
                 return Reply()
             if row.break_until > self.clock() + timedelta(seconds=1):
-                return Reply(wake_ups=[(run_id, row.break_until)])  # woken early: sleep again
+                return Reply()  # not yet: the clock finds it again when it is due
             outcome = self.runner.resume(run_view(row), couple.members)
             now = self.clock()
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
                     return Reply(messages=self.outgoing(row, outcome.messages, couple))
         return Reply()

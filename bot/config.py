@@ -30,9 +30,10 @@ class Settings(BaseSettings):
     flows_dir: Path = PROJECT_ROOT / "flows"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     invite_ttl_hours: int = 72
-    # Telegram's flood limits; AIORateLimiter keeps us under them.
+    # Telegram's flood limits; the sender's one budget keeps us under them (bot/budget.py).
     flood_overall_per_second: float = 30
     flood_group_per_minute: float = 20
+    flood_chat_per_second: float = 1
     # Long-poll timeout for getUpdates, in seconds.
     poll_timeout: int = 10
     # Connections to the Bot API server kept open for sending.

@@ -1,4 +1,5 @@
-"""A typed CallbackContext: handlers reach the services as `context.services`."""
+"""A typed CallbackContext: handlers reach the services as `context.services` and the one
+sender as `context.sender`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.sender import Sender
 from bot.services import Services
 
 
@@ -14,6 +16,11 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
     def services(self) -> Services:
         services: Services = self.application.bot_data["services"]
         return services
+
+    @property
+    def sender(self) -> Sender:
+        sender: Sender = self.application.bot_data["sender"]
+        return sender
 
 
 CoachApp = Application[

@@ -10,8 +10,8 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from bot.events import Event, Person
 from bot.outbox import Button, Outgoing, Reply
@@ -23,7 +23,7 @@ from bot.parsing import (
     parse_weekly_slot,
 )
 from bot.schedule import next_weekly
-from bot.storage.db import utcnow
+from bot.storage.db import Database, utcnow
 from bot.storage.models import Couple, Invite, Partner
 from bot.texts import Renderer
 
@@ -45,14 +45,14 @@ def reschedule(couple: Couple, now: datetime) -> None:
 class CoupleService:
     def __init__(
         self,
-        engine: Engine,
+        db: Database,
         renderer: Renderer,
         *,
         default_timezone: str = "UTC",
         invite_ttl: timedelta = timedelta(hours=72),
         clock: Clock = utcnow,
     ) -> None:
-        self.engine = engine
+        self.db = db
         self.renderer = renderer
         self.default_timezone = default_timezone
         self.invite_ttl = invite_ttl
@@ -69,7 +69,7 @@ class CoupleService:
 
     def register(self, person: Person) -> Partner:
         """Create or refresh the person's row; writing to us also means they can be reached."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             partner = session.get(Partner, person.id)
             if partner is None:
                 partner = Partner(
@@ -89,7 +89,7 @@ class CoupleService:
 
     def partner_of(self, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
         """Return (me, my couple, my partner), any of them None."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             me = session.get(Partner, person_id)
             if me is None or me.couple_id is None:
                 return me, None, None
@@ -100,7 +100,7 @@ class CoupleService:
             return me, couple, other
 
     def couple_members(self, couple_id: int) -> list[Partner]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             return list(
                 session.exec(
                     select(Partner)
@@ -110,12 +110,12 @@ class CoupleService:
             )
 
     def couple_by_group(self, chat_id: int) -> Couple | None:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             return session.exec(select(Couple).where(Couple.group_chat_id == chat_id)).first()
 
     def change_couple(self, couple: Couple, change: Callable[[Couple], None]) -> None:
         """Apply `change` to the couple's stored row and save it."""
-        with Session(self.engine) as session:
+        with self.db.session() as session:
             row = session.get(Couple, couple.id)
             assert row is not None
             change(row)
@@ -128,7 +128,7 @@ class CoupleService:
 
     def mark_unreachable(self, person_id: int) -> Reply:
         """The person blocked us: stop writing to them and tell their partner once."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             changed = session.execute(
                 update(Partner)
                 .where(col(Partner.id) == person_id, col(Partner.unreachable).is_(False))
@@ -162,7 +162,7 @@ class CoupleService:
             return self.reply(event, "already_paired", partner=other.first_name if other else "")
         now = self.clock()
         code = secrets.token_urlsafe(16)  # 22 chars of A-Z a-z 0-9 _ -, fine for a deep link
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             # One live invite per person: a fresh /invite retires the older links.
             session.execute(
                 update(Invite)
@@ -192,11 +192,11 @@ class CoupleService:
         _me, couple, _other = self.partner_of(joiner)
         if couple is not None:
             return self.reply(event, "join_already_paired")
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             invite = session.get(Invite, code[:64]) if code else None
             if invite is not None and invite.inviter_id == joiner:
                 return self.reply(event, "join_own_invite")
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             # Claim the invite first: the write takes SQLite's lock, so two people racing
             # for one code cannot both win.
             claimed = session.execute(
@@ -332,7 +332,7 @@ class CoupleService:
         found = self._require_couple(event)
         if isinstance(found, Reply):
             return found
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             me = session.get(Partner, event.person.id)
             assert me is not None
             if not argument.strip():
@@ -378,7 +378,7 @@ class CoupleService:
 
     def migrated(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: follow it to its new id."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.db.session() as session:
             session.execute(
                 update(Couple)
                 .where(col(Couple.group_chat_id) == old_chat_id)

@@ -13,13 +13,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, select, update
 
+from bot.buttons import ForgetChoice
 from bot.couples import Clock, CoupleService
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.storage import tables as t
-from bot.storage.db import utcnow
+from bot.storage.db import Database, utcnow
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,14 @@ def without(context: dict[str, Any], person: int) -> dict[str, Any]:
 class DataRights:
     def __init__(
         self,
-        engine: Engine,
+        db: Database,
         renderer: Renderer,
         couples: CoupleService,
         *,
         retention: timedelta = timedelta(days=180),
         clock: Clock = utcnow,
     ) -> None:
-        self.engine = engine
+        self.db = db
         self.renderer = renderer
         self.couples = couples
         self.retention = retention
@@ -97,7 +98,7 @@ class DataRights:
         return Reply().add(Outgoing(chat_id=event.person.id, text=text, document=(name, body)))
 
     def collect(self, person: int) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             me = (
                 conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
             )
@@ -201,22 +202,31 @@ class DataRights:
 
     def ask_to_forget(self, event: Event) -> Reply:
         buttons = (
-            (Button(self.renderer.render("common/forget_button"), data="p:forget"),),
-            (Button(self.renderer.render("common/forget_keep_button"), data="p:keep"),),
+            (
+                Button(
+                    self.renderer.render("common/forget_button"), data=ForgetChoice("forget").pack()
+                ),
+            ),
+            (
+                Button(
+                    self.renderer.render("common/forget_keep_button"),
+                    data=ForgetChoice("keep").pack(),
+                ),
+            ),
         )
         return Reply().add(
             Outgoing(event.person.id, self.renderer.render("common/forget_confirm"), buttons)
         )
 
-    def button(self, event: Event) -> Reply:
-        if event.button == "p:forget" and not event.in_group:
+    def button(self, event: Event, data: ForgetChoice) -> Reply:
+        if data.action == "forget" and not event.in_group:
             return self.forget(event.person.id)
         return Reply(notice=Notice(self.renderer.render("common/forget_kept")))
 
     def forget(self, person: int) -> Reply:
         """Delete everything about `person`; dissolve the couple; the partner keeps theirs."""
         reply = Reply()
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             me = (
                 conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
             )
@@ -299,7 +309,7 @@ class DataRights:
         Agreements stay until forgotten."""
         cutoff = (now or self.clock()) - self.retention
         runs = t.RUNS
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             old = and_(runs.c.status != "active", runs.c.ended_at < cutoff)
             ids = [r.id for r in conn.execute(select(runs.c.id).where(old))]
             if not ids:

@@ -1,4 +1,6 @@
-"""The one wiring module: settings -> services -> Application with its handlers -> polling."""
+"""The one wiring module: settings -> services -> Application with its handlers, and the
+three loops around it: the poller and dispatcher (the one way in), the sender (the one way
+out) and the scheduler's tick (the one clock)."""
 
 from __future__ import annotations
 
@@ -8,47 +10,36 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     LinkPreviewOptions,
-    Update,
 )
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
+from bot.budget import FloodBudget
 from bot.config import Settings
 from bot.context import CoachApp, CoachContext
 from bot.handlers import errors, flows, group, inputs, nudges, private
-from bot.handlers.adapt import schedule_wake
 from bot.http import AiohttpRequest
+from bot.intake import Dispatcher, Poller
+from bot.sender import Sender
 from bot.services import Services, build_services
 from bot.storage.db import utcnow
-from bot.storage.updates import claim_update, forget_old_updates
 
 log = logging.getLogger(__name__)
-
-
-async def skip_redelivered(update: Update, context: CoachContext) -> None:
-    """Handle each update once, even when Telegram delivers it again after a crash."""
-    if not claim_update(context.services.engine, update.update_id):
-        log.info("update %s was already handled; skipping", update.update_id)
-        raise ApplicationHandlerStop
 
 
 def build_application(settings: Settings, services: Services) -> CoachApp:
@@ -71,23 +62,27 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(
-            AIORateLimiter(
-                # One message every 1/30 s rather than bursts of 30: bursts trip the limit.
-                overall_max_rate=1,
-                overall_time_period=1 / settings.flood_overall_per_second,
-                group_max_rate=settings.flood_group_per_minute,
-                group_time_period=60,
-                max_retries=5,
-            )
-        )
+        # No updater: our poller stores each batch before confirming it (bot/intake.py).
+        # No rate limiter: the sender keeps the one flood budget (bot/budget.py).
+        .updater(None)
         .concurrent_updates(True)
         .request(requests[0])
         .get_updates_request(requests[1])
-        .build()  # type: ignore[assignment]
+        .build()
     )
     application.bot_data["services"] = services
     application.bot_data["requests"] = requests
+    application.bot_data["sender"] = Sender(
+        application.bot,
+        services.outbox,
+        FloodBudget(
+            overall_per_second=settings.flood_overall_per_second,
+            group_per_minute=settings.flood_group_per_minute,
+            chat_per_second=settings.flood_chat_per_second,
+        ),
+        lost_chat=services.chat_lost,
+        moved_chat=services.follow_group,
+    )
 
     flow_commands = [c for c, _description in services.commands if services.flows.by_command(c)]
     private_chat = filters.ChatType.PRIVATE
@@ -96,8 +91,8 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
         filters.UpdateType.MESSAGE
     )  # edits are ignored on purpose: we act on what was sent
 
-    # Order matters: the first matching handler in a group wins.
-    application.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
+    # Order matters: the first matching handler wins. Each one claims its update in the
+    # transaction of its work (bot/handlers/adapt.py), so a redelivery does nothing.
     application.add_handlers(
         [
             # The couple's group: membership, upgrades, linking.
@@ -153,12 +148,9 @@ async def on_startup(application: CoachApp) -> None:
         [BotCommand(c, d) for c, d in services.group_commands],
         scope=BotCommandScopeAllGroupChats(),
     )
-    forget_old_updates(services.engine)
-    # Breaks that were running when the bot stopped: wake them (at once if overdue).
-    for run_id, at in services.flows.breaks_to_wake():
-        schedule_wake(application, run_id, at)
+    await asyncio.to_thread(services.inbox.forget_old)
     application.job_queue.run_repeating(  # type: ignore[union-attr]
-        private.purge_old_transcripts,
+        nudges.purge_old_transcripts,
         interval=24 * 3600,
         first=60,
         name="retention:daily",
@@ -166,7 +158,7 @@ async def on_startup(application: CoachApp) -> None:
     )
     # The schedule lives in the database; one fixed-id job looks for what is due.
     began = time.perf_counter()
-    rebuilt = services.nudges.rebuild(utcnow())
+    rebuilt = await asyncio.to_thread(services.nudges.rebuild, utcnow())
     if rebuilt:
         took = time.perf_counter() - began
         log.info("scheduled the weekly prompt of %d couples in %.2f s", rebuilt, took)
@@ -191,35 +183,43 @@ async def serve(
     playground share it (`on_started` hands the running application to the playground)."""
     services = build_services(settings)
     application = build_application(settings, services)
+    sender: Sender = application.bot_data["sender"]
+    dispatcher = Dispatcher(application, services.inbox, services.work)
+    poller = Poller(application, services.inbox, dispatcher, timeout=settings.poll_timeout)
+    halt = asyncio.Event()  # stops taking new work; `stop` may come from outside at any time
     try:
         async with application:
             await on_startup(application)
-            assert application.updater is not None
-            await application.updater.start_polling(
-                timeout=settings.poll_timeout,
-                allowed_updates=Update.ALL_TYPES,
-                bootstrap_retries=3,
-                error_callback=_polling_error,
-            )
             await application.start()
+            loops = [
+                asyncio.create_task(sender.run(halt), name="sender"),
+                asyncio.create_task(dispatcher.run(halt), name="dispatcher"),
+                asyncio.create_task(poller.run(halt), name="poller"),
+            ]
             log.info("Us Coach is running as @%s", application.bot.username)
             if on_started is not None:
                 on_started(application)
             if ready is not None:
                 ready.set()
-            await stop.wait()
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([stopped, *loops], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
             log.info("stopping")
-            await application.updater.stop()
+            # In order: no new updates; finish those being handled; then the messages
+            # already handed to Telegram; give the rest back to the outbox.
+            halt.set()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await dispatcher.drain()
+            await sender.drain()
+            for loop_task in loops:
+                if loop_task.done() and not loop_task.cancelled() and loop_task.exception():
+                    raise loop_task.exception()  # type: ignore[misc]
             await application.stop()
     finally:
         # If start-up failed half-way (Telegram unreachable), PTB leaves these open.
         for request in application.bot_data["requests"]:
             await request.shutdown()
-        services.engine.dispose()
-
-
-def _polling_error(exc: Any) -> None:
-    log.warning("polling failed, retrying: %s", exc)
+        services.db.dispose()
 
 
 def run(settings: Settings) -> None:

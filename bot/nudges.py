@@ -1,13 +1,14 @@
 """Nudges: the weekly State of the Union prompt, snoozes, flow reminders and expiry,
 and private messages held back by quiet hours.
 
-The database is the source of truth: a couple's next prompt is a column, a run's
-reminder and expiry are columns. When a nudge is due it is claimed in `NudgeLog`
-(unique per couple, kind and slot) and its messages are written to the outbox in the
-same transaction; a message leaves the outbox only once Telegram accepted it. So every
-nudge goes out once, whatever restarts, clock changes or second processes happen, and
-a crash at the wrong moment makes a message late, not lost. Telegram-free: `collect`
-returns Deliveries for the adapter to send and report back on.
+This is the one clock. The database is the source of truth: a couple's next prompt is
+a column; a run's reminder, expiry and the end of its break are columns; planned "you"
+time is a row. `queue_due` finds what is due with indexed queries, and each due action
+is one unit of work: its state change, its claim in `NudgeLog` (unique per couple, kind
+and slot) and its messages in the outbox commit together. A message leaves the outbox
+only once Telegram accepted it (bot/sender.py). So every nudge goes out once, whatever
+restarts, clock changes or second processes happen, and a crash at the wrong moment
+makes a message late, not lost. Telegram-free.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
-    Engine,
     RowMapping,
     and_,
     bindparam,
-    delete,
     insert,
     or_,
     select,
@@ -31,14 +30,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from bot.buttons import Snooze, StartMeeting, StartSmall
 from bot.coaching import FlowService
 from bot.couples import CoupleService
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.schedule import in_quiet_hours, next_weekly, same_time_next_day
+from bot.storage.db import Database
 from bot.storage.models import FlowRun
+from bot.storage.outbox import Outbox
 from bot.storage.runs import run_view
-from bot.storage.tables import COUPLES, METIMES, NUDGES, OUTBOX, PARTNERS, RUNS
+from bot.storage.tables import COUPLES, METIMES, NUDGES, PARTNERS, RUNS
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -46,11 +48,7 @@ log = logging.getLogger(__name__)
 AFTER_METIME = timedelta(hours=3)  # when to ask how the "you" time was
 START_SMALL_DAY, START_SMALL_HOUR = 2, 19  # Wednesday, 19:00 in the couple's timezone
 START_SMALL_SCAN = timedelta(minutes=10)
-MEETING_FLOW = "sotu"
 TWO_WEEKS = timedelta(days=14)
-# How long a sender holds an outbox message; renewed right before each send, so after a
-# crash a message waits at most this long to be sent by the next process.
-LEASE = timedelta(minutes=2)
 
 
 @dataclass
@@ -83,14 +81,16 @@ class Person:
 class NudgeService:
     def __init__(
         self,
-        engine: Engine,
+        db: Database,
+        outbox: Outbox,
         renderer: Renderer,
         couples: CoupleService,
         flows: FlowService,
         *,
         max_late: timedelta = timedelta(hours=6),
     ) -> None:
-        self.engine = engine
+        self.db = db
+        self.outbox = outbox
         self.renderer = renderer
         self.couples = couples
         self.flows = flows
@@ -105,7 +105,7 @@ class NudgeService:
         The weekly slots themselves live in the couple rows; this only fills the gaps,
         in one batched statement, so start-up stays fast with many couples.
         """
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             rows = conn.execute(
                 select(
                     COUPLES.c.id, COUPLES.c.meeting_day, COUPLES.c.meeting_time, COUPLES.c.timezone
@@ -134,13 +134,28 @@ class NudgeService:
 
     # ----- what is due ---------------------------------------------------------------------
 
+    def queue_due(self, now: datetime, limit: int = 100_000) -> int:
+        """Do what is due at `now` (about `limit` of each kind), each action one unit of
+        work with its messages in the outbox. Returns how many were found: call again
+        until it is 0."""
+        found = self._weekly(now, limit) + self._reminders(now, limit)
+        found += self._expired(now, limit) + self._metimes(now, limit)
+        found += self._breaks(now, limit) + self._start_small(now)
+        return found
+
     def collect(self, now: datetime, limit: int = 100_000) -> Batch:
-        """Queue the nudges due at `now` (about `limit` of each kind) and claim the outbox
-        messages that may go out now. Call again while `more` is true."""
-        queued = self._weekly(now, limit) + self._reminders(now, limit)
-        queued += self._expired(now, limit) + self._metimes(now, limit)
-        queued += self._start_small(now)
-        return Batch(self._claim_outbox(now, limit), more=queued > 0)
+        """Queue what is due and lease the outbox messages that may go now, by chat (for
+        tests and tools that send by hand; the bot's sender reads the outbox itself)."""
+        found = self.queue_due(now, limit)
+        deliveries: dict[int, Delivery] = {}
+        for item in self.outbox.claim_due(now, limit):
+            chat = item.message.chat_id
+            deliveries.setdefault(chat, Delivery(chat)).items.append((item.id, item.message))
+        return Batch(list(deliveries.values()), more=found > 0)
+
+    def sent(self, outbox_id: int) -> None:
+        """Telegram accepted it: it leaves the outbox."""
+        self.outbox.sent(outbox_id)
 
     def _claim(
         self,
@@ -190,21 +205,7 @@ class NudgeService:
         at: datetime,
         now: datetime,
     ) -> None:
-        buttons = [
-            [{"label": b.label, "data": b.data or "", "url": b.url or ""} for b in row]
-            for row in message.buttons
-        ]
-        conn.execute(
-            insert(OUTBOX).values(
-                chat_id=message.chat_id,
-                couple_id=couple_id,
-                text=message.text,
-                buttons=buttons,
-                deliver_at=at,
-                claimed_until=None,
-                created_at=now,
-            )
-        )
+        self.outbox.put(conn, [message], couple_id=couple_id, at=max(at, now))
 
     def _queue_privately(
         self,
@@ -221,73 +222,10 @@ class NudgeService:
         quiet_until = in_quiet_hours(now, timezone, person.quiet_start, person.quiet_end)
         self._queue(conn, message, couple_id, quiet_until or now, now)
 
-    def _claim_outbox(self, now: datetime, limit: int) -> list[Delivery]:
-        deliveries: dict[int, Delivery] = {}
-        with self.engine.begin() as conn:
-            rows = (
-                conn.execute(
-                    select(OUTBOX)
-                    .where(
-                        OUTBOX.c.deliver_at <= now,
-                        or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now),
-                    )
-                    .order_by(OUTBOX.c.id)
-                    .limit(limit)
-                )
-                .mappings()
-                .all()
-            )
-            for row in rows:
-                taken = conn.execute(
-                    update(OUTBOX)
-                    .where(
-                        and_(
-                            OUTBOX.c.id == row["id"],
-                            or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now),
-                        )
-                    )
-                    .values(claimed_until=now + LEASE)
-                )
-                if not taken.rowcount:
-                    continue  # another process took it
-                buttons = tuple(
-                    tuple(
-                        Button(b["label"], data=b["data"] or None, url=b["url"] or None)
-                        for b in button_row
-                    )
-                    for button_row in row["buttons"]
-                )
-                message = Outgoing(chat_id=row["chat_id"], text=row["text"], buttons=buttons)
-                deliveries.setdefault(row["chat_id"], Delivery(row["chat_id"])).items.append(
-                    (row["id"], message)
-                )
-        return list(deliveries.values())
-
-    def hold(self, outbox_id: int, now: datetime) -> None:
-        """Renew the lease on a message about to be sent."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(claimed_until=now + LEASE)
-            )
-
-    def sent(self, outbox_id: int) -> None:
-        """Telegram accepted it (or refused it for good): it leaves the outbox."""
-        with self.engine.begin() as conn:
-            conn.execute(delete(OUTBOX).where(OUTBOX.c.id == outbox_id))
-
-    def retry_at(self, outbox_id: int, at: datetime) -> None:
-        """It could not go out now (flood limit, network): try again at `at`."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == outbox_id)
-                .values(deliver_at=at, claimed_until=None)
-            )
-
     # ----- the weekly prompt ---------------------------------------------------------------
 
     def _weekly(self, now: datetime, limit: int) -> int:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             due = (
                 conn.execute(
                     select(COUPLES)
@@ -312,7 +250,7 @@ class NudgeService:
 
     def _prompt(self, couple: RowMapping, kind: str, slot: datetime, now: datetime) -> None:
         couple_id = couple["id"]
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             # Move the couple on to its next slot (only if nobody did meanwhile) ...
             if kind == "weekly":
                 following = next_weekly(
@@ -346,11 +284,13 @@ class NudgeService:
                 )
                 return
             people = self._people(conn, couple_id)
+            meeting = self.flows.by_role("weekly_meeting")
+            meeting_id = meeting.id if meeting is not None else ""
             met = conn.execute(
                 select(RUNS.c.id)
                 .where(
                     RUNS.c.couple_id == couple_id,
-                    RUNS.c.flow_id == MEETING_FLOW,
+                    RUNS.c.flow_id == meeting_id,
                     RUNS.c.status == "done",
                     RUNS.c.ended_at >= now - TWO_WEEKS,
                 )
@@ -363,11 +303,15 @@ class NudgeService:
                 missed=missed,
             )
             buttons = (
-                (Button(self.renderer.render("common/start_now_button"), data="n:start"),),
+                (
+                    Button(
+                        self.renderer.render("common/start_now_button"), data=StartMeeting().pack()
+                    ),
+                ),
                 (
                     Button(
                         self.renderer.render("common/snooze_button"),
-                        data=f"n:snooze:{int(slot.timestamp())}",
+                        data=Snooze(int(slot.timestamp())).pack(),
                     ),
                 ),
             )
@@ -389,7 +333,7 @@ class NudgeService:
     # ----- flow reminders and expiry -------------------------------------------------------
 
     def _reminders(self, now: datetime, limit: int) -> int:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = (
                 conn.execute(
                     select(RUNS)
@@ -411,17 +355,17 @@ class NudgeService:
         return len(rows)
 
     def _remind(self, row: FlowRun, now: datetime) -> None:
-        flow = self.flows.flows.get(row.flow_id)
-        loaded = self.flows.store.load(row.id or 0)
-        if flow is None or loaded is None:
-            return
-        row, couple = loaded
-        with self.engine.begin() as conn:
+        with self.db.unit() as conn:
             marked = conn.execute(
                 update(RUNS)
                 .where(and_(RUNS.c.id == row.id, RUNS.c.step == row.step))
                 .values(reminded_step=row.step)
             ).rowcount
+            flow = self.flows.flows.get(row.flow_id)
+            loaded = self.flows.store.load(row.id or 0)
+            if flow is None or loaded is None:
+                return
+            row, couple = loaded
             if not marked or not self._claim(
                 conn, row.couple_id, "reminder", f"{row.id}:{row.step}", now
             ):
@@ -450,7 +394,7 @@ class NudgeService:
                         self._queue_privately(conn, person, timezone, row.couple_id, each, now)
 
     def _expired(self, now: datetime, limit: int) -> int:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = (
                 conn.execute(
                     select(RUNS)
@@ -462,21 +406,30 @@ class NudgeService:
             )
         for mapping in rows:
             row = FlowRun(**mapping)
-            if not self.flows.store.end(row, "expired", now):
-                continue  # somebody else closed it
-            text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
-            log.info("flow run %s expired", row.id)
-            with self.engine.begin() as conn:
+            with self.db.unit() as conn:  # closed and told, or neither
+                if not self.flows.store.end(row, "expired", now):
+                    continue  # somebody else closed it
+                text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
+                log.info("flow run %s expired", row.id)
                 # Only those the run spoke to hear it ended.
                 for person in self.flows.runner.seen_by(run_view(row)):
                     self._queue(conn, Outgoing(person, text), row.couple_id, now, now)
         return len(rows)
 
+    def _breaks(self, now: datetime, limit: int) -> int:
+        """Runs whose break is over check back and ask their question again."""
+        due = self.flows.store.breaks_due(now, limit)
+        for run_id in due:
+            with self.db.unit() as conn:
+                reply = self.flows.end_break(run_id)
+                self.outbox.put(conn, reply.messages)
+        return len(due)
+
     # ----- "you" time and start small ------------------------------------------------------
 
     def _metimes(self, now: datetime, limit: int) -> int:
         """A reminder when planned "you" time comes, and "how was it?" three hours later."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             due = (
                 conn.execute(
                     select(METIMES, COUPLES.c.timezone)
@@ -497,7 +450,7 @@ class NudgeService:
             )
         for plan in due:
             asking = plan["status"] == "reminded"
-            with self.engine.begin() as conn:
+            with self.db.unit() as conn:  # moved on, claimed and queued, or none of it
                 moved = conn.execute(
                     update(METIMES)
                     .where(and_(METIMES.c.id == plan["id"], METIMES.c.status == plan["status"]))
@@ -524,10 +477,10 @@ class NudgeService:
                             now,
                         )
                     continue
-            _row, messages = self.flows.start_for(
-                person.id, "metime_review", {"what": plan["what"]}
-            )
-            with self.engine.begin() as conn:
+                review = self.flows.by_role("after_metime")
+                if review is None:
+                    continue
+                _row, messages = self.flows.start_for(person.id, review.id, {"what": plan["what"]})
                 for message in messages:
                     self._queue_privately(
                         conn, person, plan["timezone"], plan["couple_id"], message, now
@@ -541,18 +494,21 @@ class NudgeService:
             return 0
         self._next_start_small_scan = now + START_SMALL_SCAN
         count = 0
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             couples = conn.execute(
                 select(COUPLES.c.id, COUPLES.c.timezone).where(
                     COUPLES.c.status == "active", COUPLES.c.paused.is_(False)
                 )
             ).all()
+        start_small = self.flows.by_role("start_small")
+        if start_small is None:
+            return 0
         for couple in couples:
             local = now.astimezone(ZoneInfo(couple.timezone))
             if local.weekday() != START_SMALL_DAY or local.hour < START_SMALL_HOUR:
                 continue
             year, week, _ = local.isocalendar()
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 people = self._people(conn, couple.id)
                 if len(people) != 2:
                     continue
@@ -561,7 +517,7 @@ class NudgeService:
                         select(RUNS.c.id)
                         .where(
                             RUNS.c.started_by == person.id,
-                            RUNS.c.flow_id == "letgo",
+                            RUNS.c.flow_id == start_small.id,
                             RUNS.c.created_at >= now - timedelta(days=7),
                         )
                         .limit(1)
@@ -573,7 +529,7 @@ class NudgeService:
                     other = next(p for p in people if p.id != person.id)
                     text = self.renderer.render("common/start_small", partner=other.name)
                     button = Button(
-                        self.renderer.render("common/start_small_button"), data="n:letgo"
+                        self.renderer.render("common/start_small_button"), data=StartSmall().pack()
                     )
                     self._queue_privately(
                         conn,
@@ -588,28 +544,23 @@ class NudgeService:
 
     # ----- the prompt's buttons ------------------------------------------------------------
 
-    def button(self, event: Event) -> Reply:
-        """ "Start now" and "Tomorrow, same time" on a weekly prompt."""
-        parts = (event.button or "").split(":")
+    def button(self, event: Event, data: StartMeeting | Snooze | StartSmall) -> Reply:
+        """ "Start now" and "Tomorrow, same time" on a weekly prompt; start small's button."""
         me, couple, _other = self.couples.partner_of(event.person.id)
         if couple is None or couple.id is None or me is None:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
         if event.in_group and couple.group_chat_id != event.chat_id:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
-        if parts[1:2] == ["letgo"]:
-            letgo = self.flows.flows.get("letgo")
-            if letgo is None:
-                return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
-            return self.flows.start(event, letgo)
-        if parts[1:2] == ["start"]:
-            flow = self.flows.flows.get(MEETING_FLOW)
+        if isinstance(data, StartMeeting | StartSmall):
+            role = "weekly_meeting" if isinstance(data, StartMeeting) else "start_small"
+            flow = self.flows.by_role(role)
             if flow is None:
                 return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
             return self.flows.start(event, flow)
-        if parts[1:2] == ["snooze"] and len(parts) == 3 and parts[2].isdigit():
-            slot = datetime.fromtimestamp(int(parts[2]), tz=UTC)
+        if isinstance(data, Snooze):
+            slot = datetime.fromtimestamp(data.slot, tz=UTC)
             at = same_time_next_day(slot, couple.timezone)
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 conn.execute(update(COUPLES).where(COUPLES.c.id == couple.id).values(snooze_at=at))
             local = at.astimezone(ZoneInfo(couple.timezone)).strftime("%a %H:%M")
             text = self.renderer.render("common/snoozed", by=event.person.first_name, at=local)

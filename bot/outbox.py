@@ -1,9 +1,16 @@
-"""What the bot wants to say, independent of Telegram: the adapters turn these into API calls."""
+"""What the bot wants to say, independent of Telegram: the adapters turn these into API calls.
+
+Every `Outgoing` is written to the outbox table (bot/storage/outbox.py) in the transaction
+of the change that produced it; only then is it sent.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any
+
+# Who waits for a message: a person who just acted comes before scheduled nudges.
+REPLY, SCHEDULED = 0, 1
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,9 @@ class Outgoing:
     mention: tuple[int, str] | None = None  # (user id, first name) to address in a group
     reply_to_message_id: int | None = None
     document: tuple[str, bytes] | None = None  # (file name, content), sent with sendDocument
-    photo: bytes | None = None  # a PNG, sent with sendPhoto (`text` is its caption)
+    # Check-in points for a trend chart: drawn as a PNG when it is sent, after the commit,
+    # and sent with sendPhoto (`text` is its caption).
+    chart: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,6 @@ class Reply:
 
     messages: list[Outgoing] = field(default_factory=list)
     notice: Notice | None = None
-    # Flow runs to wake at a time (a break that ends): (run id, when, in UTC).
-    wake_ups: list[tuple[int, datetime]] = field(default_factory=list)
 
     def add(self, *messages: Outgoing) -> Reply:
         self.messages.extend(messages)
@@ -53,7 +60,6 @@ class Reply:
 
     def extend(self, other: Reply) -> Reply:
         self.messages.extend(other.messages)
-        self.wake_ups.extend(other.wake_ups)
         if other.notice and not self.notice:
             self.notice = other.notice
         return self

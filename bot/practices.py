@@ -5,7 +5,6 @@ and planned "you" time. Each runs inside the flow step's transaction.
 
 from __future__ import annotations
 
-import io
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +45,9 @@ SEEDS = frozenset({"appreciations_this_week"})
 
 def names() -> Names:
     """What flows may name in `effect:` and `seed:`, for the flow checker."""
-    return Names(effects=EFFECTS, seeds=SEEDS)
+    from bot.roles import BUILT_IN, ROLES
+
+    return Names(effects=EFFECTS, seeds=SEEDS, roles=ROLES, commands=frozenset(BUILT_IN))
 
 
 class Practices:
@@ -68,7 +69,7 @@ class Practices:
 
     def appreciations_this_week(self, couple_id: int, now: datetime) -> dict[str, Any]:
         """The appreciations sent in the last 7 days: a starting point for the meeting."""
-        with self.flows.engine.connect() as conn:
+        with self.flows.db.connect() as conn:
             rows = conn.execute(
                 select(APPRECIATIONS.c.author_id, APPRECIATIONS.c.text)
                 .where(
@@ -187,7 +188,9 @@ class Practices:
             closer=abs(last) < abs(first),
             same=abs(last) == abs(first),
         )
-        return [Outgoing(me, line, photo=trend_chart([dict(r) for r in rows]))]
+        keys = ("spectrum", "autonomy", "competence", "relatedness")
+        points = tuple({k: r[k] for k in keys} for r in rows)
+        return [Outgoing(me, line, chart=points)]  # drawn by the sender, after the commit
 
     # ----- appreciations and "you" time ----------------------------------------------------
 
@@ -256,34 +259,3 @@ class Practices:
                 ),
             )
         ]
-
-
-def trend_chart(rows: list[dict[str, Any]]) -> bytes:
-    """A small PNG: spectrum position and the three needs over time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(5, 4), dpi=100, sharex=True)
-    xs = list(range(1, len(rows) + 1))
-    top.axhspan(-0.34, 0.34, color="#d9f2e3")
-    top.plot(xs, [r["spectrum"] for r in rows], marker="o", color="#2f7d55")
-    top.set_ylim(-1.05, 1.05)
-    top.set_yticks([-1, 0, 1], ["codependent", "interdependent", "hyper-independent"])
-    top.set_title("Your check-ins")
-    for key, colour in (
-        ("autonomy", "#3b6ea5"),
-        ("competence", "#c97b2a"),
-        ("relatedness", "#b3407a"),
-    ):
-        bottom.plot(xs, [r[key] for r in rows], marker=".", label=key, color=colour)
-    bottom.set_ylim(0.5, 5.5)
-    bottom.set_xticks(xs)
-    bottom.set_xlabel("check-in")
-    bottom.legend(loc="lower left", fontsize="small", ncol=3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()

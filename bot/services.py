@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot import commands, practices
+from bot import buttons, commands, practices
 from bot.coaching import MAX_ANSWER_CHARS, FlowService
 from bot.config import Settings
 from bot.couples import CoupleService
@@ -15,24 +15,34 @@ from bot.data_rights import DataRights
 from bot.engine.check import load_flows
 from bot.events import Event
 from bot.nudges import NudgeService
-from bot.outbox import Reply
+from bot.outbox import SCHEDULED, Notice, Reply
 from bot.practices import Practices
 from bot.safety.detect import Detector
 from bot.safety.respond import SafetyService
-from bot.storage.db import make_engine, upgrade
+from bot.storage.db import Database, upgrade
+from bot.storage.inbox import Inbox
+from bot.storage.outbox import Outbox, Queued
 from bot.texts import Renderer
+from bot.work import UnitOfWork
 
 
 @dataclass
 class Services:
     settings: Settings
-    engine: Engine
+    db: Database
+    inbox: Inbox
+    outbox: Outbox
+    work: UnitOfWork
     renderer: Renderer
     couples: CoupleService
     flows: FlowService
     nudges: NudgeService
     safety: SafetyService
     rights: DataRights
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
 
     @property
     def commands(self) -> list[tuple[str, str]]:
@@ -67,16 +77,40 @@ class Services:
         return self.couples.reply(event, "idle")
 
     def button(self, event: Event) -> Reply:
-        if (event.button or "").startswith("n:"):
-            return self.nudges.button(event)
-        if (event.button or "").startswith("s:"):
-            return self.safety.button(event)
-        if (event.button or "").startswith("p:"):
-            return self.rights.button(event)
-        return self.flows.button(event)
+        """A button press, to the service whose button it is (bot/buttons.py)."""
+        data = buttons.unpack(event.button)
+        if isinstance(data, buttons.StartMeeting | buttons.Snooze | buttons.StartSmall):
+            return self.nudges.button(event, data)
+        if isinstance(data, buttons.SafetyChoice):
+            return self.safety.button(event, data)
+        if isinstance(data, buttons.ForgetChoice):
+            return self.rights.button(event, data)
+        if isinstance(data, buttons.FlowChoice | buttons.SwitchFlow | buttons.KeepFlow):
+            return self.flows.button(event, data)
+        # Forged, or from a version of the bot that made other buttons.
+        return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
 
     def cancel(self, event: Event) -> Reply:
         return self.flows.cancel(event)
+
+    # ----- what the sender reports back ----------------------------------------------------
+
+    def follow_group(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: the couple and every waiting message follow it."""
+        with self.db.unit() as conn:
+            self.couples.migrated(old_chat_id, new_chat_id)
+            self.outbox.move_chat(conn, old_chat_id, new_chat_id)
+
+    def chat_lost(self, chat_id: int) -> list[Queued]:
+        """Telegram said 403: drop what waits for the chat, and tell whoever should know."""
+
+        def work() -> Reply:
+            with self.db.connect() as conn:  # the unit's own connection
+                self.outbox.drop_chat(conn, chat_id)
+            return self.couples.lost_chat(chat_id)
+
+        done = self.work.run(work, priority=SCHEDULED)
+        return done.queued if done is not None else []
 
 
 def build_services(settings: Settings) -> Services:
@@ -86,17 +120,19 @@ def build_services(settings: Settings) -> Services:
     """
     renderer = Renderer(settings.prompts_dir)
     flows = load_flows(settings.flows_dir, settings.prompts_dir, practices.names())
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+    db = Database.at(settings.database_url)
+    upgrade(db.engine)
+    inbox, outbox = Inbox(db), Outbox(db)
     couples = CoupleService(
-        engine,
+        db,
         renderer,
         default_timezone=settings.default_timezone,
         invite_ttl=timedelta(hours=settings.invite_ttl_hours),
     )
-    flow_service = FlowService(engine, flows, renderer, couples)
+    flow_service = FlowService(db, flows, renderer, couples)
     nudges = NudgeService(
-        engine,
+        db,
+        outbox,
         renderer,
         couples,
         flow_service,
@@ -104,14 +140,15 @@ def build_services(settings: Settings) -> Services:
     )
     safety = SafetyService(Detector.load(), renderer, couples, flow_service)
     Practices(flow_service, renderer).register()
-    rights = DataRights(
-        engine, renderer, couples, retention=timedelta(days=settings.retention_days)
-    )
+    rights = DataRights(db, renderer, couples, retention=timedelta(days=settings.retention_days))
     return Services(
         rights=rights,
         safety=safety,
         settings=settings,
-        engine=engine,
+        db=db,
+        inbox=inbox,
+        outbox=outbox,
+        work=UnitOfWork(db, inbox, outbox),
         renderer=renderer,
         couples=couples,
         flows=flow_service,

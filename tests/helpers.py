@@ -28,6 +28,7 @@ def settings_for(db_path: Path, base_url: str, **overrides: Any) -> Settings:
         # Tests send bursts to one group; the real limits are exercised in the benchmark.
         "flood_group_per_minute": 10_000,
         "flood_overall_per_second": 10_000,
+        "flood_chat_per_second": 10_000,
         "nudge_tick_seconds": 0.2,
     }
     values.update(overrides)

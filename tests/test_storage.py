@@ -11,9 +11,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from bot.storage.db import make_engine, upgrade, utcnow
+from bot.storage.db import Database, make_engine, upgrade, utcnow
+from bot.storage.inbox import Inbox, Stored
 from bot.storage.models import Couple, Partner
-from bot.storage.updates import claim_update
 
 
 @pytest.fixture
@@ -92,6 +92,27 @@ def test_a_group_belongs_to_one_couple(engine: Engine) -> None:
 
 
 def test_an_update_is_claimed_once(engine: Engine) -> None:
-    assert claim_update(engine, 42)
-    assert not claim_update(engine, 42)
-    assert claim_update(engine, 43)
+    inbox = Inbox(Database(engine))
+    inbox.store([Stored(42, 7, {"update_id": 42, "message": {"text": "private words"}})])
+    inbox.store([Stored(42, 7, {"update_id": 42})])  # redelivered: the first copy stays
+    assert [s.update_id for s in inbox.pending()] == [42]
+    with engine.begin() as conn:
+        assert inbox.claim(conn, 42)
+    with engine.begin() as conn:
+        assert not inbox.claim(conn, 42)
+        assert inbox.claim(conn, 43)  # never stored (handed over directly): claimed once too
+    assert inbox.pending() == []
+    assert inbox.next_offset() == 44
+    with engine.connect() as conn:  # once handled, what the person wrote is gone
+        payloads = conn.execute(text("SELECT payload FROM inboxupdate")).scalars().all()
+    assert all("private words" not in str(p) for p in payloads)
+
+
+def test_a_claim_rolled_back_with_its_work_leaves_the_update_to_do(engine: Engine) -> None:
+    inbox = Inbox(Database(engine))
+    inbox.store([Stored(5, 7, {"update_id": 5})])
+    db = Database(engine)
+    with pytest.raises(RuntimeError), db.unit() as conn:
+        assert inbox.claim(conn, 5)
+        raise RuntimeError("killed half-way through the step")
+    assert [s.update_id for s in inbox.pending()] == [5]

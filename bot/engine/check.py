@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,13 @@ def load_yaml(text: str) -> Any:
 
 @dataclass(frozen=True)
 class Names:
-    """The effects and seeds the bot provides, for checking flows that use them."""
+    """What the bot provides (effects, seeds) and needs (roles, its own commands), for
+    checking flows against it. Without it, flows are checked on their own."""
 
     effects: frozenset[str]
     seeds: frozenset[str]
+    roles: dict[str, str] = field(default_factory=dict)  # role -> what the code uses it for
+    commands: frozenset[str] = frozenset()  # built-in commands no flow may take
 
 
 @dataclass(frozen=True)
@@ -368,6 +371,8 @@ def check_flows(
                     )
                 )
             commands[flow.command] = flow.id
+    if names is not None:
+        problems += role_problems(flows, names)
     carried: dict[str, set[str]] = {fid: set() for fid in flows}
     for flow, _file in flows.values():
         for state in flow.states.values():
@@ -381,6 +386,41 @@ def check_flows(
         if not found:
             problems += template_problems(flow, file, renderer, carried[flow.id])
     return {fid: flow for fid, (flow, _f) in flows.items()}, problems
+
+
+def role_problems(flows: dict[str, tuple[Flow, str]], names: Names) -> list[Problem]:
+    """Every role the code asks for has exactly one flow; no flow takes a built-in command."""
+    ROLES, BUILT_IN = names.roles, names.commands  # noqa: N806 - read as constants
+    problems: list[Problem] = []
+    filled: dict[str, list[str]] = {role: [] for role in ROLES}
+    for flow, file in flows.values():
+        for role in flow.fills:
+            if role not in ROLES:
+                known = ", ".join(sorted(ROLES))
+                problems.append(
+                    Problem(file, None, "role", f"unknown role {role!r} (known: {known})")
+                )
+                continue
+            filled[role].append(file)
+        if flow.command in BUILT_IN:
+            problems.append(
+                Problem(file, None, "command", f"/{flow.command} is one of the bot's own commands")
+            )
+    for role, files in filled.items():
+        if not files:
+            problems.append(
+                Problem(
+                    "flows/",
+                    None,
+                    "role",
+                    f"no flow fills the role {role!r} ({ROLES[role]}): add `fills: [{role}]`",
+                )
+            )
+        elif len(files) > 1:
+            problems.append(
+                Problem(files[1], None, "role", f"role {role!r} is also filled by {files[0]}")
+            )
+    return problems
 
 
 def load_flows(flows_dir: Path, prompts_dir: Path, names: Names | None = None) -> dict[str, Flow]:

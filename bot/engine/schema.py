@@ -177,6 +177,10 @@ class Flow(Strict):
     command: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,32}$")
     description: str = Field(default="", max_length=256)
     runs_in: Literal["private", "group"]
+    fills: list[str] = Field(
+        default_factory=list,
+        description="what this flow is for the bot, e.g. weekly_meeting (see bot/roles.py)",
+    )
     roles: dict[str, Literal["starter", "partner"]]
     start: str
     defaults: dict[str, Any] = Field(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.context import CoachContext
+from bot.outbox import Outgoing, Reply
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +45,20 @@ async def on_error(update: object, context: CoachContext) -> None:
     log.error("unhandled error for %s", describe(update), exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(
-                context.services.renderer.render("common/sorry"), show_alert=False
-            )
-        else:
-            await context.bot.send_message(
-                update.effective_chat.id, context.services.renderer.render("common/sorry")
-            )
-    except TelegramError:
-        log.warning("could not send the apology for %s", describe(update))
+    sorry = context.services.renderer.render("common/sorry")
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(sorry, show_alert=False)
+        except TelegramError:
+            log.warning("could not send the apology for %s", describe(update))
+        return
+    chat_id = update.effective_chat.id
+    try:  # the apology goes the one way out, like every message
+        done = await asyncio.to_thread(
+            context.services.work.run, lambda: Reply().add(Outgoing(chat_id, sorry))
+        )
+    except Exception:
+        log.exception("could not queue the apology for %s", describe(update))
+        return
+    if done is not None:
+        context.sender.hand_over(done.queued)

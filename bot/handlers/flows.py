@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot.context import CoachContext
 from bot.handlers.adapt import deliver, event_from
+from bot.outbox import Reply
 
 
 async def start_flow(update: Update, context: CoachContext) -> None:
@@ -15,16 +16,21 @@ async def start_flow(update: Update, context: CoachContext) -> None:
     if event is None or message is None or not message.text:
         return
     command = message.text.split()[0][1:].split("@")[0].lower()
-    flow = context.services.flows.by_command(command)
+    services = context.services
+    flow = services.flows.by_command(command)
     if flow is None:
         return
-    if not event.in_group:
-        context.services.couples.register(event.person)
-    await deliver(context, context.services.flows.start(event, flow))
+
+    def work() -> Reply:
+        if not event.in_group:
+            services.couples.register(event.person)
+        return services.flows.start(event, flow)
+
+    await deliver(context, update, work)
 
 
 async def agreements(update: Update, context: CoachContext) -> None:
     """List the couple's agreements."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.flows.agreements(event))
+        await deliver(context, update, lambda: context.services.flows.agreements(event))

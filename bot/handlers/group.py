@@ -8,6 +8,7 @@ from telegram import ChatMember, Update
 
 from bot.context import CoachContext
 from bot.handlers.adapt import deliver, event_from
+from bot.outbox import Reply
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,12 @@ async def membership_changed(update: Update, context: CoachContext) -> None:
     couples = context.services.couples
     if chat.type == "private":
         if not now:  # the person blocked the bot
-            await deliver(context, couples.mark_unreachable(chat.id))
+            await deliver(context, update, lambda: couples.mark_unreachable(chat.id))
         return
     if now and not was:
-        await deliver(context, couples.bot_added(chat.id))
+        await deliver(context, update, lambda: couples.bot_added(chat.id))
     elif was and not now:
-        await deliver(context, couples.bot_removed(chat.id))
+        await deliver(context, update, lambda: couples.bot_removed(chat.id))
 
 
 async def link(update: Update, context: CoachContext) -> None:
@@ -38,15 +39,23 @@ async def link(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None:
         return
+    couples = context.services.couples
     if not event.in_group:
-        await deliver(context, context.services.couples.reply(event, "link_in_group"))
+        await deliver(context, update, lambda: couples.reply(event, "link_in_group"))
         return
-    await deliver(context, context.services.couples.link(event))
+    await deliver(context, update, lambda: couples.link(event))
 
 
 async def migrated(update: Update, context: CoachContext) -> None:
-    """Follow a group that became a supergroup to its new id."""
+    """Follow a group that became a supergroup to its new id (and what waits to be sent)."""
     message = update.effective_message
-    if message is not None and message.migrate_to_chat_id:
-        context.services.couples.migrated(message.chat.id, message.migrate_to_chat_id)
-        log.info("group %s migrated to %s", message.chat.id, message.migrate_to_chat_id)
+    if message is None or not message.migrate_to_chat_id:
+        return
+    old, new = message.chat.id, message.migrate_to_chat_id
+
+    def work() -> Reply:
+        context.services.follow_group(old, new)
+        return Reply()
+
+    await deliver(context, update, work)
+    log.info("group %s migrated to %s", old, new)

@@ -8,7 +8,6 @@ from telegram import Update
 
 from bot.context import CoachContext
 from bot.handlers.adapt import deliver, event_from
-from bot.outbox import Notice, Reply
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ async def text(update: Update, context: CoachContext) -> None:
         return
     if event.in_group and not event.replied_to_bot:
         return  # ordinary chat between partners is none of our business
-    await deliver(context, context.services.text(event), update)
+    await deliver(context, update, lambda: context.services.text(event))
 
 
 async def button(update: Update, context: CoachContext) -> None:
@@ -28,7 +27,7 @@ async def button(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None or update.callback_query is None:
         return
-    await deliver(context, context.services.button(event), update)
+    await deliver(context, update, lambda: context.services.button(event))
 
 
 async def unknown_command(update: Update, context: CoachContext) -> None:
@@ -40,7 +39,7 @@ async def unknown_command(update: Update, context: CoachContext) -> None:
     command = message.text.split()[0]
     if "@" in command and command.split("@", 1)[1].lower() != (context.bot.username or "").lower():
         return
-    await deliver(context, context.services.couples.reply(event, "unknown_command"))
+    await deliver(context, update, lambda: context.services.couples.reply(event, "unknown_command"))
 
 
 async def not_text(update: Update, context: CoachContext) -> None:
@@ -48,13 +47,4 @@ async def not_text(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None or (event.in_group and not event.replied_to_bot):
         return
-    await deliver(context, context.services.couples.reply(event, "not_text"))
-
-
-async def stale_button(update: Update, context: CoachContext) -> None:
-    """A button whose data we don't recognise (forged, or from an old version)."""
-    await deliver(
-        context,
-        Reply(notice=Notice(context.services.renderer.render("common/button_unknown"))),
-        update,
-    )
+    await deliver(context, update, lambda: context.services.couples.reply(event, "not_text"))

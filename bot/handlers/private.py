@@ -14,9 +14,13 @@ async def start(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None:
         return
-    couples = context.services.couples
-    couples.register(event.person)
-    await deliver(context, couples.start(event, command_argument(context)), update)
+    couples, payload = context.services.couples, command_argument(context)
+
+    def work() -> Reply:
+        couples.register(event.person)
+        return couples.start(event, payload)
+
+    await deliver(context, update, work)
 
 
 async def help_command(update: Update, context: CoachContext) -> None:
@@ -24,8 +28,9 @@ async def help_command(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None:
         return
-    commands = context.services.group_commands if event.in_group else context.services.commands
-    await deliver(context, context.services.couples.reply(event, "help", commands=commands))
+    services = context.services
+    commands = services.group_commands if event.in_group else services.commands
+    await deliver(context, update, lambda: services.couples.reply(event, "help", commands=commands))
 
 
 async def invite(update: Update, context: CoachContext) -> None:
@@ -33,8 +38,13 @@ async def invite(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None:
         return
-    context.services.couples.register(event.person)
-    await deliver(context, context.services.couples.invite(event))
+    couples = context.services.couples
+
+    def work() -> Reply:
+        couples.register(event.person)
+        return couples.invite(event)
+
+    await deliver(context, update, work)
 
 
 async def join(update: Update, context: CoachContext) -> None:
@@ -42,19 +52,22 @@ async def join(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None:
         return
-    couples = context.services.couples
-    couples.register(event.person)
-    code = command_argument(context)
-    reply = couples.join(event, code) if code else couples.reply(event, "join_how")
-    await deliver(context, reply)
+    couples, code = context.services.couples, command_argument(context)
+
+    def work() -> Reply:
+        couples.register(event.person)
+        return couples.join(event, code) if code else couples.reply(event, "join_how")
+
+    await deliver(context, update, work)
 
 
 async def timezone(update: Update, context: CoachContext) -> None:
     """Show or set the couple's timezone."""
     event = event_from(update, context)
     if event is not None:
+        argument = command_argument(context)
         await deliver(
-            context, context.services.couples.set_timezone(event, command_argument(context))
+            context, update, lambda: context.services.couples.set_timezone(event, argument)
         )
 
 
@@ -62,67 +75,63 @@ async def schedule(update: Update, context: CoachContext) -> None:
     """Show or set the weekly State of the Union slot."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.couples.schedule(event, command_argument(context)))
+        argument = command_argument(context)
+        await deliver(context, update, lambda: context.services.couples.schedule(event, argument))
 
 
 async def pause(update: Update, context: CoachContext) -> None:
     """Stop nudges for the couple until /resume."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.couples.set_paused(event, True))
+        await deliver(context, update, lambda: context.services.couples.set_paused(event, True))
 
 
 async def resume(update: Update, context: CoachContext) -> None:
     """Turn nudges back on."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.couples.set_paused(event, False))
+        await deliver(context, update, lambda: context.services.couples.set_paused(event, False))
 
 
 async def cancel(update: Update, context: CoachContext) -> None:
     """Leave whatever flow is running; say so even when none is."""
     event = event_from(update, context)
-    if event is None:
-        return
-    reply: Reply = context.services.cancel(event)
-    await deliver(context, reply)
+    if event is not None:
+        await deliver(context, update, lambda: context.services.cancel(event))
 
 
 async def private_only(update: Update, context: CoachContext) -> None:
     """A private-chat command sent in a group: point to the private chat."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.couples.reply(event, "private_only"))
+        await deliver(
+            context, update, lambda: context.services.couples.reply(event, "private_only")
+        )
 
 
 async def safe(update: Update, context: CoachContext) -> None:
     """Show where to get help (always in private)."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.safety.safe(event))
+        await deliver(context, update, lambda: context.services.safety.safe(event))
 
 
 async def privacy(update: Update, context: CoachContext) -> None:
     """Explain what is stored, why, for how long, and who can see it."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.rights.privacy(event))
+        await deliver(context, update, lambda: context.services.rights.privacy(event))
 
 
 async def export(update: Update, context: CoachContext) -> None:
     """Send the person a JSON document with everything stored about them."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.rights.export(event))
+        await deliver(context, update, lambda: context.services.rights.export(event))
 
 
 async def forget(update: Update, context: CoachContext) -> None:
     """Ask to confirm deleting everything about the person."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, context.services.rights.ask_to_forget(event))
-
-
-async def purge_old_transcripts(context: CoachContext) -> None:
-    """The daily retention job."""
-    context.services.rights.purge()
+        await deliver(context, update, lambda: context.services.rights.ask_to_forget(event))

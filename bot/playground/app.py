@@ -26,7 +26,7 @@ from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
 from bot.handlers.nudges import TICK_JOB
 from bot.main import serve
 from bot.storage.db import make_engine, upgrade, utcnow
-from bot.storage.tables import COUPLES, PARTNERS, RUNS, UPDATES
+from bot.storage.tables import COUPLES, INBOX, PARTNERS, RUNS
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -333,7 +333,7 @@ async def run_playground(
     engine = make_engine(url)
     upgrade(engine)  # so an earlier session can be read
     with engine.connect() as conn:  # update ids only grow, as on Telegram
-        last_update = conn.execute(select(func.max(UPDATES.c.update_id))).scalar() or 0
+        last_update = conn.execute(select(func.max(INBOX.c.update_id))).scalar() or 0
     engine.dispose()
     server = BotApiServer(TOKEN, first_update_id=last_update + 1)
     base_url = await server.start()

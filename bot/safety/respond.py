@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.buttons import SafetyChoice
 from bot.coaching import FlowService
 from bot.couples import CoupleService
 from bot.events import Event
@@ -36,9 +37,20 @@ class SafetyService:
         buttons: list[tuple[Button, ...]] = []
         if offer_continue:
             buttons.append(
-                (Button(self.renderer.render("common/safety_continue"), data="s:continue"),)
+                (
+                    Button(
+                        self.renderer.render("common/safety_continue"),
+                        data=SafetyChoice("continue").pack(),
+                    ),
+                )
             )
-        buttons.append((Button(self.renderer.render("common/safety_pause"), data="s:pause"),))
+        buttons.append(
+            (
+                Button(
+                    self.renderer.render("common/safety_pause"), data=SafetyChoice("pause").pack()
+                ),
+            )
+        )
         # Always the private chat, even when the words were typed in the group.
         return Outgoing(chat_id=event.person.id, text=text, buttons=tuple(buttons))
 
@@ -57,8 +69,8 @@ class SafetyService:
         """/safe: the same help, any time."""
         return Reply().add(self._help(event, "safe", offer_continue=False))
 
-    def button(self, event: Event) -> Reply:
-        action = (event.button or "").removeprefix("s:")
+    def button(self, event: Event, data: SafetyChoice) -> Reply:
+        action = data.action
         if action == "pause":
             return self._pause_quietly(event)
         if action == "continue":

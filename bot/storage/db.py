@@ -1,18 +1,31 @@
-"""Database engine and migrations. Any SQLAlchemy URL works; SQLite gets WAL and a busy timeout."""
+"""Database engine, transactions and migrations. Any SQLAlchemy URL works; SQLite gets WAL,
+a busy timeout and real transactions (BEGIN IMMEDIATE for writes, working savepoints).
+
+`Database.unit()` is the one transaction in which a piece of work happens: an update's
+step and its claim, a scheduled action and its messages. Services keep calling
+`db.begin()`, `db.connect()` and `db.session()`; inside a unit these join the unit's
+transaction (as savepoints), so everything the work wrote commits together or not at all.
+"""
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
-from sqlmodel import create_engine
+from sqlalchemy import Connection, Engine, event
+from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# The connection of the unit of work running in this thread or task, if any.
+_unit: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("unit", default=None)
 
 
 def utcnow() -> datetime:
@@ -30,6 +43,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling breaks savepoints; we emit BEGIN ourselves.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -37,7 +52,78 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            # A writer takes the lock up front: a deferred transaction that read first would
+            # fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting when another wrote meanwhile.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writes") else "BEGIN")
+
     return engine
+
+
+class Database:
+    """The engine, and the one way to open a transaction on it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def at(cls, url: str) -> Database:
+        return cls(make_engine(url))
+
+    @property
+    def in_unit(self) -> bool:
+        return _unit.get() is not None
+
+    @contextmanager
+    def unit(self) -> Iterator[Connection]:
+        """One transaction for one piece of work; nested units join the outer one."""
+        outer = _unit.get()
+        if outer is not None:
+            with outer.begin_nested():
+                yield outer
+            return
+        with self.engine.connect() as conn:
+            conn.info["writes"] = True
+            try:
+                with conn.begin():
+                    token = _unit.set(conn)
+                    try:
+                        yield conn
+                    finally:
+                        _unit.reset(token)
+            finally:
+                conn.info.pop("writes", None)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction (a savepoint of the unit, inside one)."""
+        with self.unit() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reading (the unit's own, inside one)."""
+        outer = _unit.get()
+        if outer is not None:
+            yield outer
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session; its commit releases a savepoint of the unit it joins."""
+        with (
+            self.unit() as conn,
+            Session(
+                bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            ) as session,
+        ):
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
 
 
 def alembic_config(url: str) -> Config:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -62,11 +62,19 @@ class Invite(SQLModel, table=True):
     revoked: bool = Field(default=False)
 
 
-class ProcessedUpdate(SQLModel, table=True):
-    """Telegram update ids already handled, so a redelivered update is processed once."""
+class InboxUpdate(SQLModel, table=True):
+    """Every update Telegram gave us, stored before Telegram is told we have it.
+
+    `processed_at` is set in the same transaction as the work the update caused, so an
+    update is handled exactly once: a crash before that commit leaves it to do again.
+    """
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    processed_at: datetime
+    # The chat it belongs to: updates of one chat are handled in order.
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime
+    processed_at: datetime | None = Field(default=None, index=True)
 
 
 class FlowRun(SQLModel, table=True):
@@ -92,7 +100,7 @@ class FlowRun(SQLModel, table=True):
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active_key: str | None = Field(default=None, max_length=64, unique=True)
     in_group: bool = Field(default=False)
-    break_until: datetime | None = None
+    break_until: datetime | None = Field(default=None, index=True)
     # One gentle reminder per step, then the run expires (both set on every new step).
     remind_at: datetime | None = Field(default=None, index=True)
     reminded_step: int | None = None
@@ -127,9 +135,10 @@ class NudgeLog(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A nudge's message, written in the same transaction that claims the nudge and
-    deleted once Telegram accepted it: a crash in between means a late message, never a
-    lost one. Quiet hours and flood limits simply set a later `deliver_at`."""
+    """Every message the bot sends, written in the same transaction as the change that
+    produced it and deleted once Telegram accepted it (or refused it for good): a crash
+    in between means a late message, never a lost one. Quiet hours and flood limits
+    simply set a later `deliver_at`; `priority` 0 is a reply to someone who just acted."""
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
@@ -138,9 +147,15 @@ class OutboxMessage(SQLModel, table=True):
     buttons: list[list[dict[str, str]]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # force_reply, placeholder, mention, reply_to, chart: what else the message carries.
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    document_name: str | None = Field(default=None, max_length=128)
+    document: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    priority: int = Field(default=1)
     deliver_at: datetime = Field(index=True)
     # A sender holds a message until then; if it dies meanwhile, another may take it.
     claimed_until: datetime | None = None
+    attempts: int = Field(default=0)
     created_at: datetime
 
 

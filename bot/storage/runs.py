@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.engine.runner import Member, Run
+from bot.storage.db import Database
 from bot.storage.models import Agreement, FlowRun
 from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS, RUNS
 
@@ -45,8 +46,8 @@ def run_view(row: FlowRun) -> Run:
 
 
 class RunStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def _couple(self, conn: Connection, couple_id: int) -> CoupleView | None:
         rows = conn.execute(
@@ -61,12 +62,12 @@ class RunStore:
         return CoupleView(couple_id, rows[0].group_chat_id, members)
 
     def couple(self, couple_id: int) -> CoupleView | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return self._couple(conn, couple_id)
 
     def couple_of(self, person_id: int) -> CoupleView | None:
         """The person's couple with its active runs (newest first), in one connection."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             couple_id = conn.execute(
                 select(PARTNERS.c.couple_id).where(PARTNERS.c.id == person_id)
             ).scalar()
@@ -86,7 +87,7 @@ class RunStore:
             return view
 
     def load(self, run_id: int) -> tuple[FlowRun, CoupleView] | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
             if row is None:
                 return None
@@ -173,7 +174,7 @@ class RunStore:
 
     def end(self, row: FlowRun, status: str, now: datetime) -> bool:
         """Close an active run (cancelled, expired); False if it had already ended."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             result = conn.execute(
                 update(RUNS)
                 .where(and_(RUNS.c.id == row.id, RUNS.c.status == "active"))
@@ -208,17 +209,23 @@ class RunStore:
             )
         )
 
-    def on_break(self) -> list[tuple[int, datetime]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(RUNS.c.id, RUNS.c.break_until).where(
-                    RUNS.c.status == "active", RUNS.c.break_until.is_not(None)
-                )
-            ).all()
-        return [(r.id, r.break_until) for r in rows]
+    def breaks_due(self, now: datetime, limit: int) -> list[int]:
+        """Runs whose break is over: the one clock's query for breaks."""
+        with self.db.connect() as conn:
+            return list(
+                conn.execute(
+                    select(RUNS.c.id)
+                    .where(
+                        RUNS.c.break_until <= now,
+                        RUNS.c.status == "active",
+                    )
+                    .order_by(RUNS.c.break_until)
+                    .limit(limit)
+                ).scalars()
+            )
 
     def agreements(self, couple_id: int, limit: int = 20) -> list[Agreement]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [
                 Agreement(**row)
                 for row in conn.execute(

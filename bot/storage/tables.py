@@ -10,12 +10,12 @@ from bot.storage.models import (
     CheckIn,
     Couple,
     FlowRun,
+    InboxUpdate,
     Invite,
     MeTime,
     NudgeLog,
     OutboxMessage,
     Partner,
-    ProcessedUpdate,
 )
 
 
@@ -34,4 +34,4 @@ NUDGES = _table(NudgeLog)
 OUTBOX = _table(OutboxMessage)
 PARTNERS = _table(Partner)
 RUNS = _table(FlowRun)
-UPDATES = _table(ProcessedUpdate)
+INBOX = _table(InboxUpdate)

@@ -1,0 +1,159 @@
+"""The one way in (polling mode): fetch a batch, store it, only then ask for the next.
+
+Telegram confirms a batch of updates when the next getUpdates carries a higher offset, so
+the batch is in the inbox table before that request leaves. The dispatcher hands stored
+updates to python-telegram-bot's `Application.process_update`, one chat's updates in
+order, different chats side by side; each handler claims its update in the transaction
+of its work (bot/work.py). At start-up, what was stored but not processed goes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application
+
+from bot.storage.inbox import Inbox, Stored
+from bot.work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+RESCAN_SECONDS = 5.0  # a safety net: look for stored updates nobody handed over
+
+
+def chat_of(update: Update) -> int | None:
+    """The chat whose order this update keeps (the person's, for a private button press)."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        inbox: Inbox,
+        work: UnitOfWork,
+        *,
+        in_flight: int = 64,
+    ) -> None:
+        self.application = application
+        self.inbox = inbox
+        self.work = work
+        self._queues: dict[int | None, deque[tuple[Stored, Update | None]]] = {}
+        self._workers: dict[int | None, asyncio.Task[None]] = {}
+        self._known: set[int] = set()
+        self._gate = asyncio.Semaphore(in_flight)
+        self._wake = asyncio.Event()
+        self.handled = 0
+
+    def offer(self, stored: Stored, update: Update | None = None) -> None:
+        """Queue a stored update behind the others of its chat (once)."""
+        if stored.update_id in self._known:
+            return
+        self._known.add(stored.update_id)
+        self._queues.setdefault(stored.chat_id, deque()).append((stored, update))
+        worker = self._workers.get(stored.chat_id)
+        if worker is None or worker.done():
+            self._workers[stored.chat_id] = asyncio.create_task(self._chat(stored.chat_id))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pick up what is stored and unprocessed (first at start-up, then now and then)."""
+        while not stop.is_set():
+            try:
+                for stored in await asyncio.to_thread(self.inbox.pending):
+                    self.offer(stored)
+            except Exception:
+                log.exception("could not read the inbox; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RESCAN_SECONDS)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let the updates being handled finish (what is queued waits for the next start)."""
+        for queue in self._queues.values():
+            queue.clear()
+        workers = [w for w in self._workers.values() if not w.done()]
+        if workers:
+            await asyncio.wait(workers, timeout=timeout)
+
+    async def _chat(self, chat: int | None) -> None:
+        queue = self._queues[chat]
+        try:
+            while queue:
+                stored, update = queue[0]
+                async with self._gate:
+                    await self._handle(stored, update)
+                queue.popleft()
+                self._known.discard(stored.update_id)
+        finally:
+            if not queue:
+                self._queues.pop(chat, None)
+                self._workers.pop(chat, None)
+
+    async def _handle(self, stored: Stored, update: Update | None) -> None:
+        if update is None:
+            update = Update.de_json(stored.payload, self.application.bot)
+        try:
+            await self.application.process_update(update)
+        except Exception:  # the error handler has logged it; the update is not retried
+            log.exception("update %s could not be handled", stored.update_id)
+        self.handled += 1
+        if stored.update_id in self.work.claimed:
+            self.work.claimed.discard(stored.update_id)
+        else:  # nothing claimed it (ignored on purpose, or it failed): done all the same
+            await asyncio.to_thread(self.inbox.finish, stored.update_id)
+
+
+class Poller:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        inbox: Inbox,
+        dispatcher: Dispatcher,
+        *,
+        timeout: int,
+    ) -> None:
+        self.application = application
+        self.inbox = inbox
+        self.dispatcher = dispatcher
+        self.timeout = timeout
+
+    async def run(self, stop: asyncio.Event) -> None:
+        offset = await asyncio.to_thread(self.inbox.next_offset)
+        backoff = 0.5
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self.application.bot.get_updates(
+                    offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
+                )
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopping}, return_when="FIRST_COMPLETED")
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()  # stopping: what it would have fetched stays with Telegram
+                break
+            try:
+                updates = fetch.result()
+            except InvalidToken:
+                raise
+            except (Conflict, NetworkError, TelegramError) as exc:
+                log.warning("polling failed, retrying in %.1f s: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            if not updates:
+                continue
+            batch = [(Stored(u.update_id, chat_of(u), u.to_dict()), u) for u in updates]
+            # Stored before the next getUpdates confirms them: a crash now loses nothing.
+            await asyncio.to_thread(self.inbox.store, [s for s, _u in batch])
+            offset = updates[-1].update_id + 1
+            for stored, update in batch:
+                self.dispatcher.offer(stored, update)

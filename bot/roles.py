@@ -1,0 +1,16 @@
+"""What the bot's own code asks of the flows: roles a flow fills, and commands it must not
+take. Python asks for a flow by role, never by id, so a coach may rename any flow;
+`us-coach flows check` fails when a role has no flow or two."""
+
+from __future__ import annotations
+
+from bot import commands
+
+ROLES = {
+    "weekly_meeting": "the weekly prompt's Start now, and whether a couple met lately",
+    "start_small": "Wednesday's invitation to share a small struggle, and its button",
+    "after_metime": 'asked a few hours after planned "you" time',
+}
+
+# Commands the bot answers itself; a flow's command may not shadow them.
+BUILT_IN = {name for name, _ in (*commands.PRIVATE, *commands.GROUP)}

@@ -1,0 +1,118 @@
+"""The one way in: every update is stored before Telegram hears it arrived, and marked
+processed in the same transaction as the work it caused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.storage.db import Database, utcnow
+from bot.storage.tables import INBOX
+
+# Telegram keeps undelivered updates for 24 hours, so older ids can never come back.
+KEEP = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Stored:
+    update_id: int
+    chat_id: int | None
+    payload: dict[str, Any]
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def store(self, updates: list[Stored]) -> None:
+        """Keep a fetched batch; one seen before (a redelivery) keeps its first copy."""
+        if not updates:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "update_id": u.update_id,
+                "chat_id": u.chat_id,
+                "payload": u.payload,
+                "received_at": now,
+            }
+            for u in updates
+        ]
+        dialect = self.db.engine.dialect.name
+        with self.db.begin() as conn:
+            if dialect in ("sqlite", "postgresql"):
+                maker = sqlite_insert if dialect == "sqlite" else pg_insert
+                conn.execute(maker(INBOX).on_conflict_do_nothing(), rows)
+                return
+            known = set(
+                conn.execute(
+                    select(INBOX.c.update_id).where(
+                        INBOX.c.update_id.in_([r["update_id"] for r in rows])
+                    )
+                ).scalars()
+            )
+            fresh = [r for r in rows if r["update_id"] not in known]
+            if fresh:
+                conn.execute(insert(INBOX), fresh)
+
+    def next_offset(self) -> int | None:
+        """Where polling goes on: after the newest update we already hold."""
+        with self.db.connect() as conn:
+            newest = conn.execute(select(func.max(INBOX.c.update_id))).scalar()
+        return None if newest is None else int(newest) + 1
+
+    def pending(self, limit: int = 500) -> list[Stored]:
+        """Stored and not yet processed, oldest first."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.payload)
+                .where(INBOX.c.processed_at.is_(None))
+                .order_by(INBOX.c.update_id)
+                .limit(limit)
+            ).all()
+        return [Stored(r.update_id, r.chat_id, r.payload) for r in rows]
+
+    def claim(self, conn: Connection, update_id: int) -> bool:
+        """Mark the update processed, inside the caller's transaction; False if it already was.
+
+        An update that was never stored (a test handing one to the application directly)
+        is recorded here, so a later redelivery of it is still skipped.
+        """
+        now = utcnow()
+        done = conn.execute(
+            update(INBOX)
+            .where(INBOX.c.update_id == update_id, INBOX.c.processed_at.is_(None))
+            .values(processed_at=now, payload={}, chat_id=None)  # what they wrote goes now
+        ).rowcount
+        if done:
+            return True
+        known = conn.execute(
+            select(INBOX.c.update_id).where(INBOX.c.update_id == update_id)
+        ).first()
+        if known is not None:
+            return False
+        conn.execute(
+            insert(INBOX).values(
+                update_id=update_id, chat_id=None, payload={}, received_at=now, processed_at=now
+            )
+        )
+        return True
+
+    def finish(self, update_id: int) -> None:
+        """An update that changed nothing (ignored on purpose, or its handler failed)."""
+        with self.db.begin() as conn:
+            self.claim(conn, update_id)
+
+    def forget_old(self) -> int:
+        with self.db.begin() as conn:
+            result = conn.execute(
+                delete(INBOX).where(
+                    INBOX.c.processed_at.is_not(None), INBOX.c.processed_at < utcnow() - KEEP
+                )
+            )
+            return int(result.rowcount)

@@ -1,0 +1,178 @@
+"""The one way out: every message waits here until Telegram accepted it.
+
+Rows are written in the transaction of the change that produced them. A sender leases a
+row while it sends it; a lease that runs out (the sender died) frees the row for the next
+one, so a crash makes a message late, never lost. Rows of one chat go out in id order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from bot.outbox import SCHEDULED, Button, Outgoing
+from bot.storage.db import Database, utcnow
+from bot.storage.tables import OUTBOX
+
+# How long a sender holds a message; renewed while it waits out a retry. After a crash,
+# a message that was in flight waits at most this long for the next sender.
+LEASE = timedelta(seconds=20)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A stored message, as the sender sees it."""
+
+    id: int
+    message: Outgoing
+    priority: int
+    couple_id: int | None = None
+
+
+def _row(message: Outgoing) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if message.force_reply:
+        extra["force_reply"] = True
+    if message.placeholder:
+        extra["placeholder"] = message.placeholder
+    if message.mention:
+        extra["mention"] = list(message.mention)
+    if message.reply_to_message_id:
+        extra["reply_to"] = message.reply_to_message_id
+    if message.chart is not None:
+        extra["chart"] = list(message.chart)
+    return {
+        "chat_id": message.chat_id,
+        "text": message.text,
+        "buttons": [
+            [{"label": b.label, "data": b.data or "", "url": b.url or ""} for b in row]
+            for row in message.buttons
+        ],
+        "extra": extra,
+        "document_name": message.document[0] if message.document else None,
+        "document": message.document[1] if message.document else None,
+    }
+
+
+def _message(row: Any) -> Outgoing:
+    extra = row.extra or {}
+    mention = extra.get("mention")
+    return Outgoing(
+        chat_id=row.chat_id,
+        text=row.text,
+        buttons=tuple(
+            tuple(Button(b["label"], data=b["data"] or None, url=b["url"] or None) for b in r)
+            for r in row.buttons
+        ),
+        force_reply=bool(extra.get("force_reply")),
+        placeholder=extra.get("placeholder"),
+        mention=(int(mention[0]), str(mention[1])) if mention else None,
+        reply_to_message_id=extra.get("reply_to"),
+        document=(row.document_name, row.document) if row.document is not None else None,
+        chart=tuple(extra["chart"]) if "chart" in extra else None,
+    )
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def put(
+        self,
+        conn: Connection,
+        messages: list[Outgoing],
+        *,
+        priority: int = SCHEDULED,
+        couple_id: int | None = None,
+        at: datetime | None = None,
+        lease: bool = False,
+    ) -> list[Queued]:
+        """Store messages inside the caller's transaction. With `lease`, the caller's sender
+        holds them already and sends them right after the commit (no second look-up)."""
+        now = utcnow()
+        queued = []
+        for message in messages:
+            values = _row(message) | {
+                "couple_id": couple_id,
+                "priority": priority,
+                "deliver_at": at or now,
+                "claimed_until": now + LEASE if lease else None,
+                "attempts": 0,
+                "created_at": now,
+            }
+            result = conn.execute(insert(OUTBOX).values(**values))
+            queued.append(
+                Queued(result.inserted_primary_key[0], message, priority, couple_id)  # type: ignore[index]
+            )
+        return queued
+
+    def claim_due(self, now: datetime, limit: int = 200) -> list[Queued]:
+        """Lease the messages that may go now, replies first, in id order within a chat.
+
+        A chat with a message still held (in flight, or waiting out a retry) is skipped,
+        so nothing overtakes it.
+        """
+        free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
+        with self.db.begin() as conn:
+            busy = select(OUTBOX.c.chat_id).where(OUTBOX.c.claimed_until >= now)
+            rows = conn.execute(
+                select(OUTBOX)
+                .where(OUTBOX.c.deliver_at <= now, free, OUTBOX.c.chat_id.not_in(busy))
+                .order_by(OUTBOX.c.priority, OUTBOX.c.id)
+                .limit(limit)
+            ).all()
+            if not rows:
+                return []
+            ids = [r.id for r in rows]
+            conn.execute(
+                update(OUTBOX)
+                .where(and_(OUTBOX.c.id.in_(ids), free))
+                .values(claimed_until=now + LEASE)
+            )
+        return [Queued(r.id, _message(r), r.priority, r.couple_id) for r in rows]
+
+    def hold(self, outbox_id: int, until: datetime) -> None:
+        """Keep holding a message (waiting out a retry), so no other sender takes it."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outbox_id)
+                .values(claimed_until=until + LEASE, attempts=OUTBOX.c.attempts + 1)
+            )
+
+    def release(self, ids: list[int]) -> None:
+        """Give messages back unsent (the sender is stopping): the next one sends them."""
+        if ids:
+            with self.db.begin() as conn:
+                conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(claimed_until=None))
+
+    def later(self, outbox_id: int, at: datetime) -> None:
+        """Send it at `at` instead (set by whoever decides: quiet hours, a test)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outbox_id)
+                .values(deliver_at=at, claimed_until=None)
+            )
+
+    def sent(self, outbox_id: int) -> None:
+        """Telegram accepted it (or refused it for good): it leaves the outbox."""
+        with self.db.begin() as conn:
+            conn.execute(delete(OUTBOX).where(OUTBOX.c.id == outbox_id))
+
+    def drop_chat(self, conn: Connection, chat_id: int) -> int:
+        """A chat we can no longer write to (403): nothing waiting for it can arrive."""
+        return int(conn.execute(delete(OUTBOX).where(OUTBOX.c.chat_id == chat_id)).rowcount)
+
+    def move_chat(self, conn: Connection, old: int, new: int) -> None:
+        """A group became a supergroup: what waits for the old id goes to the new one."""
+        conn.execute(update(OUTBOX).where(OUTBOX.c.chat_id == old).values(chat_id=new))
+
+    def depth(self) -> tuple[int, datetime | None]:
+        """How many messages wait, and since when the oldest."""
+        with self.db.connect() as conn:
+            row = conn.execute(select(func.count(), func.min(OUTBOX.c.created_at))).one()
+        return int(row[0]), row[1]
