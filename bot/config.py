@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     flood_overall_per_second: float = 30
     flood_group_per_minute: float = 20
     flood_chat_per_second: float = 1
+    # How long a sender holds a message it is sending; after a crash, a message that was in
+    # flight waits this long before the next process sends it.
+    outbox_lease_seconds: float = Field(default=20, gt=0)
     # Long-poll timeout for getUpdates, in seconds.
     poll_timeout: int = 10
     # Connections to the Bot API server kept open for sending.

@@ -63,16 +63,28 @@ class Dispatcher:
         if worker is None or worker.done():
             self._workers[stored.chat_id] = asyncio.create_task(self._chat(stored.chat_id))
 
+    async def resume(self) -> int:
+        """Queue what was stored but not processed (at start-up, before polling begins, so
+        each chat's older updates go first)."""
+        pending = await asyncio.to_thread(self.inbox.pending, 100_000)
+        for stored in pending:
+            self.offer(stored)
+        if pending:
+            log.info("handling %d updates stored before a restart", len(pending))
+        return len(pending)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Pick up what is stored and unprocessed (first at start-up, then now and then)."""
+        """Now and then, pick up stored updates nobody handed over (a safety net)."""
         while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RESCAN_SECONDS)
+            if stop.is_set():
+                break
             try:
                 for stored in await asyncio.to_thread(self.inbox.pending):
                     self.offer(stored)
             except Exception:
                 log.exception("could not read the inbox; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RESCAN_SECONDS)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Let the updates being handled finish (what is queued waits for the next start)."""
@@ -81,6 +93,10 @@ class Dispatcher:
         workers = [w for w in self._workers.values() if not w.done()]
         if workers:
             await asyncio.wait(workers, timeout=timeout)
+
+    def abort(self) -> None:
+        for worker in self._workers.values():
+            worker.cancel()
 
     async def _chat(self, chat: int | None) -> None:
         queue = self._queues[chat]

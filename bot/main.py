@@ -191,6 +191,7 @@ async def serve(
         async with application:
             await on_startup(application)
             await application.start()
+            await dispatcher.resume()
             loops = [
                 asyncio.create_task(sender.run(halt), name="sender"),
                 asyncio.create_task(dispatcher.run(halt), name="dispatcher"),
@@ -202,7 +203,17 @@ async def serve(
             if ready is not None:
                 ready.set()
             stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait([stopped, *loops], return_when=asyncio.FIRST_COMPLETED)
+            try:
+                await asyncio.wait([stopped, *loops], return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # Killed rather than stopped: end our loops as a dead process would, giving
+                # nothing back; leases run out and the next process takes over.
+                for loop_task in loops:
+                    loop_task.cancel()
+                sender.abort()
+                dispatcher.abort()
+                await application.stop()
+                raise
             stopped.cancel()
             log.info("stopping")
             # In order: no new updates; finish those being handled; then the messages

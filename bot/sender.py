@@ -173,6 +173,12 @@ class Sender:
         if left:
             await asyncio.to_thread(self.outbox.release, left)
 
+    def abort(self) -> None:
+        """End every lane at once (the process is going away without stopping)."""
+        self._stopping = True
+        for worker in self._workers.values():
+            worker.cancel()
+
     @property
     def waiting(self) -> int:
         return sum(len(lane) for lane in self._lanes.values())

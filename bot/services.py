@@ -122,7 +122,8 @@ def build_services(settings: Settings) -> Services:
     flows = load_flows(settings.flows_dir, settings.prompts_dir, practices.names())
     db = Database.at(settings.database_url)
     upgrade(db.engine)
-    inbox, outbox = Inbox(db), Outbox(db)
+    inbox = Inbox(db)
+    outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds))
     couples = CoupleService(
         db,
         renderer,

@@ -30,6 +30,7 @@ def settings_for(db_path: Path, base_url: str, **overrides: Any) -> Settings:
         "flood_overall_per_second": 10_000,
         "flood_chat_per_second": 10_000,
         "nudge_tick_seconds": 0.2,
+        "outbox_lease_seconds": 2,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -157,9 +157,9 @@ def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]
         for b in row
         if b.label == "Tomorrow, same time"
     )
-    reply = services.nudges.button(event(SAM, clock.now, button=snooze))
+    reply = services.button(event(SAM, clock.now, button=snooze))
     assert reply.notice and "tomorrow at Sun 10:00" in reply.notice.text
-    services.nudges.button(event(ALEX, clock.now, button=snooze))  # pressed twice: still once
+    services.button(event(ALEX, clock.now, button=snooze))  # pressed twice: still once
     again = prompts(run_clock(services, clock, datetime(2026, 3, 9, tzinfo=UTC)))
     assert [t.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") for t, _ in again] == [
         "Sun 10:00"
@@ -307,8 +307,8 @@ def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
     clock.now = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
     claimed = services.nudges.collect(clock.now).deliveries  # then the process dies
     assert sorted(d.chat_id for d in claimed) == [ALEX.id, SAM.id]
-    assert collect_all(services, clock.now + timedelta(minutes=1)) == []  # still held
-    again = collect_all(services, clock.now + timedelta(minutes=3))  # the lease ran out
+    assert collect_all(services, clock.now + timedelta(seconds=10)) == []  # still held
+    again = collect_all(services, clock.now + timedelta(minutes=1))  # the lease ran out
     assert sorted(d.chat_id for d in again) == [ALEX.id, SAM.id]
     assert collect_all(services, clock.now + timedelta(minutes=30)) == []
 

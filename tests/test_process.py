@@ -13,7 +13,9 @@ from bot.emulator import BotApiServer, Conversation
 from tests.helpers import TOKEN
 
 
-def launch(server: BotApiServer, workdir: Path) -> subprocess.Popen[bytes]:
+def launch(
+    server: BotApiServer, workdir: Path, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -21,6 +23,7 @@ def launch(server: BotApiServer, workdir: Path) -> subprocess.Popen[bytes]:
         "DATABASE_URL": f"sqlite:///{workdir / 'coach.db'}",
         "POLL_TIMEOUT": "2",
         "LOG_LEVEL": "INFO",
+        **(extra or {}),
     }
     with (workdir / "bot.log").open("ab") as log:
         return subprocess.Popen(

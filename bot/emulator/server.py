@@ -182,6 +182,10 @@ class BotApiServer:
         self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
         self.last_activity = time.monotonic()
         self.rejected_429 = 0
+        # An outage on Telegram's side: until then, sending methods fail (see `outage`).
+        self._outage_until = 0.0
+        self._outage_kind = "502"
+        self.outage_failures = 0
         self.poll_count = 0
         self._injected: list[
             tuple[str, ApiError]
@@ -303,6 +307,14 @@ class BotApiServer:
         self._new_update.set()
         self._notify("update", {"update_id": update_id, "kind": kind})
         return update_id
+
+    def take_pending_update(self) -> dict[str, Any]:
+        """Hand the oldest waiting update out and count it confirmed, as a getUpdates with
+        a later offset would: for tests of a bot that died right after fetching it."""
+        update = self._updates.pop(0)
+        self.delivered_log.append(update)
+        self._confirmed = max(self._confirmed, update["update_id"] + 1)
+        return update
 
     def redeliver(self, update_id: int) -> None:
         """Put an already confirmed update back in the queue, as Telegram may after a crash."""
@@ -489,6 +501,16 @@ class BotApiServer:
             return self._error(ApiError(400, "Bad Request: can't parse parameters"))
         except ConnectionResetError:  # the bot went away mid-request (killed, restarted)
             return web.Response(status=499)
+        if method != "getUpdates" and time.monotonic() < self._outage_until:
+            self.outage_failures += 1
+            if self._outage_kind == "hang":  # no answer; the connection drops at the end
+                await asyncio.sleep(self._outage_until - time.monotonic())
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=504)
+            return web.json_response(
+                {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
+            )
         if method != "getUpdates":
             self.last_activity = time.monotonic()
             self.calls.append((time.time(), method, params))
@@ -525,6 +547,12 @@ class BotApiServer:
             if path.endswith(name):
                 return web.Response(body=content, content_type=mime)
         raise web.HTTPNotFound()
+
+    def outage(self, seconds: float, kind: str = "502") -> None:
+        """For `seconds`, answer every call but getUpdates as Telegram does in a bad minute:
+        "502" answers Bad Gateway; "hang" answers nothing and then drops the connection."""
+        self._outage_until = time.monotonic() + seconds
+        self._outage_kind = kind
 
     def fail_next(
         self, method: str, code: int, description: str, retry_after: int | None = None

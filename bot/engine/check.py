@@ -390,7 +390,7 @@ def check_flows(
 
 def role_problems(flows: dict[str, tuple[Flow, str]], names: Names) -> list[Problem]:
     """Every role the code asks for has exactly one flow; no flow takes a built-in command."""
-    ROLES, BUILT_IN = names.roles, names.commands  # noqa: N806 - read as constants
+    ROLES, BUILT_IN = names.roles, names.commands
     problems: list[Problem] = []
     filled: dict[str, list[str]] = {role: [] for role in ROLES}
     for flow, file in flows.values():

@@ -55,8 +55,9 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
             # A writer takes the lock up front: a deferred transaction that read first would
-            # fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting when another wrote meanwhile.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writes") else "BEGIN")
+            # fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting when another wrote
+            # meanwhile. Only `Database.connect()`, which never writes, reads without it.
+            conn.exec_driver_sql("BEGIN" if conn.info.get("reads_only") else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -83,17 +84,12 @@ class Database:
             with outer.begin_nested():
                 yield outer
             return
-        with self.engine.connect() as conn:
-            conn.info["writes"] = True
+        with self.engine.connect() as conn, conn.begin():
+            token = _unit.set(conn)
             try:
-                with conn.begin():
-                    token = _unit.set(conn)
-                    try:
-                        yield conn
-                    finally:
-                        _unit.reset(token)
+                yield conn
             finally:
-                conn.info.pop("writes", None)
+                _unit.reset(token)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -109,7 +105,11 @@ class Database:
             yield outer
             return
         with self.engine.connect() as conn:
-            yield conn
+            conn.info["reads_only"] = True
+            try:
+                yield conn
+            finally:
+                conn.info.pop("reads_only", None)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -77,8 +77,9 @@ def _message(row: Any) -> Outgoing:
 
 
 class Outbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, lease: timedelta = LEASE) -> None:
         self.db = db
+        self.lease = lease
 
     def put(
         self,
@@ -99,7 +100,7 @@ class Outbox:
                 "couple_id": couple_id,
                 "priority": priority,
                 "deliver_at": at or now,
-                "claimed_until": now + LEASE if lease else None,
+                "claimed_until": now + self.lease if lease else None,
                 "attempts": 0,
                 "created_at": now,
             }
@@ -130,7 +131,7 @@ class Outbox:
             conn.execute(
                 update(OUTBOX)
                 .where(and_(OUTBOX.c.id.in_(ids), free))
-                .values(claimed_until=now + LEASE)
+                .values(claimed_until=now + self.lease)
             )
         return [Queued(r.id, _message(r), r.priority, r.couple_id) for r in rows]
 
@@ -140,7 +141,7 @@ class Outbox:
             conn.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id == outbox_id)
-                .values(claimed_until=until + LEASE, attempts=OUTBOX.c.attempts + 1)
+                .values(claimed_until=until + self.lease, attempts=OUTBOX.c.attempts + 1)
             )
 
     def release(self, ids: list[int]) -> None:

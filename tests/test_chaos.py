@@ -1,0 +1,131 @@
+"""Chaos: `us-coach run` is killed at random moments while couples pair and go through
+Let go and Lean in, and restarted each time. Every action gets its answer, every message
+whose sender was told "Sent" arrives, and a kill duplicates at most one message."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+from collections import Counter
+from pathlib import Path
+
+from bot.emulator import BotApiServer, Conversation, Human
+from tests.test_process import launch, wait_exit
+
+PATIENCE = 90.0  # seconds an answer may take while the bot keeps dying
+
+
+async def couple_goes_through_let_go(talk: Conversation, n: int) -> list[str]:
+    """One couple pairs, shares a struggle and is leaned in on; returns what never came."""
+    alex, sam = talk.person(f"Alex{n}"), talk.person(f"Sam{n}")
+    lost: list[str] = []
+
+    async def expect(who: Human, *words: str) -> None:
+        try:
+            await who.sees(*words, timeout=PATIENCE)
+        except AssertionError:
+            lost.append(f"{who.name} never saw {words!r}")
+            raise
+
+    async def press(who: Human, label: str) -> None:
+        try:
+            await who.presses(label, timeout=PATIENCE)
+        except AssertionError:
+            lost.append(f"{who.name} never got the button {label!r}")
+            raise
+
+    try:
+        alex.says("/start")
+        await expect(alex, "/invite")
+        alex.says("/invite")
+        invite = await alex.sees("invite link", timeout=PATIENCE)
+        code = invite.text.split("?start=")[1].split()[0]
+        sam.says(f"/start {code}")
+        await expect(sam, "now a couple")
+        await expect(alex, "now a couple")
+        alex.says("/letgo")
+        await expect(alex, "Start small")
+        await press(alex, "I have something")
+        await expect(alex, "Put it in a sentence")
+        alex.says(f"Struggle number {n}")
+        await expect(alex, "What would help")
+        await press(alex, "Just listen")
+        await expect(alex, "exactly what", "will get")
+        await press(alex, "Send it")
+        await expect(alex, "Sent to")
+        await expect(sam, "Lean in", f"Struggle number {n}")  # the invitation "Sent" promised
+        await press(sam, "Ask what support looks like")
+        await expect(alex, "What does support look like for you right now?")
+        alex.says(f"A walk together, {n}")
+        await expect(sam, "answered", f"A walk together, {n}")
+    except AssertionError:
+        pass
+    return lost
+
+
+def duplicates(server: BotApiServer) -> int:
+    """Bot messages that arrived twice in the same chat (every text here is unique)."""
+    extra = 0
+    for chat_id in list(server.messages):
+        counts = Counter(m.text for m in server.bot_messages(chat_id))
+        extra += sum(c - 1 for c in counts.values())
+    return extra
+
+
+async def run_chaos(
+    tmp_path: Path, couples: int, stops: int, how: signal.Signals, seed: int
+) -> tuple[list[str], int, int]:
+    server = BotApiServer()
+    await server.start()
+    talk = Conversation(server, timeout=PATIENCE)
+    env = {"OUTBOX_LEASE_SECONDS": "2", "POLL_TIMEOUT": "1"}
+    process = launch(server, tmp_path, env)
+    rng = random.Random(seed)
+    done = asyncio.Event()
+
+    async def chaos() -> int:
+        nonlocal process
+        count = 0
+        while count < stops and not done.is_set():
+            await asyncio.sleep(rng.uniform(1, 4))
+            process.send_signal(how)
+            code = await wait_exit(process, 20)
+            assert how == signal.SIGKILL or code == 0, f"SIGTERM exit code {code}"
+            count += 1
+            await asyncio.sleep(rng.uniform(0, 0.5))
+            process = launch(server, tmp_path, env)
+        return count
+
+    try:
+        killer = asyncio.create_task(chaos())
+        results = await asyncio.gather(
+            *(couple_goes_through_let_go(talk, n) for n in range(couples))
+        )
+        done.set()
+        kills = await killer
+        await talk.settle(quiet=2.5, timeout=60)  # anything late still arrives
+        lost = [item for result in results for item in result]
+        return lost, duplicates(server), kills
+    finally:
+        process.kill()
+        process.wait()
+        await server.stop()
+
+
+async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
+    lost, duplicated, kills = await run_chaos(tmp_path, 10, 8, signal.SIGKILL, seed=9)
+    log = (tmp_path / "bot.log").read_text()
+    assert kills == 8
+    assert lost == [], f"lost after {kills} kills: {lost}\n{log[-3000:]}"
+    assert duplicated <= kills, f"{duplicated} duplicates after {kills} kills"
+    print(f"chaos: {kills} kills, 0 lost, {duplicated} duplicated")
+
+
+async def test_sigterm_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    lost, duplicated, stops = await run_chaos(tmp_path, 6, 4, signal.SIGTERM, seed=4)
+    assert stops == 4
+    assert lost == [], lost
+    assert duplicated == 0
+    assert "Traceback" not in (tmp_path / "bot.log").read_text()
+

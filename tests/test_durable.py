@@ -1,0 +1,114 @@
+"""The durable core's failure windows, each shut: an input is never lost once Telegram gave it
+to us, a message never once its change was committed, and Telegram's bad minutes only make
+messages late."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.outbox import Outgoing
+from bot.storage.db import Database
+from bot.storage.inbox import Inbox, Stored
+from bot.storage.outbox import Outbox
+from bot.storage.tables import INBOX, OUTBOX
+from bot.work import UnitOfWork
+from tests.helpers import Rig, pair, start_bot
+
+
+async def _lean_in_invitation_waits(rig: Rig) -> tuple:  # type: ignore[type-arg]
+    alex, sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    alex.says("Work was a lot today")
+    await alex.sees("What would help")
+    await alex.presses("Just listen")
+    await alex.sees("exactly what Sam will get")
+    return alex, sam
+
+
+@pytest.mark.parametrize("kind", ["502", "hang"])
+async def test_a_reply_sent_into_an_outage_arrives_after_it(rig: Rig, kind: str) -> None:
+    alex, sam = await _lean_in_invitation_waits(rig)
+    rig.server.outage(3, kind)
+    started = time.monotonic()
+    await alex.presses("Send it")
+    await alex.sees("Sent to Sam", timeout=20)
+    invitation = await sam.sees("Lean in", "Alex shared something", timeout=20)
+    assert "Work was a lot today" in invitation.text
+    assert time.monotonic() - started >= 2.5  # it did wait out the outage
+    assert rig.server.outage_failures >= 1
+    await rig.talk.settle()
+    assert sum("Alex shared something" in t for t in sam.inbox()) == 1  # once, not twice
+    with rig.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OUTBOX)).scalar() == 0
+
+
+async def test_an_update_stored_but_not_handled_is_handled_after_a_restart(rig: Rig) -> None:
+    """The window between "Telegram confirmed the batch" and "the step ran": the update is in
+    the inbox first, and a restart handles what it holds."""
+    alex, _sam = await pair(rig)
+    await rig.bot.shutdown()
+    alex.says("/help")
+    update = rig.server.take_pending_update()  # as if fetched and confirmed, then killed
+    with rig.engine.begin() as conn:  # what the poller had stored before the kill
+        conn.execute(
+            INBOX.insert().values(
+                update_id=update["update_id"],
+                chat_id=alex.id,
+                payload=update,
+                received_at=func.now(),
+            )
+        )
+    await rig.restart()
+    await alex.sees("/letgo")  # /help's answer, from the inbox alone
+
+
+async def test_a_claim_is_part_of_the_step_so_a_failed_step_is_not_skipped(
+    rig: Rig,
+) -> None:
+    """The window between "marked as handled" and "the step ran" no longer exists: a step
+    that fails rolls back its claim with it, and the person is not left waiting."""
+    db = Database(rig.engine)
+    inbox, outbox = Inbox(db), Outbox(db)
+    work = UnitOfWork(db, inbox, outbox)
+    inbox.store([Stored(900, 1, {"update_id": 900})])
+
+    def crashes() -> None:
+        raise RuntimeError("killed in the middle of the step")
+
+    with pytest.raises(RuntimeError):
+        work.run(crashes, update_id=900)  # type: ignore[arg-type]
+    assert [s.update_id for s in inbox.pending()] == [900]  # still to do
+    from bot.outbox import Reply
+
+    done = work.run(lambda: Reply().add(Outgoing(1, "hello")), update_id=900)
+    assert done is not None and [q.message.text for q in done.queued] == ["hello"]
+    assert work.run(lambda: Reply().add(Outgoing(1, "again")), update_id=900) is None
+
+
+async def test_messages_are_committed_with_the_step_and_sent_after_a_crash(rig: Rig) -> None:
+    """The window between commit and send: the partner's invitation is in the outbox in the
+    step's own transaction; a process that dies before sending leaves it for the next."""
+    alex, sam = await _lean_in_invitation_waits(rig)
+    rig.server.outage(60, "502")  # nothing leaves while we "kill" the bot
+    await alex.presses("Send it")
+    for _ in range(100):
+        with rig.engine.connect() as conn:
+            waiting = conn.execute(
+                select(func.count()).select_from(OUTBOX).where(OUTBOX.c.chat_id == sam.id)
+            ).scalar()
+        if waiting:
+            break
+        await asyncio.sleep(0.05)
+    assert waiting, "the invitation was not in the outbox after the step"
+    rig.bot.task.cancel()  # the process dies: no drain, no goodbye
+    await asyncio.wait([rig.bot.task])
+    rig.server.outage(0)
+    rig.bot = await start_bot(rig.bot.settings)
+    await sam.sees("Lean in", "Alex shared something", timeout=15)  # after the lease ran out
+    await alex.sees("Sent to Sam")
