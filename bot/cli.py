@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -24,13 +25,17 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
+    # A SIGTERM while we are still starting means "stop once you are up", not a hard kill.
+    asked: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: asked.append(signum))
+
     from telegram.error import InvalidToken, NetworkError
 
     from bot.main import run
 
     settings.require_token()
     try:
-        run(settings)
+        run(settings, stop_asked=lambda: bool(asked))
     except InvalidToken:
         print(
             "us-coach: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather",

@@ -50,7 +50,7 @@ class Dispatcher:
         self._workers: dict[int | None, asyncio.Task[None]] = {}
         self._known: set[int] = set()
         self._gate = asyncio.Semaphore(in_flight)
-        self._wake = asyncio.Event()
+        self._stopping = False
         self.handled = 0
 
     def offer(self, stored: Stored, update: Update | None = None) -> None:
@@ -88,27 +88,27 @@ class Dispatcher:
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Let the updates being handled finish (what is queued waits for the next start)."""
-        for queue in self._queues.values():
-            queue.clear()
+        self._stopping = True
         workers = [w for w in self._workers.values() if not w.done()]
         if workers:
             await asyncio.wait(workers, timeout=timeout)
 
     def abort(self) -> None:
+        self._stopping = True
         for worker in self._workers.values():
             worker.cancel()
 
     async def _chat(self, chat: int | None) -> None:
         queue = self._queues[chat]
         try:
-            while queue:
+            while queue and not self._stopping:
                 stored, update = queue[0]
                 async with self._gate:
                     await self._handle(stored, update)
                 queue.popleft()
                 self._known.discard(stored.update_id)
         finally:
-            if not queue:
+            if not queue or self._stopping:
                 self._queues.pop(chat, None)
                 self._workers.pop(chat, None)
 

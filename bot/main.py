@@ -233,8 +233,9 @@ async def serve(
         services.db.dispose()
 
 
-def run(settings: Settings) -> None:
-    """Block and run the bot; SIGTERM and Ctrl-C stop it cleanly."""
+def run(settings: Settings, stop_asked: Callable[[], bool] = lambda: False) -> None:
+    """Block and run the bot; SIGTERM and Ctrl-C stop it cleanly (`stop_asked` says whether
+    one came before the event loop took the signals over)."""
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -242,6 +243,8 @@ def run(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        if stop_asked():
+            stop.set()
         await serve(settings, stop)
 
     asyncio.run(main())
