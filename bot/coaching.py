@@ -201,13 +201,13 @@ class FlowService:
         buttons = (
             (
                 Button(
-                    self.renderer.render("common/switch_button", new=flow.title),
+                    self.renderer.label("common/switch_button", new=flow.title),
                     data=SwitchFlow(current.id or 0, current.version, flow.id).pack(),
                 ),
             ),
             (
                 Button(
-                    self.renderer.render("common/keep_button", current=title),
+                    self.renderer.label("common/keep_button", current=title),
                     data=KeepFlow().pack(),
                 ),
             ),

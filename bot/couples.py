@@ -181,7 +181,7 @@ class CoupleService:
         link = f"https://t.me/{self.bot_username}?start={code}"
         hours = int(self.invite_ttl.total_seconds() // 3600)
         text = self.renderer.render("common/invite", link=link, code=code, hours=hours)
-        button = Button(label=self.renderer.render("common/invite_button"), url=link)
+        button = Button(label=self.renderer.label("common/invite_button"), url=link)
         return Reply().add(Outgoing(chat_id=event.chat_id, text=text, buttons=((button,),)))
 
     def join(self, event: Event, code: str) -> Reply:

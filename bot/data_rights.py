@@ -204,12 +204,12 @@ class DataRights:
         buttons = (
             (
                 Button(
-                    self.renderer.render("common/forget_button"), data=ForgetChoice("forget").pack()
+                    self.renderer.label("common/forget_button"), data=ForgetChoice("forget").pack()
                 ),
             ),
             (
                 Button(
-                    self.renderer.render("common/forget_keep_button"),
+                    self.renderer.label("common/forget_keep_button"),
                     data=ForgetChoice("keep").pack(),
                 ),
             ),

@@ -305,12 +305,12 @@ class NudgeService:
             buttons = (
                 (
                     Button(
-                        self.renderer.render("common/start_now_button"), data=StartMeeting().pack()
+                        self.renderer.label("common/start_now_button"), data=StartMeeting().pack()
                     ),
                 ),
                 (
                     Button(
-                        self.renderer.render("common/snooze_button"),
+                        self.renderer.label("common/snooze_button"),
                         data=Snooze(int(slot.timestamp())).pack(),
                     ),
                 ),
@@ -529,7 +529,7 @@ class NudgeService:
                     other = next(p for p in people if p.id != person.id)
                     text = self.renderer.render("common/start_small", partner=other.name)
                     button = Button(
-                        self.renderer.render("common/start_small_button"), data=StartSmall().pack()
+                        self.renderer.label("common/start_small_button"), data=StartSmall().pack()
                     )
                     self._queue_privately(
                         conn,

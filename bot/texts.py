@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,25 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.globals["mention"] = mention
+        # Button labels are plain text on Telegram: the same templates, nothing escaped.
+        self.plain = self.env.overlay(autoescape=False)
 
     def has(self, name: str) -> bool:
         return (self.prompts_dir / f"{name}.j2").is_file()
 
     def render(self, name: str, /, **context: Any) -> str:
-        text = self.env.get_template(f"{name}.j2").render(**context)
-        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+        """Telegram HTML: what a person typed is escaped."""
+        return _tidy(self.env.get_template(f"{name}.j2").render(**context))
+
+    def label(self, name: str, /, **context: Any) -> str:
+        """A button label or a toast: plain text, shown as written."""
+        return _tidy(self.plain.get_template(f"{name}.j2").render(**context))
+
+
+def plain(html_text: str) -> str:
+    """Telegram HTML as plain text, for a toast (answerCallbackQuery shows text as is)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def _tidy(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())

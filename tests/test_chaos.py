@@ -128,4 +128,3 @@ async def test_sigterm_at_random_moments_loses_and_duplicates_nothing(tmp_path: 
     assert lost == [], lost
     assert duplicated == 0
     assert "Traceback" not in (tmp_path / "bot.log").read_text()
-

@@ -373,6 +373,7 @@ def check_flows(
             commands[flow.command] = flow.id
     if names is not None:
         problems += role_problems(flows, names)
+        problems += common_problems(renderer)
     carried: dict[str, set[str]] = {fid: set() for fid in flows}
     for flow, _file in flows.values():
         for state in flow.states.values():
@@ -386,6 +387,59 @@ def check_flows(
         if not found:
             problems += template_problems(flow, file, renderer, carried[flow.id])
     return {fid: flow for fid, (flow, _f) in flows.items()}, problems
+
+
+# How the bot's code names a `common/` template: render or label with "common/NAME", and
+# the helpers that take a bare NAME first: reply(event, NAME), say(chat, NAME), _notice(NAME).
+_USES = (
+    re.compile(r'(?:render|label)\(\s*f?"common/([^"]+)"'),
+    re.compile(r'\b(?:reply|say|_say|_notice)\((?:[^()"]*?,\s*)?f?"([a-z_{}.]+)"'),
+)
+
+
+def common_templates_used(source_dir: Path) -> set[str]:
+    """Every `common/` template name the bot's Python uses; `{...}` parts are wildcards."""
+    used: set[str] = set()
+    for path in source_dir.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in _USES:
+            used |= set(pattern.findall(text))
+    return used
+
+
+def common_problems(renderer: Renderer, source_dir: Path | None = None) -> list[Problem]:
+    """A `common/` template the code uses is missing, or does not render (any variables)."""
+    import fnmatch
+
+    from jinja2 import ChainableUndefined, TemplateError
+
+    source_dir = source_dir or Path(__file__).resolve().parent.parent
+    folder = renderer.prompts_dir / "common"
+    present = sorted(p.stem for p in folder.glob("*.j2")) if folder.is_dir() else []
+    problems: list[Problem] = []
+    for name in sorted(common_templates_used(source_dir)):
+        wildcard = re.sub(r"\{[^}]*\}", "*", name)
+        if wildcard == "*":
+            continue  # wholly chosen at run time (a notice's name): checked where it is made
+        if not fnmatch.filter(present, wildcard):
+            problems.append(
+                Problem(
+                    "prompts/common",
+                    None,
+                    "missing-template",
+                    f"the bot uses prompts/common/{name}.j2, which does not exist",
+                )
+            )
+    # Render each with any variables at all, to catch syntax and filter errors.
+    lenient = renderer.env.overlay(undefined=ChainableUndefined)
+    for stem in present:
+        try:
+            lenient.get_template(f"common/{stem}.j2").render()
+        except TemplateError as exc:
+            problems.append(
+                Problem("prompts/common", None, "render", f"common/{stem}.j2 fails: {exc}")
+            )
+    return problems
 
 
 def role_problems(flows: dict[str, tuple[Flow, str]], names: Names) -> list[Problem]:

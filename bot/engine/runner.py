@@ -336,7 +336,7 @@ class FlowRunner:
             title=flow.title,
             by=members[given.person].name,
         )
-        back = self.renderer.render("common/back_button")
+        back = self.renderer.label("common/back_button")
         for person in self._audience(flow, run, "group"):
             outcome.messages.append(
                 Said(text=text, person=person, choices=((RESUME, back),), step=run.step)

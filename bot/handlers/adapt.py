@@ -13,6 +13,7 @@ from bot.context import CoachContext
 from bot.events import Event, Person
 from bot.outbox import Reply
 from bot.storage.db import utcnow
+from bot.texts import plain
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,6 @@ async def deliver(context: CoachContext, update: Update, work: Callable[[], Repl
 
 async def _answer(query: CallbackQuery, text: str | None) -> None:
     try:
-        await query.answer(text)
+        await query.answer(plain(text) if text else None)
     except TelegramError as exc:
         log.warning("could not answer a button press: %s", exc)

@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from bot.context import CoachContext
 from bot.outbox import Outgoing, Reply
+from bot.texts import plain
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ async def on_error(update: object, context: CoachContext) -> None:
     sorry = context.services.renderer.render("common/sorry")
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(sorry, show_alert=False)
+            await update.callback_query.answer(plain(sorry), show_alert=False)
         except TelegramError:
             log.warning("could not send the apology for %s", describe(update))
         return

@@ -39,17 +39,13 @@ class SafetyService:
             buttons.append(
                 (
                     Button(
-                        self.renderer.render("common/safety_continue"),
+                        self.renderer.label("common/safety_continue"),
                         data=SafetyChoice("continue").pack(),
                     ),
                 )
             )
         buttons.append(
-            (
-                Button(
-                    self.renderer.render("common/safety_pause"), data=SafetyChoice("pause").pack()
-                ),
-            )
+            (Button(self.renderer.label("common/safety_pause"), data=SafetyChoice("pause").pack()),)
         )
         # Always the private chat, even when the words were typed in the group.
         return Outgoing(chat_id=event.person.id, text=text, buttons=tuple(buttons))

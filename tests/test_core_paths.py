@@ -1,0 +1,171 @@
+"""One way in, one way out, one clock: the paths the durable core put in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from bot import PROJECT_ROOT
+from bot.budget import FloodBudget
+from bot.emulator import BotApiServer, Conversation
+from bot.engine.check import check_flows
+from bot.practices import names
+from bot.storage.models import Couple, FlowRun
+from tests.helpers import Rig, engine_for, linked_group, pair, settings_for, start_bot
+from tests.test_nudges_live import quiet_hours_off, schedule_in
+
+
+async def test_a_reply_goes_before_a_crowd_of_scheduled_messages() -> None:
+    budget = FloodBudget(overall_per_second=50, chat_per_second=100)
+    order: list[str] = []
+
+    async def send(name: str, chat: int, priority: int) -> None:
+        await budget.take(chat, priority)
+        order.append(name)
+
+    crowd = [asyncio.create_task(send(f"nudge{i}", 1000 + i, 1)) for i in range(30)]
+    await asyncio.sleep(0.1)  # the crowd is waiting for the overall rate
+    reply = asyncio.create_task(send("reply", 1, 0))
+    await asyncio.gather(reply, *crowd)
+    assert order.index("reply") <= 7, order  # served within a slot or two, not 30th
+
+
+async def test_the_per_group_limit_spaces_a_burst() -> None:
+    budget = FloodBudget(overall_per_second=1000, group_per_minute=3, chat_per_second=1000)
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(3):
+        await budget.take(-5, 1)
+        times.append(loop.time())
+    waiter = asyncio.create_task(budget.take(-5, 1))
+    await asyncio.sleep(0.2)
+    assert not waiter.done()  # the fourth waits for the minute
+    waiter.cancel()
+    assert times[-1] - times[0] < 0.1
+
+
+async def test_the_event_loop_stays_free_while_the_database_is_busy(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    await rig.talk.settle()
+    locked = threading.Event()
+
+    def hold_the_lock() -> None:
+        conn = sqlite3.connect(rig.db_path, timeout=10)
+        conn.isolation_level = None
+        conn.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(1.5)
+        conn.execute("COMMIT")
+        conn.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    locked.wait()
+    alex.says("/help")
+    loop = asyncio.get_running_loop()
+    worst, last = 0.0, loop.time()
+    while holder.is_alive():
+        await asyncio.sleep(0.01)
+        now = loop.time()
+        worst, last = max(worst, now - last), now
+    holder.join()
+    await alex.sees("/letgo")  # answered once the lock was gone
+    assert worst < 0.5, f"the event loop stalled for {worst:.2f} s"
+
+
+async def test_a_message_for_a_group_that_became_a_supergroup_follows_it(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    await quiet_hours_off(rig)
+    await rig.talk.settle()
+    await rig.bot.shutdown()
+    supergroup = rig.server.migrate_to_supergroup(group, alex.user)
+    rig.server.take_pending_update()  # the bot never hears of the upgrade:
+    rig.server.take_pending_update()  # it learns it from Telegram's answer when sending
+    await rig.restart()
+    schedule_in(rig, 0.5)
+    await alex.sees("weekly State of the Union", in_=supergroup, timeout=10)
+    with Session(rig.engine) as session:
+        assert session.exec(select(Couple)).one().group_chat_id == supergroup.id
+
+
+async def test_a_renamed_meeting_flow_still_starts_from_the_weekly_prompt(
+    server: BotApiServer, tmp_path: Path
+) -> None:
+    flows, prompts = tmp_path / "flows", tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "flows", flows)
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    text = (flows / "sotu.yaml").read_text().replace("id: sotu", "id: meeting", 1)
+    (flows / "sotu.yaml").unlink()
+    (flows / "meeting.yaml").write_text(text)
+    (prompts / "sotu").rename(prompts / "meeting")
+    db_path = tmp_path / "coach.db"
+    bot = await start_bot(
+        settings_for(db_path, server.base_url, flows_dir=flows, prompts_dir=prompts)
+    )
+    rig = Rig(server, Conversation(server), db_path, bot, engine_for(db_path))
+    try:
+        alex, _sam = await pair(rig)
+        await quiet_hours_off(rig)
+        schedule_in(rig, 0.5)
+        await alex.sees("weekly State of the Union", timeout=10)
+        await alex.presses("Start now")
+        await alex.sees("State of the Union", "appreciations")
+        with Session(rig.engine) as session:
+            assert session.exec(select(FlowRun)).one().flow_id == "meeting"
+    finally:
+        await rig.bot.shutdown()
+        rig.engine.dispose()
+
+
+def test_flows_check_fails_without_a_meeting_flow(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(PROJECT_ROOT / "flows", flows)
+    text = (flows / "sotu.yaml").read_text()
+    (flows / "sotu.yaml").write_text(text.replace("fills: [weekly_meeting]\n", ""))
+    _, problems = check_flows(flows, PROJECT_ROOT / "prompts", names())
+    assert [p.kind for p in problems] == ["role"]
+    assert "weekly_meeting" in problems[0].message
+    (flows / "sotu.yaml").unlink()
+    _, problems = check_flows(flows, PROJECT_ROOT / "prompts", names())
+    assert "weekly_meeting" in " ".join(p.message for p in problems)
+
+
+def test_flows_check_fails_on_two_meeting_flows_and_a_shadowed_command(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(PROJECT_ROOT / "flows", flows)
+    text = (flows / "letgo.yaml").read_text()
+    text = text.replace("fills: [start_small]", "fills: [start_small, weekly_meeting]")
+    text = text.replace("command: letgo", "command: help")
+    (flows / "letgo.yaml").write_text(text)
+    _, problems = check_flows(flows, PROJECT_ROOT / "prompts", names())
+    messages = " ".join(p.message for p in problems)
+    assert "also filled" in messages and "/help is one of the bot's own commands" in messages
+
+
+def test_flows_check_fails_when_a_common_template_is_missing(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    (prompts / "common" / "snoozed.j2").unlink()
+    (prompts / "common" / "sorry.j2").write_text("{% if %}")
+    _, problems = check_flows(PROJECT_ROOT / "flows", prompts, names())
+    found = {(p.kind, p.message.split(".j2")[0].split("/")[-1]) for p in problems}
+    assert ("missing-template", "snoozed") in found
+    assert ("render", "sorry") in found
+
+
+async def test_button_labels_are_shown_as_written_not_html_escaped(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.sees("Start small")
+    alex.says("/metime")
+    ask = await alex.sees("Leave")
+    labels = [b["text"] for b in ask.buttons]
+    assert 'Leave it, start "You" time' in labels, labels
+    assert not any("&" in label for label in labels)
