@@ -2,6 +2,10 @@
 
     python bench/flow_steps.py [--couples 50] [--seconds 15]
 
+Two workloads for Us Coach, each against the same echo bots in the same run: Let go's
+steps, and a mix (/help, /timezone, /checkin and its first answers, /cancel, and the
+partner's /help).
+
 Both bots run as their own processes against one in-process local Bot API server
 (flood limits off on the server; the bot's own rate limiter set out of the way, since
 Telegram's 30 messages/s would otherwise be what we measure). Each couple's first
@@ -191,7 +195,10 @@ async def bench_coach(
     warmup: float,
     workdir: Path,
     profile: str | None = None,
+    workload: str = "letgo",
 ) -> dict[str, float]:
+    workdir = workdir / workload
+    workdir.mkdir(exist_ok=True)
     env = {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
@@ -199,6 +206,7 @@ async def bench_coach(
         "LOG_LEVEL": "WARNING",
         "FLOOD_OVERALL_PER_SECOND": "100000",
         "FLOOD_GROUP_PER_MINUTE": "100000",
+        "FLOOD_CHAT_PER_SECOND": "100000",
     }
     since = server.poll_count
     command = [sys.executable, "-m", "bot.cli", "run"]
@@ -210,15 +218,16 @@ async def bench_coach(
         await wait_polling(server, since)
         people = []
         for i in range(couples):  # pair every couple through the bot, as users would
-            alex, sam = talk.person(f"A{i}"), talk.person(f"S{i}")
+            alex, sam = talk.person(f"{workload}A{i}"), talk.person(f"{workload}S{i}")
             alex.says("/invite")
             code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
             sam.says(f"/start {code}")
             await alex.sees("now a couple")
-            alex.says("/letgo")
-            await alex.presses("I have something")
-            await alex.sees("Put it in a sentence")
-            people.append(alex)
+            if workload == "letgo":
+                alex.says("/letgo")
+                await alex.presses("I have something")
+                await alex.sees("Put it in a sentence")
+            people.append((alex, sam))
 
         def loop_for(person: Any) -> Any:
             chat_id = person.private.id
@@ -242,12 +251,45 @@ async def bench_coach(
 
             return step
 
-        counted, latencies, span, busy = await drive(
-            [loop_for(p) for p in people], seconds, warmup, process.pid
-        )
+        def mixed_for(couple: Any) -> Any:
+            alex, sam = couple
+            # (who acts, what they type, or the button they press on their last message)
+            script = [
+                (alex, "/help", None),
+                (alex, "/timezone", None),
+                (alex, "/checkin", None),
+                (alex, None, "Let's go"),
+                (alex, None, "I tell them and ask for what I need"),
+                (alex, "/cancel", None),
+                (sam, "/help", None),
+            ]
+            phase = {"n": 0}
+            last: dict[int, StoredMessage] = {}
+
+            async def step() -> float:
+                who, text, label = script[phase["n"] % len(script)]
+                chat_id = who.private.id
+                inbox.drain(chat_id)
+                sent = time.perf_counter()
+                if text is not None:
+                    who.says(text)
+                else:
+                    message = last[chat_id]
+                    data = next(b["callback_data"] for b in message.buttons if b["text"] == label)
+                    server.user_presses(who.user, message, data)
+                arrived, message = await inbox.next(chat_id)
+                phase["n"] += 1
+                last[chat_id] = message
+                return arrived - sent
+
+            return step
+
+        loops = [loop_for(a) if workload == "letgo" else mixed_for((a, s)) for a, s in people]
+        counted, latencies, span, busy = await drive(loops, seconds, warmup, process.pid)
     finally:
         stop(process, signal.SIGINT if profile else signal.SIGTERM)  # py-spy writes on SIGINT
-    return summary("Us Coach Let go steps", counted, latencies, span, busy)
+    name = "Us Coach Let go steps" if workload == "letgo" else "Us Coach mixed steps"
+    return summary(name, counted, latencies, span, busy)
 
 
 async def main() -> None:
@@ -273,16 +315,30 @@ async def main() -> None:
         echo_aiohttp = await bench_echo(
             "aiohttp", server, inbox, users, args.seconds, args.warmup, workdir
         )
-        coach = await bench_coach(
-            server, inbox, args.couples, args.seconds, args.warmup, workdir, args.profile
-        )
+        coaches = {
+            workload: await bench_coach(
+                server,
+                inbox,
+                args.couples,
+                args.seconds,
+                args.warmup,
+                workdir,
+                args.profile,
+                workload,
+            )
+            for workload in ("letgo", "mixed")
+        }
     await server.stop()
-    for name, base in (("bare PTB echo bot", echo), ("echo bot on our HTTP layer", echo_aiohttp)):
-        print(
-            f"vs {name}: throughput ratio {coach['steps_per_s'] / base['steps_per_s']:.2f} "
-            f"(target >= 0.70), p95 latency ratio {coach['p95'] / base['p95']:.2f} "
-            "(target <= 1.50)"
-        )
+    for workload, coach in coaches.items():
+        for name, base in (
+            ("bare PTB echo bot", echo),
+            ("echo bot on our HTTP layer", echo_aiohttp),
+        ):
+            print(
+                f"{workload} vs {name}: throughput ratio "
+                f"{coach['steps_per_s'] / base['steps_per_s']:.2f} (target >= 0.70), "
+                f"p95 latency ratio {coach['p95'] / base['p95']:.2f} (target <= 1.50)"
+            )
 
 
 if __name__ == "__main__":
