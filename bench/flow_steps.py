@@ -211,7 +211,7 @@ async def bench_coach(
     since = server.poll_count
     command = [sys.executable, "-m", "bot.cli", "run"]
     if profile:  # py-spy's collapsed stacks of the bot process, for finding where time goes
-        command = ["py-spy", "record", "--format", "raw", "-o", profile, "--", *command]
+        command = ["py-spy", "record", "--gil", "--format", "raw", "-o", profile, "--", *command]
     process = launch(command, env, workdir / "coach.log")
     talk = Conversation(server, timeout=60)
     try:

@@ -10,6 +10,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import (
     BotCommand,
@@ -182,6 +183,12 @@ async def serve(
     """Run the bot with long polling until `stop` is set. `us-coach run`, the tests and the
     playground share it (`on_started` hands the running application to the playground)."""
     services = build_services(settings)
+    # Database work runs in worker threads. SQLite writes one transaction at a time, so
+    # one thread is enough there; more would only contend with the event loop for the GIL.
+    threads = 1 if services.db.engine.dialect.name == "sqlite" else 4
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+    )
     application = build_application(settings, services)
     sender: Sender = application.bot_data["sender"]
     dispatcher = Dispatcher(application, services.inbox, services.work)

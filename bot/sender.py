@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY, LAST_RETRY = 0.5, 30.0  # seconds of backoff after a 5xx or a timeout
 SCAN_SECONDS = 1.0  # how often the sender looks for due rows it was not handed
+# Sent messages leave the outbox in batches this often: one write for many messages. A
+# kill inside this window can send those again (the honest limit: no idempotency key).
+ACK_SECONDS = 0.02
 
 # What the sender asks of the rest of the bot when a chat is lost or moved (one unit each).
 LostChat = Callable[[int], list[Queued]]
@@ -125,6 +128,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self.sent_count = 0
+        self._acks: list[int] = []
+        self._acking: asyncio.Task[None] | None = None
 
     # ----- feeding the lanes ---------------------------------------------------------------
 
@@ -169,9 +174,24 @@ class Sender:
             await asyncio.wait(workers, timeout=timeout)
         for worker in workers:
             worker.cancel()
+        await self._write_acks()
         left = [item.id for lane in self._lanes.values() for item in lane]
         if left:
             await asyncio.to_thread(self.outbox.release, left)
+
+    def _ack(self, outbox_id: int) -> None:
+        """Telegram took it (or refused it for good): it leaves the outbox with the next batch."""
+        self.sent_count += 1
+        self._acks.append(outbox_id)
+        if self._acking is None or self._acking.done():
+            self._acking = asyncio.create_task(self._write_acks(ACK_SECONDS))
+
+    async def _write_acks(self, after: float = 0.0) -> None:
+        if after:
+            await asyncio.sleep(after)
+        while self._acks:
+            done, self._acks = self._acks, []
+            await asyncio.to_thread(self.outbox.sent_many, done)
 
     def abort(self) -> None:
         """End every lane at once (the process is going away without stopping)."""
@@ -237,6 +257,8 @@ class Sender:
                 return "lost"
             except BadRequest as exc:  # a message Telegram will never take: log, let it go
                 log.error("Telegram refused a message to chat %s: %s", message.chat_id, exc)
+                await asyncio.to_thread(self.outbox.sent, item.id)
+                return "sent"
             except NetworkError as exc:  # 5xx, timeouts, lost connections: keep it, try again
                 log.warning(
                     "sending to chat %s failed (%s); again in %.1f s", message.chat_id, exc, backoff
@@ -251,6 +273,7 @@ class Sender:
                 continue
             except TelegramError as exc:
                 log.error("sending to chat %s failed for good: %s", message.chat_id, exc)
-            await asyncio.to_thread(self.outbox.sent, item.id)
-            self.sent_count += 1
+                await asyncio.to_thread(self.outbox.sent, item.id)
+                return "sent"
+            self._ack(item.id)
             return "sent"

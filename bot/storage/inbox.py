@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,6 +23,15 @@ class Stored:
     update_id: int
     chat_id: int | None
     payload: dict[str, Any]
+
+
+# Built once (the hot path binds values only; see bot/storage/runs.py).
+_CLAIM = (
+    update(INBOX)
+    .where(INBOX.c.update_id == bindparam("update"), INBOX.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now"), payload=bindparam("empty"), chat_id=None)
+)
+_KNOWN = select(INBOX.c.update_id).where(INBOX.c.update_id == bindparam("update"))
 
 
 class Inbox:
@@ -84,16 +93,11 @@ class Inbox:
         is recorded here, so a later redelivery of it is still skipped.
         """
         now = utcnow()
-        done = conn.execute(
-            update(INBOX)
-            .where(INBOX.c.update_id == update_id, INBOX.c.processed_at.is_(None))
-            .values(processed_at=now, payload={}, chat_id=None)  # what they wrote goes now
-        ).rowcount
+        # What they wrote goes now: only the id stays, to skip a redelivery.
+        done = conn.execute(_CLAIM, {"update": update_id, "now": now, "empty": {}}).rowcount
         if done:
             return True
-        known = conn.execute(
-            select(INBOX.c.update_id).where(INBOX.c.update_id == update_id)
-        ).first()
+        known = conn.execute(_KNOWN, {"update": update_id}).first()
         if known is not None:
             return False
         conn.execute(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from bot.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
@@ -76,6 +76,11 @@ def _message(row: Any) -> Outgoing:
     )
 
 
+# Built once (the hot path binds values only; see bot/storage/runs.py).
+_PUT = insert(OUTBOX)
+_SENT = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+
+
 class Outbox:
     def __init__(self, db: Database, lease: timedelta = LEASE) -> None:
         self.db = db
@@ -104,7 +109,7 @@ class Outbox:
                 "attempts": 0,
                 "created_at": now,
             }
-            result = conn.execute(insert(OUTBOX).values(**values))
+            result = conn.execute(_PUT, values)
             queued.append(
                 Queued(result.inserted_primary_key[0], message, priority, couple_id)  # type: ignore[index]
             )
@@ -163,6 +168,11 @@ class Outbox:
         """Telegram accepted it (or refused it for good): it leaves the outbox."""
         with self.db.begin() as conn:
             conn.execute(delete(OUTBOX).where(OUTBOX.c.id == outbox_id))
+
+    def sent_many(self, ids: list[int]) -> None:
+        """A batch of messages Telegram accepted."""
+        with self.db.begin() as conn:
+            conn.execute(_SENT, {"ids": ids})
 
     def drop_chat(self, conn: Connection, chat_id: int) -> int:
         """A chat we can no longer write to (403): nothing waiting for it can arrive."""
