@@ -10,7 +10,8 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from bot.events import Event, Person
@@ -25,6 +26,7 @@ from bot.parsing import (
 from bot.schedule import next_weekly
 from bot.storage.db import Database, utcnow
 from bot.storage.models import Couple, Invite, Partner
+from bot.storage.tables import COUPLES, PARTNERS
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,23 @@ def reschedule(couple: Couple, now: datetime) -> None:
     couple.next_prompt_at = next_weekly(
         now, couple.meeting_day, couple.meeting_time, couple.timezone
     )
+
+
+# The hot path's statements, built once (see bot/storage/runs.py).
+_PARTNER = core_select(PARTNERS).where(PARTNERS.c.id == bindparam("person"))
+_COUPLE = core_select(COUPLES).where(COUPLES.c.id == bindparam("couple"))
+_OTHER = core_select(PARTNERS).where(
+    PARTNERS.c.couple_id == bindparam("couple"), PARTNERS.c.id != bindparam("person")
+)
+_REFRESH = (
+    update(PARTNERS)
+    .where(PARTNERS.c.id == bindparam("person"))
+    .values(
+        first_name=func.coalesce(func.nullif(bindparam("name"), ""), PARTNERS.c.first_name),
+        language_code=func.coalesce(bindparam("language"), PARTNERS.c.language_code),
+        unreachable=False,
+    )
+)
 
 
 class CoupleService:
@@ -67,37 +86,48 @@ class CoupleService:
     def reply(self, event: Event, template: str, /, **context: object) -> Reply:
         return Reply().add(self.say(event.chat_id, template, **context))
 
-    def register(self, person: Person) -> Partner:
+    def register(self, person: Person) -> None:
         """Create or refresh the person's row; writing to us also means they can be reached."""
-        with self.db.session() as session:
-            partner = session.get(Partner, person.id)
-            if partner is None:
-                partner = Partner(
+        values = {
+            "person": person.id,
+            "name": person.first_name[:128],
+            "language": person.language_code,
+        }
+        with self.db.begin() as conn:
+            if conn.execute(_REFRESH, values).rowcount:
+                return
+            conn.execute(
+                insert(PARTNERS).values(
                     id=person.id,
                     first_name=person.first_name[:128] or "Partner",
                     language_code=person.language_code,
+                    unreachable=False,
+                    quiet_start="22:00",
+                    quiet_end="08:00",
                     created_at=self.clock(),
                 )
-            else:
-                partner.first_name = person.first_name[:128] or partner.first_name
-                partner.language_code = person.language_code or partner.language_code
-                partner.unreachable = False
-            session.add(partner)
-            session.commit()
-            session.refresh(partner)
-            return partner
+            )
 
     def partner_of(self, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
-        """Return (me, my couple, my partner), any of them None."""
-        with self.db.session() as session:
-            me = session.get(Partner, person_id)
-            if me is None or me.couple_id is None:
+        """Return (me, my couple, my partner), any of them None (on Core: the hot path)."""
+        with self.db.connect() as conn:
+            mine = conn.execute(_PARTNER, {"person": person_id}).mappings().first()
+            if mine is None:
+                return None, None, None
+            me = Partner(**mine)
+            if me.couple_id is None:
                 return me, None, None
-            couple = session.get(Couple, me.couple_id)
-            other = session.exec(
-                select(Partner).where(Partner.couple_id == me.couple_id, Partner.id != me.id)
-            ).first()
-            return me, couple, other
+            ours = conn.execute(_COUPLE, {"couple": me.couple_id}).mappings().first()
+            theirs = (
+                conn.execute(_OTHER, {"couple": me.couple_id, "person": person_id})
+                .mappings()
+                .first()
+            )
+            return (
+                me,
+                Couple(**ours) if ours else None,
+                Partner(**theirs) if theirs else None,
+            )
 
     def couple_members(self, couple_id: int) -> list[Partner]:
         with self.db.session() as session:

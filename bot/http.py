@@ -27,7 +27,11 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
+        keep_last_body: bool = False,
     ) -> None:
+        # The poller stores updates exactly as Telegram sent them (bot/intake.py).
+        self.keep_last_body = keep_last_body
+        self.last_body: bytes | None = None
         self._pool_size = pool_size
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -88,7 +92,10 @@ class AiohttpRequest(BaseRequest):
                 data = fields
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
-                return response.status, await response.read()
+                body = await response.read()
+                if self.keep_last_body:
+                    self.last_body = body
+                return response.status, body
         except TimeoutError as exc:
             raise TimedOut from exc
         except asyncio.TimeoutError as exc:  # noqa: UP041 - aiohttp may raise either name

@@ -49,7 +49,7 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
     # One pool for sending; long polls get their own connection, so sends never wait.
     requests = [
         AiohttpRequest(pool_size=settings.http_pool_size),
-        AiohttpRequest(pool_size=1, read_timeout=5.0),
+        AiohttpRequest(pool_size=1, read_timeout=5.0, keep_last_body=True),
     ]
     application: CoachApp = (
         ApplicationBuilder()
@@ -192,7 +192,13 @@ async def serve(
     application = build_application(settings, services)
     sender: Sender = application.bot_data["sender"]
     dispatcher = Dispatcher(application, services.inbox, services.work)
-    poller = Poller(application, services.inbox, dispatcher, timeout=settings.poll_timeout)
+    poller = Poller(
+        application,
+        services.inbox,
+        dispatcher,
+        timeout=settings.poll_timeout,
+        raw=application.bot_data["requests"][1],
+    )
     halt = asyncio.Event()  # stops taking new work; `stop` may come from outside at any time
     try:
         async with application:

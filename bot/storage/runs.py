@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.engine.runner import Member, Run
@@ -73,6 +73,18 @@ _WRITE = (
         }
     )
 )
+_END = (
+    update(RUNS)
+    .where(RUNS.c.id == bindparam("run"), RUNS.c.status == "active")
+    .values(
+        status=bindparam("status"),
+        active_key=None,
+        ended_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        version=RUNS.c.version + 1,
+    )
+)
+_INSERT = insert(RUNS)
 _WRITE_NEW_STEP = _WRITE.values(
     remind_at=bindparam("remind"), expires_at=bindparam("expires"), reminded_step=None
 )
@@ -154,7 +166,7 @@ class RunStore:
         )
         try:
             with conn.begin_nested():
-                result = conn.execute(insert(RUNS).values(**values))
+                result = conn.execute(_INSERT, values)
         except IntegrityError:
             return None
         return FlowRun(id=result.inserted_primary_key[0], **values)  # type: ignore[index]
@@ -192,18 +204,8 @@ class RunStore:
     def end(self, row: FlowRun, status: str, now: datetime) -> bool:
         """Close an active run (cancelled, expired); False if it had already ended."""
         with self.db.begin() as conn:
-            result = conn.execute(
-                update(RUNS)
-                .where(and_(RUNS.c.id == row.id, RUNS.c.status == "active"))
-                .values(
-                    status=status,
-                    active_key=None,
-                    ended_at=now,
-                    updated_at=now,
-                    version=RUNS.c.version + 1,
-                )
-            )
-            return bool(result.rowcount)
+            values = {"run": row.id, "status": status, "now": now}
+            return bool(conn.execute(_END, values).rowcount)
 
     def add_agreement(
         self,
