@@ -45,9 +45,11 @@ SEEDS = frozenset({"appreciations_this_week"})
 
 def names() -> Names:
     """What flows may name in `effect:` and `seed:`, for the flow checker."""
-    from bot.roles import BUILT_IN, ROLES
+    from bot.roles import BUILT_IN, ROLES, TIMING
 
-    return Names(effects=EFFECTS, seeds=SEEDS, roles=ROLES, commands=frozenset(BUILT_IN))
+    return Names(
+        effects=EFFECTS, seeds=SEEDS, roles=ROLES, commands=frozenset(BUILT_IN), timing=TIMING
+    )
 
 
 class Practices:

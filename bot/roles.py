@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from bot import commands
 
-ROLES = {
+ROLES: dict[str, str] = {
     "weekly_meeting": "the weekly prompt's Start now, and whether a couple met lately",
     "start_small": "Wednesday's invitation to share a small struggle, and its button",
     "after_metime": 'asked a few hours after planned "you" time',
+}
+
+# The timing each role needs in its flow's `timing:` (e.g. start small's day and hour).
+TIMING = {
+    "start_small": ("day", "at"),
+    "after_metime": ("after",),
 }
 
 # Commands the bot answers itself; a flow's command may not shadow them.

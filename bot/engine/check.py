@@ -56,6 +56,7 @@ class Names:
     seeds: frozenset[str]
     roles: dict[str, str] = field(default_factory=dict)  # role -> what the code uses it for
     commands: frozenset[str] = frozenset()  # built-in commands no flow may take
+    timing: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> fields it needs
 
 
 @dataclass(frozen=True)
@@ -456,6 +457,16 @@ def role_problems(flows: dict[str, tuple[Flow, str]], names: Names) -> list[Prob
                 )
                 continue
             filled[role].append(file)
+            for name in names.timing.get(role, ()):
+                if flow.timing is None or getattr(flow.timing, name) is None:
+                    problems.append(
+                        Problem(
+                            file,
+                            None,
+                            "timing",
+                            f"the role {role!r} needs `timing: {{{name}: ...}}`",
+                        )
+                    )
         if flow.command in BUILT_IN:
             problems.append(
                 Problem(file, None, "command", f"/{flow.command} is one of the bot's own commands")

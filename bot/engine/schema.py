@@ -32,6 +32,31 @@ def duration_minutes(value: str) -> int:
 Duration = Annotated[str, Field(pattern=DURATION.pattern, description="e.g. 20m, 12h, 2d")]
 
 
+class Timing(Strict):
+    """When the bot itself starts or offers this flow (for the role it fills)."""
+
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = Field(
+        default=None, description="a weekday, in the couple's timezone"
+    )
+    at: str | None = Field(
+        default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, local time"
+    )
+    after: Duration | None = Field(default=None, description="how long after what it follows")
+
+    @property
+    def weekday(self) -> int:
+        """0 = Monday, as Python's weekday()."""
+        return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(self.day or "mon")
+
+    @property
+    def hour(self) -> int:
+        return int((self.at or "00:00")[:2])
+
+    @property
+    def minute(self) -> int:
+        return int((self.at or "00:00")[3:])
+
+
 class Choice(Strict):
     """A button: its label, and the state it leads to (default: the state's `next`)."""
 
@@ -182,6 +207,9 @@ class Flow(Strict):
         description="what this flow is for the bot, e.g. weekly_meeting (see bot/roles.py)",
     )
     roles: dict[str, Literal["starter", "partner"]]
+    timing: Timing | None = Field(
+        default=None, description="when the bot offers or starts it (start_small, after_metime)"
+    )
     start: str
     defaults: dict[str, Any] = Field(
         default_factory=dict, description="context values a run starts with (carried ones win)"

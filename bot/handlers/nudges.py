@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Update
 
@@ -15,8 +16,11 @@ from bot.storage.db import utcnow
 log = logging.getLogger(__name__)
 
 TICK_JOB = "nudges:tick"
-BATCH = 50  # due actions per database round, so replies get the database in between
+BATCH = 20  # due actions of each kind per round; each action is its own short transaction
 _running = asyncio.Lock()
+# The clock's own thread: a crowded minute of prompts never queues in front of the
+# database work of a reply (they take turns per transaction, on the writer mutex).
+_clock_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clock")
 
 
 async def quiet(update: Update, context: CoachContext) -> None:
@@ -34,7 +38,9 @@ async def tick(context: CoachContext) -> None:
     async with _running:
         while True:
             # In a thread, in small batches: the sender starts on the first ones at once.
-            queued = await asyncio.to_thread(context.services.nudges.queue_due, utcnow(), BATCH)
+            queued = await asyncio.get_running_loop().run_in_executor(
+                _clock_thread, context.services.nudges.queue_due, utcnow(), BATCH
+            )
             if queued:
                 context.sender.wake()
             if not queued:
