@@ -124,7 +124,9 @@ class Sender:
         self.moved_chat = moved_chat
         self._lanes: dict[int, deque[Queued]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
-        self._held: set[int] = set()  # outbox ids in a lane, so a scan does not add them twice
+        # Outbox ids this sender holds (in a lane, or sent and not yet deleted): a scan does
+        # not add them twice, and their leases are renewed while they wait.
+        self._held: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = False
         self.sent_count = 0
@@ -153,6 +155,8 @@ class Sender:
         """Send what is due until `stop`; then finish what is in flight and give back the rest."""
         while not stop.is_set():
             try:
+                if self._held:  # a crowded minute can keep a message waiting past its lease
+                    await asyncio.to_thread(self.outbox.renew, list(self._held), utcnow())
                 due = await asyncio.to_thread(self.outbox.claim_due, utcnow())
                 self.hand_over(due)
             except Exception:  # a database hiccup must not end sending for good
@@ -192,6 +196,7 @@ class Sender:
         while self._acks:
             done, self._acks = self._acks, []
             await asyncio.to_thread(self.outbox.sent_many, done)
+            self._held.difference_update(done)
 
     def abort(self) -> None:
         """End every lane at once (the process is going away without stopping)."""
@@ -219,15 +224,17 @@ class Sender:
                     lane.clear()  # the chat is gone: the outbox dropped its rows
                     break
                 lane.popleft()
-                self._held.discard(item.id)
+                if outcome == "dropped":
+                    self._held.discard(item.id)  # (a sent one is let go once it is deleted)
         finally:
             if not lane:
                 self._lanes.pop(chat, None)
                 self._workers.pop(chat, None)
 
     async def _deliver(self, item: Queued) -> str:
-        """Send one row until Telegram takes it or refuses it for good: "sent", "lost" (the
-        chat is gone) or "stopped" (the sender is stopping and it is not sent)."""
+        """Send one row until Telegram takes it or refuses it for good: "sent" (deleted with
+        the next batch), "dropped" (refused for good, deleted), "lost" (the chat is gone) or
+        "stopped" (the sender is stopping and it is not sent)."""
         backoff = FIRST_RETRY
         message = item.message
         while True:
@@ -258,7 +265,7 @@ class Sender:
             except BadRequest as exc:  # a message Telegram will never take: log, let it go
                 log.error("Telegram refused a message to chat %s: %s", message.chat_id, exc)
                 await asyncio.to_thread(self.outbox.sent, item.id)
-                return "sent"
+                return "dropped"
             except NetworkError as exc:  # 5xx, timeouts, lost connections: keep it, try again
                 log.warning(
                     "sending to chat %s failed (%s); again in %.1f s", message.chat_id, exc, backoff
@@ -274,6 +281,6 @@ class Sender:
             except TelegramError as exc:
                 log.error("sending to chat %s failed for good: %s", message.chat_id, exc)
                 await asyncio.to_thread(self.outbox.sent, item.id)
-                return "sent"
+                return "dropped"
             self._ack(item.id)
             return "sent"

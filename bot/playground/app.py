@@ -290,12 +290,12 @@ def routes(playground: Playground, tick: Any) -> web.Application:
         return web.json_response({"ok": True})
 
     async def prompt_now(_request: web.Request) -> web.Response:
-        playground.prompt_now()
+        await asyncio.to_thread(playground.prompt_now)
         await tick()
         return web.json_response({"ok": True})
 
     async def reminders_now(_request: web.Request) -> web.Response:
-        playground.reminders_now()
+        await asyncio.to_thread(playground.reminders_now)
         await tick()
         return web.json_response({"ok": True})
 

@@ -78,6 +78,11 @@ def _message(row: Any) -> Outgoing:
 
 # Built once (the hot path binds values only; see bot/storage/runs.py).
 _PUT = insert(OUTBOX)
+_RENEW = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)), OUTBOX.c.claimed_until.is_not(None))
+    .values(claimed_until=bindparam("until"))
+)
 _SENT = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -148,6 +153,11 @@ class Outbox:
                 .where(OUTBOX.c.id == outbox_id)
                 .values(claimed_until=until + self.lease, attempts=OUTBOX.c.attempts + 1)
             )
+
+    def renew(self, ids: list[int], now: datetime) -> None:
+        """Keep holding messages that wait their turn in this sender's lanes."""
+        with self.db.begin() as conn:
+            conn.execute(_RENEW, {"ids": ids, "until": now + self.lease})
 
     def release(self, ids: list[int]) -> None:
         """Give messages back unsent (the sender is stopping): the next one sends them."""
