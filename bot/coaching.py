@@ -236,6 +236,7 @@ class FlowService:
                 couple.members[request.starter],
                 partner,
                 carry=request.carry,
+                authors=request.authors,
                 in_group=flow.runs_in == "group" and row.in_group,
             )
             args: dict[str, Any] = dict(

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, delete, select, update
 
 from bot.buttons import ForgetChoice
 from bot.couples import Clock, CoupleService
+from bot.engine.marks import Marks
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.storage import tables as t
@@ -25,46 +26,9 @@ from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
 
-PRIVATE_KEYS = ("_answered", "_votes")
-
 
 def _stamp(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-def authored(context: dict[str, Any], person: int) -> dict[str, Any]:
-    """The answers in a run's context that `person` wrote, and nothing else."""
-    by = context.get("_by", {})
-    mine: dict[str, Any] = {
-        k: context[k] for k, who in by.items() if who == person and k in context
-    }
-    for key, value in context.items():
-        if isinstance(value, list):
-            items = [i for i in value if isinstance(i, dict) and i.get("by") == person]
-            if items:
-                mine[key] = [i.get("text") for i in items]
-    for key in PRIVATE_KEYS:
-        if str(person) in context.get(key, {}):
-            mine[key.strip("_")] = context[key][str(person)]
-    return mine
-
-
-def without(context: dict[str, Any], person: int) -> dict[str, Any]:
-    """A run's context with everything `person` wrote or was named by taken out."""
-    by = context.get("_by", {})
-    clean: dict[str, Any] = {}
-    for key, value in context.items():
-        if by.get(key) == person:
-            continue
-        if isinstance(value, list):
-            value = [i for i in value if not (isinstance(i, dict) and i.get("by") == person)]
-        clean[key] = value
-    clean["_by"] = {k: v for k, v in by.items() if v != person}
-    for key in PRIVATE_KEYS:
-        if key in clean:
-            clean[key] = {k: v for k, v in clean[key].items() if k != str(person)}
-    clean["_seen"] = [p for p in clean.get("_seen", []) if p != person]
-    return clean
 
 
 class DataRights:
@@ -186,7 +150,7 @@ class DataRights:
                 for run in conn.execute(
                     select(t.RUNS).where(t.RUNS.c.couple_id == couple_id)
                 ).mappings():
-                    mine = authored(run["context"], person)
+                    mine = Marks.from_json(run["marks"]).authored_by(run["context"], person)
                     if mine:
                         data["flow_answers"].append(
                             {
@@ -280,7 +244,8 @@ class DataRights:
             involved = person in run["roles"].values() or run["started_by"] == person
             if not involved:
                 continue
-            seen = [p for p in run["context"].get("_seen", []) if p != person]
+            context, marks = Marks.from_json(run["marks"]).scrub(run["context"], person)
+            seen = marks.seen
             if run["started_by"] == person and not seen:  # theirs alone: it goes
                 conn.execute(
                     update(t.AGREEMENTS)
@@ -293,7 +258,8 @@ class DataRights:
                 update(runs)
                 .where(runs.c.id == run["id"])
                 .values(
-                    context=without(run["context"], person),
+                    context=context,
+                    marks=marks.to_json(),
                     roles={r: (0 if p == person else p) for r, p in run["roles"].items()},
                     started_by=0 if run["started_by"] == person else run["started_by"],
                     status="cancelled" if run["status"] == "active" else run["status"],

@@ -229,7 +229,7 @@ async def test_a_duplicated_update_is_processed_once(rig: Rig) -> None:
     rig.server.redeliver(update_id)
     await rig.talk.settle()
     assert [m.text for m in rig.talk.unread(group)] == []
-    assert len(the_run(rig).context["_answered"]) == 1
+    assert len(the_run(rig).marks["answered"]) == 1
 
 
 async def test_kill_and_restart_mid_flow_continues(rig: Rig) -> None:

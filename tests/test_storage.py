@@ -116,3 +116,48 @@ def test_a_claim_rolled_back_with_its_work_leaves_the_update_to_do(engine: Engin
         assert inbox.claim(conn, 5)
         raise RuntimeError("killed half-way through the step")
     assert [s.update_id for s in inbox.pending()] == [5]
+
+
+def test_the_engines_bookkeeping_moves_out_of_older_runs_answers(tmp_path: Path) -> None:
+    from alembic import command
+
+    from bot.engine.marks import Marks
+    from bot.storage.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = make_engine(url)
+    config = alembic_config(url)
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+    with old.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO couple (id, status, timezone, paused, created_at) "
+                "VALUES (1, 'active', 'UTC', 0, '2026-01-01')"
+            )
+        )
+        context = (
+            '{"struggle": "tired", "_by": {"struggle": 7}, "_seen": [7, 8],'
+            ' "_answered": {"8": "yes"}}'
+        )
+        conn.execute(
+            text(
+                "INSERT INTO flowrun (id, flow_id, flow_version, couple_id, started_by, state, "
+                "step, version, status, roles, context, in_group, created_at, updated_at) VALUES "
+                "(1, 'letgo', 1, 1, 7, 'preview', 3, 0, 'active', '{}', :context, 0, "
+                "'2026-01-01', '2026-01-01')"
+            ),
+            {"context": context},
+        )
+    upgrade(old)
+    with old.connect() as conn:
+        row = conn.execute(text("SELECT context, marks FROM flowrun")).one()
+    import json
+
+    assert json.loads(row.context) == {"struggle": "tired"}
+    marks = Marks.from_json(json.loads(row.marks))
+    assert marks.seen == [7, 8] and marks.by == {"struggle": 7}
+    assert marks.authored_by({"struggle": "tired"}, 7) == {"struggle": "tired"}
+    assert marks.authored_by({"struggle": "tired"}, 8) == {"answered": "yes"}
+    old.dispose()

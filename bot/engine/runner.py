@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.engine.marks import Marks
 from bot.engine.schema import Flow, State, Transition
 from bot.parsing import ParseError, parse_weekly_slot
 from bot.texts import Renderer, mention
@@ -60,6 +61,7 @@ class Run:
     in_group: bool
     status: str = "active"
     break_until: datetime | None = None
+    marks: Marks = field(default_factory=Marks)  # the engine's bookkeeping, beside the answers
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class StartRequest:
     flow: str
     starter: int
     carry: dict[str, Any]
+    authors: dict[str, int] = field(default_factory=dict)  # who wrote each carried answer
 
 
 @dataclass
@@ -129,6 +132,7 @@ class FlowRunner:
         *,
         in_group: bool,
         carry: dict[str, Any] | None = None,
+        authors: dict[str, int] | None = None,
     ) -> Outcome:
         """Begin a flow: assign roles, seed the context, enter the start state."""
         flow = self.flows[flow_id]
@@ -140,6 +144,7 @@ class FlowRunner:
             roles={role: holders[who] for role, who in flow.roles.items()},
             context={**copy.deepcopy(flow.defaults), **(carry or {})},
             in_group=in_group,
+            marks=Marks(by=dict(authors or {})),
         )
         outcome = Outcome(run=run, changed=True)
         self._enter(flow, outcome, flow.start, {starter.id: starter, partner.id: partner})
@@ -152,7 +157,7 @@ class FlowRunner:
     @staticmethod
     def seen_by(run: Run) -> list[int]:
         """Who this run has spoken to so far: only they may hear that it ended."""
-        return [int(p) for p in run.context.get("_seen", [])]
+        return list(run.marks.seen)
 
     def _note_seen(self, outcome: Outcome) -> Outcome:
         """Remember who the run has addressed (a Let go the partner never saw stays unseen)."""
@@ -161,7 +166,7 @@ class FlowRunner:
         for said in outcome.messages:
             seen |= set(run.roles.values()) if said.person is None else {said.person}
         if seen != set(self.seen_by(run)):
-            run.context["_seen"] = sorted(seen)
+            run.marks.seen = sorted(seen)
             outcome.changed = outcome.changed or bool(outcome.messages)
         return outcome
 
@@ -211,7 +216,7 @@ class FlowRunner:
         if run.status != "active" or not state.waits:
             return set()
         allowed = self._allowed(flow, state, run)
-        answered = {int(k) for k in run.context.get("_answered", {})}
+        answered = {int(k) for k in run.marks.answered}
         return allowed - answered
 
     def takes_text_from(self, run: Run, person: int) -> bool:
@@ -244,7 +249,7 @@ class FlowRunner:
         if given.person not in self._allowed(flow, state, run):
             return self._not_your_turn(flow, state, outcome, members, None)
         if state.from_ == "both" and not choice.alone:
-            votes: dict[str, str] = run.context.setdefault("_votes", {})
+            votes = run.marks.votes
             votes[str(given.person)] = given.choice or ""
             outcome.changed = True
             if sorted(votes.values()) != [given.choice] * len(run.roles):
@@ -253,8 +258,7 @@ class FlowRunner:
         if state.save and not state.takes_text:  # in a text state, `save` names the text
             run.context[state.save] = choice.value if choice.value is not None else given.choice
             run.context[f"{state.save}_label"] = choice.label
-            by = run.context.setdefault("_by", {})
-            by[state.save] = by[f"{state.save}_label"] = given.person
+            run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
         target = choice.next or state.next
         if target is None:
             raise FlowBug(f"{flow.id}.{run.state}: choice {given.choice} leads nowhere")
@@ -298,7 +302,7 @@ class FlowRunner:
                 )
             return outcome
         if state.from_ == "both":
-            answered: dict[str, str] = run.context.setdefault("_answered", {})
+            answered = run.marks.answered
             if str(given.person) in answered:
                 return self._notice(outcome, "already_answered")
             answered[str(given.person)] = text
@@ -316,7 +320,7 @@ class FlowRunner:
         elif state.save:
             run.context[state.save] = text
             # Who wrote what: their export shows it, their /forget removes it.
-            run.context.setdefault("_by", {})[state.save] = given.person
+            run.marks.by[state.save] = given.person
         if state.next is None:
             raise FlowBug(f"{flow.id}.{run.state}: text leads nowhere")
         self._advance(flow, outcome, state.next, members)
@@ -372,8 +376,7 @@ class FlowRunner:
         state = flow.states[name]
         run.state = name
         run.step += 1
-        run.context.pop("_answered", None)
-        run.context.pop("_votes", None)
+        run.marks.next_step()
         for action in state.do:
             self._act(flow, outcome, action, members)
         self._prompt(flow, outcome, members)
@@ -402,7 +405,7 @@ class FlowRunner:
             spec = action.store_agreement
             days = ctx.get(spec.follow_up_days) if spec.follow_up_days else None
             digits = re.sub(r"\D", "", str(days)) if days is not None else ""
-            author = ctx.get("_by", {}).get(spec.text)
+            author = run.marks.by.get(spec.text)
             outcome.agreements.append(
                 (str(ctx.get(spec.text, "")), int(digits) if digits else None, author)
             )
@@ -423,18 +426,18 @@ class FlowRunner:
         elif action.start_flow is not None:
             spec = action.start_flow
             outcome.start_flows.append(
-                StartRequest(spec.flow, run.roles[spec.for_], self._carry(ctx, spec.carry))
+                StartRequest(spec.flow, run.roles[spec.for_], *self._carry(run, spec.carry))
             )
         elif action.hand_off is not None:
             spec = action.hand_off
             starter = next(p for r, p in run.roles.items() if flow.roles[r] == "starter")
-            outcome.hand_off = StartRequest(spec.flow, starter, self._carry(ctx, spec.carry))
+            outcome.hand_off = StartRequest(spec.flow, starter, *self._carry(run, spec.carry))
 
     @staticmethod
-    def _carry(ctx: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    def _carry(run: Run, keys: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
         """Carried values keep who wrote them, so privacy rules follow them."""
-        by = ctx.get("_by", {})
-        return {**{k: ctx.get(k) for k in keys}, "_by": {k: by[k] for k in keys if k in by}}
+        by = run.marks.by
+        return {k: run.context.get(k) for k in keys}, {k: by[k] for k in keys if k in by}
 
     # ----- words ---------------------------------------------------------------------------
 
@@ -463,7 +466,7 @@ class FlowRunner:
         template = flow.template_of(run.state)
         if template is None:
             return
-        answered = {int(k) for k in run.context.get("_answered", {})}
+        answered = {int(k) for k in run.marks.answered}
         for person in self._audience(flow, run, state.to):
             if person is not None and person in answered:
                 continue

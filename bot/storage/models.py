@@ -98,6 +98,8 @@ class FlowRun(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)
     roles: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The engine's bookkeeping (bot/engine/marks.py): who was addressed, answered, wrote what.
+    marks: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active_key: str | None = Field(default=None, max_length=64, unique=True)
     in_group: bool = Field(default=False)
     break_until: datetime | None = Field(default=None, index=True)

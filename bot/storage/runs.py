@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.engine.marks import Marks
 from bot.engine.runner import Member, Run
 from bot.storage.db import Database
 from bot.storage.models import Agreement, FlowRun
@@ -42,6 +43,7 @@ def run_view(row: FlowRun) -> Run:
         in_group=row.in_group,
         status=row.status,
         break_until=row.break_until,
+        marks=Marks.from_json(row.marks),
     )
 
 
@@ -60,7 +62,16 @@ _ACTIVE_RUNS = (
     .order_by(RUNS.c.updated_at.desc(), RUNS.c.id.desc())
 )
 _RUN = select(RUNS).where(RUNS.c.id == bindparam("run"))
-_STEP_FIELDS = ("state", "step", "roles", "context", "status", "break_until", "updated_at")
+_STEP_FIELDS = (
+    "state",
+    "step",
+    "roles",
+    "context",
+    "marks",
+    "status",
+    "break_until",
+    "updated_at",
+)
 _WRITE = (
     update(RUNS)
     .where(RUNS.c.id == bindparam("run"), RUNS.c.version == bindparam("seen"))
@@ -154,6 +165,7 @@ class RunStore:
             status=run.status,
             roles=run.roles,
             context=run.context,
+            marks=run.marks.to_json(),
             active_key=key if run.status == "active" else None,
             in_group=run.in_group,
             break_until=run.break_until,
@@ -186,6 +198,7 @@ class RunStore:
             "step": run.step,
             "roles": run.roles,
             "context": run.context,
+            "marks": run.marks.to_json(),
             "status": run.status,
             "break_until": run.break_until,
             "updated_at": now,
