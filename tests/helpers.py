@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot import PROJECT_ROOT
 from bot.config import Settings, load_settings
 from bot.emulator import BotApiServer, Conversation, Human
 from bot.main import serve
@@ -110,3 +112,22 @@ async def linked_group(rig: Rig, alex: Human, sam: Human, title: str = "Us") -> 
 
 def engine_for(db_path: Path) -> Engine:
     return make_engine(f"sqlite:///{db_path}")
+
+
+async def send_letgo(person: Human, words: str) -> None:
+    """Let go up to the preview: the struggle typed, "Just listen" chosen, nothing sent."""
+    person.says("/letgo")
+    await person.presses("I have something")
+    await person.sees("Put it in a sentence")
+    person.says(words)
+    await person.sees("What would help")
+    await person.presses("Just listen")
+    await person.sees("exactly what")
+
+
+def copy_flows(tmp_path: Path) -> tuple[Path, Path]:
+    """The shipped flows and prompts in a temporary folder, to change in a test."""
+    flows, prompts = tmp_path / "flows", tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "flows", flows)
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    return flows, prompts

@@ -17,7 +17,7 @@ from bot.emulator import BotApiServer, Conversation
 from bot.engine.check import check_flows
 from bot.practices import names
 from bot.storage.models import Couple, FlowRun
-from tests.helpers import Rig, engine_for, linked_group, pair, settings_for, start_bot
+from tests.helpers import Rig, copy_flows, engine_for, linked_group, pair, settings_for, start_bot
 from tests.test_nudges_live import quiet_hours_off, schedule_in
 
 
@@ -98,9 +98,7 @@ async def test_a_message_for_a_group_that_became_a_supergroup_follows_it(rig: Ri
 async def test_a_renamed_meeting_flow_still_starts_from_the_weekly_prompt(
     server: BotApiServer, tmp_path: Path
 ) -> None:
-    flows, prompts = tmp_path / "flows", tmp_path / "prompts"
-    shutil.copytree(PROJECT_ROOT / "flows", flows)
-    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    flows, prompts = copy_flows(tmp_path)
     text = (flows / "sotu.yaml").read_text().replace("id: sotu", "id: meeting", 1)
     (flows / "sotu.yaml").unlink()
     (flows / "meeting.yaml").write_text(text)

@@ -11,18 +11,8 @@ from sqlmodel import Session, select
 
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, CheckIn, Couple, FlowRun, Partner
-from tests.helpers import Rig, linked_group, pair
+from tests.helpers import Rig, linked_group, pair, send_letgo
 from tests.test_practices import check_in
-
-
-async def send_letgo(person, words: str) -> None:  # type: ignore[no-untyped-def]
-    person.says("/letgo")
-    await person.presses("I have something")
-    await person.sees("Put it in a sentence")
-    person.says(words)
-    await person.sees("What would help")
-    await person.presses("Just listen")
-    await person.sees("exactly what")
 
 
 async def test_export_holds_my_words_and_never_my_partners_private_ones(rig: Rig) -> None:

@@ -10,24 +10,19 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from bot.emulator import Human
 from bot.outbox import Outgoing
 from bot.storage.db import Database
 from bot.storage.inbox import Inbox, Stored
 from bot.storage.outbox import Outbox
 from bot.storage.tables import INBOX, OUTBOX
 from bot.work import UnitOfWork
-from tests.helpers import Rig, pair, start_bot
+from tests.helpers import Rig, pair, send_letgo, start_bot
 
 
-async def _lean_in_invitation_waits(rig: Rig) -> tuple:  # type: ignore[type-arg]
+async def _lean_in_invitation_waits(rig: Rig) -> tuple[Human, Human]:
     alex, sam = await pair(rig)
-    alex.says("/letgo")
-    await alex.presses("I have something")
-    await alex.sees("Put it in a sentence")
-    alex.says("Work was a lot today")
-    await alex.sees("What would help")
-    await alex.presses("Just listen")
-    await alex.sees("exactly what Sam will get")
+    await send_letgo(alex, "Work was a lot today")
     return alex, sam
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from bot import PROJECT_ROOT
 from bot.emulator import BotApiServer, Conversation
-from tests.helpers import Rig, engine_for, pair, settings_for, start_bot
+from tests.helpers import Rig, copy_flows, engine_for, pair, settings_for, start_bot
 
 THANKS = """
 id: thanks
@@ -46,9 +44,7 @@ WORDS = {
 async def test_a_flow_written_in_a_temporary_folder_runs(
     server: BotApiServer, tmp_path: Path
 ) -> None:
-    flows, prompts = tmp_path / "flows", tmp_path / "prompts"
-    shutil.copytree(PROJECT_ROOT / "flows", flows)
-    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    flows, prompts = copy_flows(tmp_path)
     (flows / "thanks.yaml").write_text(THANKS)
     (prompts / "thanks").mkdir()
     for name, text in WORDS.items():

@@ -161,3 +161,19 @@ def test_the_engines_bookkeeping_moves_out_of_older_runs_answers(tmp_path: Path)
     assert marks.authored_by({"struggle": "tired"}, 7) == {"struggle": "tired"}
     assert marks.authored_by({"struggle": "tired"}, 8) == {"answered": "yes"}
     old.dispose()
+
+
+def test_an_outbox_id_is_never_handed_out_twice(engine: Engine) -> None:
+    """A sender may still hold the id of a message it sent; a new message (e.g. the goodbye
+    after /forget deleted the rest) must not get that id, or it would be skipped."""
+    from bot.outbox import Outgoing
+    from bot.storage.outbox import Outbox
+
+    db = Database(engine)
+    outbox = Outbox(db)
+    with db.unit() as conn:
+        first = outbox.put(conn, [Outgoing(1, "first")])[0].id
+    outbox.sent_many([first])
+    with db.unit() as conn:
+        second = outbox.put(conn, [Outgoing(1, "second")])[0].id
+    assert second != first

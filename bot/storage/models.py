@@ -142,6 +142,10 @@ class OutboxMessage(SQLModel, table=True):
     in between means a late message, never a lost one. Quiet hours and flood limits
     simply set a later `deliver_at`; `priority` 0 is a reply to someone who just acted."""
 
+    # An id is never used twice (SQLite would reuse the highest after a delete): a sender
+    # that still holds an id must never mistake a new message for the one it sent.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     couple_id: int | None = Field(default=None, index=True)

@@ -32,7 +32,10 @@ def upgrade() -> None:
         "SELECT update_id, NULL, '{}', processed_at, processed_at FROM processedupdate"
     )
     op.drop_table("processedupdate")
-    with op.batch_alter_table("outboxmessage") as batch:
+    # Rebuilt with AUTOINCREMENT on SQLite: an outbox id is never handed out twice.
+    with op.batch_alter_table(
+        "outboxmessage", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch:
         batch.add_column(sa.Column("extra", sa.JSON(), nullable=False, server_default="{}"))
         batch.add_column(sa.Column("document_name", sa.String(128), nullable=True))
         batch.add_column(sa.Column("document", sa.LargeBinary(), nullable=True))
