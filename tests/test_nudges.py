@@ -372,3 +372,37 @@ def test_start_small_comes_once_a_week_to_whoever_has_not_let_go(
     services.couples.set_paused(event(SAM, clock.now), True)
     sent = run_clock(services, clock, datetime(2026, 3, 19, 9, tzinfo=UTC))
     assert not [d for _t, d in sent for m in d.messages if "A small invitation" in m.text]
+
+
+def test_a_scheduled_action_and_its_messages_are_one_transaction(
+    world: tuple[Services, Clock],
+) -> None:
+    """A reminder or an expiry whose message cannot be stored leaves no trace: the run is
+    not marked reminded, nor closed, nor claimed; when the database recovers, both come."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    services, clock = world
+    clock.now = datetime(2026, 3, 2, 6, tzinfo=UTC)
+    pair(services, clock, "UTC", "sun", "19:00")
+    services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+    later = clock.now + timedelta(days=4, hours=6)  # midday: no quiet hours in the way
+    with services.engine.begin() as conn:  # the disk fills up as the messages are written
+        conn.execute(
+            text(
+                "CREATE TRIGGER disk_full BEFORE INSERT ON outboxmessage "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        )
+    with pytest.raises(DBAPIError):
+        services.nudges.queue_due(later)
+    with Session(services.engine) as session:
+        run = session.exec(select(FlowRun)).one()
+        assert (run.status, run.reminded_step) == ("active", None)
+        assert session.exec(select(NudgeLog)).all() == []
+    with services.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER disk_full"))
+    texts = [m.text for d in collect_all(services, later) for m in d.messages]
+    assert any("gentle reminder" in t for t in texts) and any("closed" in t for t in texts)
+    with Session(services.engine) as session:
+        assert session.exec(select(FlowRun)).one().status == "expired"
