@@ -23,9 +23,7 @@ class StartSmallInvitations(Nudging):
     """At the start-small flow's `timing` (a weekday and a local time), once a week, to
     each partner who has not used that flow in the last seven days."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._next_scan = datetime.min.replace(tzinfo=UTC)
+    _next_scan = datetime.min.replace(tzinfo=UTC)  # per instance once it has looked
 
     def run(self, now: datetime, limit: int = 0) -> int:
         if now < self._next_scan:
