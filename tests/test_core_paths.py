@@ -31,9 +31,11 @@ async def test_a_reply_goes_before_a_crowd_of_scheduled_messages() -> None:
 
     crowd = [asyncio.create_task(send(f"nudge{i}", 1000 + i, 1)) for i in range(30)]
     await asyncio.sleep(0.1)  # the crowd is waiting for the overall rate
+    served_before = len(order)
     reply = asyncio.create_task(send("reply", 1, 0))
     await asyncio.gather(reply, *crowd)
-    assert order.index("reply") <= 7, order  # served within a slot or two, not 30th
+    # Served at the next slot or the one after, not behind the rest of the crowd.
+    assert served_before < 25 and order.index("reply") <= served_before + 1, order
 
 
 async def test_the_per_group_limit_spaces_a_burst() -> None:
