@@ -43,9 +43,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY, LAST_RETRY = 0.5, 30.0  # seconds of backoff after a 5xx or a timeout
 SCAN_SECONDS = 1.0  # how often the sender looks for due rows it was not handed
-# Sent messages leave the outbox in batches this often: one write for many messages. A
-# kill inside this window can send those again (the honest limit: no idempotency key).
-ACK_SECONDS = 0.02
+
 
 # What the sender asks of the rest of the bot when a chat is lost or moved (one unit each).
 LostChat = Callable[[int], list[Queued]]
@@ -188,11 +186,13 @@ class Sender:
         self.sent_count += 1
         self._acks.append(outbox_id)
         if self._acking is None or self._acking.done():
-            self._acking = asyncio.create_task(self._write_acks(ACK_SECONDS))
+            self._acking = asyncio.create_task(self._write_acks())
 
-    async def _write_acks(self, after: float = 0.0) -> None:
-        if after:
-            await asyncio.sleep(after)
+    async def _write_acks(self) -> None:
+        """Delete what was sent at once; what is sent meanwhile goes in the next batch, so a
+        busy minute costs one write per batch and a quiet one leaves no window open. (A kill
+        between Telegram's answer and this write can send those again: the honest limit,
+        as the Bot API has no idempotency key.)"""
         while self._acks:
             done, self._acks = self._acks, []
             await asyncio.to_thread(self.outbox.sent_many, done)
