@@ -1,11 +1,19 @@
-"""Precision and recall of the safety detector on its example set.
+"""Precision and recall of the safety detector, with 95% confidence intervals.
 
 python bench/safety.py
+
+Two sets, reported apart: `tests/data/safety_examples.yaml`, the examples the signal list
+was written and widened with (so its figures are NOT held-out), and
+`tests/data/safety_heldout.yaml`, written before any tuning for issue 10 and frozen (its
+hash is checked in .ci/run): only its figures say how the detector does on messages it
+was not made from. Misses are listed by kind and style.
 """
 
 from __future__ import annotations
 
+import math
 import sys
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -16,22 +24,48 @@ sys.path.insert(0, str(ROOT))
 from bot.safety.detect import Detector
 
 
-def main() -> None:
-    examples = yaml.safe_load((ROOT / "tests" / "data" / "safety_examples.yaml").read_text())
+def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (sound for small sets and extreme values)."""
+    if total == 0:
+        return 0.0, 0.0
+    p = hits / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def report(name: str, danger: list[dict[str, str]], safe: list[dict[str, str]]) -> None:
     detector = Detector.load()
-    caught = [t for t in examples["positive"] if detector.check(t)]
-    false_alarms = [t for t in examples["negative"] if detector.check(t)]
-    tp, fn = len(caught), len(examples["positive"]) - len(caught)
-    fp, tn = len(false_alarms), len(examples["negative"]) - len(false_alarms)
-    precision = tp / (tp + fp) if tp + fp else 0.0
+    caught = [d for d in danger if detector.check(d["text"])]
+    missed = [d for d in danger if not detector.check(d["text"])]
+    alarms = [s for s in safe if detector.check(s["text"])]
+    tp, fn, fp = len(caught), len(missed), len(alarms)
     recall = tp / (tp + fn) if tp + fn else 0.0
-    print(f"{len(examples['positive'])} positive, {len(examples['negative'])} negative examples")
-    print(f"true positives {tp}, false negatives {fn}, false positives {fp}, true negatives {tn}")
-    print(f"precision {precision:.3f}, recall {recall:.3f}")
-    for text in false_alarms:
-        print(f"  false alarm: {text}")
-    for text in set(examples["positive"]) - set(caught):
-        print(f"  missed: {text}")
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    r_low, r_high = wilson(tp, tp + fn)
+    p_low, p_high = wilson(tp, tp + fp)
+    print(f"\n{name}: {len(danger)} danger, {len(safe)} safe messages")
+    print(f"  recall    {recall:.3f}  (95% CI {r_low:.3f}-{r_high:.3f}; {tp} of {tp + fn})")
+    print(f"  precision {precision:.3f}  (95% CI {p_low:.3f}-{p_high:.3f}; {fp} false alarms)")
+    if missed:
+        kinds = Counter(d.get("kind", "?") for d in missed)
+        styles = Counter(d.get("style", "?") for d in missed)
+        print("  misses by kind:  " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+        print("  misses by style: " + ", ".join(f"{k} {n}" for k, n in styles.most_common()))
+    for item in alarms:
+        print(f"  false alarm ({item.get('kind', '?')}): {item['text']}")
+
+
+def main() -> None:
+    data = ROOT / "tests" / "data"
+    examples = yaml.safe_load((data / "safety_examples.yaml").read_text())
+    report(
+        "examples the list was written with (NOT held-out)",
+        [{"text": t} for t in examples["positive"]],
+        [{"text": t} for t in examples["negative"]],
+    )
+    heldout = yaml.safe_load((data / "safety_heldout.yaml").read_text())
+    report("held-out set (frozen, never tuned on)", heldout["danger"], heldout["safe"])
 
 
 if __name__ == "__main__":
