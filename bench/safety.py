@@ -34,7 +34,9 @@ def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def report(name: str, danger: list[dict[str, str]], safe: list[dict[str, str]]) -> None:
+def report(
+    name: str, danger: list[dict[str, str]], safe: list[dict[str, str]], show_texts: bool
+) -> None:
     detector = Detector.load()
     caught = [d for d in danger if detector.check(d["text"])]
     missed = [d for d in danger if not detector.check(d["text"])]
@@ -52,8 +54,14 @@ def report(name: str, danger: list[dict[str, str]], safe: list[dict[str, str]]) 
         styles = Counter(d.get("style", "?") for d in missed)
         print("  misses by kind:  " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
         print("  misses by style: " + ", ".join(f"{k} {n}" for k, n in styles.most_common()))
-    for item in alarms:
-        print(f"  false alarm ({item.get('kind', '?')}): {item['text']}")
+    if alarms:
+        kinds = Counter(s.get("kind", "?") for s in alarms)
+        print("  false alarms by kind: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+    if show_texts:  # never for the held-out set: reading its misses is how one tunes on it
+        for item in missed:
+            print(f"  missed: {item['text']}")
+        for item in alarms:
+            print(f"  false alarm: {item['text']}")
 
 
 def main() -> None:
@@ -63,9 +71,10 @@ def main() -> None:
         "examples the list was written with (NOT held-out)",
         [{"text": t} for t in examples["positive"]],
         [{"text": t} for t in examples["negative"]],
+        show_texts=True,
     )
     heldout = yaml.safe_load((data / "safety_heldout.yaml").read_text())
-    report("held-out set (frozen, never tuned on)", heldout["danger"], heldout["safe"])
+    report("held-out set (frozen, never tuned on)", heldout["danger"], heldout["safe"], False)
 
 
 if __name__ == "__main__":
