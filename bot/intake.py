@@ -53,7 +53,6 @@ class Dispatcher:
         self._known: set[int] = set()
         self._gate = asyncio.Semaphore(in_flight)
         self._stopping = False
-        self.handled = 0
 
     def offer(self, stored: Stored, update: Update | None = None) -> None:
         """Queue a stored update behind the others of its chat (once)."""
@@ -121,7 +120,6 @@ class Dispatcher:
             await self.application.process_update(update)
         except Exception:  # the error handler has logged it; the update is not retried
             log.exception("update %s could not be handled", stored.update_id)
-        self.handled += 1
         if stored.update_id in self.work.claimed:
             self.work.claimed.discard(stored.update_id)
         else:  # nothing claimed it (ignored on purpose, or it failed): done all the same

@@ -127,7 +127,6 @@ class Sender:
         self._held: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = False
-        self.sent_count = 0
         self._acks: list[int] = []
         self._acking: asyncio.Task[None] | None = None
 
@@ -183,7 +182,6 @@ class Sender:
 
     def _ack(self, outbox_id: int) -> None:
         """Telegram took it (or refused it for good): it leaves the outbox with the next batch."""
-        self.sent_count += 1
         self._acks.append(outbox_id)
         if self._acking is None or self._acking.done():
             self._acking = asyncio.create_task(self._write_acks())
@@ -203,10 +201,6 @@ class Sender:
         self._stopping = True
         for worker in self._workers.values():
             worker.cancel()
-
-    @property
-    def waiting(self) -> int:
-        return sum(len(lane) for lane in self._lanes.values())
 
     # ----- one chat ------------------------------------------------------------------------
 

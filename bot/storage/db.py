@@ -79,10 +79,6 @@ class Database:
     def at(cls, url: str) -> Database:
         return cls(make_engine(url))
 
-    @property
-    def in_unit(self) -> bool:
-        return _unit.get() is not None
-
     @contextmanager
     def unit(self) -> Iterator[Connection]:
         """One transaction for one piece of work; nested units join the outer one."""

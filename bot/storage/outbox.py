@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from bot.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
@@ -165,15 +165,6 @@ class Outbox:
             with self.db.begin() as conn:
                 conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(claimed_until=None))
 
-    def later(self, outbox_id: int, at: datetime) -> None:
-        """Send it at `at` instead (set by whoever decides: quiet hours, a test)."""
-        with self.db.begin() as conn:
-            conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == outbox_id)
-                .values(deliver_at=at, claimed_until=None)
-            )
-
     def sent(self, outbox_id: int) -> None:
         """Telegram accepted it (or refused it for good): it leaves the outbox."""
         with self.db.begin() as conn:
@@ -191,9 +182,3 @@ class Outbox:
     def move_chat(self, conn: Connection, old: int, new: int) -> None:
         """A group became a supergroup: what waits for the old id goes to the new one."""
         conn.execute(update(OUTBOX).where(OUTBOX.c.chat_id == old).values(chat_id=new))
-
-    def depth(self) -> tuple[int, datetime | None]:
-        """How many messages wait, and since when the oldest."""
-        with self.db.connect() as conn:
-            row = conn.execute(select(func.count(), func.min(OUTBOX.c.created_at))).one()
-        return int(row[0]), row[1]
