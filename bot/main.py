@@ -169,7 +169,7 @@ async def on_startup(application: CoachApp) -> None:
         interval=services.settings.nudge_tick_seconds,
         first=0.5,
         name=nudges.TICK_JOB,
-        # A tick still sending lets the next ones return at once (see nudges.tick).
+        # A tick still queueing lets the next ones return at once (see nudges.tick).
         job_kwargs={"id": nudges.TICK_JOB, "replace_existing": True, "max_instances": 3},
     )
 

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "nudges:tick"
 BATCH = 20  # due actions of each kind per round; each action is its own short transaction
+MAX_ROUNDS = 1000  # per tick; what is left waits for the next tick
 _running = asyncio.Lock()
 # The clock's own thread: a crowded minute of prompts never queues in front of the
 # database work of a reply (they take turns per transaction, on the writer mutex).
@@ -36,15 +37,15 @@ async def tick(context: CoachContext) -> None:
     if _running.locked():
         return
     async with _running:
-        while True:
-            # In a thread, in small batches: the sender starts on the first ones at once.
+        # In small batches, so the sender starts on the first ones at once; a bounded number
+        # of rounds, so an action that keeps coming back due cannot hold the clock forever.
+        for _round in range(MAX_ROUNDS):
             queued = await asyncio.get_running_loop().run_in_executor(
                 _clock_thread, context.services.nudges.queue_due, utcnow(), BATCH
             )
-            if queued:
-                context.sender.wake()
             if not queued:
                 break
+            context.sender.wake()
 
 
 async def purge_old_transcripts(context: CoachContext) -> None:
