@@ -1,27 +1,43 @@
-"""Precision and recall of the safety detector, with 95% confidence intervals.
+"""Precision and recall of the safety detector, with 95% confidence intervals, and its speed.
 
-python bench/safety.py
+python bench/safety.py            # both sets, the development set's misses listed
+python bench/safety.py --sweep    # the classifier's thresholds tried on the development set
 
-Two sets, reported apart: `tests/data/safety_examples.yaml`, the examples the signal list
-was written and widened with (so its figures are NOT held-out), and
-`tests/data/safety_heldout.yaml`, written before any tuning for issue 10 and frozen (its
-hash is checked in .ci/run): only its figures say how the detector does on messages it
-was not made from. Misses are listed by kind and style.
+Two sets, reported apart:
+- `bot/safety/development.yaml`: the messages the rules were written with and the classifier
+  is trained on. Its figures are NOT held-out. The rules alone are shown as they are (tuned
+  on it); rules + classifier are shown by 5-fold cross-validation (the classifier is retrained
+  without the fold it is judged on; the rules cannot be, so this is still optimistic).
+- `tests/data/safety_heldout.yaml`: written before any tuning and frozen (its hash is checked in
+  .ci/run): only its figures say how the detector does on messages it was not made from.
+  Its misses are shown only as counts by kind and style: reading them is tuning on them.
+
+"Caught" means the bot showed help: a full answer or "Are you safe right now?" (asks are
+counted separately). Speed: the mean and 99th percentile time to screen one message.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+import random
+import statistics
 import sys
+import time
 from collections import Counter
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.safety.detect import Detector
+from bot.safety.detect import ASK, SURE, Detector
+from bot.safety.model import Model
+from bot.safety.normalise import normalise
+from bot.safety.rules import Rules
+from bot.safety.sets import Example, load_set
+
+DEVELOPMENT = ROOT / "bot" / "safety" / "development.yaml"
+HELDOUT = ROOT / "tests" / "data" / "safety_heldout.yaml"
 
 
 def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -34,47 +50,128 @@ def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def report(
-    name: str, danger: list[dict[str, str]], safe: list[dict[str, str]], show_texts: bool
-) -> None:
-    detector = Detector.load()
-    caught = [d for d in danger if detector.check(d["text"])]
-    missed = [d for d in danger if not detector.check(d["text"])]
-    alarms = [s for s in safe if detector.check(s["text"])]
-    tp, fn, fp = len(caught), len(missed), len(alarms)
+def judged(pairs: list[tuple[Example, Detector]]) -> dict[str, list[Example]]:
+    out: dict[str, list[Example]] = {"caught": [], "missed": [], "alarms": [], "asks": [], "kind": []}
+    for example, detector in pairs:
+        finding = detector.screen(example.text)
+        if finding and not finding.sure:
+            out["asks"].append(example)
+        if example.danger:
+            out["caught" if finding else "missed"].append(example)
+            if finding and finding.kind != example.kind:
+                out["kind"].append(example)
+        elif finding:
+            out["alarms"].append(example)
+    return out
+
+
+def report(name: str, result: dict[str, list[Example]], show_texts: bool) -> None:
+    tp, fn, fp = len(result["caught"]), len(result["missed"]), len(result["alarms"])
     recall = tp / (tp + fn) if tp + fn else 0.0
     precision = tp / (tp + fp) if tp + fp else 0.0
     r_low, r_high = wilson(tp, tp + fn)
     p_low, p_high = wilson(tp, tp + fp)
-    print(f"\n{name}: {len(danger)} danger, {len(safe)} safe messages")
+    print(f"\n{name}")
     print(f"  recall    {recall:.3f}  (95% CI {r_low:.3f}-{r_high:.3f}; {tp} of {tp + fn})")
     print(f"  precision {precision:.3f}  (95% CI {p_low:.3f}-{p_high:.3f}; {fp} false alarms)")
-    if missed:
-        kinds = Counter(d.get("kind", "?") for d in missed)
-        styles = Counter(d.get("style", "?") for d in missed)
+    print(
+        f"  asked 'Are you safe right now?' {len(result['asks'])} times;"
+        f" caught under another kind {len(result['kind'])}"
+    )
+    if result["missed"]:
+        kinds = Counter(e.kind for e in result["missed"])
+        styles = Counter(e.style for e in result["missed"])
         print("  misses by kind:  " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
         print("  misses by style: " + ", ".join(f"{k} {n}" for k, n in styles.most_common()))
-    if alarms:
-        kinds = Counter(s.get("kind", "?") for s in alarms)
+    if result["alarms"]:
+        kinds = Counter(e.kind for e in result["alarms"])
         print("  false alarms by kind: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
     if show_texts:  # never for the held-out set: reading its misses is how one tunes on it
-        for item in missed:
-            print(f"  missed: {item['text']}")
-        for item in alarms:
-            print(f"  false alarm: {item['text']}")
+        for e in result["missed"]:
+            print(f"  missed ({e.kind}, {e.style}): {e.text}")
+        for e in result["alarms"]:
+            print(f"  false alarm ({e.kind}): {e.text}")
+
+
+def folds(examples: list[Example], rules: Rules, k: int = 5, sure: float = SURE, ask: float = ASK):
+    """Each example paired with a detector whose classifier never saw it."""
+    order = list(range(len(examples)))
+    random.Random(7).shuffle(order)
+    pairs = []
+    for fold in range(k):
+        held = set(order[fold::k])
+        model = Model.train([e for i, e in enumerate(examples) if i not in held])
+        detector = Detector(rules, model, sure, ask)
+        pairs.extend((examples[i], detector) for i in sorted(held))
+    return pairs
+
+
+def sweep(development: list[Example]) -> None:
+    """The classifier alone by 5-fold cross-validation on the development set, per threshold."""
+    order = list(range(len(development)))
+    random.Random(7).shuffle(order)
+    scores = [0.0] * len(development)
+    for fold in range(5):
+        held = set(order[fold::5])
+        model = Model.train([e for i, e in enumerate(development) if i not in held])
+        for i in held:
+            scores[i] = model.score(normalise(development[i].text)).danger
+    danger = sum(e.danger for e in development)
+    for threshold in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9):
+        tp = sum(1 for e, s in zip(development, scores, strict=True) if e.danger and s >= threshold)
+        fp = sum(1 for e, s in zip(development, scores, strict=True) if not e.danger and s >= threshold)
+        print(
+            f"classifier alone at {threshold:.2f}: recall {tp / danger:.3f},"
+            f" precision {tp / max(1, tp + fp):.3f} ({fp} false alarms)"
+        )
+
+
+def speed(detector: Detector, texts: list[str]) -> None:
+    for text in texts[:50]:
+        detector.screen(text)  # warm up
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        detector.screen(text)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    p99 = times[int(len(times) * 0.99) - 1]
+    long_text = "I want us to talk about the chores and how we split them. " * 340  # ~20,000 chars
+    start = time.perf_counter()
+    detector.screen(long_text)
+    long_ms = (time.perf_counter() - start) * 1000
+    print(
+        f"\nspeed: {len(times)} messages, mean {statistics.mean(times) * 1000:.2f} ms,"
+        f" p99 {p99 * 1000:.2f} ms per message; a 20,000-character message {long_ms:.1f} ms"
+    )
 
 
 def main() -> None:
-    data = ROOT / "tests" / "data"
-    examples = yaml.safe_load((data / "safety_examples.yaml").read_text())
-    report(
-        "examples the list was written with (NOT held-out)",
-        [{"text": t} for t in examples["positive"]],
-        [{"text": t} for t in examples["negative"]],
-        show_texts=True,
-    )
-    heldout = yaml.safe_load((data / "safety_heldout.yaml").read_text())
-    report("held-out set (frozen, never tuned on)", heldout["danger"], heldout["safe"], False)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sweep", action="store_true", help="try the classifier's thresholds")
+    args = parser.parse_args()
+    rules = Rules.load()
+    development = load_set(DEVELOPMENT)
+    heldout = load_set(HELDOUT)
+    if args.sweep:
+        sweep(development)
+        return
+    started = time.perf_counter()
+    detector = Detector.load()
+    print(f"detector loaded (rules + classifier trained) in {time.perf_counter() - started:.2f} s")
+    d_danger = sum(e.danger for e in development)
+    h_danger = sum(e.danger for e in heldout)
+    print(f"development set: {d_danger} danger, {len(development) - d_danger} safe")
+    print(f"held-out set:    {h_danger} danger, {len(heldout) - h_danger} safe")
+    rules_only = Detector(rules, None)
+    report("development, rules alone (tuned on it: NOT held-out)",
+           judged([(e, rules_only) for e in development]), show_texts=True)
+    report("development, rules + classifier by 5-fold cross-validation (NOT held-out)",
+           judged(folds(development, rules)), show_texts=True)
+    report("held-out, rules alone", judged([(e, rules_only) for e in heldout]), show_texts=False)
+    report("held-out, rules + classifier (the bot as shipped)",
+           judged([(e, detector) for e in heldout]), show_texts=False)
+    speed(detector, [e.text for e in development + heldout] * 3)
 
 
 if __name__ == "__main__":

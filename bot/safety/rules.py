@@ -1,0 +1,96 @@
+"""The first layer: the signals in `signals.yaml`, with idioms and negation applied."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+MACRO = re.compile(r"\{([a-z_]+)\}")
+WORD = re.compile(r"[a-z']+")
+NEGATIONS = frozenset(
+    {"never", "not", "no", "nobody", "none", "nothing", "hardly", "ever", "if", "longer"}
+)
+# A negation's reach ends at the start of a new clause ("No one knows | he chokes me").
+CLAUSE_WORDS = frozenset(
+    "but though although yet and so because cause when whenever until that knows know knew"
+    " believes believe believed told tell tells say says said think thinks thought realise"
+    " realize see sees saw after before since then".split()
+)
+CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\-–—]")
+KEEP_GOING = frozenset({"stop", "stops", "stopped", "help"})  # "won't stop hitting me"
+
+
+@dataclass(frozen=True)
+class Signal:
+    kind: str  # self_harm, violence, coercion, fear
+    topic: str  # what within the kind ("threats", "money"); "ask" for the weaker signs
+    pattern: re.Pattern[str]
+
+    @property
+    def sure(self) -> bool:
+        return self.topic != "ask"
+
+
+@dataclass(frozen=True)
+class Hit:
+    signal: Signal
+    negated: bool
+
+
+def _expand(pattern: str, words: dict[str, str]) -> str:
+    for _ in range(4):  # macros may use macros ({me} uses {body})
+        pattern = MACRO.sub(lambda m: words.get(m.group(1), m.group(0)), pattern)
+    return pattern
+
+
+class Rules:
+    def __init__(self, signals: list[Signal], idioms: list[re.Pattern[str]]) -> None:
+        self.signals = signals
+        self.idioms = idioms
+
+    @classmethod
+    def load(cls, path: Path = HERE / "signals.yaml") -> Rules:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        words = {name: str(value) for name, value in data.get("words", {}).items()}
+        signals = [
+            Signal(kind, topic, re.compile(_expand(pattern, words)))
+            for kind, topics in data["signals"].items()
+            for topic, patterns in topics.items()
+            for pattern in patterns
+        ]
+        idioms = [re.compile(_expand(p, words)) for p in data.get("idioms", [])]
+        return cls(signals, idioms)
+
+    def hits(self, clean: str) -> list[Hit]:
+        """Every signal in the normalised text that no idiom explains away."""
+        idiom_spans = [m.span() for idiom in self.idioms for m in idiom.finditer(clean)]
+        found = []
+        for signal in self.signals:
+            for match in signal.pattern.finditer(clean):
+                start, end = match.span()
+                if any(a < end and start < b for a, b in idiom_spans):
+                    continue
+                found.append(Hit(signal, negated(clean[:start])))
+        return found
+
+
+def negated(before: str) -> bool:
+    """Whether a negation in the same clause, within three words, stands before a sign."""
+    clause = CLAUSE_BREAK.split(before)[-1]
+    words = WORD.findall(clause)
+    for i in range(len(words) - 1, -1, -1):
+        if words[i] in CLAUSE_WORDS:
+            words = words[i + 1 :]
+            break
+    window = words[-3:]
+    for i, word in enumerate(window):
+        if word in NEGATIONS or word.endswith("n't"):
+            following = window[i + 1 : i + 2]
+            if following and following[0] in KEEP_GOING:
+                continue
+            return True
+    return False
