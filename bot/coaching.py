@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from bot.buttons import FlowChoice, KeepFlow, SwitchFlow
 from bot.couples import Clock, CoupleService
@@ -21,9 +21,11 @@ from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
 from bot.engine.schema import Flow, duration_minutes
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
+from bot.safety.care import careful
 from bot.storage.db import Database, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
+from bot.storage.tables import PARTNERS
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,7 @@ class FlowService:
         me = event.person.id
         couple = self.store.couple_of(me)
         if couple is None or len(couple.members) < 2:
-            return self.couples.reply(event, "not_paired")
+            return self.couples.not_paired(event)
         if flow.runs_in == "private" and event.in_group:
             return self.couples.reply(event, "private_only")
         if event.in_group and couple.group_chat_id != event.chat_id:
@@ -140,6 +142,8 @@ class FlowService:
         carry: dict[str, Any] = {}
         for seed in flow.seed:
             carry.update(self.seeds[seed](couple.id, self.clock()))
+        if self._careful(me):
+            carry["careful"] = True  # shown help lately: flows keep their things private
         outcome = self.runner.start(
             flow.id, couple.members[me], partner, in_group=in_group, carry=carry
         )
@@ -388,6 +392,13 @@ class FlowService:
             reply.messages.insert(0, self._say(event.chat_id, "cancelled", title=self.title(row)))
         return reply
 
+    def _careful(self, person: int) -> bool:
+        with self.db.connect() as conn:
+            safety_at = conn.execute(
+                select(PARTNERS.c.safety_at).where(PARTNERS.c.id == person)
+            ).scalar()
+        return careful(safety_at, self.clock())
+
     def hold_reminders(self, person: int) -> None:
         """Pause the person's flows: no reminder until they move on (safety first)."""
         couple = self.store.couple_of(person)
@@ -436,7 +447,7 @@ class FlowService:
     def agreements(self, event: Event) -> Reply:
         couple = self.store.couple_of(event.person.id)
         if couple is None:
-            return self.couples.reply(event, "not_paired")
+            return self.couples.not_paired(event)
         if event.in_group and couple.group_chat_id != event.chat_id:
             return self.couples.reply(event, "group_not_linked")
         items = [

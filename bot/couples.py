@@ -272,7 +272,7 @@ class CoupleService:
     def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
         _me, couple, other = self.partner_of(event.person.id)
         if couple is None:
-            return self.reply(event, "not_paired")
+            return self.not_paired(event)
         return couple, other
 
     def set_timezone(self, event: Event, argument: str) -> Reply:
@@ -342,6 +342,9 @@ class CoupleService:
             return found
         couple, other = found
         was = couple.paused
+        if not paused and self._unhush(event.person.id) and not was:
+            # Only this person's quiet pause (after a safety answer) was on: lift it privately.
+            return Reply().add(self.say(event.person.id, "safety_resumed"))
 
         def to_paused(row: Couple) -> None:
             row.paused = paused
@@ -356,6 +359,30 @@ class CoupleService:
         if other is not None:
             reply.add(self.say(other.id, f"partner_{word}", partner=event.person.first_name))
         return reply
+
+    def _unhush(self, person: int) -> bool:
+        """Lift a quiet pause; whether there was one."""
+        with self.db.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(PARTNERS)
+                    .where(PARTNERS.c.id == person, PARTNERS.c.hushed.is_(True))
+                    .values(hushed=False)
+                ).rowcount
+            )
+
+    def not_paired(self, event: Event) -> Reply:
+        """Nothing shared to do. Someone whose partner left quietly (after a safety answer)
+        learns here, once and in neutral words, that the couple has ended."""
+        with self.db.begin() as conn:
+            ended = conn.execute(
+                update(PARTNERS)
+                .where(PARTNERS.c.id == event.person.id, PARTNERS.c.couple_ended.is_(True))
+                .values(couple_ended=False)
+            ).rowcount
+        if ended:  # privately, even when asked in a group
+            return Reply().add(self.say(event.person.id, "couple_ended"))
+        return self.reply(event, "not_paired")
 
     def set_quiet(self, event: Event, argument: str) -> Reply:
         """Show or set the person's quiet hours (no private nudges inside them)."""

@@ -20,6 +20,7 @@ from bot.couples import Clock, CoupleService
 from bot.engine.marks import Marks
 from bot.events import Event
 from bot.outbox import Button, Notice, Outgoing, Reply
+from bot.safety.care import careful
 from bot.storage import tables as t
 from bot.storage.db import Database, utcnow
 from bot.texts import Renderer
@@ -165,30 +166,30 @@ class DataRights:
     # ----- /forget -------------------------------------------------------------------------
 
     def ask_to_forget(self, event: Event) -> Reply:
-        buttons = (
-            (
-                Button(
-                    self.renderer.label("common/forget_button"), data=ForgetChoice("forget").pack()
-                ),
-            ),
-            (
-                Button(
-                    self.renderer.label("common/forget_keep_button"),
-                    data=ForgetChoice("keep").pack(),
-                ),
-            ),
+        with self.db.connect() as conn:
+            safety_at = conn.execute(
+                select(t.PARTNERS.c.safety_at).where(t.PARTNERS.c.id == event.person.id)
+            ).scalar()
+        # After a safety answer, leaving must not alert the partner: "leave quietly" first.
+        quiet = careful(safety_at, self.couples.clock())
+        choices = [("forget_quietly_button", "quietly")] if quiet else []
+        choices += [("forget_button", "forget"), ("forget_keep_button", "keep")]
+        buttons = tuple(
+            (Button(self.renderer.label(f"common/{label}"), data=ForgetChoice(action).pack()),)
+            for label, action in choices
         )
-        return Reply().add(
-            Outgoing(event.person.id, self.renderer.render("common/forget_confirm"), buttons)
-        )
+        text = self.renderer.render("common/forget_confirm", quiet=quiet)
+        return Reply().add(Outgoing(event.person.id, text, buttons))
 
     def button(self, event: Event, data: ForgetChoice) -> Reply:
-        if data.action == "forget" and not event.in_group:
-            return self.forget(event.person.id)
+        if data.action in ("forget", "quietly") and not event.in_group:
+            return self.forget(event.person.id, quietly=data.action == "quietly")
         return Reply(notice=Notice(self.renderer.render("common/forget_kept")))
 
-    def forget(self, person: int) -> Reply:
-        """Delete everything about `person`; dissolve the couple; the partner keeps theirs."""
+    def forget(self, person: int, *, quietly: bool = False) -> Reply:
+        """Delete everything about `person`; dissolve the couple; the partner keeps theirs.
+        `quietly`: the partner is not told now; they learn the couple ended, in neutral
+        words, the next time they use it (CoupleService.not_paired)."""
         reply = Reply()
         with self.db.begin() as conn:
             me = (
@@ -233,7 +234,12 @@ class DataRights:
             conn.execute(delete(t.PARTNERS).where(t.PARTNERS.c.id == person))
         log.info("a partner was forgotten (couple %s dissolved)", couple_id)
         reply.add(Outgoing(person, self.renderer.render("common/forgotten")))
-        if other is not None:
+        if other is not None and quietly:
+            with self.db.begin() as conn:
+                conn.execute(
+                    update(t.PARTNERS).where(t.PARTNERS.c.id == other).values(couple_ended=True)
+                )
+        elif other is not None:
             reply.add(Outgoing(other, self.renderer.render("common/partner_left")))
         return reply
 

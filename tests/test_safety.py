@@ -1,11 +1,17 @@
-"""Safety first, through the real bot: help comes privately, nothing reaches the partner."""
+"""Safety first, through the real bot: each kind of danger gets its own private answer, the
+partner and the group learn nothing, and the person decides what happens next."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
-from bot.storage.models import Couple, FlowRun
+from bot.storage.models import Couple, FlowRun, Partner
 from tests.helpers import Rig, linked_group, pair
+
+NEUTRAL_FIRST_LINE = "A quick note from your coach 🌿"
+# Words that would tell a partner something happened.
+HINTS = ("safe", "help", "pause", "danger", "left", "worried", "concern", "abuse", "quiet")
 
 
 def run_state(rig: Rig) -> tuple[str, int, dict[str, object]]:
@@ -14,8 +20,14 @@ def run_state(rig: Rig) -> tuple[str, int, dict[str, object]]:
         return run.state, run.version, run.context
 
 
-async def test_a_sign_in_a_shared_step_stops_and_reaches_only_the_writer(rig: Rig) -> None:
-    alex, sam = await pair(rig)
+def person_row(rig: Rig, person_id: int) -> Partner:
+    with Session(rig.engine) as session:
+        row = session.get(Partner, person_id)
+        assert row is not None
+        return row
+
+
+async def to_the_speaker_step(alex, sam) -> None:  # type: ignore[no-untyped-def]
     alex.says("/sotu")  # no group: private chats, where the speaker's words are shared
     await sam.presses("We're ready")
     await alex.sees("one thing you appreciated")
@@ -26,21 +38,50 @@ async def test_a_sign_in_a_shared_step_stops_and_reaches_only_the_writer(rig: Ri
     await alex.presses("Yes, this one")
     await sam.presses("Yes, this one")
     await alex.sees("you speak first")
+
+
+async def test_violence_stops_the_exercise_and_does_not_offer_to_go_on_first(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    await to_the_speaker_step(alex, sam)
     before = run_state(rig)
+    sam_before = sam.inbox()
     alex.says("Honestly he hits me when he's drunk MARKER-1")
-    help_message = await alex.sees("sounds serious", "call")
-    assert "findahelpline.com" in help_message.text
-    assert [b["text"] for b in help_message.buttons] == [
-        "Continue where I was",
-        "Pause all nudges quietly",
-    ]
+    answer = await alex.sees("never your fault", "call")
+    assert answer.text.splitlines()[0] == NEUTRAL_FIRST_LINE  # what a lock screen shows
+    assert "findahelpline.com" in answer.text
+    assert "Anyone who can open this phone" in answer.text and "Delete" in answer.text
+    assert "stopped the couple exercise" in answer.text  # and why
+    assert answer.text.index("call") < answer.text.index("findahelpline")  # emergency first
+    assert [b["text"] for b in answer.buttons] == ["Pause all nudges quietly", "Continue anyway"]
     await rig.talk.settle()
     assert run_state(rig) == before  # the flow did not move and stored nothing
     with Session(rig.engine) as session:
         assert session.exec(select(FlowRun)).one().remind_at is None  # and will not nudge
-    assert not any("MARKER-1" in t or "serious" in t for t in sam.inbox())
-    await alex.presses("Continue where I was")
+    assert sam.inbox() == sam_before
+    await alex.presses("Continue anyway")  # still the person's choice
     await alex.sees("you speak first")
+
+
+@pytest.mark.parametrize(
+    ("words", "kind_words", "first_button"),
+    [
+        ("I've been thinking about ending my life", "If you might act", "Continue where I was"),
+        ("he takes all my money and checks my phone", "kept from money", "Pause all nudges quietly"),
+        ("I'm afraid of what he'll do when he gets home", "afraid of a partner", "Pause all nudges quietly"),
+    ],
+)
+async def test_each_kind_has_its_own_answer(
+    rig: Rig, words: str, kind_words: str, first_button: str
+) -> None:
+    alex, sam = await pair(rig)
+    alex.says(words)
+    answer = await alex.sees(kind_words)
+    assert answer.text.splitlines()[0] == NEUTRAL_FIRST_LINE
+    assert "Thank you for telling me" in answer.text and "not alone" in answer.text
+    assert answer.buttons[0]["text"] == first_button
+    await rig.talk.settle()
+    assert not any(words[:12] in t for t in sam.inbox())
+    assert person_row(rig, alex.id).safety_at is not None
 
 
 async def test_a_sign_in_the_group_is_answered_privately_and_the_group_hears_nothing(
@@ -53,10 +94,30 @@ async def test_a_sign_in_the_group_is_answered_privately_and_the_group_hears_not
     ask = await alex.sees("appreciated", in_=group)
     before_group = len(rig.server.bot_messages(group.id))
     sam.replies(ask, "I'm scared of him MARKER-2")
-    await sam.sees("sounds serious")
+    await sam.sees("afraid of a partner")
     await rig.talk.settle()
     assert len(rig.server.bot_messages(group.id)) == before_group
-    assert not any("MARKER-2" in t or "serious" in t for t in alex.inbox())
+    assert not any("MARKER-2" in t for t in alex.inbox())
+
+
+async def test_unsure_it_asks_with_the_help_already_there(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    alex.says("honestly I can't do this anymore")
+    ask = await alex.sees("are you safe right now?")
+    assert ask.text.splitlines()[0] == NEUTRAL_FIRST_LINE
+    assert "findahelpline.com" in ask.text  # the help is visible before any answer
+    assert [b["text"] for b in ask.buttons] == ["I'd like some help", "I'm safe, let's go on"]
+    await alex.presses("I'm safe, let's go on")
+    await alex.sees("Put it in a sentence")  # back where they were
+    assert person_row(rig, alex.id).safety_at is None  # no answer given, nothing planned
+    alex.says("still, I can't take it anymore")
+    await alex.sees("are you safe right now?")
+    await alex.presses("I'd like some help")
+    await alex.sees("Thank you for telling me")
+    assert person_row(rig, alex.id).safety_check_at is not None
 
 
 async def test_safe_shows_help_for_the_persons_country(rig: Rig) -> None:
@@ -64,21 +125,94 @@ async def test_safe_shows_help_for_the_persons_country(rig: Rig) -> None:
     kai.says("/safe")
     help_message = await kai.sees("If you need help", "112")
     assert "TelefonSeelsorge" in help_message.text and "116 016" in help_message.text
+    assert help_message.text.splitlines()[0] == NEUTRAL_FIRST_LINE
     robin = rig.person("Robin", language_code="en")
     robin.says("/safe")
     await robin.sees("findahelpline.com", "Samaritans")
 
 
-async def test_pausing_quietly_does_not_tell_the_partner(rig: Rig) -> None:
+async def test_pausing_quietly_changes_nothing_the_partner_can_see(rig: Rig) -> None:
     alex, sam = await pair(rig)
+    sam.says("/pause")
+    await sam.sees("paused")
+    sam.says("/resume")
+    await sam.sees("back on")
+    await rig.talk.settle()
+    sam_before = sam.inbox()
     alex.says("I want to die")
-    await alex.sees("sounds serious")
+    await alex.sees("If you might act")
     await alex.presses("Pause all nudges quietly")
-    await alex.sees("Your partner isn't told")
+    await alex.sees("Nothing changes for your partner")
     await rig.talk.settle()
     with Session(rig.engine) as session:
-        assert session.exec(select(Couple)).one().paused
-    assert not any("pause" in t.lower() for t in sam.inbox())
+        assert not session.exec(select(Couple)).one().paused  # the couple's state is as before
+    assert person_row(rig, alex.id).hushed
+    assert sam.inbox() == sam_before
+    # The partner's own /pause behaves exactly as before the safety answer.
+    sam.says("/pause")
+    assert "paused" in (await sam.sees("paused")).text.lower()
+    sam.says("/resume")
+    await sam.sees("back on")
+    alex.says("/resume")  # lifts the quiet pause, privately
+    await alex.sees("Your nudges are back on")
+    await rig.talk.settle()
+    assert not person_row(rig, alex.id).hushed
+    new_for_sam = sam.inbox()[len(sam_before) :]
+    assert all(not any(h in t.lower() for h in ("quiet", "safe")) for t in new_for_sam)
+
+
+async def test_leaving_quietly_tells_the_partner_nothing_until_they_use_the_couple(
+    rig: Rig,
+) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    await rig.talk.settle()
+    sam_before, group_before = sam.inbox(), len(rig.server.bot_messages(group.id))
+    alex.says("he won't let me see my friends")
+    await alex.sees("kept from money")
+    alex.says("/forget")
+    confirm = await alex.sees("Leave quietly")
+    assert [b["text"] for b in confirm.buttons][0] == "Leave quietly"
+    await alex.presses("Leave quietly")
+    await alex.sees("Everything about you is deleted")
+    await rig.talk.settle()
+    assert sam.inbox() == sam_before  # nothing at that moment
+    assert len(rig.server.bot_messages(group.id)) == group_before
+    with Session(rig.engine) as session:
+        assert session.get(Partner, alex.id) is None
+    sam.says("/sotu")  # the next time they use a couple feature
+    ended = await sam.sees("couple here has ended")
+    assert not any(h in ended.text.lower() for h in ("safe", "help", "quiet", "danger"))
+    sam.says("/sotu")
+    await sam.sees("not paired yet")  # told once
+
+
+async def test_forget_without_a_safety_answer_is_as_before(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/forget")
+    confirm = await alex.sees("everything about you")
+    assert [b["text"] for b in confirm.buttons] == ["Yes, delete everything", "Keep my data"]
+    await alex.presses("Yes, delete everything")
+    await sam.sees("Your partner has left")
+
+
+async def test_you_time_stays_private_after_a_safety_answer(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("I'm scared of him")
+    await alex.sees("afraid of a partner")
+    await alex.presses("Pause all nudges quietly")
+    await alex.sees("Nothing changes")
+    sam_before = sam.inbox()
+    alex.says("/metime")
+    await alex.presses("Let's plan it")
+    await alex.sees("What will you do")
+    alex.says("pottery class")
+    await alex.sees("When")
+    alex.says("sat 15:00")
+    planned = await alex.sees("Planned")
+    assert "between us" in planned.text  # not asked whether to tell the partner
+    await rig.talk.settle()
+    assert sam.inbox() == sam_before
 
 
 async def test_a_false_alarm_costs_one_message(rig: Rig) -> None:

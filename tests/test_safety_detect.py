@@ -1,37 +1,155 @@
-"""The safety detector on its example set: every sign caught, everyday talk left alone."""
+"""The safety detector: normalisation, rules with negation, the classifier, and the sets."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import pytest
-import yaml
+from scipy.sparse import hstack
 
-from bot.safety.detect import Detector, helplines_for
+from bot.safety.detect import Detector
+from bot.safety.helplines import helplines_for
+from bot.safety.model import Model
+from bot.safety.normalise import normalise
+from bot.safety.rules import Rules
+from bot.safety.sets import load_set
 
-EXAMPLES = yaml.safe_load((Path(__file__).parent / "data" / "safety_examples.yaml").read_text())
+ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT = load_set(ROOT / "bot" / "safety" / "development.yaml")
+HELDOUT = load_set(ROOT / "tests" / "data" / "safety_heldout.yaml")
 DETECTOR = Detector.load()
+RULES_ONLY = Detector(Rules.load(), None)
 
 
-def test_the_set_is_big_enough() -> None:
-    assert len(EXAMPLES["positive"]) >= 40 and len(EXAMPLES["negative"]) >= 40
+def test_the_sets_are_big_enough_and_apart() -> None:
+    for examples in (DEVELOPMENT, HELDOUT):
+        danger = sum(e.danger for e in examples)
+        assert danger >= 150 and len(examples) - danger >= 150
+    # Apart means apart: no development message is the same as a held-out one, nor a near
+    # copy once normalised (the classifier would be judged on what it was trained on).
+    heldout = [normalise(e.text) for e in HELDOUT]
+    for example in DEVELOPMENT:
+        text = normalise(example.text)
+        for other in heldout:
+            matcher = difflib.SequenceMatcher(None, text, other)
+            assert matcher.quick_ratio() < 0.85 or matcher.ratio() < 0.85, example.text
 
 
-@pytest.mark.parametrize("text", EXAMPLES["positive"])
-def test_signs_are_caught(text: str) -> None:
-    assert DETECTOR.check(text) is not None
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("ＫＩＬＬ myself", "kill myself"),  # full-width letters (NFKC)
+        ("He didn\u2019t stop", "he didn't stop"),  # curly quote
+        ("i just wanna dieeee", "i just want to die"),  # stretched letters, shorthand
+        ("k1ll mys3lf", "kill myself"),  # leetspeak inside words
+        ("💊💊 tonight", "pills pills tonight"),  # risk emoji
+        ("wanna kms tbh", "want to kill myself"),
+        ("bf wont let me c my friends", "boyfriend won't let me see my friends"),
+        ("I've started self-harming", "i've started self-harming"),  # hyphens stay
+        ("we have 2 kids, I'm 24", "we have to kids, i'm 24"),  # only a lone 2 or 4
+    ],
+)
+def test_normalise(typed: str, read: str) -> None:
+    assert normalise(typed) == read
 
 
-@pytest.mark.parametrize("text", EXAMPLES["negative"])
-def test_everyday_talk_is_left_alone(text: str) -> None:
-    assert DETECTOR.check(text) is None
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I want to kill myself", "self_harm"),
+        ("he hits me", "violence"),
+        ("he won't let me see my friends", "coercion"),
+        ("I'm afraid of him", "fear"),
+        # negation stops at a new clause and at "but"
+        ("No one knows he chokes me", "violence"),
+        ("He wouldn't stop, slapped me twice", "violence"),
+        ("He didn't mean to but he hit me", "violence"),
+        ("He won't stop hitting me", "violence"),
+        ("It wasn't the first time he slapped me", "violence"),
+        # typed the way people type
+        ("he slaped me", "violence"),
+        ("i want 2 die", "self_harm"),
+        ("🔪 he held it to me", "violence"),
+        ("walking on eggshells every day at home", "fear"),
+        ("if I can't have you nobody can, he said", "coercion"),
+    ],
+)
+def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
+    finding = RULES_ONLY.screen(text)
+    assert finding is not None and finding.kind == kind and finding.sure
 
 
-def test_kinds() -> None:
-    assert DETECTOR.check("I want to kill myself") == "self_harm"
-    assert DETECTOR.check("he hits me") == "violence"
-    assert DETECTOR.check("he won't let me see my friends") == "coercion"
-    assert DETECTOR.check("I'm afraid of him") == "fear"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He would never hit me",
+        "He has never hurt me, he is very gentle",
+        "This traffic is killing me",
+        "My boss is going to kill me if I'm late",
+        "I could kill for a coffee",
+        "he beat me at tennis",
+        "Hit me up when you're free",
+        "I'm scared of spiders",
+        "I don't want to die on this hill, the blue sofa is fine",
+    ],
+)
+def test_look_alikes_are_left_alone_by_the_rules(text: str) -> None:
+    assert RULES_ONLY.screen(text) is None
+
+
+def test_negation_never_cancels_self_harm_it_asks_instead() -> None:
+    finding = RULES_ONLY.screen("I'm not suicidal, just really stressed")
+    assert finding is not None and finding.kind == "self_harm" and not finding.sure
+
+
+def test_a_weaker_sign_asks_rather_than_answers() -> None:
+    finding = RULES_ONLY.screen("I can't do this anymore")
+    assert finding is not None and not finding.sure
+
+
+def test_the_fast_scorer_is_the_trained_regression() -> None:
+    """Model copies scikit-learn's weights into dictionaries; both must score alike."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    model = Model.train(DEVELOPMENT)
+    texts = [normalise(e.text) for e in DEVELOPMENT]
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[a-z']+")
+    matrix = hstack([chars.fit_transform(texts), words.fit_transform(texts)]).tocsr()
+    regression = LogisticRegression(C=4.0, max_iter=2000).fit(
+        matrix, [e.danger for e in DEVELOPMENT]
+    )
+    probe = [normalise(e.text) for e in HELDOUT[:40]] + ["", "zzz qqq"]
+    expected = regression.predict_proba(
+        hstack([chars.transform(probe), words.transform(probe)]).tocsr()
+    )[:, 1]
+    for text, want in zip(probe, expected, strict=True):
+        assert model.score(text).danger == pytest.approx(want, abs=1e-9)
+
+
+def test_the_development_set_is_learned() -> None:
+    """Not a held-out figure: the rules were written and the classifier trained on it."""
+    missed = [e.text for e in DEVELOPMENT if e.danger and DETECTOR.screen(e.text) is None]
+    alarms = [e.text for e in DEVELOPMENT if not e.danger and DETECTOR.screen(e.text)]
+    assert missed == []
+    assert len(alarms) <= 8, alarms
+
+
+def test_the_held_out_figures_do_not_slip() -> None:
+    """A guard at the figures reported in the issue note (bench/safety.py prints them)."""
+    danger = [e for e in HELDOUT if e.danger]
+    safe = [e for e in HELDOUT if not e.danger]
+    caught = sum(1 for e in danger if DETECTOR.screen(e.text))
+    alarms = sum(1 for e in safe if DETECTOR.screen(e.text))
+    assert caught / len(danger) >= 0.86
+    assert caught / (caught + alarms) >= 0.90
+
+
+def test_odd_input_is_screened_without_error() -> None:
+    for text in ["", " ", "🙂" * 500, "a" * 20_000, "\u202e\u0000", "$$$", "4 2 4"]:
+        DETECTOR.screen(text)
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,7 @@ class Person:
     quiet_start: str
     quiet_end: str
     unreachable: bool
+    hushed: bool  # "pause all nudges quietly" after a safety answer: nothing private
 
 
 class Nudging:
@@ -92,7 +93,7 @@ class Nudging:
 
     def people(self, conn: Connection, couple_id: int) -> list[Person]:
         return [
-            Person(r.id, r.first_name, r.quiet_start, r.quiet_end, r.unreachable)
+            Person(r.id, r.first_name, r.quiet_start, r.quiet_end, r.unreachable, r.hushed)
             for r in conn.execute(
                 select(
                     PARTNERS.c.id,
@@ -100,6 +101,7 @@ class Nudging:
                     PARTNERS.c.quiet_start,
                     PARTNERS.c.quiet_end,
                     PARTNERS.c.unreachable,
+                    PARTNERS.c.hushed,
                 )
                 .where(PARTNERS.c.couple_id == couple_id)
                 .order_by(PARTNERS.c.seat)
@@ -121,12 +123,13 @@ class Nudging:
         conn: Connection,
         person: Person,
         timezone: str,
-        couple_id: int,
+        couple_id: int | None,
         message: Outgoing,
         now: datetime,
     ) -> None:
-        """Queue for now, or for when the person's quiet hours end; never to the unreachable."""
-        if person.unreachable:
+        """Queue for now, or for when the person's quiet hours end; never to the unreachable
+        or to someone who paused their nudges quietly (every private nudge passes here)."""
+        if person.unreachable or person.hushed:
             return
         quiet_until = in_quiet_hours(now, timezone, person.quiet_start, person.quiet_end)
         self.queue(conn, message, couple_id, quiet_until or now, now)

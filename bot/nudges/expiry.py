@@ -37,7 +37,9 @@ class FlowExpiry(Nudging):
                     continue  # somebody else closed it
                 text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
                 log.info("flow run %s expired", row.id)
-                # Only those the run spoke to hear it ended.
+                # Only those the run spoke to hear it ended; not who asked for quiet.
+                hushed = {p.id for p in self.people(conn, row.couple_id) if p.hushed}
                 for person in self.flows.runner.seen_by(run_view(row)):
-                    self.queue(conn, Outgoing(person, text), row.couple_id, now, now)
+                    if person not in hushed:
+                        self.queue(conn, Outgoing(person, text), row.couple_id, now, now)
         return len(rows)

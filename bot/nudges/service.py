@@ -24,6 +24,7 @@ from bot.couples import CoupleService
 from bot.events import Event
 from bot.nudges.breaks import BreakEnds
 from bot.nudges.common import Batch, Delivery, Nudging
+from bot.nudges.safety_check import SafetyChecks
 from bot.nudges.expiry import FlowExpiry
 from bot.nudges.metime import MeTimeNudges
 from bot.nudges.reminders import FlowReminders
@@ -64,6 +65,7 @@ class NudgeService:
             MeTimeNudges(*parts),
             BreakEnds(*parts),
             StartSmallInvitations(*parts),
+            SafetyChecks(*parts),
         ]
 
     def rebuild(self, now: datetime) -> int:

@@ -50,6 +50,14 @@ class Partner(SQLModel, table=True):
     quiet_start: str = Field(default="22:00", max_length=5)
     quiet_end: str = Field(default="08:00", max_length=5)
     created_at: datetime
+    # After a safety answer (bot/safety): when it was given, the one gentle check due the
+    # next day, "pause all nudges quietly" (this person's private nudges only, the partner
+    # sees no change), and "leave quietly" noted on the partner left behind, who learns the
+    # couple ended only when they next use it.
+    safety_at: datetime | None = None
+    safety_check_at: datetime | None = Field(default=None, index=True)
+    hushed: bool = Field(default=False)
+    couple_ended: bool = Field(default=False)
 
 
 class Invite(SQLModel, table=True):
