@@ -51,7 +51,13 @@ def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def judged(pairs: list[tuple[Example, Detector]]) -> dict[str, list[Example]]:
-    out: dict[str, list[Example]] = {"caught": [], "missed": [], "alarms": [], "asks": [], "kind": []}
+    out: dict[str, list[Example]] = {
+        "caught": [],
+        "missed": [],
+        "alarms": [],
+        "asks": [],
+        "kind": [],
+    }
     for example, detector in pairs:
         finding = detector.screen(example.text)
         if finding and not finding.sure:
@@ -119,7 +125,9 @@ def sweep(development: list[Example]) -> None:
     danger = sum(e.danger for e in development)
     for threshold in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9):
         tp = sum(1 for e, s in zip(development, scores, strict=True) if e.danger and s >= threshold)
-        fp = sum(1 for e, s in zip(development, scores, strict=True) if not e.danger and s >= threshold)
+        fp = sum(
+            1 for e, s in zip(development, scores, strict=True) if not e.danger and s >= threshold
+        )
         print(
             f"classifier alone at {threshold:.2f}: recall {tp / danger:.3f},"
             f" precision {tp / max(1, tp + fp):.3f} ({fp} false alarms)"
@@ -164,13 +172,22 @@ def main() -> None:
     print(f"development set: {d_danger} danger, {len(development) - d_danger} safe")
     print(f"held-out set:    {h_danger} danger, {len(heldout) - h_danger} safe")
     rules_only = Detector(rules, None)
-    report("development, rules alone (tuned on it: NOT held-out)",
-           judged([(e, rules_only) for e in development]), show_texts=True)
-    report("development, rules + classifier by 5-fold cross-validation (NOT held-out)",
-           judged(folds(development, rules)), show_texts=True)
+    report(
+        "development, rules alone (tuned on it: NOT held-out)",
+        judged([(e, rules_only) for e in development]),
+        show_texts=True,
+    )
+    report(
+        "development, rules + classifier by 5-fold cross-validation (NOT held-out)",
+        judged(folds(development, rules)),
+        show_texts=True,
+    )
     report("held-out, rules alone", judged([(e, rules_only) for e in heldout]), show_texts=False)
-    report("held-out, rules + classifier (the bot as shipped)",
-           judged([(e, detector) for e in heldout]), show_texts=False)
+    report(
+        "held-out, rules + classifier (the bot as shipped)",
+        judged([(e, detector) for e in heldout]),
+        show_texts=False,
+    )
     speed(detector, [e.text for e in development + heldout] * 3)
 
 

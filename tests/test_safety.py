@@ -66,8 +66,16 @@ async def test_violence_stops_the_exercise_and_does_not_offer_to_go_on_first(rig
     ("words", "kind_words", "first_button"),
     [
         ("I've been thinking about ending my life", "If you might act", "Continue where I was"),
-        ("he takes all my money and checks my phone", "kept from money", "Pause all nudges quietly"),
-        ("I'm afraid of what he'll do when he gets home", "afraid of a partner", "Pause all nudges quietly"),
+        (
+            "he takes all my money and checks my phone",
+            "kept from money",
+            "Pause all nudges quietly",
+        ),
+        (
+            "I'm afraid of what he'll do when he gets home",
+            "afraid of a partner",
+            "Pause all nudges quietly",
+        ),
     ],
 )
 async def test_each_kind_has_its_own_answer(
@@ -172,7 +180,7 @@ async def test_leaving_quietly_tells_the_partner_nothing_until_they_use_the_coup
     await alex.sees("kept from money")
     alex.says("/forget")
     confirm = await alex.sees("Leave quietly")
-    assert [b["text"] for b in confirm.buttons][0] == "Leave quietly"
+    assert next(b["text"] for b in confirm.buttons) == "Leave quietly"
     await alex.presses("Leave quietly")
     await alex.sees("Everything about you is deleted")
     await rig.talk.settle()

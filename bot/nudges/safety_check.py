@@ -34,22 +34,40 @@ class SafetyChecks(Nudging):
                 ).rowcount
                 if not taken:
                     continue  # another process did it
-                row = conn.execute(
-                    select(PARTNERS, COUPLES.c.timezone)
-                    .select_from(PARTNERS.outerjoin(COUPLES, PARTNERS.c.couple_id == COUPLES.c.id))
-                    .where(PARTNERS.c.id == person_id)
-                ).mappings().one()
+                row = (
+                    conn.execute(
+                        select(PARTNERS, COUPLES.c.timezone)
+                        .select_from(
+                            PARTNERS.outerjoin(COUPLES, PARTNERS.c.couple_id == COUPLES.c.id)
+                        )
+                        .where(PARTNERS.c.id == person_id)
+                    )
+                    .mappings()
+                    .one()
+                )
                 if row["hushed"]:
                     continue
                 person = Person(
-                    row["id"], row["first_name"], row["quiet_start"], row["quiet_end"],
-                    row["unreachable"], False,
+                    row["id"],
+                    row["first_name"],
+                    row["quiet_start"],
+                    row["quiet_end"],
+                    row["unreachable"],
+                    False,
                 )
                 buttons = (
-                    (Button(self.renderer.label("common/safety_numbers"),
-                            data=SafetyChoice("numbers").pack()),),
-                    (Button(self.renderer.label("common/safety_fine"),
-                            data=SafetyChoice("fine").pack()),),
+                    (
+                        Button(
+                            self.renderer.label("common/safety_numbers"),
+                            data=SafetyChoice("numbers").pack(),
+                        ),
+                    ),
+                    (
+                        Button(
+                            self.renderer.label("common/safety_fine"),
+                            data=SafetyChoice("fine").pack(),
+                        ),
+                    ),
                 )
                 message = Outgoing(person_id, self.renderer.render("common/safety_check"), buttons)
                 self.queue_privately(

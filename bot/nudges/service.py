@@ -24,10 +24,10 @@ from bot.couples import CoupleService
 from bot.events import Event
 from bot.nudges.breaks import BreakEnds
 from bot.nudges.common import Batch, Delivery, Nudging
-from bot.nudges.safety_check import SafetyChecks
 from bot.nudges.expiry import FlowExpiry
 from bot.nudges.metime import MeTimeNudges
 from bot.nudges.reminders import FlowReminders
+from bot.nudges.safety_check import SafetyChecks
 from bot.nudges.start_small import StartSmallInvitations
 from bot.nudges.weekly import WeeklyPrompts
 from bot.outbox import Notice, Outgoing, Reply

@@ -36,7 +36,11 @@ class Finding:
 
 class Detector:
     def __init__(
-        self, rules: Rules, model: Model | Future[Model] | None, sure: float = SURE, ask: float = ASK
+        self,
+        rules: Rules,
+        model: Model | Future[Model] | None,
+        sure: float = SURE,
+        ask: float = ASK,
     ) -> None:
         self.rules = rules
         self._model = model

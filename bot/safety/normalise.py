@@ -17,7 +17,9 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
-LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
 # A word with letters and leet digits or symbols mixed: "k1ll", "mys3lf", "$uicide".
 LEET_WORD = re.compile(r"\b(?=[\w@$]*[a-z])(?=[\w@$]*[013457@$])[a-z013457@$]{3,}\b")
 STRETCHED = re.compile(r"([a-z])\1{2,}")

@@ -45,7 +45,9 @@ class SafetyService:
     # ----- answers -------------------------------------------------------------------------
 
     def _button(self, template: str, action: str) -> tuple[Button, ...]:
-        return (Button(self.renderer.label(f"common/{template}"), data=SafetyChoice(action).pack()),)
+        return (
+            Button(self.renderer.label(f"common/{template}"), data=SafetyChoice(action).pack()),
+        )
 
     def _help(self, event: Event, template: str, buttons: list[tuple[Button, ...]]) -> Outgoing:
         lines = helplines_for(event.person.language_code)
@@ -139,9 +141,7 @@ class SafetyService:
         """Note the answer and plan one gentle check for the next day (not one per message)."""
         now = self.couples.clock()
         with self.couples.db.begin() as conn:
-            conn.execute(
-                update(PARTNERS).where(PARTNERS.c.id == person).values(safety_at=now)
-            )
+            conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(safety_at=now))
             conn.execute(
                 update(PARTNERS)
                 .where(PARTNERS.c.id == person, PARTNERS.c.safety_check_at.is_(None))

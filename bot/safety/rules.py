@@ -16,9 +16,44 @@ NEGATIONS = frozenset(
 )
 # A negation's reach ends at the start of a new clause ("No one knows | he chokes me").
 CLAUSE_WORDS = frozenset(
-    "but though although yet and so because cause when whenever until that knows know knew"
-    " believes believe believed told tell tells say says said think thinks thought realise"
-    " realize see sees saw after before since then".split()
+    {
+        "but",
+        "though",
+        "although",
+        "yet",
+        "and",
+        "so",
+        "because",
+        "cause",
+        "when",
+        "whenever",
+        "until",
+        "that",
+        "knows",
+        "know",
+        "knew",
+        "believes",
+        "believe",
+        "believed",
+        "told",
+        "tell",
+        "tells",
+        "say",
+        "says",
+        "said",
+        "think",
+        "thinks",
+        "thought",
+        "realise",
+        "realize",
+        "see",
+        "sees",
+        "saw",
+        "after",
+        "before",
+        "since",
+        "then",
+    }
 )
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\-–—]")
 KEEP_GOING = frozenset({"stop", "stops", "stopped", "help"})  # "won't stop hitting me"

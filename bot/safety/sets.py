@@ -24,7 +24,9 @@ def load_set(path: Path) -> list[Example]:
         part = data[side]
         if isinstance(part, list):
             for item in part:
-                examples.append(Example(item["text"], side == "danger", item["kind"], item["style"]))
+                examples.append(
+                    Example(item["text"], side == "danger", item["kind"], item["style"])
+                )
         else:
             for kind, styles in part.items():
                 for style, texts in styles.items():
