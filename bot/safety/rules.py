@@ -11,52 +11,32 @@ import yaml
 HERE = Path(__file__).resolve().parent
 MACRO = re.compile(r"\{([a-z_]+)\}")
 WORD = re.compile(r"[a-z']+")
-NEGATIONS = frozenset(
-    {"never", "not", "no", "nobody", "none", "nothing", "hardly", "ever", "if", "longer"}
-)
-# A negation's reach ends at the start of a new clause ("No one knows | he chokes me").
-CLAUSE_WORDS = frozenset(
-    {
-        "but",
-        "though",
-        "although",
-        "yet",
-        "and",
-        "so",
-        "because",
-        "cause",
-        "when",
-        "whenever",
-        "until",
-        "that",
-        "knows",
-        "know",
-        "knew",
-        "believes",
-        "believe",
-        "believed",
-        "told",
-        "tell",
-        "tells",
-        "say",
-        "says",
-        "said",
-        "think",
-        "thinks",
-        "thought",
-        "realise",
-        "realize",
-        "see",
-        "sees",
-        "saw",
-        "after",
-        "before",
-        "since",
-        "then",
-    }
-)
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\-–—]")
-KEEP_GOING = frozenset({"stop", "stops", "stopped", "help"})  # "won't stop hitting me"
+
+
+@dataclass(frozen=True)
+class Negation:
+    """When a negation cancels a sign; the words are in signals.yaml under `negation`."""
+
+    cues: frozenset[str]  # "never", "not", ... (and any word ending in "n't")
+    clause_words: frozenset[str]  # a new clause starts: "but", "knows", "told", ...
+    keep_going: frozenset[str]  # "won't stop hitting me" is not a negation
+
+    def before(self, text: str) -> bool:
+        """Whether a negation in the same clause, within three words, ends `text`."""
+        words = WORD.findall(CLAUSE_BREAK.split(text)[-1])
+        for i in range(len(words) - 1, -1, -1):
+            if words[i] in self.clause_words:
+                words = words[i + 1 :]
+                break
+        window = words[-3:]
+        for i, word in enumerate(window):
+            if word in self.cues or word.endswith("n't"):
+                following = window[i + 1 : i + 2]
+                if following and following[0] in self.keep_going:
+                    continue
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -83,9 +63,12 @@ def _expand(pattern: str, words: dict[str, str]) -> str:
 
 
 class Rules:
-    def __init__(self, signals: list[Signal], idioms: list[re.Pattern[str]]) -> None:
+    def __init__(
+        self, signals: list[Signal], idioms: list[re.Pattern[str]], negation: Negation
+    ) -> None:
         self.signals = signals
         self.idioms = idioms
+        self.negation = negation
 
     @classmethod
     def load(cls, path: Path = HERE / "signals.yaml") -> Rules:
@@ -98,7 +81,11 @@ class Rules:
             for pattern in patterns
         ]
         idioms = [re.compile(_expand(p, words)) for p in data.get("idioms", [])]
-        return cls(signals, idioms)
+        spec = data["negation"]
+        negation = Negation(
+            frozenset(spec["cues"]), frozenset(spec["clause_words"]), frozenset(spec["keep_going"])
+        )
+        return cls(signals, idioms, negation)
 
     def hits(self, clean: str) -> list[Hit]:
         """Every signal in the normalised text that no idiom explains away."""
@@ -109,23 +96,5 @@ class Rules:
                 start, end = match.span()
                 if any(a < end and start < b for a, b in idiom_spans):
                     continue
-                found.append(Hit(signal, negated(clean[:start])))
+                found.append(Hit(signal, self.negation.before(clean[:start])))
         return found
-
-
-def negated(before: str) -> bool:
-    """Whether a negation in the same clause, within three words, stands before a sign."""
-    clause = CLAUSE_BREAK.split(before)[-1]
-    words = WORD.findall(clause)
-    for i in range(len(words) - 1, -1, -1):
-        if words[i] in CLAUSE_WORDS:
-            words = words[i + 1 :]
-            break
-    window = words[-3:]
-    for i, word in enumerate(window):
-        if word in NEGATIONS or word.endswith("n't"):
-            following = window[i + 1 : i + 2]
-            if following and following[0] in KEEP_GOING:
-                continue
-            return True
-    return False
