@@ -182,7 +182,7 @@ async def test_privacy_sweep_private_words_reach_nobody_without_consent(rig: Rig
     await alex.presses("No, just me")
     await alex.sees("Planned")
     alex.says(f"I'm scared of him {mark('safety')}")
-    await alex.sees("sounds serious")
+    await alex.sees("Thank you for telling me")
     await check_in(alex, "fused", (1, 2, 3))
     await alex.presses("Done")
     await rig.talk.settle()

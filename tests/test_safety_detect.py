@@ -98,6 +98,14 @@ def test_look_alikes_are_left_alone_by_the_rules(text: str) -> None:
     assert RULES_ONLY.screen(text) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["my private words", "first try", "hello?", "a", "weekends", "Take the kids to school?"],
+)
+def test_short_flow_answers_pass(text: str) -> None:
+    assert DETECTOR.screen(text) is None
+
+
 def test_negation_never_cancels_self_harm_it_asks_instead() -> None:
     finding = RULES_ONLY.screen("I'm not suicidal, just really stressed")
     assert finding is not None and finding.kind == "self_harm" and not finding.sure

@@ -25,6 +25,9 @@ HERE = Path(__file__).resolve().parent
 # question may be wrong now and then), SURE the lowest where it flagged nothing safe.
 SURE = 0.90
 ASK = 0.70
+# On one to three words the classifier reads mostly noise ("my private words" scored 0.79);
+# short signs are the rules' job ("he hits me").
+MODEL_MIN_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Detector:
             if hit.signal.sure and not hit.negated:
                 return Finding(kind, True, "rules")
             maybe = maybe or kind
-        if self.model is not None:
+        if self.model is not None and len(clean.split()) >= MODEL_MIN_WORDS:
             score = self.model.score(clean)
             if score.danger >= self.sure and maybe is None:
                 return Finding(score.kind, True, "model")
