@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.safety.detect import ASK, SURE, Detector
+from bot.safety.detect import ASK, Detector
 from bot.safety.model import Model
 from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
@@ -99,7 +99,7 @@ def report(name: str, result: dict[str, list[Example]], show_texts: bool) -> Non
             print(f"  false alarm ({e.kind}): {e.text}")
 
 
-def folds(examples: list[Example], rules: Rules, k: int = 5, sure: float = SURE, ask: float = ASK):
+def folds(examples: list[Example], rules: Rules, k: int = 5, ask: float = ASK):
     """Each example paired with a detector whose classifier never saw it."""
     order = list(range(len(examples)))
     random.Random(7).shuffle(order)
@@ -107,7 +107,7 @@ def folds(examples: list[Example], rules: Rules, k: int = 5, sure: float = SURE,
     for fold in range(k):
         held = set(order[fold::k])
         model = Model.train([e for i, e in enumerate(examples) if i not in held])
-        detector = Detector(rules, model, sure, ask)
+        detector = Detector(rules, model, ask)
         pairs.extend((examples[i], detector) for i in sorted(held))
     return pairs
 
@@ -128,9 +128,11 @@ def sweep(development: list[Example]) -> None:
         fp = sum(
             1 for e, s in zip(development, scores, strict=True) if not e.danger and s >= threshold
         )
+        safe = len(development) - danger
         print(
             f"classifier alone at {threshold:.2f}: recall {tp / danger:.3f},"
-            f" precision {tp / max(1, tp + fp):.3f} ({fp} false alarms)"
+            f" precision {tp / max(1, tp + fp):.3f},"
+            f" flags {fp / safe:.1%} of the safe messages ({fp})"
         )
 
 

@@ -18,13 +18,12 @@ from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
 
 HERE = Path(__file__).resolve().parent
-# The classifier's danger probability above which it answers on its own, and the one above
-# which it asks "Are you safe right now?". Chosen on the development set by 5-fold
+# The rules answer; the classifier only asks "Are you safe right now?" (with the help already
+# visible), when its danger probability reaches ASK. Chosen on the development set by 5-fold
 # cross-validation of the classifier alone (bench/safety.py --sweep), never on the held-out
-# set: ASK is the lowest threshold where at least 85% of what it flags is danger (a gentle
-# question may be wrong now and then), SURE the lowest where it flagged nothing safe.
-SURE = 0.90
-ASK = 0.70
+# set: the lowest threshold at which it flags at most 5% of the safe messages, so that with
+# the rules' own false alarms the bot stays near the 90% precision goal.
+ASK = 0.80
 # On one to three words the classifier reads mostly noise ("my private words" scored 0.79);
 # short signs are the rules' job ("he hits me").
 MODEL_MIN_WORDS = 4
@@ -38,16 +37,9 @@ class Finding:
 
 
 class Detector:
-    def __init__(
-        self,
-        rules: Rules,
-        model: Model | Future[Model] | None,
-        sure: float = SURE,
-        ask: float = ASK,
-    ) -> None:
+    def __init__(self, rules: Rules, model: Model | Future[Model] | None, ask: float = ASK) -> None:
         self.rules = rules
         self._model = model
-        self.sure = sure
         self.ask = ask
 
     @property
@@ -67,17 +59,16 @@ class Detector:
         maybe: str | None = None
         for hit in self.rules.hits(clean):
             kind = hit.signal.kind
-            if hit.negated and kind != "self_harm":
+            doubtful = hit.negated or hit.distant
+            if doubtful and kind != "self_harm":
                 continue  # "he would never hit me"; self-harm is never cancelled, only asked about
-            if hit.signal.sure and not hit.negated:
+            if hit.signal.sure and not doubtful:
                 return Finding(kind, True, "rules")
             maybe = maybe or kind
-        if self.model is not None and len(clean.split()) >= MODEL_MIN_WORDS:
+        if maybe is None and self.model is not None and len(clean.split()) >= MODEL_MIN_WORDS:
             score = self.model.score(clean)
-            if score.danger >= self.sure and maybe is None:
-                return Finding(score.kind, True, "model")
             if score.danger >= self.ask:
-                return Finding(maybe or score.kind, False, "model")
+                return Finding(score.kind, False, "model")
         return Finding(maybe, False, "rules") if maybe else None
 
     def check(self, text: str) -> str | None:

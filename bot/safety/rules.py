@@ -12,6 +12,7 @@ HERE = Path(__file__).resolve().parent
 MACRO = re.compile(r"\{([a-z_]+)\}")
 WORD = re.compile(r"[a-z']+")
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\-–—]")
+SENTENCE_BREAK = re.compile(r"[.;!?]")
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Negation:
     cues: frozenset[str]  # "never", "not", ... (and any word ending in "n't")
     clause_words: frozenset[str]  # a new clause starts: "but", "knows", "told", ...
     keep_going: frozenset[str]  # "won't stop hitting me" is not a negation
+    distance: tuple[str, ...]  # "years ago", "someone who": past, or nobody in particular
 
     def before(self, text: str) -> bool:
         """Whether a negation in the same clause, within three words, ends `text`."""
@@ -38,6 +40,14 @@ class Negation:
                 return True
         return False
 
+    def distant(self, text: str) -> bool:
+        """Whether the sentence that `text` ends puts what follows in the past or on nobody
+        in particular ("Years ago my ex...", "someone who...")."""
+        sentence = f" {SENTENCE_BREAK.split(text)[-1]} "
+        return any(
+            f" {phrase} " in sentence or f" {phrase}," in sentence for phrase in self.distance
+        )
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -54,6 +64,7 @@ class Signal:
 class Hit:
     signal: Signal
     negated: bool
+    distant: bool  # in the past, or about nobody in particular
 
 
 def _expand(pattern: str, words: dict[str, str]) -> str:
@@ -83,7 +94,10 @@ class Rules:
         idioms = [re.compile(_expand(p, words)) for p in data.get("idioms", [])]
         spec = data["negation"]
         negation = Negation(
-            frozenset(spec["cues"]), frozenset(spec["clause_words"]), frozenset(spec["keep_going"])
+            frozenset(spec["cues"]),
+            frozenset(spec["clause_words"]),
+            frozenset(spec["keep_going"]),
+            tuple(spec["distance"]),
         )
         return cls(signals, idioms, negation)
 
@@ -96,5 +110,8 @@ class Rules:
                 start, end = match.span()
                 if any(a < end and start < b for a, b in idiom_spans):
                     continue
-                found.append(Hit(signal, self.negation.before(clean[:start])))
+                before = clean[:start]
+                found.append(
+                    Hit(signal, self.negation.before(before), self.negation.distant(clean[:end]))
+                )
         return found
