@@ -141,7 +141,8 @@ def test_the_development_set_is_learned() -> None:
     """Not a held-out figure: the rules were written and the classifier trained on it."""
     missed = [e.text for e in DEVELOPMENT if e.danger and DETECTOR.screen(e.text) is None]
     alarms = [e.text for e in DEVELOPMENT if not e.danger and DETECTOR.screen(e.text)]
-    assert missed == []
+    danger = sum(e.danger for e in DEVELOPMENT)
+    assert len(missed) <= danger // 100, missed  # the classifier is regularised: not all
     assert len(alarms) <= 8, alarms
 
 
@@ -151,7 +152,7 @@ def test_the_held_out_figures_do_not_slip() -> None:
     safe = [e for e in HELDOUT if not e.danger]
     caught = sum(1 for e in danger if DETECTOR.screen(e.text))
     alarms = sum(1 for e in safe if DETECTOR.screen(e.text))
-    assert caught / len(danger) >= 0.82
+    assert caught / len(danger) >= 0.85
     assert caught / (caught + alarms) >= 0.90
 
 
