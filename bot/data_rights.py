@@ -85,6 +85,10 @@ class DataRights:
                     "created_at",
                 )
             }
+            # Only in the person's own export: the partner's never mentions any of this.
+            data["profile"]["help_last_shown_at"] = _stamp(me["safety_at"])
+            data["profile"]["help_check_planned_at"] = _stamp(me["safety_check_at"])
+            data["profile"]["nudges_paused_quietly"] = me["hushed"]
             couple_id = me["couple_id"]
             if couple_id is not None:
                 couple = (

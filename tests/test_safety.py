@@ -3,6 +3,8 @@ partner and the group learn nothing, and the person decides what happens next.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import Session, select
 
@@ -243,3 +245,63 @@ async def test_start_and_help_say_this_is_not_therapy(rig: Rig) -> None:
     alex.says("/help")
     help_text = (await alex.sees("What I can do")).text
     assert "not therapy" in help_text and "/safe" in help_text
+
+
+async def export_of(rig: Rig, person) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    person.says("/export")
+    document = await person.sees("everything I store about you")
+    _name, content, _mime = rig.server.files[document.document["file_id"]]
+    data = json.loads(content)
+    data.pop("exported_at")
+    return data  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("words", "answer_words"),
+    [
+        ("i've been thinking about suicide SCAN-MARK", "If you might act"),
+        ("he slapped me across the face SCAN-MARK", "never your fault"),
+        ("she checks my phone every night SCAN-MARK", "kept from money"),
+        ("I'm terrified of him SCAN-MARK", "afraid of a partner"),
+        ("honestly I can't take it anymore SCAN-MARK", "are you safe right now"),
+    ],
+)
+async def test_a_scan_of_everything_the_partner_and_group_got_finds_no_change(
+    rig: Rig, words: str, answer_words: str
+) -> None:
+    """Before and after the answer, a quiet pause and a quiet leave: the partner's chat, the
+    group, and the partner's /pause and /export are exactly what they would have been."""
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    export_before = await export_of(rig, sam)
+    await rig.talk.settle()
+    sam_before = sam.inbox()
+    group_before = [m.text for m in rig.server.bot_messages(group.id)]
+
+    alex.says(words)
+    answer = await alex.sees(answer_words)
+    assert answer.text.splitlines()[0] == NEUTRAL_FIRST_LINE and answer.chat_id == alex.id
+    if "are you safe" in answer_words:
+        await alex.presses("I'd like some help")
+        await alex.sees("Thank you for telling me")
+    await alex.presses("Pause all nudges quietly")
+    await alex.sees("Nothing changes for your partner")
+    await rig.talk.settle()
+    assert sam.inbox() == sam_before
+    assert [m.text for m in rig.server.bot_messages(group.id)] == group_before
+    assert await export_of(rig, sam) == export_before  # the partner's view of the couple
+    mine = await export_of(rig, alex)
+    assert mine["profile"]["nudges_paused_quietly"] is True  # the person's own copy says so
+
+    alex.says("/forget")
+    await alex.presses("Leave quietly")
+    await alex.sees("Everything about you is deleted")
+    await rig.talk.settle()
+    sam_now = sam.inbox()
+    # Only the two /export replies Sam asked for arrived meanwhile.
+    assert [t for t in sam_now if t not in sam_before and "everything I store" not in t] == []
+    assert [m.text for m in rig.server.bot_messages(group.id)] == group_before
+    everything = " ".join(sam.inbox() + [m.text for m in rig.server.bot_messages(group.id)])
+    assert "SCAN-MARK" not in everything
+    for hint in HINTS:
+        assert hint not in " ".join(set(sam.inbox()) - set(sam_before)).lower()
