@@ -81,12 +81,30 @@ class SafetyChoice(ButtonData):
 
 
 @dataclass(frozen=True)
+class AgreementChoice(ButtonData):
+    """The answer to an agreement's follow-up: working, again, let_go."""
+
+    prefix: ClassVar[str] = "a"
+    agreement_id: int
+    answer: str
+
+
+@dataclass(frozen=True)
 class ForgetChoice(ButtonData):
     prefix: ClassVar[str] = "p"
     action: str  # forget, keep
 
 
-Data = FlowChoice | SwitchFlow | KeepFlow | StartMeeting | Snooze | StartSmall | SafetyChoice
+Data = (
+    FlowChoice
+    | SwitchFlow
+    | KeepFlow
+    | StartMeeting
+    | Snooze
+    | StartSmall
+    | SafetyChoice
+    | AgreementChoice
+)
 AnyData = Data | ForgetChoice
 # Longest prefixes first, so "n:start" is not read as an "n" with fields.
 KINDS: tuple[type[ButtonData], ...] = (
@@ -96,6 +114,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     SwitchFlow,
     KeepFlow,
     SafetyChoice,
+    AgreementChoice,
     ForgetChoice,
     FlowChoice,
 )

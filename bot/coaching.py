@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from bot.agreements import AgreementService
 from bot.buttons import FlowChoice, KeepFlow, SwitchFlow
 from bot.couples import Clock, CoupleService
 from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
@@ -225,8 +226,12 @@ class FlowService:
         reply = Reply()
         now = self.clock()
         for text, days, author in outcome.agreements:
-            follow_up = date.fromordinal(now.date().toordinal() + days) if days else None
-            self.store.add_agreement(conn, row.couple_id, row.id, text, follow_up, now, author)
+            follow_up, follow_up_at = (
+                AgreementService.due_at(conn, row.couple_id, days, now) if days else (None, None)
+            )
+            self.store.add_agreement(
+                conn, row.couple_id, row.id, text, follow_up, now, author, follow_up_at
+            )
         for name, params in outcome.effects:
             reply.messages.extend(self.effects[name](conn, row, couple, params, now))
         requests = list(outcome.start_flows)
@@ -441,21 +446,3 @@ class FlowService:
                 if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
                     return Reply(messages=self.outgoing(row, outcome.messages, couple))
         return Reply()
-
-    # ----- agreements ----------------------------------------------------------------------
-
-    def agreements(self, event: Event) -> Reply:
-        couple = self.store.couple_of(event.person.id)
-        if couple is None:
-            return self.couples.not_paired(event)
-        if event.in_group and couple.group_chat_id != event.chat_id:
-            return self.couples.reply(event, "group_not_linked")
-        items = [
-            {
-                "text": a.text,
-                "date": a.created_at.strftime("%d %b %Y"),
-                "follow_up": a.follow_up.strftime("%d %b %Y") if a.follow_up else None,
-            }
-            for a in self.store.agreements(couple.id)
-        ]
-        return self.couples.reply(event, "agreements", items=items)

@@ -45,10 +45,15 @@ SEEDS = frozenset({"appreciations_this_week"})
 
 def names() -> Names:
     """What flows may name in `effect:` and `seed:`, for the flow checker."""
+    from bot import agreements
     from bot.roles import BUILT_IN, ROLES, TIMING
 
     return Names(
-        effects=EFFECTS, seeds=SEEDS, roles=ROLES, commands=frozenset(BUILT_IN), timing=TIMING
+        effects=EFFECTS | agreements.EFFECTS,
+        seeds=SEEDS | agreements.SEEDS,
+        roles=ROLES,
+        commands=frozenset(BUILT_IN),
+        timing=TIMING,
     )
 
 

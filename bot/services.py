@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from bot import buttons, commands, practices
+from bot.agreements import AgreementService
 from bot.coaching import MAX_ANSWER_CHARS, FlowService
 from bot.config import Settings
 from bot.couples import CoupleService
@@ -38,6 +39,7 @@ class Services:
     flows: FlowService
     nudges: NudgeService
     safety: SafetyService
+    agreements: AgreementService
     rights: DataRights
 
     @property
@@ -83,6 +85,8 @@ class Services:
             return self.nudges.button(event, data)
         if isinstance(data, buttons.SafetyChoice):
             return self.safety.button(event, data)
+        if isinstance(data, buttons.AgreementChoice):
+            return self.agreements.answer(event, data)
         if isinstance(data, buttons.ForgetChoice):
             return self.rights.button(event, data)
         if isinstance(data, buttons.FlowChoice | buttons.SwitchFlow | buttons.KeepFlow):
@@ -131,18 +135,23 @@ def build_services(settings: Settings) -> Services:
         invite_ttl=timedelta(hours=settings.invite_ttl_hours),
     )
     flow_service = FlowService(db, flows, renderer, couples)
+    agreements = AgreementService(db, renderer, couples)
+    flow_service.seeds["agreements_review"] = agreements.review
+    flow_service.effects["revisit_taken"] = agreements.revisit_taken
     nudges = NudgeService(
         db,
         outbox,
         renderer,
         couples,
         flow_service,
+        agreements,
         max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
     )
     safety = SafetyService(Detector.load(), renderer, couples, flow_service)
     Practices(flow_service, renderer).register()
     rights = DataRights(db, renderer, couples, retention=timedelta(days=settings.retention_days))
     return Services(
+        agreements=agreements,
         rights=rights,
         safety=safety,
         settings=settings,

@@ -33,4 +33,4 @@ async def agreements(update: Update, context: CoachContext) -> None:
     """List the couple's agreements."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.flows.agreements(event))
+        await deliver(context, update, lambda: context.services.agreements.show(event))

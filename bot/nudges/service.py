@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
+from bot.agreements import AgreementService
 from bot.buttons import Snooze, StartMeeting, StartSmall
 from bot.coaching import FlowService
 from bot.couples import CoupleService
@@ -25,6 +26,7 @@ from bot.events import Event
 from bot.nudges.breaks import BreakEnds
 from bot.nudges.common import Batch, Delivery, Nudging
 from bot.nudges.expiry import FlowExpiry
+from bot.nudges.follow_ups import FollowUps
 from bot.nudges.metime import MeTimeNudges
 from bot.nudges.reminders import FlowReminders
 from bot.nudges.safety_check import SafetyChecks
@@ -48,6 +50,7 @@ class NudgeService:
         renderer: Renderer,
         couples: CoupleService,
         flows: FlowService,
+        agreements: AgreementService,
         *,
         max_late: timedelta = timedelta(hours=6),
     ) -> None:
@@ -58,6 +61,8 @@ class NudgeService:
         self.flows = flows
         parts = (db, outbox, renderer, flows, max_late)
         self.weekly = WeeklyPrompts(*parts)
+        follow_ups = FollowUps(*parts)
+        follow_ups.agreements = agreements
         self.kinds: list[Nudging] = [
             self.weekly,
             FlowReminders(*parts),
@@ -66,6 +71,7 @@ class NudgeService:
             BreakEnds(*parts),
             StartSmallInvitations(*parts),
             SafetyChecks(*parts),
+            follow_ups,
         ]
 
     def rebuild(self, now: datetime) -> int:

@@ -128,6 +128,15 @@ class Agreement(SQLModel, table=True):
     text: str = Field(max_length=4000)
     follow_up: date | None = None
     created_at: datetime
+    # The promised check-in: when it is due (the follow-up day at the couple's meeting time),
+    # when it went out, and what the couple said (open, working, again, let_go; `history`
+    # keeps each answer with its time).
+    follow_up_at: datetime | None = Field(default=None, index=True)
+    followed_up_at: datetime | None = None
+    status: str = Field(default="open", max_length=16)
+    history: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class NudgeLog(SQLModel, table=True):

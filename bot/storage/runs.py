@@ -229,6 +229,7 @@ class RunStore:
         follow_up: date | None,
         now: datetime,
         author: int | None = None,
+        follow_up_at: datetime | None = None,
     ) -> None:
         conn.execute(
             insert(AGREEMENTS).values(
@@ -237,6 +238,7 @@ class RunStore:
                 author_id=author,
                 text=text[:4000],
                 follow_up=follow_up,
+                follow_up_at=follow_up_at,
                 created_at=now,
             )
         )

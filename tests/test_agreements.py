@@ -1,0 +1,183 @@
+"""Agreements keep the bot's promise: the follow-up comes on its day at the meeting time, its
+answer is stored, and the next State of the Union brings the agreement back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from bot.agreements import AgreementService
+from bot.schedule import local_instant
+from bot.services import Services
+from bot.storage.db import utcnow
+from bot.storage.models import Agreement, Couple
+from tests.helpers import Rig, linked_group, pair
+from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
+from tests.test_nudges import pair as pair_services
+
+__all__ = ["world"]
+
+
+async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  # type: ignore[no-untyped-def]
+    """A whole State of the Union in the group, ending in `agreement`, follow-up in a week."""
+    alex.says("/sotu", group)
+    await sam.presses("We're ready", group)
+    ask = await alex.sees("one thing you appreciated", in_=group)
+    alex.replies(ask, "You made tea")
+    sam.replies(ask, "You called my mum")
+    issue = await sam.sees("one issue for today", in_=group)
+    sam.replies(issue, "Chores")
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    for speaker, listener in ((alex, sam), (sam, alex)):
+        await speaker.sees(f"{speaker.name}, you speak first", in_=group)
+        await speaker.presses("I'm done", group)
+        summary = await listener.sees(f"{listener.name}, sum up", in_=group)
+        listener.replies(summary, "So what I'm hearing you say is chores matter")
+        await speaker.sees("is that what you meant", in_=group)
+        await speaker.presses("Yes, that's it", group)
+        validate = await listener.sees("That makes sense", in_=group)
+        listener.replies(validate, "That makes sense from your point of view")
+    brainstorm = await alex.sees("Brainstorm", in_=group)
+    alex.replies(brainstorm, agreement)
+    await alex.sees("1 idea so far", in_=group)
+    await sam.presses("We have enough ideas", group)
+    choose = await sam.sees("Which one works for you both", in_=group)
+    sam.replies(choose, agreement)
+    await alex.presses("We both agree", group)
+    await sam.presses("We both agree", group)
+    await sam.sees("When shall we check", in_=group)
+    await sam.presses("In a week", group)
+    await alex.sees("check in on it in 7 days", in_=group)
+
+
+async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(
+    rig: Rig,
+) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/schedule sun 19:30", group)
+    await alex.sees("Sunday", in_=group)
+    made = utcnow()
+    await meet_and_agree(rig, alex, sam, group, "Dishes after dinner, whoever didn't cook")
+    with Session(rig.engine) as session:
+        agreement = session.exec(select(Agreement)).one()
+        couple = session.exec(select(Couple)).one()
+    zone = ZoneInfo(couple.timezone)
+    day = made.astimezone(zone).date() + timedelta(days=7)
+    assert agreement.follow_up == day
+    assert agreement.follow_up_at == local_instant(day, time(19, 30), zone)
+
+    # The day comes (moved to now: the clock test below waits for the real day).
+    with Session(rig.engine) as session:
+        row = session.exec(select(Agreement)).one()
+        row.follow_up_at = utcnow()
+        session.add(row)
+        session.commit()
+    due = await alex.sees("you agreed", "Dishes after dinner", in_=group, timeout=10)
+    assert [b["text"] for b in due.buttons] == ["It's working", "Needs another look", "Let it go"]
+    await sam.presses("Needs another look", group)
+    await sam.sees("next State of the Union", in_=group)
+    alex.says("/agreements", group)
+    await alex.sees("Dishes after dinner", "needs another look", in_=group)
+
+    # The next meeting opens with it, and offers it as the issue.
+    alex.says("/sotu", group)
+    welcome = await alex.sees("State of the Union", in_=group)
+    assert "Last time you agreed" in welcome.text and "Dishes after dinner" in welcome.text
+    assert welcome.text.index("Last time") < welcome.text.index("If it gets heated")
+    await sam.presses("We're ready", group)
+    ask = await alex.sees("one thing you appreciated", in_=group)
+    alex.replies(ask, "a")
+    sam.replies(ask, "b")
+    offer = await alex.sees("needs another look", "Dishes after dinner", in_=group)
+    assert [b["text"] for b in offer.buttons][:2] == [
+        "Yes, look at it again",
+        "Something else today",
+    ]
+    await sam.presses("Yes, look at it again", group)
+    await alex.sees("Today's issue", "Dishes after dinner", in_=group)
+    with Session(rig.engine) as session:
+        stored = session.exec(select(Agreement)).one()
+    assert stored.status == "revisited"
+    assert [h["answer"] for h in stored.history] == ["again", "revisited"]
+
+
+def make_agreement(services: Services, clock: Clock, days: int) -> int:
+    """An agreement stored the way a meeting stores it, its follow-up from the real rule."""
+    with services.db.unit() as conn:
+        couple_id = conn.execute(select(Couple.id)).scalar_one()  # type: ignore[call-overload]
+        follow_up, at = AgreementService.due_at(conn, couple_id, days, clock.now)
+        services.flows.store.add_agreement(
+            conn, couple_id, None, "Phones away at dinner", follow_up, clock.now, None, at
+        )
+    return couple_id
+
+
+def follow_ups(sent: list) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+    return [
+        (t.strftime("%m-%d %H:%M"), m.chat_id)
+        for t, d in sent
+        for m in d.messages
+        if "you agreed" in m.text
+    ]
+
+
+def test_the_follow_up_waits_for_its_day_and_the_meeting_time(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair_services(services, clock, "Europe/Berlin", "sun", "19:00")
+    services.couples.link(event(ALEX, clock.now, chat=-500))
+    clock.now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # Monday
+    make_agreement(services, clock, 7)
+    sent = run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))
+    # Monday 9 March, 19:00 in Berlin (UTC+1), once, in the group.
+    assert follow_ups(sent) == [("03-09 18:00", -500)]
+    message = next(m for _t, d in sent for m in d.messages if "you agreed" in m.text)
+    reply = press(services, SAM, [message], "It's working", clock.now)
+    assert "working" in reply[0].text
+    with Session(services.engine) as session:
+        agreement = session.exec(select(Agreement)).one()
+    assert agreement.status == "working" and agreement.history[0]["answer"] == "working"
+
+
+def test_without_a_group_each_gets_it_after_their_quiet_hours(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "23:00")  # a late meeting time
+    services.couples.set_quiet(event(SAM, clock.now), "21:00 07:30")
+    clock.now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    make_agreement(services, clock, 14)
+    sent = run_clock(services, clock, datetime(2026, 3, 18, tzinfo=UTC))
+    # Alex keeps the default 22:00-08:00
+    assert sorted(follow_ups(sent)) == [("03-17 07:30", SAM.id), ("03-17 08:00", ALEX.id)]
+
+
+def test_a_paused_couple_gets_it_when_they_resume(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    make_agreement(services, clock, 7)
+    services.couples.set_paused(event(SAM, clock.now), True)
+    assert follow_ups(run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))) == []
+    services.couples.set_paused(event(ALEX, clock.now), False)
+    late = follow_ups(run_clock(services, clock, datetime(2026, 3, 12, 9, tzinfo=UTC)))
+    assert sorted(late) == [("03-12 08:00", ALEX.id), ("03-12 08:00", SAM.id)]  # quiet hours
+
+
+def test_a_stranger_cannot_answer_a_follow_up(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    make_agreement(services, clock, 0 + 7)
+    from bot.buttons import AgreementChoice
+    from bot.events import Person
+
+    stranger = Person(4242, "Robin")
+    reply = services.button(event(stranger, clock.now, button=AgreementChoice(1, "let_go").pack()))
+    assert reply.notice is not None and reply.messages == []
+    with Session(services.engine) as session:
+        assert session.exec(select(Agreement)).one().status == "open"
