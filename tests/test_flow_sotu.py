@@ -129,6 +129,16 @@ async def advance_to_listener_summary(
     return alex, sam, group, summary
 
 
+async def test_the_hold_note_names_who_interrupts_and_whose_turn_it_is(rig: Rig) -> None:
+    alex, sam, group, summary = await advance_to_listener_summary(rig)
+    # The listener's step: now the speaker (Alex) is the one to hold on.
+    alex.replies(summary, "Wait, let me add something")
+    hold = await alex.sees("Hold that thought", in_=group)
+    assert hold.text.startswith("Alex, it's Sam's turn")
+    sam.replies(summary, "So what I'm hearing you say is money worries you")
+    await alex.sees("is that what you meant", in_=group)
+
+
 async def test_three_summaries_at_most(rig: Rig) -> None:
     alex, sam, group, summary = await advance_to_listener_summary(rig)
     for attempt in range(3):

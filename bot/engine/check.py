@@ -285,6 +285,9 @@ def template_problems(
                 try:
                     variables = runner._variables(flow, run, members)
                     variables["you"] = SAMPLE["starter"].name
+                    if key == "hold":  # who interrupts, whose turn it is
+                        variables["holder"] = SAMPLE["partner"].name
+                        variables["turn"] = SAMPLE["starter"].name
                     text = renderer.render(template, **variables)
                 except TemplateError as exc:
                     problems.append(

@@ -555,6 +555,10 @@ class FlowRunner:
         waiting = [members[p].name for p in self._allowed(flow, state, run) if p in members]
         if typed_by is not None and state.hold is not None:
             variables = self._variables(flow, run, members)
+            # Whoever interrupts, and whoever's turn it is: in a listener's step the speaker
+            # is the one told to hold on.
+            variables["holder"] = members[typed_by].name if typed_by in members else ""
+            variables["turn"] = " and ".join(waiting)
             text = self.renderer.render(f"{flow.id}/{state.hold}", **variables)
             person = None if run.in_group else typed_by
             outcome.messages.append(Said(text=text, person=person, step=run.step))
