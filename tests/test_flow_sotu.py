@@ -14,6 +14,11 @@ from bot.storage.models import Agreement, FlowRun
 from tests.helpers import Rig, linked_group, pair
 
 
+def the_run_of(rig: Rig, flow_id: str) -> FlowRun:
+    with Session(rig.engine) as session:
+        return session.exec(select(FlowRun).where(FlowRun.flow_id == flow_id)).one()
+
+
 def the_run(rig: Rig) -> FlowRun:
     with Session(rig.engine) as session:
         return session.exec(select(FlowRun).order_by(FlowRun.id.desc())).first()  # type: ignore[union-attr]
@@ -73,6 +78,9 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
     validate = await alex.sees("Alex, you don't have to agree", in_=group)
     alex.replies(validate, "That makes sense from your point of view")
 
+    await alex.sees("Where are you now?", in_=group)
+    await alex.presses("Let's find a win-win", group)
+    await sam.presses("Let's find a win-win", group)
     brainstorm = await alex.sees("Brainstorm", in_=group)
     alex.replies(brainstorm, "Lazy Saturday, adventure Sunday")
     await rig.talk.settle()
@@ -93,12 +101,14 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
     await sam.sees("When shall we check", in_=group)
     await sam.presses("In a week", group)
     await alex.sees("Agreed", "Lazy Saturday, picnic Sunday", in_=group)
+    await alex.sees("make you feel loved")  # the closing question, in private
+    await sam.sees("make you feel loved")
 
     with Session(rig.engine) as session:
         agreement = session.exec(select(Agreement)).one()
     assert agreement.text == "Lazy Saturday, picnic Sunday"
     assert agreement.follow_up == (utcnow() + timedelta(days=7)).date()
-    run = the_run(rig)
+    run = the_run_of(rig, "sotu")
     assert run.status == "done" and run.active_key is None
     assert run.context["tries"] == 1 and run.context["rounds"] == 2
 
@@ -305,3 +315,63 @@ async def test_sotu_in_an_unlinked_group_asks_to_link(rig: Rig) -> None:
     rig.server.add_bot_to_group(other, alex.user)
     alex.says("/sotu", other)
     await alex.sees("Send /link here first", in_=other)
+
+
+async def both_heard(rig: Rig) -> tuple[Human, Human, SimChat]:
+    """A meeting in the group up to "Where are you now?"."""
+    alex, sam, group, summary = await advance_to_listener_summary(rig)
+    sam.replies(summary, "So what I'm hearing you say is money worries you")
+    await alex.sees("is that what you meant", in_=group)
+    await alex.presses("Yes, that's it", group)
+    validate = await sam.sees("That makes sense", in_=group)
+    sam.replies(validate, "That makes sense from your point of view")
+    await sam.sees("you speak first", in_=group)
+    await sam.presses("I'm done", group)
+    summary = await alex.sees("sum up", in_=group)
+    alex.replies(summary, "So what I'm hearing you say is you want a plan")
+    await sam.sees("is that what you meant", in_=group)
+    await sam.presses("Yes, that's it", group)
+    validate = await alex.sees("you don't have to agree", in_=group)
+    alex.replies(validate, "That makes sense from your point of view")
+    await alex.sees("Where are you now?", in_=group)
+    return alex, sam, group
+
+
+async def test_understanding_without_a_decision_is_an_ending_of_its_own(rig: Rig) -> None:
+    alex, sam, group = await both_heard(rig)
+    await alex.presses("We understand each other; no decision today", group)
+    await rig.talk.settle()
+    assert the_run_of(rig, "sotu").state == "where_now"  # one choice is not both
+    await sam.presses("We understand each other; no decision today", group)
+    ending = await alex.sees("that's today's result", in_=group)
+    assert "failure" not in ending.text.lower()
+    with Session(rig.engine) as session:
+        assert session.exec(select(Agreement)).all() == []  # nothing to follow up
+    run = the_run_of(rig, "sotu")
+    assert run.status == "done", (run.state, run.status)
+    # Each gets the closing question in private.
+    await alex.sees("make you feel loved")
+    await sam.sees("make you feel loved")
+
+
+async def test_the_closing_question_is_private_until_shared(rig: Rig) -> None:
+    alex, sam, group = await both_heard(rig)
+    await alex.presses("We understand each other; no decision today", group)
+    await sam.presses("We understand each other; no decision today", group)
+    await alex.sees("make you feel loved")
+    await sam.sees("make you feel loved")
+    alex.says("A walk together on Saturday LOVED-ALEX")
+    await alex.sees("Sam would read", "LOVED-ALEX")
+    sam.says("Ask me about my exam LOVED-SAM")
+    await sam.sees("Alex would read")
+    await rig.talk.settle()
+    group_texts = [m.text for m in rig.server.bot_messages(group.id)]
+    assert not any("LOVED-" in t for t in group_texts + sam.inbox()[:-1])
+    await alex.presses("Send it")
+    note = await sam.sees("shared what would help them feel loved", "LOVED-ALEX")
+    assert note.chat_id == sam.id
+    await sam.presses("Keep it to myself")
+    await sam.sees("Kept just for you")
+    await rig.talk.settle()
+    assert not any("LOVED-SAM" in t for t in alex.inbox())
+    assert not any("LOVED-" in m.text for m in rig.server.bot_messages(group.id))
