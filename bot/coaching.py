@@ -75,12 +75,15 @@ class FlowService:
     def _timers(self, run: Run, now: datetime) -> Timers:
         """The new step's reminder and expiry, from the state or else the flow."""
         if run.status != "active":
-            return None, None
+            return None, None, None
         flow = self.flows[run.flow_id]
         state = flow.states[run.state]
+        expires = now + timedelta(minutes=duration_minutes(state.expires or flow.expires))
+        if state.wait is not None:  # nobody to remind: the clock moves it on
+            wake = now + timedelta(minutes=duration_minutes(state.wait))
+            return None, max(expires, wake + timedelta(hours=1)), wake
         remind = duration_minutes(state.reminder or flow.reminder)
-        expires = duration_minutes(state.expires or flow.expires)
-        return now + timedelta(minutes=remind), now + timedelta(minutes=expires)
+        return now + timedelta(minutes=remind), expires, None
 
     def _key(self, flow: Flow, couple_id: int, owner: int) -> str:
         return f"couple:{couple_id}" if flow.runs_in == "group" else f"person:{owner}"
@@ -428,6 +431,29 @@ class FlowService:
         return []
 
     # ----- breaks --------------------------------------------------------------------------
+
+    def wake(self, run_id: int) -> Reply:
+        """A `wait:` step is over: the run moves on by itself (the clock calls this)."""
+        loaded = self.store.load(run_id)
+        if loaded is None:
+            return Reply()
+        row, couple = loaded
+        now = self.clock()
+        if (
+            row.status != "active"
+            or row.wake_at is None
+            or row.wake_at > now + timedelta(seconds=1)
+        ):
+            return Reply()  # moved on meanwhile, or not yet
+        outcome = self.runner.wake(run_view(row), couple.members)
+        if not outcome.changed:
+            return Reply()
+        with self.db.begin() as conn:
+            if not self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
+                return Reply()  # somebody else moved it: the clock finds it again if due
+            reply = self._apply_effects(conn, row, outcome, couple)
+        reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
+        return reply
 
     def end_break(self, run_id: int) -> Reply:
         """The break is over: check back and ask the current question again."""

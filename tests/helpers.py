@@ -131,3 +131,16 @@ def copy_flows(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(PROJECT_ROOT / "flows", flows)
     shutil.copytree(PROJECT_ROOT / "prompts", prompts)
     return flows, prompts
+
+
+def time_passes_for_waits(engine: Engine) -> None:
+    """Make every `wait:` step due now (Lean in's "how did it feel?" waits hours), so a test
+    in real time sees the bot's own clock move the run on. The controlled-clock test of the
+    wait itself is in tests/test_flow_letgo_leanin.py."""
+    from sqlalchemy import update
+
+    from bot.storage.db import utcnow
+    from bot.storage.tables import RUNS
+
+    with engine.begin() as conn:
+        conn.execute(update(RUNS).where(RUNS.c.wake_at.is_not(None)).values(wake_at=utcnow()))

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, CheckIn, Couple, FlowRun, Partner
-from tests.helpers import Rig, linked_group, pair, send_letgo
+from tests.helpers import Rig, linked_group, pair, send_letgo, time_passes_for_waits
 from tests.test_practices import check_in
 
 
@@ -61,7 +61,8 @@ async def test_forget_deletes_everything_about_me_and_leaves_my_partners_data(
     alex.says("ZORBLAT-ANSWER a hug")
     await sam.sees("a hug")
     await sam.presses("I'm on it 💛")
-    await alex.sees("how did it feel")
+    time_passes_for_waits(rig.engine)
+    await alex.sees("how did it feel", timeout=10)
     await alex.presses("It helped")
     await sam.sees("support")
     await send_letgo(sam, "SAM-KEEPS-THIS")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from bot.storage.models import FlowRun
-from tests.helpers import Rig, pair
+from tests.helpers import Rig, pair, time_passes_for_waits
 
 
 async def test_let_go_reaches_the_partner_as_lean_in(rig: Rig) -> None:
@@ -38,10 +38,17 @@ async def test_let_go_reaches_the_partner_as_lean_in(rig: Rig) -> None:
     answer = await sam.sees("Alex answered")
     assert "a hug and a quiet evening" in answer.text
     await sam.presses("I'm on it 💛")
-    await alex.sees("how did it feel")
+    await sam.sees("In a few hours I'll ask Alex how it felt")
+    await rig.talk.settle()
+    assert not any("how did it feel" in t.lower() for t in alex.inbox())  # not in this minute
+    time_passes_for_waits(rig.engine)
+    await alex.sees("how did it feel", timeout=10)
     await alex.presses("It helped")
-    await sam.sees("Alex says Sam's support", "It helped")
-    await alex.sees("Alex says Sam's support", "It helped")
+    said = await sam.sees("Alex says your support helped")
+    assert said.chat_id == sam.id
+    await alex.sees("I've told Sam")
+    await rig.talk.settle()
+    assert not any("says your support" in t for t in alex.inbox())  # the result: Sam only
     with Session(rig.engine) as session:
         runs = session.exec(select(FlowRun).order_by(FlowRun.id)).all()
     assert [(r.flow_id, r.status) for r in runs] == [("letgo", "done"), ("leanin", "done")]

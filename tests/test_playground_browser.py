@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_ROOT
+from tests.helpers import engine_for, time_passes_for_waits
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 try:
@@ -94,7 +95,7 @@ async def reply_to(page: Page, name: str, bubble_text: str, text: str, as_who: s
     await say(page, name, text, as_who)
 
 
-async def test_a_couple_in_the_browser(page: Page) -> None:
+async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
     await say(page, "alex", "/invite")
     await sees(page, "alex", "invite link")
     invite = await column(page, "alex").locator(".msg", has_text="invite link").last.inner_text()
@@ -122,6 +123,8 @@ async def test_a_couple_in_the_browser(page: Page) -> None:
     await say(page, "alex", "Just a hug tonight")
     await sees(page, "sam", "Just a hug tonight")
     await press(page, "sam", "I'm on it")
+    await sees(page, "sam", "In a few hours")
+    time_passes_for_waits(engine_for(tmp_path / "pg.db"))
     await sees(page, "alex", "how did it feel")
     await press(page, "alex", "It helped")
     await sees(page, "sam", "It helped")

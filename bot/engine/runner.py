@@ -150,6 +150,17 @@ class FlowRunner:
         self._enter(flow, outcome, flow.start, {starter.id: starter, partner.id: partner})
         return self._note_seen(outcome)
 
+    def wake(self, run: Run, members: dict[int, Member]) -> Outcome:
+        """A `wait:` step is over: go on to its `next`. The run passed in is not modified."""
+        flow = self.flows[run.flow_id]
+        state = flow.states[run.state]
+        outcome = Outcome(run=copy.deepcopy(run), changed=False)
+        if run.status != "active" or state.wait is None or state.next is None:
+            return outcome
+        outcome.changed = True
+        self._advance(flow, outcome, state.next, members)
+        return self._note_seen(outcome)
+
     def handle(self, run: Run, members: dict[int, Member], given: Input) -> Outcome:
         """Apply one input to a run. The run passed in is not modified."""
         return self._note_seen(self._handle(run, members, given))

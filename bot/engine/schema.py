@@ -162,6 +162,10 @@ class State(Strict):
     )
     reminder: Duration | None = None
     expires: Duration | None = None
+    wait: Duration | None = Field(
+        default=None,
+        description="after its message, stay here this long, then go on to `next` by itself",
+    )
     breakable: bool = True
     end: bool = False
 
@@ -172,6 +176,15 @@ class State(Strict):
             if not re.match(r"^[a-z][a-z0-9_]*$", key):
                 raise ValueError(f"choice key {key!r} must be lowercase letters, digits, _")
         return value
+
+    @model_validator(mode="after")
+    def _wait_alone(self) -> State:
+        if self.wait is not None:
+            if self.choices or self.expect == "text" or self.collect or self.end:
+                raise ValueError("a `wait` step takes no answer and does not end the flow")
+            if self.next is None:
+                raise ValueError("a `wait` step needs `next`: where to go when the wait is over")
+        return self
 
     @property
     def expects(self) -> str:
@@ -185,7 +198,7 @@ class State(Strict):
 
     @property
     def waits(self) -> bool:
-        return self.takes_text or bool(self.choices)
+        return self.takes_text or bool(self.choices) or self.wait is not None
 
 
 class FlowBreak(Strict):

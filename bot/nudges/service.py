@@ -31,6 +31,7 @@ from bot.nudges.metime import MeTimeNudges
 from bot.nudges.reminders import FlowReminders
 from bot.nudges.safety_check import SafetyChecks
 from bot.nudges.start_small import StartSmallInvitations
+from bot.nudges.waits import WaitsOver
 from bot.nudges.weekly import WeeklyPrompts
 from bot.outbox import Notice, Outgoing, Reply
 from bot.schedule import same_time_next_day
@@ -71,6 +72,7 @@ class NudgeService:
             BreakEnds(*parts),
             StartSmallInvitations(*parts),
             SafetyChecks(*parts),
+            WaitsOver(*parts),
             follow_ups,
         ]
 

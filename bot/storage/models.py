@@ -111,6 +111,8 @@ class FlowRun(SQLModel, table=True):
     active_key: str | None = Field(default=None, max_length=64, unique=True)
     in_group: bool = Field(default=False)
     break_until: datetime | None = Field(default=None, index=True)
+    # A `wait:` step moves on by itself at this moment (the one clock finds it).
+    wake_at: datetime | None = Field(default=None, index=True)
     # One gentle reminder per step, then the run expires (both set on every new step).
     remind_at: datetime | None = Field(default=None, index=True)
     reminded_step: int | None = None

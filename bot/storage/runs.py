@@ -20,7 +20,7 @@ from bot.storage.models import Agreement, FlowRun
 from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS, RUNS
 
 # When a run's step gets its one reminder, and when the run expires.
-Timers = tuple[datetime | None, datetime | None]
+Timers = tuple[datetime | None, datetime | None, datetime | None]  # remind, expire, wake
 
 
 @dataclass
@@ -97,7 +97,10 @@ _END = (
 )
 _INSERT = insert(RUNS)
 _WRITE_NEW_STEP = _WRITE.values(
-    remind_at=bindparam("remind"), expires_at=bindparam("expires"), reminded_step=None
+    remind_at=bindparam("remind"),
+    expires_at=bindparam("expires"),
+    wake_at=bindparam("wake"),
+    reminded_step=None,
 )
 
 
@@ -151,7 +154,7 @@ class RunStore:
         run: Run,
         key: str | None,
         now: datetime,
-        timers: Timers = (None, None),
+        timers: Timers = (None, None, None),
     ) -> FlowRun | None:
         """Insert a run; None when `key` is already active (someone started one just now)."""
         values: dict[str, Any] = dict(
@@ -174,6 +177,7 @@ class RunStore:
             ended_at=now if run.status != "active" else None,
             remind_at=timers[0],
             expires_at=timers[1],
+            wake_at=timers[2],
             reminded_step=None,
         )
         try:
@@ -208,7 +212,7 @@ class RunStore:
         }
         if timers is None:
             return bool(conn.execute(_WRITE, values).rowcount)
-        values |= {"remind": timers[0], "expires": timers[1]}
+        values |= {"remind": timers[0], "expires": timers[1], "wake": timers[2]}
         return bool(conn.execute(_WRITE_NEW_STEP, values).rowcount)
 
     def clear_reminder(self, conn: Connection, row: FlowRun) -> None:
@@ -254,6 +258,18 @@ class RunStore:
                         RUNS.c.status == "active",
                     )
                     .order_by(RUNS.c.break_until)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def wakes_due(self, now: datetime, limit: int) -> list[int]:
+        """Runs whose `wait:` step is over: the one clock's query for waits."""
+        with self.db.connect() as conn:
+            return list(
+                conn.execute(
+                    select(RUNS.c.id)
+                    .where(RUNS.c.wake_at <= now, RUNS.c.status == "active")
+                    .order_by(RUNS.c.wake_at)
                     .limit(limit)
                 ).scalars()
             )
