@@ -127,7 +127,7 @@ async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
     time_passes_for_waits(engine_for(tmp_path / "pg.db"))
     await sees(page, "alex", "how did it feel")
     await press(page, "alex", "It helped")
-    await sees(page, "sam", "It helped")
+    await sees(page, "sam", "your support helped")
 
     await say(page, "group", "/sotu", "alex")
     await press(page, "group", "We're ready")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.emulator import Human
@@ -30,11 +31,11 @@ ANSWERS = {
 }
 
 
-async def check_in(person: Human, style: str, ratings: tuple[int, int, int]) -> None:
+async def check_in(person: Human, style: str | list[str], ratings: tuple[int, int, int]) -> None:
     person.says("/checkin")
     await person.sees("Check-in")
     await person.presses("Let's go")
-    for label in ANSWERS[style]:
+    for label in ANSWERS[style] if isinstance(style, str) else style:
         await person.sees("/7")
         await person.presses(label)
     for rating in ratings:
@@ -88,9 +89,48 @@ async def test_sharing_check_ins_is_both_or_nothing(rig: Rig) -> None:
     assert not any("check-in" in t.lower() and "leaning" in t for t in sam.inbox())
     await check_in(sam, "team", (4, 4, 4))
     await sam.presses("Share with my partner")
-    to_sam = await sam.sees("Alex's latest check-in", "hyper-independent")
-    to_alex = await alex.sees("Sam's latest check-in", "interdependent")
-    assert "connection 2/5" in to_sam.text and "connection 4/5" in to_alex.text
+    to_sam = await sam.sees("Alex's latest check-in", 'towards "I" more than "we"')
+    to_alex = await alex.sees("Sam's latest check-in", 'a strong "I" and a strong "we"')
+    assert "connected 2/5" in to_sam.text and "connected 4/5" in to_alex.text
+    for shown in (to_sam.text, to_alex.text):  # descriptive words, never clinical labels
+        assert not any(
+            w in shown.lower() for w in ("codependen", "hyper-independen", "interdependen")
+        )
+
+
+async def test_one_fused_and_one_walled_off_answer_is_a_pull_both_ways(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    mixed = [
+        "I need them to make it better",  # fused
+        "We decide together",
+        "Mine stay apart from us",  # walled off
+        "I care, and their feelings are theirs",
+    ]
+    await check_in(alex, mixed, (4, 4, 4))
+    result = await alex.sees("pulled both ways")
+    assert "healthy middle" not in result.text
+    assert [b["text"] for b in result.buttons][:2] == ["Try Let go now", 'Plan some "you" time']
+    with Session(rig.engine) as session:
+        checkin = session.exec(select(CheckIn)).one()
+    assert (checkin.leaning, checkin.spectrum) == ("mixed", 0.0)  # the average alone said "middle"
+
+
+@pytest.mark.parametrize(
+    ("ratings", "words", "button"),
+    [
+        ((2, 4, 4), "running your own life", 'Plan some "you" time'),
+        ((4, 1, 4), "effective", "Try Lean in now"),
+        ((4, 4, 4), "healthy middle", None),
+    ],
+)
+async def test_low_autonomy_or_competence_changes_the_suggestion(
+    rig: Rig, ratings: tuple[int, int, int], words: str, button: str | None
+) -> None:
+    alex, _sam = await pair(rig)
+    await check_in(alex, "team", ratings)
+    result = await alex.sees(words)
+    labels = [b["text"] for b in result.buttons]
+    assert (labels[0] == button) if button else ("Try" not in labels[0])
 
 
 async def test_an_appreciation_is_sent_after_confirming_and_seeds_the_meeting(
