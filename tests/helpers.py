@@ -144,3 +144,26 @@ def time_passes_for_waits(engine: Engine) -> None:
 
     with engine.begin() as conn:
         conn.execute(update(RUNS).where(RUNS.c.wake_at.is_not(None)).values(wake_at=utcnow()))
+
+
+async def warm_up(
+    alex: Human, sam: Human, chat: Any = None, texts: tuple[str, str] = ("a", "b")
+) -> None:
+    """State of the Union's warm-up: one appreciation each, then "That's all for now"."""
+    ask = await alex.sees("one thing you appreciated", in_=chat)
+    if chat is not None:
+        alex.replies(ask, texts[0])
+        sam.replies(ask, texts[1])
+    else:
+        await sam.sees("one thing you appreciated")
+        alex.says(texts[0])
+        sam.says(texts[1])
+    await alex.presses("That's all for now", chat)
+    await sam.presses("That's all for now", chat)
+
+
+async def first_speaker(alex: Human, sam: Human, name: str, chat: Any = None) -> None:
+    """Both choose who speaks first."""
+    await alex.sees("Who speaks first", in_=chat)
+    await alex.presses(f"{name} first", chat)
+    await sam.presses(f"{name} first", chat)

@@ -13,7 +13,7 @@ from bot.schedule import local_instant
 from bot.services import Services
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, Couple
-from tests.helpers import Rig, linked_group, pair
+from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
 from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
 from tests.test_nudges import pair as pair_services
 
@@ -24,13 +24,12 @@ async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  #
     """A whole State of the Union in the group, ending in `agreement`, follow-up in a week."""
     alex.says("/sotu", group)
     await sam.presses("We're ready", group)
-    ask = await alex.sees("one thing you appreciated", in_=group)
-    alex.replies(ask, "You made tea")
-    sam.replies(ask, "You called my mum")
-    issue = await sam.sees("one issue for today", in_=group)
-    sam.replies(issue, "Chores")
+    await warm_up(alex, sam, group, ("You made tea", "You called my mum"))
+    await sam.sees("one issue for today", in_=group)
+    await sam.presses("Chores", group)  # a suggested topic
     await alex.presses("Yes, this one", group)
     await sam.presses("Yes, this one", group)
+    await first_speaker(alex, sam, "Alex", group)
     for speaker, listener in ((alex, sam), (sam, alex)):
         await speaker.sees(f"{speaker.name}, you speak first", in_=group)
         await speaker.presses("I'm done", group)
@@ -92,9 +91,7 @@ async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(
     assert "Last time you agreed" in welcome.text and "Dishes after dinner" in welcome.text
     assert welcome.text.index("Last time") < welcome.text.index("If it gets heated")
     await sam.presses("We're ready", group)
-    ask = await alex.sees("one thing you appreciated", in_=group)
-    alex.replies(ask, "a")
-    sam.replies(ask, "b")
+    await warm_up(alex, sam, group)
     offer = await alex.sees("needs another look", "Dishes after dinner", in_=group)
     assert [b["text"] for b in offer.buttons][:2] == [
         "Yes, look at it again",

@@ -221,12 +221,26 @@ def test_cli_graph_draws_the_meeting() -> None:
     result = run_cli("flows", "graph", "sotu")
     assert result.returncode == 0
     assert result.stdout.startswith("stateDiagram-v2")
-    assert "speaker_corrects --> listener_summarizes: if tries < 3" in result.stdout
+    assert (
+        "speaker_corrects --> listener_summarizes: if tries < (1 if light else 3)" in result.stdout
+    )
+    assert "confirm_issue --> who_first" in result.stdout
     assert run_cli("flows", "graph", "nope").returncode == 1
 
 
 @pytest.mark.parametrize(
-    "flow_id", ["sotu", "letgo", "leanin", "checkin", "appreciate", "metime", "metime_review"]
+    "flow_id",
+    [
+        "sotu",
+        "letgo",
+        "leanin",
+        "checkin",
+        "appreciate",
+        "metime",
+        "metime_review",
+        "repair",
+        "feel_loved",
+    ],
 )
 def test_every_shipped_state_appears_in_its_graph(flow_id: str) -> None:
     flows, _ = check_flows(PROJECT_ROOT / "flows", PROJECT_ROOT / "prompts")

@@ -11,7 +11,7 @@ from bot.emulator import Human
 from bot.emulator.server import SimChat, StoredMessage
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, FlowRun
-from tests.helpers import Rig, linked_group, pair
+from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
 
 
 def the_run_of(rig: Rig, flow_id: str) -> FlowRun:
@@ -33,10 +33,17 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
 
     ask = await alex.sees("one thing you appreciated", "Reply to this message", in_=group)
     alex.replies(ask, "Sam cooked on Tuesday")
-    await alex.sees("Waiting for Sam", in_=group)
+    await alex.sees("Noted", in_=group)
+    alex.replies(ask, "We laughed a lot on Sunday")  # up to five each
+    await alex.sees("Noted", in_=group)
+    query = await alex.presses("That's all for now", group)
+    assert "Waiting for Sam" in await alex.toast_for(query)
     sam.replies(ask, "Alex listened to me on Friday")
+    await sam.presses("That's all for now", group)
     issue = await sam.sees("one issue for today", in_=group)
     assert "Sam cooked on Tuesday" in issue.text and "Alex listened" in issue.text
+    assert "We laughed a lot" in issue.text
+    assert [b["text"] for b in issue.buttons][:3] == ["Money", "Chores", "Time together"]
 
     sam.replies(issue, "Weekend plans")
     await sam.sees("Today's issue", "Weekend plans", in_=group)
@@ -44,8 +51,13 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
     await rig.talk.settle()
     assert the_run(rig).state == "confirm_issue"  # one vote is not both
     await sam.presses("Yes, this one", group)
+    who = await alex.sees("Who speaks first? Decide together", in_=group)
+    assert [b["text"] for b in who.buttons][:2] == ["Alex first", "Sam first"]
+    await alex.presses("Alex first", group)
+    await sam.presses("Alex first", group)
 
-    turn = await alex.sees("Alex, you speak first", in_=group)
+    await sam.sees("Sam, you listen first", "Set your own view aside", in_=group)
+    turn = await alex.sees("Alex, you speak first", "I feel ... about", in_=group)
     sam.replies(turn, "But you always...")  # the listener interrupts
     await sam.sees("it's Alex's turn. Hold that thought", in_=group)
     alex.replies(turn, "I feel tired on Saturdays")
@@ -125,14 +137,13 @@ async def advance_to_listener_summary(
     group = await linked_group(rig, alex, sam)
     alex.says("/sotu", group)
     await alex.presses("We're ready", group)
-    ask = await alex.sees("one thing you appreciated", in_=group)
-    alex.replies(ask, "a")
-    sam.replies(ask, "b")
+    await warm_up(alex, sam, group)
     issue = await sam.sees("one issue for today", in_=group)
     sam.replies(issue, "money")
     await alex.sees("Today's issue", in_=group)
     await alex.presses("Yes, this one", group)
     await sam.presses("Yes, this one", group)
+    await first_speaker(alex, sam, "Alex", group)
     await alex.sees("you speak first", in_=group)
     await alex.presses("I'm done", group)
     summary = await sam.sees("sum up", in_=group)
@@ -232,6 +243,8 @@ async def test_both_answering_at_once_keeps_both_answers(rig: Rig) -> None:
     ask = await alex.sees("appreciated", in_=group)
     alex.replies(ask, "from alex")
     sam.replies(ask, "from sam")
+    await alex.presses("That's all for now", group)
+    await sam.presses("That's all for now", group)
     await sam.sees("one issue for today", in_=group)
     run = the_run(rig)
     assert sorted(a["text"] for a in run.context["appreciations"]) == ["from alex", "from sam"]
@@ -244,12 +257,12 @@ async def test_a_duplicated_update_is_processed_once(rig: Rig) -> None:
     await alex.presses("We're ready", group)
     ask = await alex.sees("appreciated", in_=group)
     alex.replies(ask, "only once")
-    await alex.sees("Waiting for Sam", in_=group)
+    await alex.sees("Noted", in_=group)
     update_id = rig.server.delivered_log[-1]["update_id"]
     rig.server.redeliver(update_id)
     await rig.talk.settle()
     assert [m.text for m in rig.talk.unread(group)] == []
-    assert len(the_run(rig).marks["answered"]) == 1
+    assert [a["text"] for a in the_run(rig).context["appreciations"]] == ["only once"]
 
 
 async def test_kill_and_restart_mid_flow_continues(rig: Rig) -> None:
@@ -280,14 +293,18 @@ async def test_sotu_in_private_when_no_group_is_linked(rig: Rig) -> None:
     await alex.sees("one thing you appreciated")
     await sam.sees("one thing you appreciated")
     alex.says("thanks for the coffee")
-    await alex.sees("Waiting for Sam")
+    await alex.sees("Noted")
+    query = await alex.presses("That's all for now")
+    assert "Waiting for Sam" in await alex.toast_for(query)
     sam.says("thanks for the walk")
+    await sam.presses("That's all for now")
     both = await alex.sees("one issue for today")
     assert "thanks for the coffee" in both.text and "thanks for the walk" in both.text
     await sam.sees("one issue for today")
     sam.says("chores")
     await alex.presses("Yes, this one")
     await sam.presses("Yes, this one")
+    await first_speaker(alex, sam, "Alex")
     await alex.sees("you speak first")
     sam.says("wait, me first")  # the listener is held, privately
     await sam.sees("it's Alex's turn")
@@ -375,3 +392,102 @@ async def test_the_closing_question_is_private_until_shared(rig: Rig) -> None:
     await rig.talk.settle()
     assert not any("LOVED-SAM" in t for t in alex.inbox())
     assert not any("LOVED-" in m.text for m in rig.server.bot_messages(group.id))
+
+
+async def test_at_least_one_and_at_most_five_appreciations_each(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.presses("We're ready", group)
+    ask = await alex.sees("one thing you appreciated", in_=group)
+    query = await sam.presses("That's all for now", group)  # none written yet
+    assert "at least 1" in await sam.toast_for(query)
+    for n in range(6):
+        alex.replies(ask, f"thanks {n}")
+    await alex.sees("That's 5 already", in_=group, timeout=20)  # the sixth gets this
+    texts = [a["text"] for a in the_run_of(rig, "sotu").context["appreciations"]]
+    assert texts == [f"thanks {n}" for n in range(5)]  # the sixth is not kept
+
+
+async def test_a_topic_button_and_the_other_partner_speaking_first(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.presses("We're ready", group)
+    await warm_up(alex, sam, group)
+    await sam.sees("one issue for today", in_=group)
+    await sam.presses("Money", group)
+    await alex.sees("Today's issue", "Money", in_=group)
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    await first_speaker(alex, sam, "Sam", group)
+    await alex.sees("Alex, you listen first", in_=group)
+    await sam.sees("Sam, you speak first", "Money", in_=group)
+
+
+async def test_something_that_happened_goes_to_repair(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.presses("We're ready", group)
+    await warm_up(alex, sam, group)
+    await sam.sees("one issue for today", in_=group)
+    await sam.presses("Something that happened", group)
+    await alex.sees("Repair after a fight", "five short steps", in_=group)
+    assert the_run_of(rig, "sotu").status == "done"
+    assert the_run_of(rig, "repair").status == "active"
+
+
+async def test_talking_out_loud_the_bot_only_guides_the_turns(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await sam.presses("We're together, talking out loud", group)
+    await warm_up(alex, sam, group)
+    await sam.sees("one issue for today", in_=group)
+    await sam.presses("Chores", group)
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    await first_speaker(alex, sam, "Alex", group)
+    for speaker, listener in ((alex, sam), (sam, alex)):
+        await speaker.sees(f"{speaker.name}, you speak first, out loud", in_=group)
+        await speaker.presses("I'm done", group)
+        await listener.sees(f"{listener.name}, sum up out loud", "did you feel heard", in_=group)
+        await speaker.presses("Try again", group)
+        await listener.sees("sum up out loud", in_=group)
+        await speaker.presses("I felt heard", group)
+        await listener.sees("now say out loud", in_=group)
+        await listener.presses("Done", group)
+    await alex.sees("Where are you now?", in_=group)
+    context = the_run_of(rig, "sotu").context
+    assert "summary" not in context and "speaker_words" not in context  # nothing typed
+
+
+async def test_the_ten_minute_version_skips_the_brainstorm(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await alex.presses("A 10-minute version", group)
+    await warm_up(alex, sam, group)
+    await sam.presses("Plans", group)
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    await first_speaker(alex, sam, "Alex", group)
+    for speaker, listener in ((alex, sam), (sam, alex)):
+        await speaker.sees("you speak first", in_=group)
+        await speaker.presses("I'm done", group)
+        summary = await listener.sees("sum up", in_=group)
+        listener.replies(summary, "So what I'm hearing you say is plans matter")
+        await speaker.sees("is that what you meant", in_=group)
+        await speaker.presses("Not quite", group)
+        correction = await speaker.sees("what was missed", in_=group)
+        speaker.replies(correction, "More than that")
+        await listener.sees("tried", in_=group)  # one try only in the short version
+        validate = await listener.sees("That makes sense", in_=group)
+        listener.replies(validate, "That makes sense from your point of view")
+    await alex.presses("Let's find a win-win", group)
+    await sam.presses("Let's find a win-win", group)
+    await rig.talk.settle()
+    run = the_run_of(rig, "sotu")
+    assert run.state == "choose_win_win", (run.state, run.context.get("light"), run.marks)
+    await sam.sees("Which one works for you both", in_=group)

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.storage.models import Couple, FlowRun, Partner
-from tests.helpers import Rig, linked_group, pair
+from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
 
 NEUTRAL_FIRST_LINE = "A quick note from your coach 🌿"
 # Words that would tell a partner something happened.
@@ -32,13 +32,12 @@ def person_row(rig: Rig, person_id: int) -> Partner:
 async def to_the_speaker_step(alex, sam) -> None:  # type: ignore[no-untyped-def]
     alex.says("/sotu")  # no group: private chats, where the speaker's words are shared
     await sam.presses("We're ready")
-    await alex.sees("one thing you appreciated")
-    alex.says("a")
-    sam.says("b")
+    await warm_up(alex, sam)
     await sam.sees("one issue for today")
     sam.says("weekends")
     await alex.presses("Yes, this one")
     await sam.presses("Yes, this one")
+    await first_speaker(alex, sam, "Alex")
     await alex.sees("you speak first")
 
 

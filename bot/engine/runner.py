@@ -113,6 +113,11 @@ class Input:
     step: int | None = None  # the step the pressed button was made for
 
 
+def label_for(label: str, names: dict[str, str]) -> str:
+    """A button label with its role placeholders filled in: "{speaker} first" -> "Sam first"."""
+    return re.sub(r"\{([a-z_]+)\}", lambda m: names.get(m.group(1), m.group(0)), label)
+
+
 def evaluate(expression: str, context: dict[str, Any]) -> bool:
     return bool(CONDITIONS.compile_expression(expression)(**context))
 
@@ -259,6 +264,14 @@ class FlowRunner:
             return self._notice(outcome, "step_passed")
         if given.person not in self._allowed(flow, state, run):
             return self._not_your_turn(flow, state, outcome, members, None)
+        if state.collect and state.min_each and not choice.alone:
+            written = sum(
+                1
+                for item in run.context.get(state.save or "", [])
+                if item.get("by") == given.person
+            )
+            if written < state.min_each:
+                return self._notice(outcome, "write_first", count=state.min_each)
         if state.from_ == "both" and not choice.alone:
             votes = run.marks.votes
             votes[str(given.person)] = given.choice or ""
@@ -266,9 +279,14 @@ class FlowRunner:
             if sorted(votes.values()) != [given.choice] * len(run.roles):
                 others = [members[p].name for p in run.roles.values() if p != given.person]
                 return self._notice(outcome, "waiting_for", name=", ".join(others))
-        if state.save and not state.takes_text:  # in a text state, `save` names the text
+        # In a text state, `save` names the text, and a button with a `value` (a suggested
+        # answer, like a topic) answers it too.
+        if state.save and (
+            not state.takes_text or (choice.value is not None and not state.collect)
+        ):
             run.context[state.save] = choice.value if choice.value is not None else given.choice
-            run.context[f"{state.save}_label"] = choice.label
+            names = {role: members[p].name for role, p in run.roles.items() if p in members}
+            run.context[f"{state.save}_label"] = label_for(choice.label, names)
             run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
         target = choice.next or state.next
         if target is None:
@@ -290,6 +308,10 @@ class FlowRunner:
             return self._not_your_turn(flow, state, outcome, members, given.person)
         if not text:
             return self._notice(outcome, "use_buttons")
+        if state.collect and state.max_each:
+            mine = [i for i in run.context.get(state.save or "", []) if i.get("by") == given.person]
+            if len(mine) >= state.max_each:
+                return self._notice(outcome, "enough_written", count=state.max_each)
         outcome.changed = True
         author = members[given.person]
         if state.share and not run.in_group:
@@ -502,7 +524,8 @@ class FlowRunner:
         choices: tuple[tuple[str, str], ...] = ()
         force_to, force_all = None, False
         if prompt and not state.end and run.status == "active":
-            choices = tuple((key, c.label) for key, c in state.choices.items())
+            names = {role: members[p].name for role, p in run.roles.items() if p in members}
+            choices = tuple((key, label_for(c.label, names)) for key, c in state.choices.items())
             if flow.break_ is not None and state.breakable and state.waits:
                 choices += ((BREAK, flow.break_.label),)
             if run.in_group and state.takes_text:

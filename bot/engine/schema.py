@@ -152,6 +152,12 @@ class State(Strict):
         "words must say so before they type)",
     )
     choices: dict[str, Choice] = {}
+    min_each: int | None = Field(
+        default=None, ge=1, description="collect: each must write this many before a button counts"
+    )
+    max_each: int | None = Field(
+        default=None, ge=1, description="collect: at most this many texts from each person"
+    )
     next: str | list[Transition] | None = None
     do: list[Action] = []
     hold: str | None = Field(
