@@ -75,6 +75,13 @@ class StartSmall(ButtonData):
 
 
 @dataclass(frozen=True)
+class FirstCheckIn(ButtonData):
+    """The last onboarding card's button: a first private check-in."""
+
+    prefix: ClassVar[str] = "n:checkin"
+
+
+@dataclass(frozen=True)
 class SafetyChoice(ButtonData):
     prefix: ClassVar[str] = "s"
     action: str  # continue, pause
@@ -102,6 +109,7 @@ Data = (
     | StartMeeting
     | Snooze
     | StartSmall
+    | FirstCheckIn
     | SafetyChoice
     | AgreementChoice
 )
@@ -111,6 +119,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     StartMeeting,
     Snooze,
     StartSmall,
+    FirstCheckIn,
     SwitchFlow,
     KeepFlow,
     SafetyChoice,

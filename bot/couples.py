@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
+from bot.buttons import FirstCheckIn
 from bot.events import Event, Person
 from bot.outbox import Button, Outgoing, Reply
 from bot.parsing import (
@@ -264,10 +265,26 @@ class CoupleService:
             joined = session.get(Partner, joiner)
             assert inviter is not None and joined is not None
         log.info("couple %s formed", new_couple.id)
-        return Reply().add(
+        reply = Reply().add(
             self.say(joined.id, "paired", partner=inviter.first_name),
             self.say(inviter.id, "paired", partner=joined.first_name),
         )
+        for person, partner in ((joined, inviter), (inviter, joined)):
+            reply.add(*self.onboarding(person.id, partner.first_name))
+        return reply
+
+    def onboarding(self, person: int, partner: str) -> list[Outgoing]:
+        """Three short cards after pairing: the spectrum, the three needs, the practices,
+        and a first check-in."""
+        cards = [
+            self.say(person, f"onboarding_{card}", partner=partner)
+            for card in ("spectrum", "needs", "practices")
+        ]
+        button = Button(
+            self.renderer.label("common/first_checkin_button"), data=FirstCheckIn().pack()
+        )
+        cards[-1] = Outgoing(cards[-1].chat_id, cards[-1].text, ((button,),))
+        return cards
 
     def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
         _me, couple, other = self.partner_of(event.person.id)

@@ -10,6 +10,7 @@ ROLES: dict[str, str] = {
     "weekly_meeting": "the weekly prompt's Start now, and whether a couple met lately",
     "start_small": "Wednesday's invitation to share a small struggle, and its button",
     "after_metime": 'asked a few hours after planned "you" time',
+    "self_check": "the first check-in offered after pairing, and its button",
 }
 
 # The timing each role needs in its flow's `timing:` (e.g. start small's day and hour).

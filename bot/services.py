@@ -81,7 +81,10 @@ class Services:
     def button(self, event: Event) -> Reply:
         """A button press, to the service whose button it is (bot/buttons.py)."""
         data = buttons.unpack(event.button)
-        if isinstance(data, buttons.StartMeeting | buttons.Snooze | buttons.StartSmall):
+        if isinstance(
+            data,
+            buttons.StartMeeting | buttons.Snooze | buttons.StartSmall | buttons.FirstCheckIn,
+        ):
             return self.nudges.button(event, data)
         if isinstance(data, buttons.SafetyChoice):
             return self.safety.button(event, data)

@@ -120,3 +120,17 @@ async def test_a_new_invite_retires_the_old_link(rig: Rig) -> None:
     await alex.sees("invite link")
     sam.says(f"/start {old}")
     await sam.sees("doesn't work")
+
+
+async def test_after_pairing_three_cards_and_a_first_check_in(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    for person, partner in ((alex, "Sam"), (sam, "Alex")):
+        spectrum = await person.sees("1/3", "interdependence")
+        assert partner in spectrum.text
+        await person.sees("2/3", "autonomy", "competence", "relatedness")
+        practices = await person.sees("3/3", "/letgo", "/sotu")
+        assert [b["text"] for b in practices.buttons] == ["Start my check-in"]
+    await sam.presses("Start my check-in")
+    await sam.sees("Check-in")
+    await rig.talk.settle()
+    assert not any("Check-in" in t for t in alex.inbox())  # only the one who pressed

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 
 from bot.agreements import AgreementService
-from bot.buttons import Snooze, StartMeeting, StartSmall
+from bot.buttons import FirstCheckIn, Snooze, StartMeeting, StartSmall
 from bot.coaching import FlowService
 from bot.couples import CoupleService
 from bot.events import Event
@@ -100,15 +100,19 @@ class NudgeService:
         """Telegram accepted it: it leaves the outbox."""
         self.outbox.sent(outbox_id)
 
-    def button(self, event: Event, data: StartMeeting | Snooze | StartSmall) -> Reply:
+    def button(
+        self, event: Event, data: StartMeeting | Snooze | StartSmall | FirstCheckIn
+    ) -> Reply:
         """ "Start now" and "Tomorrow, same time" on a weekly prompt; start small's button."""
         me, couple, _other = self.couples.partner_of(event.person.id)
         if couple is None or couple.id is None or me is None:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
         if event.in_group and couple.group_chat_id != event.chat_id:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
-        if isinstance(data, StartMeeting | StartSmall):
-            role = "weekly_meeting" if isinstance(data, StartMeeting) else "start_small"
+        if isinstance(data, StartMeeting | StartSmall | FirstCheckIn):
+            role = {StartMeeting: "weekly_meeting", StartSmall: "start_small"}.get(
+                type(data), "self_check"
+            )
             flow = self.flows.by_role(role)
             if flow is None:
                 return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
