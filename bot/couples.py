@@ -274,17 +274,16 @@ class CoupleService:
         return reply
 
     def onboarding(self, person: int, partner: str) -> list[Outgoing]:
-        """Three short cards after pairing: the spectrum, the three needs, the practices,
-        and a first check-in."""
+        """Three short cards after pairing (the spectrum, the three needs, the practices) and a
+        first check-in. One message: four at once would trickle in under the flood limits."""
         cards = [
-            self.say(person, f"onboarding_{card}", partner=partner)
+            self.renderer.render(f"common/onboarding_{card}", partner=partner)
             for card in ("spectrum", "needs", "practices")
         ]
         button = Button(
             self.renderer.label("common/first_checkin_button"), data=FirstCheckIn().pack()
         )
-        cards[-1] = Outgoing(cards[-1].chat_id, cards[-1].text, ((button,),))
-        return cards
+        return [Outgoing(person, "\n\n".join(cards), ((button,),))]
 
     def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
         _me, couple, other = self.partner_of(event.person.id)

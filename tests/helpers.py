@@ -98,6 +98,8 @@ async def pair(rig: Rig, first: str = "Alex", second: str = "Sam") -> tuple[Huma
     sam.says(f"/start {code}")
     await sam.sees("now a couple", first)
     await alex.sees("now a couple", second)
+    await sam.sees("1/3", "3/3")  # the onboarding cards, so a test starts from a quiet chat
+    await alex.sees("1/3", "3/3")
     return alex, sam
 
 

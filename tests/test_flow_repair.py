@@ -61,7 +61,7 @@ async def test_a_repair_in_the_group_goes_through_the_five_steps(rig: Rig) -> No
 async def test_a_repair_in_private_chats_can_take_a_break(rig: Rig) -> None:
     alex, sam = await pair(rig)
     sam.says("/repair")
-    welcome = await alex.sees("Repair after a fight")
+    welcome = await alex.sees("Repair after a fight", "five short steps")
     assert "shown to each other" in welcome.text  # said before anyone types
     await alex.presses("We're both calm enough")
     await sam.presses("We're both calm enough")
@@ -77,7 +77,7 @@ async def test_a_repair_in_private_chats_can_take_a_break(rig: Rig) -> None:
 async def test_not_yet_ends_it_kindly(rig: Rig) -> None:
     alex, _sam = await pair(rig)
     alex.says("/repair")
-    await alex.sees("Repair after a fight")
+    await alex.sees("Repair after a fight", "five short steps")
     await alex.presses("Not yet")
-    await alex.sees("when you're both calm")
+    await alex.sees("Give it time")
     assert repair_run(rig).status == "done"
