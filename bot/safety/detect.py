@@ -71,11 +71,6 @@ class Detector:
                 return Finding(score.kind, False, "model")
         return Finding(maybe, False, "rules") if maybe else None
 
-    def check(self, text: str) -> str | None:
-        """The kind of danger `text` signals, or None."""
-        finding = self.screen(text)
-        return finding.kind if finding else None
-
 
 @cache
 def _default() -> Detector:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.engine.marks import Marks
 from bot.engine.runner import Member, Run
 from bot.storage.db import Database
-from bot.storage.models import Agreement, FlowRun
+from bot.storage.models import FlowRun
 from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS, RUNS
 
 # When a run's step gets its one reminder, and when the run expires.
@@ -273,15 +273,3 @@ class RunStore:
                     .limit(limit)
                 ).scalars()
             )
-
-    def agreements(self, couple_id: int, limit: int = 20) -> list[Agreement]:
-        with self.db.connect() as conn:
-            return [
-                Agreement(**row)
-                for row in conn.execute(
-                    select(AGREEMENTS)
-                    .where(AGREEMENTS.c.couple_id == couple_id)
-                    .order_by(AGREEMENTS.c.created_at.desc())
-                    .limit(limit)
-                ).mappings()
-            ]
