@@ -38,7 +38,14 @@ def _int(value: Any, default: int = 3) -> int:
 
 
 EFFECTS = frozenset(
-    {"store_checkin", "share_checkin", "send_trend", "store_appreciation", "plan_metime"}
+    {
+        "store_checkin",
+        "share_checkin",
+        "send_trend",
+        "store_appreciation",
+        "plan_metime",
+        "plan_together",
+    }
 )
 SEEDS = frozenset({"appreciations_this_week"})
 
@@ -69,6 +76,7 @@ class Practices:
             "send_trend": self.send_trend,
             "store_appreciation": self.store_appreciation,
             "plan_metime": self.plan_metime,
+            "plan_together": self.plan_together,
         }
         self.flows.effects.update(effects)
         self.flows.seeds["appreciations_this_week"] = self.appreciations_this_week
@@ -229,6 +237,30 @@ class Practices:
         params: dict[str, Any],
         now: datetime,
     ) -> list[Outgoing]:
+        tell = params.get("tell_partner") == "tell"
+        return self._plan(conn, couple, params, now, together=False, tell=tell)
+
+    def plan_together(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        # The partner saw the preview's words on the planner's screen before "Send it".
+        return self._plan(conn, couple, params, now, together=True, tell=True)
+
+    def _plan(
+        self,
+        conn: Connection,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+        *,
+        together: bool,
+        tell: bool,
+    ) -> list[Outgoing]:
         me, partner = _me_and_partner(params, couple)
         timezone = (
             conn.execute(select(COUPLES.c.timezone).where(COUPLES.c.id == couple.id)).scalar()
@@ -239,7 +271,6 @@ class Practices:
         except ParseError:
             return []  # the flow only gets here with a time it already checked
         at = next_weekly(now, slot.day, slot.time, timezone)
-        tell = params.get("tell_partner") == "tell"
         conn.execute(
             insert(METIMES).values(
                 partner_id=me,
@@ -247,19 +278,19 @@ class Practices:
                 what=str(params.get("what") or "")[:500],
                 at=at,
                 tell_partner=tell,
+                together=together,
                 status="planned",
                 created_at=now,
             )
         )
-        if not tell:
+        if not tell or partner is None:
             return []
-        if partner is None:
-            return []
+        note = "common/together_partner_note" if together else "common/metime_partner_note"
         return [
             Outgoing(
                 partner,
                 self.renderer.render(
-                    "common/metime_partner_note",
+                    note,
                     name=couple.members[me].name,
                     what=params.get("what"),
                     when=f"{slot.day_name} {slot.time}",

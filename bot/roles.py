@@ -10,6 +10,7 @@ ROLES: dict[str, str] = {
     "weekly_meeting": "the weekly prompt's Start now, and whether a couple met lately",
     "start_small": "Wednesday's invitation to share a small struggle, and its button",
     "after_metime": 'asked a few hours after planned "you" time',
+    "after_together": "asked of both partners a few hours after planned time together",
     "self_check": "the first check-in offered after pairing, and its button",
 }
 
@@ -17,6 +18,7 @@ ROLES: dict[str, str] = {
 TIMING = {
     "start_small": ("day", "at"),
     "after_metime": ("after",),
+    "after_together": ("after",),
 }
 
 # Commands the bot answers itself; a flow's command may not shadow them.

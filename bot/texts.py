@@ -10,10 +10,21 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from bot.parsing import ParseError, parse_weekly_slot
+
 
 def mention(user_id: int, name: str) -> Markup:
     """A Telegram HTML mention: pings the person and makes a selective ForceReply reach them."""
     return Markup('<a href="tg://user?id={}">{}</a>').format(int(user_id), name)
+
+
+def slot(text: object) -> str:
+    """ "sat 15:00" as "Saturday 15:00"; anything else as typed."""
+    try:
+        parsed = parse_weekly_slot(str(text))
+    except ParseError:
+        return str(text)
+    return f"{parsed.day_name} {parsed.time}"
 
 
 class Renderer:
@@ -34,6 +45,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.globals["mention"] = mention
+        self.env.filters["slot"] = slot
         # Button labels are plain text on Telegram: the same templates, nothing escaped.
         self.plain = self.env.overlay(autoescape=False)
 

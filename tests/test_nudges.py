@@ -351,6 +351,40 @@ def test_you_time_gets_a_reminder_then_how_was_it_and_a_celebration(
     assert any(m.chat_id == SAM.id and "celebrate" in m.text.lower() for m in outgoing)
 
 
+def test_time_together_reminds_both_then_asks_both_how_it_was(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
+    pair(services, clock, "UTC", "sun", "19:00")
+    shown = services.flows.start(event(SAM, clock.now), services.flows.flows["together"]).messages
+    shown = press(services, SAM, shown, "A small ritual", clock.now)
+    shown = press(services, SAM, shown, "Up for something active", clock.now)
+    shown = press(services, SAM, shown, "Free", clock.now)
+    services.text(event(SAM, clock.now, text="a walk by the river"))
+    shown = services.text(event(SAM, clock.now, text="thu 18:30")).messages
+    press(services, SAM, shown, "Send it to Alex", clock.now)
+    sent = run_clock(services, clock, datetime(2026, 3, 5, 23, tzinfo=UTC))
+    seen = sorted(
+        (t.strftime("%a %H:%M"), d.chat_id, "time for your" in m.text)
+        for t, d in sent
+        for m in d.messages
+        if "river" in m.text
+    )
+    assert seen == [
+        ("Thu 18:30", ALEX.id, True),
+        ("Thu 18:30", SAM.id, True),
+        ("Thu 21:30", ALEX.id, False),
+        ("Thu 21:30", SAM.id, False),
+    ]
+    assert all(
+        "How was your time together" in m.text
+        for t, d in sent
+        for m in d.messages
+        if "river" in m.text and t.hour == 21
+    )
+
+
 def test_start_small_comes_once_a_week_to_whoever_has_not_let_go(
     world: tuple[Services, Clock],
 ) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import Session, select
 
 from bot.emulator import Human
+from bot.storage.db import utcnow
 from bot.storage.models import CheckIn, FlowRun, MeTime
 from tests.helpers import Rig, pair
 
@@ -170,3 +173,54 @@ async def test_you_time_is_planned_and_the_partner_told_only_if_agreed(rig: Rig)
         plan = session.exec(select(MeTime)).one()
         assert plan.tell_partner and plan.at.weekday() == 5
         assert session.exec(select(FlowRun)).one().status == "done"
+
+
+def _move_plan(rig: Rig, hours_ago: float) -> None:
+    """The planned time comes (moved to now: the clock test waits for the real day)."""
+    with Session(rig.engine) as session:
+        plan = session.exec(select(MeTime)).one()
+        plan.at = utcnow() - timedelta(hours=hours_ago)
+        session.add(plan)
+        session.commit()
+
+
+async def test_time_together_is_planned_reminded_and_reviewed_with_both(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/together")
+    await alex.sees("Time together", "ritual")
+    await alex.presses("A date")
+    await alex.presses("Cosy, low energy")
+    await alex.presses("A little")
+    ideas = await alex.sees("A few ideas")
+    assert [b["text"] for b in ideas.buttons][:3] == [
+        "Coffee and cake out",
+        "A board game evening",
+        "A picnic in the park",
+    ]
+    await alex.presses("A picnic in the park")
+    await alex.sees("When?")
+    alex.says("sat 15:00")
+    preview = await alex.sees("exactly what Sam will get", "a picnic in the park", "Saturday 15:00")
+    assert not [m for m in sam.inbox() if "picnic" in m]  # nothing before "Send it"
+    await alex.presses("Send it to Sam")
+    await alex.sees("I'll remind you both")
+    note = await sam.sees("Alex would love some time together", "a picnic in the park")
+    assert note.text in preview.text
+    with Session(rig.engine) as session:
+        plan = session.exec(select(MeTime)).one()
+        assert plan.together and plan.at.weekday() == 5 and plan.status == "planned"
+
+    _move_plan(rig, 0)
+    for person in (alex, sam):
+        await person.sees("time for your time together", "a picnic in the park", timeout=10)
+    _move_plan(rig, 3.1)
+    for person in (alex, sam):
+        await person.sees("How was your time together", timeout=10)
+    await sam.presses("It didn't happen")
+    await sam.sees("/together to find another time")
+    await alex.presses("Lovely")
+    asked = await alex.sees("one thing you enjoyed")
+    alex.replies(asked, "Your laugh when the ants came")
+    await alex.sees("Shall I tell Sam", "Your laugh when the ants came")
+    await alex.presses("Tell Sam")
+    await sam.sees("Alex enjoyed your time together", "Your laugh when the ants came")

@@ -1,4 +1,5 @@
-"""Planned "you" time: a reminder when it comes, and "how was it?" some hours later."""
+"""Planned "you" time and time together: a reminder when it comes, and "how was it?" some
+hours later, to the planner alone ("you" time) or to both partners (time together)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from bot.engine.schema import duration_minutes
+from bot.engine.schema import Flow, duration_minutes
 from bot.nudges.common import Nudging
 from bot.outbox import Outgoing
 from bot.storage.tables import COUPLES, METIMES
@@ -19,12 +20,18 @@ class MeTimeNudges(Nudging):
     """Plans whose time (or whose time plus the review's `timing.after`) has come."""
 
     def run(self, now: datetime, limit: int) -> int:
-        review = self.flows.by_role("after_metime")
-        after = (
-            timedelta(minutes=duration_minutes(review.timing.after))
-            if review is not None and review.timing is not None and review.timing.after
-            else timedelta(hours=3)
-        )
+        reviews = {
+            False: self.flows.by_role("after_metime"),
+            True: self.flows.by_role("after_together"),
+        }
+        asked_by = [  # reviewed once each kind's `timing.after` has passed
+            and_(
+                METIMES.c.status == "reminded",
+                METIMES.c.together.is_(together),
+                METIMES.c.at <= now - _after(review),
+            )
+            for together, review in reviews.items()
+        ]
         with self.db.connect() as conn:
             due = (
                 conn.execute(
@@ -34,7 +41,7 @@ class MeTimeNudges(Nudging):
                         COUPLES.c.paused.is_(False),
                         or_(
                             and_(METIMES.c.status == "planned", METIMES.c.at <= now),
-                            and_(METIMES.c.status == "reminded", METIMES.c.at <= now - after),
+                            *asked_by,
                         ),
                     )
                     .limit(limit)
@@ -44,6 +51,7 @@ class MeTimeNudges(Nudging):
             )
         for plan in due:
             asking = plan["status"] == "reminded"
+            together = bool(plan["together"])
             with self.db.unit() as conn:  # moved on, claimed and queued, or none of it
                 moved = conn.execute(
                     update(METIMES)
@@ -53,27 +61,38 @@ class MeTimeNudges(Nudging):
                 kind = "metime_asked" if asking else "metime_reminder"
                 if not moved or not self.claim(conn, plan["couple_id"], kind, str(plan["id"]), now):
                     continue
-                people = {p.id: p for p in self.people(conn, plan["couple_id"])}
-                person = people.get(plan["partner_id"])
-                if person is None:
-                    continue
-                if not asking:
-                    if now - plan["at"] <= self.max_late:  # a reminder hours late is no use
-                        text = self.renderer.render("common/metime_reminder", what=plan["what"])
-                        self.queue_privately(
-                            conn,
-                            person,
-                            plan["timezone"],
-                            plan["couple_id"],
-                            Outgoing(person.id, text),
-                            now,
-                        )
-                    continue
-                if review is None:
-                    continue
-                _row, messages = self.flows.start_for(person.id, review.id, {"what": plan["what"]})
-                for message in messages:
-                    self.queue_privately(
-                        conn, person, plan["timezone"], plan["couple_id"], message, now
+                people = self.people(conn, plan["couple_id"])
+                if not together:
+                    people = [p for p in people if p.id == plan["partner_id"]]
+                review = reviews[together]
+                for person in people:
+                    if not asking:
+                        if now - plan["at"] <= self.max_late:  # hours late is no use
+                            template = "together_reminder" if together else "metime_reminder"
+                            text = self.renderer.render(f"common/{template}", what=plan["what"])
+                            self.queue_privately(
+                                conn,
+                                person,
+                                plan["timezone"],
+                                plan["couple_id"],
+                                Outgoing(person.id, text),
+                                now,
+                            )
+                        continue
+                    if review is None:
+                        continue
+                    _row, messages = self.flows.start_for(
+                        person.id, review.id, {"what": plan["what"]}
                     )
+                    for message in messages:
+                        self.queue_privately(
+                            conn, person, plan["timezone"], plan["couple_id"], message, now
+                        )
         return len(due)
+
+
+def _after(review: Flow | None) -> timedelta:
+    """How long after the planned time the review flow asks (its `timing.after`)."""
+    if review is not None and review.timing is not None and review.timing.after:
+        return timedelta(minutes=duration_minutes(review.timing.after))
+    return timedelta(hours=3)

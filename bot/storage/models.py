@@ -209,7 +209,8 @@ class Appreciation(SQLModel, table=True):
 
 
 class MeTime(SQLModel, table=True):
-    """Planned "you" time: a reminder before, a "how was it?" after."""
+    """Planned "you" time, or time together (`together`): a reminder when it comes, a "how
+    was it?" after, to the planner alone or to both."""
 
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
@@ -217,5 +218,6 @@ class MeTime(SQLModel, table=True):
     what: str = Field(max_length=500)
     at: datetime = Field(index=True)
     tell_partner: bool = Field(default=False)
+    together: bool = Field(default=False)
     status: str = Field(default="planned", max_length=16)  # planned, reminded, asked
     created_at: datetime
