@@ -12,6 +12,7 @@ ROLES: dict[str, str] = {
     "after_metime": 'asked a few hours after planned "you" time',
     "after_together": "asked of both partners a few hours after planned time together",
     "self_check": "the first check-in offered after pairing, and its button",
+    "offer_support": "counted in the weekly recap as support offered (start_small as asked)",
 }
 
 # The timing each role needs in its flow's `timing:` (e.g. start small's day and hour).

@@ -69,3 +69,9 @@ def in_quiet_hours(now: datetime, timezone: str, start: str, end: str) -> dateti
     if not quiet:
         return None
     return local_instant(end_day, finish, zone)
+
+
+def week_number(moment: datetime) -> int:
+    """Weeks since a Monday in 1970: consecutive weeks always differ, so `n % k` picks a
+    different written variant each week (never the same one two weeks running)."""
+    return (moment.astimezone(UTC).date() - date(1970, 1, 5)).days // 7

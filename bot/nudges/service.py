@@ -28,6 +28,7 @@ from bot.nudges.common import Batch, Delivery, Nudging
 from bot.nudges.expiry import FlowExpiry
 from bot.nudges.follow_ups import FollowUps
 from bot.nudges.metime import MeTimeNudges
+from bot.nudges.recap import WeeklyRecaps
 from bot.nudges.reminders import FlowReminders
 from bot.nudges.safety_check import SafetyChecks
 from bot.nudges.start_small import StartSmallInvitations
@@ -74,6 +75,7 @@ class NudgeService:
             SafetyChecks(*parts),
             WaitsOver(*parts),
             follow_ups,
+            WeeklyRecaps(*parts),
         ]
 
     def rebuild(self, now: datetime) -> int:

@@ -1,0 +1,81 @@
+"""The weekly recap: once a week, after the meeting slot (Sunday evening without one),
+celebrating what the couple did; a quiet week gets kind words and no zeros."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.services import Services
+from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
+from tests.test_nudges import pair as pair_services
+
+__all__ = ["world"]
+
+STEP = timedelta(minutes=30)  # weeks of ticks: every half hour is enough here
+
+
+def recaps(sent: list) -> list[tuple[str, int, str]]:  # type: ignore[type-arg]
+    return [
+        (t.strftime("%a %d %H:%M"), d.chat_id, m.text)
+        for t, d in sent
+        for m in d.messages
+        if "Your week" in m.text
+    ]
+
+
+def appreciate(services: Services, clock: Clock, words: str) -> None:
+    shown = services.flows.start(event(ALEX, clock.now), services.flows.flows["appreciate"])
+    shown = services.text(event(ALEX, clock.now, text=words))
+    press(services, ALEX, shown.messages, "Send it", clock.now)
+
+
+def test_the_recap_counts_the_week_after_the_meeting_slot(world: tuple[Services, Clock]) -> None:
+    services, clock = world  # Sunday 1 March 2026, 00:00 UTC
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    # Too soon after pairing: the first Sunday has no recap.
+    assert recaps(run_clock(services, clock, datetime(2026, 3, 3, 9, tzinfo=UTC), STEP)) == []
+    appreciate(services, clock, "You fixed the bike")
+    appreciate(services, clock, "You made me laugh")
+    shown = services.flows.start(event(SAM, clock.now), services.flows.flows["metime"]).messages
+    shown = press(services, SAM, shown, "Let's plan it", clock.now)
+    services.text(event(SAM, clock.now, text="choir"))
+    shown = services.text(event(SAM, clock.now, text="thu 18:00")).messages
+    press(services, SAM, shown, "No, just me", clock.now)
+
+    sent = recaps(run_clock(services, clock, datetime(2026, 3, 8, 23, tzinfo=UTC), STEP))
+    assert sorted((when, chat) for when, chat, _ in sent) == [
+        ("Sun 08 21:00", ALEX.id),
+        ("Sun 08 21:00", SAM.id),
+    ]
+    text = sent[0][2]
+    assert "2 appreciations sent" in text and 'Took "you" time once' in text
+    assert "0" not in text.replace("2026", "")  # nothing counted as none
+    assert "together" not in text.lower().replace("built together", "")
+
+    # Two quiet weeks: kind words, never the same opening twice running.
+    later = recaps(run_clock(services, clock, datetime(2026, 3, 22, 23, tzinfo=UTC), STEP))
+    quiet = [text for _w, chat, text in later if chat == ALEX.id]
+    assert len(quiet) == 2 and all("quiet" in t or "busy" in t for t in quiet)
+    assert quiet[0].splitlines()[1] != quiet[1].splitlines()[1]
+
+
+def test_without_a_meeting_time_it_comes_on_sunday_evening(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    couples = services.couples
+    couples.register(ALEX)
+    couples.register(SAM)
+    code = couples.invite(event(ALEX, clock.now)).messages[0].text.split("?start=")[1].split()[0]
+    couples.join(event(SAM, clock.now), code)
+    couples.set_timezone(event(ALEX, clock.now), "Europe/Berlin")
+    couples.link(event(ALEX, clock.now, chat=-700))
+    sent = recaps(run_clock(services, clock, datetime(2026, 3, 9, tzinfo=UTC), STEP))
+    assert [(when, chat) for when, chat, _ in sent] == [("Sun 08 18:00", -700)]  # 19:00 Berlin
+
+
+def test_a_paused_couple_gets_no_recap(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    services.couples.set_paused(event(SAM, clock.now), True)
+    assert recaps(run_clock(services, clock, datetime(2026, 3, 16, tzinfo=UTC), STEP)) == []
