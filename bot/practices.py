@@ -15,7 +15,7 @@ from bot.coaching import Effect, FlowService
 from bot.engine.check import Names
 from bot.outbox import Outgoing
 from bot.parsing import ParseError, parse_weekly_slot
-from bot.schedule import next_weekly
+from bot.schedule import next_weekly, week_number
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView
 from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES, METIMES
@@ -47,7 +47,7 @@ EFFECTS = frozenset(
         "plan_together",
     }
 )
-SEEDS = frozenset({"appreciations_this_week"})
+SEEDS = frozenset({"appreciations_this_week", "week"})
 
 
 def names() -> Names:
@@ -80,6 +80,8 @@ class Practices:
         }
         self.flows.effects.update(effects)
         self.flows.seeds["appreciations_this_week"] = self.appreciations_this_week
+        # Which written variant a template shows: a different one each week (see week_number).
+        self.flows.seeds["week"] = lambda _couple_id, now: {"week": week_number(now)}
         assert set(self.flows.effects) >= EFFECTS and set(self.flows.seeds) >= SEEDS
 
     def appreciations_this_week(self, couple_id: int, now: datetime) -> dict[str, Any]:

@@ -152,12 +152,12 @@ async def warm_up(
     alex: Human, sam: Human, chat: Any = None, texts: tuple[str, str] = ("a", "b")
 ) -> None:
     """State of the Union's warm-up: one appreciation each, then "That's all for now"."""
-    ask = await alex.sees("one thing you appreciated", in_=chat)
+    ask = await alex.sees("Up to five, one per message", in_=chat)
     if chat is not None:
         alex.replies(ask, texts[0])
         sam.replies(ask, texts[1])
     else:
-        await sam.sees("one thing you appreciated")
+        await sam.sees("Up to five, one per message")
         alex.says(texts[0])
         sam.says(texts[1])
     await alex.presses("That's all for now", chat)

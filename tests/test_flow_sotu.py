@@ -31,7 +31,7 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
     await alex.sees("State of the Union", "appreciations", in_=group)
     await sam.presses("We're ready", group)
 
-    ask = await alex.sees("one thing you appreciated", "Reply to this message", in_=group)
+    ask = await alex.sees("Up to five, one per message", "Reply to this message", in_=group)
     alex.replies(ask, "Sam cooked on Tuesday")
     await alex.sees("Noted", in_=group)
     alex.replies(ask, "We laughed a lot on Sunday")  # up to five each
@@ -231,7 +231,7 @@ async def test_both_pressing_at_once_advances_once(rig: Rig) -> None:
     await rig.talk.settle()
     run = the_run(rig)
     assert run.state == "appreciations" and run.step == 2
-    asks = [m for m in rig.server.bot_messages(group.id) if "appreciated" in m.text]
+    asks = [m for m in rig.server.bot_messages(group.id) if "Up to five, one per message" in m.text]
     assert len(asks) == 1
 
 
@@ -240,7 +240,7 @@ async def test_both_answering_at_once_keeps_both_answers(rig: Rig) -> None:
     group = await linked_group(rig, alex, sam)
     alex.says("/sotu", group)
     await alex.presses("We're ready", group)
-    ask = await alex.sees("appreciated", in_=group)
+    ask = await alex.sees("Up to five, one per message", in_=group)
     alex.replies(ask, "from alex")
     sam.replies(ask, "from sam")
     await alex.presses("That's all for now", group)
@@ -255,7 +255,7 @@ async def test_a_duplicated_update_is_processed_once(rig: Rig) -> None:
     group = await linked_group(rig, alex, sam)
     alex.says("/sotu", group)
     await alex.presses("We're ready", group)
-    ask = await alex.sees("appreciated", in_=group)
+    ask = await alex.sees("Up to five, one per message", in_=group)
     alex.replies(ask, "only once")
     await alex.sees("Noted", in_=group)
     update_id = rig.server.delivered_log[-1]["update_id"]
@@ -290,8 +290,8 @@ async def test_sotu_in_private_when_no_group_is_linked(rig: Rig) -> None:
     assert welcome
     await sam.sees("State of the Union")
     await sam.presses("We're ready")
-    await alex.sees("one thing you appreciated")
-    await sam.sees("one thing you appreciated")
+    await alex.sees("Up to five, one per message")
+    await sam.sees("Up to five, one per message")
     alex.says("thanks for the coffee")
     await alex.sees("Noted")
     query = await alex.presses("That's all for now")
@@ -399,7 +399,7 @@ async def test_at_least_one_and_at_most_five_appreciations_each(rig: Rig) -> Non
     group = await linked_group(rig, alex, sam)
     alex.says("/sotu", group)
     await alex.presses("We're ready", group)
-    ask = await alex.sees("one thing you appreciated", in_=group)
+    ask = await alex.sees("Up to five, one per message", in_=group)
     query = await sam.presses("That's all for now", group)  # none written yet
     assert "at least 1" in await sam.toast_for(query)
     for n in range(6):

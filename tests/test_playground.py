@@ -62,7 +62,7 @@ async def test_a_playground_session_continues_after_a_restart(tmp_path: Path) ->
         async with http.get(f"{base}/state") as response:
             assert (await response.json())["bot_in_group"]
         await http.post(f"{base}/prompt-now")
-        prompt = await wait_for(http, base, "group", "It's time for your weekly")
+        prompt = await wait_for(http, base, "group", "State of the Union")  # the weekly prompt
         start = prompt["buttons"][0][0]
         async with http.post(
             f"{base}/press",

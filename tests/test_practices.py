@@ -141,7 +141,7 @@ async def test_an_appreciation_is_sent_after_confirming_and_seeds_the_meeting(
 ) -> None:
     alex, sam = await pair(rig)
     alex.says("/appreciate")
-    await alex.sees("What do you appreciate about Sam")
+    await alex.sees("Sam", "One or two sentences")  # this week's invitation to appreciate
     alex.says("the soup you made when I was ill")
     preview = await alex.sees("exactly what Sam will get", "soup")
     assert "soup" in preview.text
@@ -151,7 +151,7 @@ async def test_an_appreciation_is_sent_after_confirming_and_seeds_the_meeting(
     await sam.sees("Alex appreciates you", "soup")
     sam.says("/sotu")
     await sam.presses("We're ready")
-    start = await alex.sees("one thing you appreciated", "what you already told each other")
+    start = await alex.sees("Up to five, one per message", "what you already told each other")
     assert "soup" in start.text
 
 

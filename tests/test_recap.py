@@ -19,7 +19,7 @@ def recaps(sent: list) -> list[tuple[str, int, str]]:  # type: ignore[type-arg]
         (t.strftime("%a %d %H:%M"), d.chat_id, m.text)
         for t, d in sent
         for m in d.messages
-        if "Your week" in m.text
+        if "<b>Your week" in m.text  # the recap's heading
     ]
 
 
@@ -79,3 +79,20 @@ def test_a_paused_couple_gets_no_recap(world: tuple[Services, Clock]) -> None:
     pair_services(services, clock, "UTC", "sun", "19:00")
     services.couples.set_paused(event(SAM, clock.now), True)
     assert recaps(run_clock(services, clock, datetime(2026, 3, 16, tzinfo=UTC), STEP)) == []
+
+
+def test_the_weekly_prompt_never_repeats_its_words_two_weeks_running(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "mon", "19:00")
+    sent = run_clock(services, clock, datetime(2026, 3, 31, tzinfo=UTC), STEP)
+    weekly = [
+        m.text.splitlines()[0]
+        for _t, d in sent
+        for m in d.messages
+        if "State of the Union" in m.text and d.chat_id == ALEX.id
+    ]
+    assert len(weekly) == 5
+    assert all(a != b for a, b in zip(weekly, weekly[1:], strict=False))
+    assert len(set(weekly)) == 3

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, and_, bindparam, or_, select, update
 from bot.buttons import Snooze, StartMeeting
 from bot.nudges.common import Nudging
 from bot.outbox import Button, Outgoing
-from bot.schedule import next_weekly
+from bot.schedule import next_weekly, week_number
 from bot.storage.tables import COUPLES, RUNS
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ class WeeklyPrompts(Nudging):
                 "common/weekly_prompt",
                 names=[p.name for p in people] if len(people) == 2 else None,
                 missed=missed,
+                variant=week_number(slot),
             )
             buttons = (
                 (
