@@ -96,13 +96,21 @@ async def reply_to(page: Page, name: str, bubble_text: str, text: str, as_who: s
 
 
 async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
-    await say(page, "alex", "/invite")
-    await sees(page, "alex", "invite link")
-    invite = await column(page, "alex").locator(".msg", has_text="invite link").last.inner_text()
-    code = invite.split("?start=")[1].split()[0]
-    await say(page, "sam", f"/start {code}")
+    # The first screen says how to begin, and one button pairs them the real way.
+    for name, words in (("alex", "Start here"), ("sam", "joins"), ("group", "/link")):
+        await expect(column(page, name).locator(".hint")).to_contain_text(words)
+    await page.get_by_role("button", name="Pair Alex and Sam").click()
     await sees(page, "sam", "now a couple")
     await sees(page, "alex", "now a couple")
+    for name in ("alex", "sam"):
+        await expect(column(page, name).locator(".hint")).to_be_hidden()
+    await expect(column(page, "group").locator(".hint")).to_be_visible()
+    sent = await column(page, "alex").locator(".msg.user").all_inner_texts()
+    assert any("/start" in t for t in sent) and any("/invite" in t for t in sent)
+    assert any(
+        "/start " in t for t in await column(page, "sam").locator(".msg.user").all_inner_texts()
+    )
+    await expect(page.locator("#calls")).to_contain_text("sendMessage")
 
     await page.get_by_role("button", name="Add the bot to the group").click()
     await sees(page, "group", "send /link")

@@ -3,6 +3,7 @@ celebrating what the couple did; a quiet week gets kind words and no zeros."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from bot.services import Services
@@ -94,5 +95,5 @@ def test_the_weekly_prompt_never_repeats_its_words_two_weeks_running(
         if "State of the Union" in m.text and d.chat_id == ALEX.id
     ]
     assert len(weekly) == 5
-    assert all(a != b for a, b in zip(weekly, weekly[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(weekly))
     assert len(set(weekly)) == 3
