@@ -70,8 +70,11 @@ async def couple_goes_through_let_go(talk: Conversation, n: int) -> list[str]:
 def in_flight(server: BotApiServer, db: Path) -> int:
     """Messages Telegram already shows that are still in the outbox: sent, not yet deleted.
     A kill now sends exactly these again (the Bot API has no idempotency key)."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT chat_id, text FROM outboxmessage").fetchall()
+    try:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT chat_id, text FROM outboxmessage").fetchall()
+    except sqlite3.OperationalError:  # killed before its first start made the tables
+        return 0
     return sum(
         1
         for chat_id, text in rows

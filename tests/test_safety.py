@@ -100,7 +100,7 @@ async def test_a_sign_in_the_group_is_answered_privately_and_the_group_hears_not
     group = await linked_group(rig, alex, sam)
     alex.says("/sotu", group)
     await alex.presses("We're ready", group)
-    ask = await alex.sees("appreciated", in_=group)
+    ask = await alex.sees("Up to five, one per message", in_=group)
     before_group = len(rig.server.bot_messages(group.id))
     sam.replies(ask, "I'm scared of him MARKER-2")
     await sam.sees("afraid of a partner")
