@@ -38,7 +38,8 @@ def postgres_problem() -> str | None:
         engine.dispose()
     except Exception as exc:  # the reason is what we report
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"PostgreSQL at {make_url(url).render_as_string()} unreachable ({first}); run scripts/postgres"
+        where = make_url(url).render_as_string()
+        return f"PostgreSQL at {where} unreachable ({first}); run scripts/postgres"
     return None
 
 
@@ -66,5 +67,6 @@ def fresh_postgres() -> Iterator[str]:
         admin.dispose()
 
 
-# For `@pytest.mark.parametrize("backend", BACKENDS, indirect=True)`.
 BACKENDS = ["sqlite", "postgres"]
+# A test marked @BOTH runs once on each (its fixtures take `database_url`, which follows it).
+BOTH = pytest.mark.parametrize("backend", BACKENDS, indirect=True)

@@ -78,9 +78,12 @@ class Rig:
     db_path: Path
     bot: RunningBot
     engine: Engine
+    database_url: str = ""
 
     async def restart(self, **overrides: Any) -> None:
         await self.bot.shutdown()
+        if self.database_url:
+            overrides.setdefault("database_url", self.database_url)
         self.bot = await start_bot(settings_for(self.db_path, self.server.base_url, **overrides))
 
     def person(self, name: str, **kwargs: Any) -> Human:

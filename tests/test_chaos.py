@@ -8,12 +8,16 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
 from bot.emulator import BotApiServer, Conversation, Human
+from bot.storage.db import make_engine
 from bot.texts import plain
+from tests.backends import BOTH
 from tests.test_process import launch, wait_exit
 
 PATIENCE = 90.0  # seconds an answer may take while the bot keeps dying
@@ -67,18 +71,21 @@ async def couple_goes_through_let_go(talk: Conversation, n: int) -> list[str]:
     return lost
 
 
-def in_flight(server: BotApiServer, db: Path) -> int:
+def in_flight(server: BotApiServer, database_url: str) -> int:
     """Messages Telegram already shows that are still in the outbox: sent, not yet deleted.
     A kill now sends exactly these again (the Bot API has no idempotency key)."""
+    engine = make_engine(database_url)
     try:
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute("SELECT chat_id, text FROM outboxmessage").fetchall()
-    except sqlite3.OperationalError:  # killed before its first start made the tables
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT chat_id, text FROM outboxmessage")).all()
+    except (OperationalError, ProgrammingError):  # killed before its first start made tables
         return 0
+    finally:
+        engine.dispose()
     return sum(
         1
-        for chat_id, text in rows
-        if any(m.text == plain(text) for m in server.bot_messages(chat_id))
+        for chat_id, message in rows
+        if any(m.text == plain(message) for m in server.bot_messages(chat_id))
     )
 
 
@@ -92,28 +99,40 @@ def duplicates(server: BotApiServer) -> int:
 
 
 async def run_chaos(
-    tmp_path: Path, couples: int, stops: int, how: signal.Signals, seed: int
+    tmp_path: Path,
+    couples: int,
+    stops: int,
+    how: signal.Signals,
+    seed: int,
+    database_url: str = "",
 ) -> tuple[list[str], int, int, int]:
     server = BotApiServer()
     await server.start()
     talk = Conversation(server, timeout=PATIENCE)
-    env = {"OUTBOX_LEASE_SECONDS": "2", "POLL_TIMEOUT": "1"}
+    database_url = database_url or f"sqlite:///{tmp_path / 'coach.db'}"
+    env = {"OUTBOX_LEASE_SECONDS": "2", "POLL_TIMEOUT": "1", "DATABASE_URL": database_url}
+    polls = server.poll_count
     process = launch(server, tmp_path, env)
     rng = random.Random(seed)
     done = asyncio.Event()
     at_risk = 0  # sent but not yet deleted from the outbox, summed over the kills
 
     async def chaos() -> int:
-        nonlocal process, at_risk
+        nonlocal process, at_risk, polls
         count = 0
         while count < stops and not done.is_set():
             await asyncio.sleep(rng.uniform(1, 4))
+            if how == signal.SIGTERM:
+                # A stop asked for while Python is still importing is the default action
+                # (the process ends, like a kill): the SIGKILL test covers those moments.
+                await running(server, polls)
             process.send_signal(how)
             code = await wait_exit(process, 20)
             assert how == signal.SIGKILL or code == 0, f"SIGTERM exit code {code}"
-            at_risk += in_flight(server, tmp_path / "coach.db")
+            at_risk += in_flight(server, database_url)
             count += 1
             await asyncio.sleep(rng.uniform(0, 0.5))
+            polls = server.poll_count
             process = launch(server, tmp_path, env)
         return count
 
@@ -133,8 +152,19 @@ async def run_chaos(
         await server.stop()
 
 
-async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
-    lost, duplicated, kills, at_risk = await run_chaos(tmp_path, 10, 8, signal.SIGKILL, seed=9)
+async def running(server: BotApiServer, polls_before: int, timeout: float = 60) -> None:
+    """Wait until the process launched after `polls_before` polls has polled once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while server.poll_count <= polls_before and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+
+
+@BOTH
+async def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, database_url: str) -> None:
+    lost, duplicated, kills, at_risk = await run_chaos(
+        tmp_path, 10, 8, signal.SIGKILL, seed=9, database_url=database_url
+    )
     log = (tmp_path / "bot.log").read_text()
     assert kills == 8
     assert lost == [], f"lost after {kills} kills: {lost}\n{log[-3000:]}"

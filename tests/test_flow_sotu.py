@@ -11,6 +11,7 @@ from bot.emulator import Human
 from bot.emulator.server import SimChat, StoredMessage
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, FlowRun
+from tests.backends import BOTH
 from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
 
 
@@ -221,6 +222,7 @@ async def test_a_stranger_in_the_group_changes_nothing(rig: Rig) -> None:
     assert not any("not part of this" in m.text for m in rig.talk.unread(group))
 
 
+@BOTH
 async def test_both_pressing_at_once_advances_once(rig: Rig) -> None:
     alex, sam = await pair(rig)
     group = await linked_group(rig, alex, sam)
@@ -235,6 +237,7 @@ async def test_both_pressing_at_once_advances_once(rig: Rig) -> None:
     assert len(asks) == 1
 
 
+@BOTH
 async def test_both_answering_at_once_keeps_both_answers(rig: Rig) -> None:
     alex, sam = await pair(rig)
     group = await linked_group(rig, alex, sam)
@@ -250,6 +253,7 @@ async def test_both_answering_at_once_keeps_both_answers(rig: Rig) -> None:
     assert sorted(a["text"] for a in run.context["appreciations"]) == ["from alex", "from sam"]
 
 
+@BOTH
 async def test_a_duplicated_update_is_processed_once(rig: Rig) -> None:
     alex, sam = await pair(rig)
     group = await linked_group(rig, alex, sam)

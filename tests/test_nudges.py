@@ -21,6 +21,7 @@ from bot.events import Event, Person
 from bot.nudges import Delivery
 from bot.services import Services, build_services
 from bot.storage.models import Couple, FlowRun, NudgeLog, OutboxMessage
+from tests.backends import BOTH
 from tests.helpers import TOKEN
 
 ALEX, SAM = Person(1001, "Alex"), Person(1002, "Sam")
@@ -49,12 +50,10 @@ def event(
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
+def world(database_url: str) -> Iterator[tuple[Services, Clock]]:
     from bot.config import load_settings
 
-    settings = load_settings(
-        telegram_bot_token=TOKEN, database_url=f"sqlite:///{tmp_path / 'nudges.db'}"
-    )
+    settings = load_settings(telegram_bot_token=TOKEN, database_url=database_url)
     services = build_services(settings)
     clock = Clock(datetime(2026, 3, 1, tzinfo=UTC))
     services.couples.clock = clock
@@ -139,6 +138,7 @@ def test_two_weeks_across_a_dst_change_prompt_once_a_week_at_local_time(
         assert labels == ["Start now", "Tomorrow, same time"]
 
 
+@BOTH
 def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair(services, clock, "UTC", "mon", "09:00")
@@ -147,6 +147,7 @@ def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> N
     assert [d.chat_id for d in deliveries] == [-500]
 
 
+@BOTH
 def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair(services, clock, "Europe/Berlin", "sat", "10:00")
@@ -166,6 +167,7 @@ def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]
     ]
 
 
+@BOTH
 def test_pause_stops_prompts_and_resume_does_not_replay_them(
     world: tuple[Services, Clock],
 ) -> None:
@@ -189,6 +191,7 @@ def test_quiet_hours_hold_a_private_prompt_until_morning(world: tuple[Services, 
         assert session.exec(select(OutboxMessage)).all() == []
 
 
+@BOTH
 def test_a_prompt_missed_while_down_is_sent_late_once_or_skipped(
     world: tuple[Services, Clock],
 ) -> None:
@@ -282,12 +285,13 @@ print(json.dumps(sorted(d.chat_id for d in services.nudges.collect(now).deliveri
 """
 
 
+@BOTH
 def test_two_processes_on_one_database_send_each_prompt_once(
     world: tuple[Services, Clock], tmp_path: Path
 ) -> None:
     services, clock = world
     pair(services, clock, "UTC", "mon", "09:00")
-    url = str(services.engine.url)
+    url = services.engine.url.render_as_string(hide_password=False)
     now = "2026-03-02T09:00:30+00:00"
     processes = [
         subprocess.Popen(
@@ -301,6 +305,7 @@ def test_two_processes_on_one_database_send_each_prompt_once(
     assert sorted(results, key=len) == [[], [ALEX.id, SAM.id]]
 
 
+@BOTH
 def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
     world: tuple[Services, Clock],
 ) -> None:

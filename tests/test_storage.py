@@ -1,7 +1,9 @@
-"""The data layer on real SQLite files, created by the production migrations."""
+"""The data layer on real SQLite files and real PostgreSQL databases, created by the
+production migrations."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +16,18 @@ from sqlmodel import Session, SQLModel
 from bot.storage.db import Database, make_engine, upgrade, utcnow
 from bot.storage.inbox import Inbox, Stored
 from bot.storage.models import Couple, Partner
+from tests.backends import BOTH
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'unit.db'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
     upgrade(engine)
-    return engine
+    yield engine
+    engine.dispose()
 
 
+@BOTH
 def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
@@ -34,6 +39,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
 
 
+@BOTH
 def test_upgrade_is_repeatable_and_keeps_data(engine: Engine) -> None:
     with Session(engine) as session:
         session.add(Couple(timezone="UTC", created_at=utcnow()))
@@ -63,6 +69,7 @@ def _couple_with(engine: Engine, *seats: int) -> int:
         return couple.id
 
 
+@BOTH
 def test_a_couple_has_at_most_two_partners(engine: Engine) -> None:
     _couple_with(engine, 1, 2)
     with pytest.raises(IntegrityError):
@@ -71,6 +78,7 @@ def test_a_couple_has_at_most_two_partners(engine: Engine) -> None:
         _couple_with(engine, 3)
 
 
+@BOTH
 def test_a_partner_in_a_couple_has_a_seat(engine: Engine) -> None:
     with Session(engine) as session:
         couple = Couple(timezone="UTC", created_at=utcnow())
@@ -83,6 +91,7 @@ def test_a_partner_in_a_couple_has_a_seat(engine: Engine) -> None:
             session.commit()
 
 
+@BOTH
 def test_a_group_belongs_to_one_couple(engine: Engine) -> None:
     with Session(engine) as session:
         session.add(Couple(timezone="UTC", group_chat_id=-5, created_at=utcnow()))
@@ -91,6 +100,7 @@ def test_a_group_belongs_to_one_couple(engine: Engine) -> None:
             session.commit()
 
 
+@BOTH
 def test_an_update_is_claimed_once(engine: Engine) -> None:
     inbox = Inbox(Database(engine))
     inbox.store([Stored(42, 7, {"update_id": 42, "message": {"text": "private words"}})])
@@ -108,6 +118,7 @@ def test_an_update_is_claimed_once(engine: Engine) -> None:
     assert all("private words" not in str(p) for p in payloads)
 
 
+@BOTH
 def test_a_claim_rolled_back_with_its_work_leaves_the_update_to_do(engine: Engine) -> None:
     inbox = Inbox(Database(engine))
     inbox.store([Stored(5, 7, {"update_id": 5})])
@@ -163,6 +174,7 @@ def test_the_engines_bookkeeping_moves_out_of_older_runs_answers(tmp_path: Path)
     old.dispose()
 
 
+@BOTH
 def test_an_outbox_id_is_never_handed_out_twice(engine: Engine) -> None:
     """A sender may still hold the id of a message it sent; a new message (e.g. the goodbye
     after /forget deleted the rest) must not get that id, or it would be skipped."""

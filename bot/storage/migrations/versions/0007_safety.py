@@ -15,8 +15,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("partner") as batch:
-        batch.add_column(sa.Column("safety_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("safety_check_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("safety_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("safety_check_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(
             sa.Column("hushed", sa.Boolean(), nullable=False, server_default=sa.false())
         )

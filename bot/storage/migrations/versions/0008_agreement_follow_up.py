@@ -17,8 +17,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("agreement") as batch:
-        batch.add_column(sa.Column("follow_up_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("followed_up_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("follow_up_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("followed_up_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(
             sa.Column("status", sa.String(length=16), nullable=False, server_default="open")
         )

@@ -15,7 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("flowrun") as batch:
-        batch.add_column(sa.Column("wake_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("wake_at", sa.DateTime(timezone=True), nullable=True))
         batch.create_index("ix_flowrun_wake_at", ["wake_at"])
 
 
