@@ -8,16 +8,24 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.engine.check import FlowError
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if settings.log_format == "json":
+        from bot.logs import JsonFormatter
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=settings.log_level, handlers=[handler])
+    else:
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     # httpx logs every request URL, which contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -51,11 +59,98 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _serve_until_signalled(serve: Any) -> None:
+    """Run `serve(stop)` until SIGTERM or Ctrl-C sets `stop` (asked early: stop once up)."""
+    import asyncio
+    import contextlib
+
+    asked: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: asked.append(signum))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        if asked:
+            stop.set()
+        await serve(stop)
+
+    asyncio.run(main())
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web import serve_web
+
+    settings.require_token()
+    _serve_until_signalled(lambda stop: serve_web(settings, stop, host=args.host, port=args.port))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.worker import serve_worker
+
+    settings.require_token()
+    _serve_until_signalled(
+        lambda stop: serve_worker(settings, stop, host=args.host, port=args.port)
+    )
+    return 0
+
+
+def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    """A release step: point Telegram at URL with our secret, publish the menus."""
+    import asyncio
+
+    from bot.main import build_application, publish_commands
+    from bot.services import build_services
+
+    settings.require_token()
+    if args.action == "set" and not settings.webhook_secret:
+        raise ConfigError("WEBHOOK_SECRET is not set: Telegram would send updates unsigned")
+
+    async def main() -> None:
+        services = build_services(settings, migrate=False)
+        application = build_application(settings, services)
+        try:
+            async with application:
+                if args.action == "set":
+                    await application.bot.set_webhook(
+                        args.url,
+                        secret_token=settings.webhook_secret,
+                        allowed_updates=[
+                            "message",
+                            "edited_message",
+                            "callback_query",
+                            "my_chat_member",
+                        ],
+                        max_connections=args.max_connections,
+                    )
+                    await publish_commands(application)
+                else:
+                    await application.bot.delete_webhook()
+        finally:
+            for request in application.bot_data["requests"]:
+                await request.shutdown()
+            services.db.dispose()
+
+    asyncio.run(main())
+    print(f"webhook {'set to ' + args.url if args.action == 'set' else 'deleted'}")
+    return 0
+
+
 def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage.db import make_engine, upgrade
 
-    upgrade(make_engine(settings.database_url))
-    print("database is up to date")
+    engine = make_engine(settings.database_url)
+    try:
+        applied = upgrade(engine)
+    finally:
+        engine.dispose()
+    if applied:
+        print(f"applied migrations {', '.join(applied)}; the database is up to date")
+    else:
+        print("the database was already up to date")
     return 0
 
 
@@ -120,6 +215,22 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="us-coach", description="Us Coach, the couples' bot")
     sub = root.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot with long polling").set_defaults(func=cmd_run)
+    web = sub.add_parser("web", help="serve Telegram's webhook (several may run)")
+    web.add_argument("--host", default="0.0.0.0")
+    web.add_argument("--port", type=int, default=8080)
+    web.set_defaults(func=cmd_web)
+    worker = sub.add_parser("worker", help="scheduled work and sending (several may run)")
+    worker.add_argument("--host", default="0.0.0.0", help="health and metrics address")
+    worker.add_argument("--port", type=int, default=9100)
+    worker.set_defaults(func=cmd_worker)
+    webhook = sub.add_parser("webhook", help="point Telegram at the web processes").add_subparsers(
+        dest="action", required=True
+    )
+    hook_set = webhook.add_parser("set", help="setWebhook URL with WEBHOOK_SECRET, and menus")
+    hook_set.add_argument("url")
+    hook_set.add_argument("--max-connections", type=int, default=40)
+    hook_set.set_defaults(func=cmd_webhook)
+    webhook.add_parser("delete", help="back to polling").set_defaults(func=cmd_webhook)
     db = sub.add_parser("db", help="database tasks").add_subparsers(
         dest="db_command", required=True
     )

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     nudge_tick_seconds: float = Field(default=5, gt=0, le=60)
     # A nudge missed while the bot was down is still sent if at most this late.
     missed_nudge_max_late_hours: float = Field(default=6, ge=0)
+    # At scale (`us-coach web`, `us-coach worker`): Telegram sends this secret with every
+    # webhook request (set it with `us-coach webhook set URL`); anything else gets 403.
+    webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    webhook_path: str = "/telegram"
+    # `text` for people, `json` for log collectors (never message text, in either).
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
 
     @field_validator("default_timezone")
     @classmethod

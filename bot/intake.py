@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -20,6 +21,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
+from bot import metrics
 from bot.http import AiohttpRequest
 from bot.storage.inbox import Inbox, Stored
 from bot.work import UnitOfWork
@@ -44,25 +46,35 @@ class Dispatcher:
         work: UnitOfWork,
         *,
         in_flight: int = 64,
+        rescan_after: float = 0.0,
     ) -> None:
         self.application = application
         self.inbox = inbox
         self.work = work
+        # Web processes share one inbox: the safety net takes only updates stored this long
+        # ago, so it never races the process that is handling a fresh one.
+        self.rescan_after = rescan_after
+        self._done: dict[int, asyncio.Future[None]] = {}
         self._queues: dict[int | None, deque[tuple[Stored, Update | None]]] = {}
         self._workers: dict[int | None, asyncio.Task[None]] = {}
         self._known: set[int] = set()
         self._gate = asyncio.Semaphore(in_flight)
         self._stopping = False
 
-    def offer(self, stored: Stored, update: Update | None = None) -> None:
-        """Queue a stored update behind the others of its chat (once)."""
+    def offer(self, stored: Stored, update: Update | None = None) -> asyncio.Future[None]:
+        """Queue a stored update behind the others of its chat (once); the future is done
+        when it has been handled (a webhook answers Telegram then)."""
         if stored.update_id in self._known:
-            return
+            return self._done.setdefault(
+                stored.update_id, asyncio.get_running_loop().create_future()
+            )
         self._known.add(stored.update_id)
+        done = self._done[stored.update_id] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(stored.chat_id, deque()).append((stored, update))
         worker = self._workers.get(stored.chat_id)
         if worker is None or worker.done():
             self._workers[stored.chat_id] = asyncio.create_task(self._chat(stored.chat_id))
+        return done
 
     async def resume(self) -> int:
         """Queue what was stored but not processed (at start-up, before polling begins, so
@@ -82,7 +94,8 @@ class Dispatcher:
             if stop.is_set():
                 break
             try:
-                for stored in await asyncio.to_thread(self.inbox.pending):
+                pending = await asyncio.to_thread(self.inbox.pending, 500, self.rescan_after)
+                for stored in pending:
                     self.offer(stored)
             except Exception:
                 log.exception("could not read the inbox; trying again")
@@ -108,18 +121,25 @@ class Dispatcher:
                     await self._handle(stored, update)
                 queue.popleft()
                 self._known.discard(stored.update_id)
+                done = self._done.pop(stored.update_id, None)
+                if done is not None and not done.done():
+                    done.set_result(None)
         finally:
             if not queue or self._stopping:
                 self._queues.pop(chat, None)
                 self._workers.pop(chat, None)
 
     async def _handle(self, stored: Stored, update: Update | None) -> None:
-        if update is None:
-            update = Update.de_json(stored.payload, self.application.bot)
+        began = time.perf_counter()
         try:
+            if update is None:
+                update = Update.de_json(stored.payload, self.application.bot)
             await self.application.process_update(update)
         except Exception:  # the error handler has logged it; the update is not retried
+            metrics.ERRORS.labels(kind="update").inc()
             log.exception("update %s could not be handled", stored.update_id)
+        metrics.UPDATES.inc()
+        metrics.STEP_SECONDS.observe(time.perf_counter() - began)
         if stored.update_id in self.work.claimed:
             self.work.claimed.discard(stored.update_id)
         else:  # nothing claimed it (ignored on purpose, or it failed): done all the same

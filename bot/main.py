@@ -43,6 +43,21 @@ from bot.storage.db import utcnow
 log = logging.getLogger(__name__)
 
 
+def learn_username(application: CoachApp) -> None:
+    """Invite links name the bot: its username came from getMe, at initialisation."""
+    services: Services = application.bot_data["services"]
+    services.couples.bot_username = application.bot.username
+
+
+def use_db_threads(services: Services) -> None:
+    """Database work runs in worker threads. SQLite writes one transaction at a time, so
+    one thread is enough there; more would only contend with the event loop for the GIL."""
+    threads = 1 if services.db.engine.dialect.name == "sqlite" else 8
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+    )
+
+
 def build_application(settings: Settings, services: Services) -> CoachApp:
     token = settings.require_token()
     base = settings.telegram_api_base_url
@@ -139,9 +154,15 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
 
 
 async def on_startup(application: CoachApp) -> None:
-    """Learn our username, publish the command menus, tidy the update log."""
+    """One process does everything (`us-coach run`): menus, and the clock."""
+    learn_username(application)
+    await publish_commands(application)
+    await start_clock(application)
+
+
+async def publish_commands(application: CoachApp) -> None:
+    """The command menus (`run` at start; at scale, `us-coach webhook set`, a release step)."""
     services: Services = application.bot_data["services"]
-    services.couples.bot_username = application.bot.username
     await application.bot.set_my_commands(
         [BotCommand(c, d) for c, d in services.commands], scope=BotCommandScopeAllPrivateChats()
     )
@@ -149,6 +170,11 @@ async def on_startup(application: CoachApp) -> None:
         [BotCommand(c, d) for c, d in services.group_commands],
         scope=BotCommandScopeAllGroupChats(),
     )
+
+
+async def start_clock(application: CoachApp) -> None:
+    """The one clock's jobs: the tick that finds due work, and the daily retention."""
+    services: Services = application.bot_data["services"]
     await asyncio.to_thread(services.inbox.forget_old)
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         nudges.purge_old_transcripts,
@@ -183,12 +209,7 @@ async def serve(
     """Run the bot with long polling until `stop` is set. `us-coach run`, the tests and the
     playground share it (`on_started` hands the running application to the playground)."""
     services = build_services(settings)
-    # Database work runs in worker threads. SQLite writes one transaction at a time, so
-    # one thread is enough there; more would only contend with the event loop for the GIL.
-    threads = 1 if services.db.engine.dialect.name == "sqlite" else 4
-    asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
-    )
+    use_db_threads(services)
     application = build_application(settings, services)
     sender: Sender = application.bot_data["sender"]
     dispatcher = Dispatcher(application, services.inbox, services.work)

@@ -33,6 +33,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot import metrics
 from bot.budget import FloodBudget
 from bot.charts import trend_chart
 from bot.outbox import Outgoing
@@ -236,6 +237,7 @@ class Sender:
             try:
                 await send_one(self.bot, message)
             except RetryAfter as exc:
+                metrics.RATE_LIMITED.inc()
                 wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
                 log.warning(
@@ -257,10 +259,12 @@ class Sender:
                 self.hand_over(lost)
                 return "lost"
             except BadRequest as exc:  # a message Telegram will never take: log, let it go
+                metrics.ERRORS.labels(kind="send_refused").inc()
                 log.error("Telegram refused a message to chat %s: %s", message.chat_id, exc)
                 await asyncio.to_thread(self.outbox.sent, item.id)
                 return "dropped"
             except NetworkError as exc:  # 5xx, timeouts, lost connections: keep it, try again
+                metrics.ERRORS.labels(kind="send_retried").inc()
                 log.warning(
                     "sending to chat %s failed (%s); again in %.1f s", message.chat_id, exc, backoff
                 )
@@ -273,8 +277,10 @@ class Sender:
                     return "stopped"
                 continue
             except TelegramError as exc:
+                metrics.ERRORS.labels(kind="send_failed").inc()
                 log.error("sending to chat %s failed for good: %s", message.chat_id, exc)
                 await asyncio.to_thread(self.outbox.sent, item.id)
                 return "dropped"
+            metrics.SENT.inc()
             self._ack(item.id)
             return "sent"

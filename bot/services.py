@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from bot import buttons, commands, practices
 from bot.agreements import AgreementService
 from bot.coaching import MAX_ANSWER_CHARS, FlowService
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.couples import CoupleService
 from bot.data_rights import DataRights
 from bot.engine.check import load_flows
@@ -20,7 +20,7 @@ from bot.outbox import SCHEDULED, Notice, Reply
 from bot.practices import Practices
 from bot.safety.detect import Detector
 from bot.safety.respond import SafetyService
-from bot.storage.db import Database, upgrade
+from bot.storage.db import Database, pending_migrations, upgrade
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
 from bot.texts import Renderer
@@ -120,15 +120,24 @@ class Services:
         return done.queued if done is not None else []
 
 
-def build_services(settings: Settings) -> Services:
-    """Validate the flows, migrate the database, build the services.
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Validate the flows, migrate the database (or, with `migrate=False`, as web and worker
+    processes do, insist it already is), build the services.
 
-    Raises `FlowError` naming the file, state and problem when a flow is invalid.
+    Raises `FlowError` naming the file, state and problem when a flow is invalid, and
+    `ConfigError` when the database lacks migrations it may not apply itself.
     """
     renderer = Renderer(settings.prompts_dir)
     flows = load_flows(settings.flows_dir, settings.prompts_dir, practices.names())
     db = Database.at(settings.database_url)
-    upgrade(db.engine)
+    if migrate:
+        upgrade(db.engine)
+    elif missing := pending_migrations(db.engine):
+        db.dispose()
+        raise ConfigError(
+            f"the database lacks migrations {', '.join(missing)}: run `us-coach db upgrade` "
+            "once (a release step) before starting web or worker processes"
+        )
     inbox = Inbox(db)
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds))
     couples = CoupleService(

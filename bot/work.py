@@ -25,6 +25,9 @@ class UnitOfWork:
         self.outbox = outbox
         # Updates whose claim this process committed (the dispatcher need not mark them).
         self.claimed: set[int] = set()
+        # False in web processes: no sender here, so nothing is leased; a worker's sender
+        # takes the rows (woken by the outbox's NOTIFY on PostgreSQL).
+        self.sends_here = True
 
     def run(
         self,
@@ -40,8 +43,14 @@ class UnitOfWork:
                 return None
             reply = work()
             queued = self.outbox.put(
-                conn, reply.messages, priority=priority, couple_id=couple_id, lease=True
+                conn,
+                reply.messages,
+                priority=priority,
+                couple_id=couple_id,
+                lease=self.sends_here,
             )
+        if not self.sends_here:
+            queued = []
         if update_id is not None:
             self.claimed.add(update_id)
         return Done(reply, queued)

@@ -8,6 +8,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot import metrics
 from bot.context import CoachContext
 from bot.outbox import Outgoing, Reply
 from bot.texts import plain
@@ -43,6 +44,7 @@ def describe(update: object) -> str:
 
 async def on_error(update: object, context: CoachContext) -> None:
     """Log every unhandled error with the update's context and tell the person, briefly."""
+    metrics.ERRORS.labels(kind="handler").inc()
     log.error("unhandled error for %s", describe(update), exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Update
 
+from bot import metrics
 from bot.context import CoachContext
 from bot.handlers.adapt import command_argument, deliver, event_from
 from bot.storage.db import utcnow
@@ -45,6 +46,7 @@ async def tick(context: CoachContext) -> None:
             )
             if not queued:
                 break
+            metrics.NUDGES.inc(queued)
             context.sender.wake()
 
 

@@ -19,7 +19,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, event
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -141,9 +143,38 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration; safe to run at every start-up."""
+# PostgreSQL advisory lock keys (one bigint namespace; chat ids never reach these).
+MIGRATION_LOCK = 0x75_73_63_6F_61_63_68_01  # "uscoach" + 1: a migration is running
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Bring the schema to the newest migration; returns the revisions this call applied.
+
+    On PostgreSQL it holds an advisory lock for the whole transaction, so several processes
+    may run it at once: the first applies, the others wait and then find nothing to do.
+    (SQLite's BEGIN IMMEDIATE serialises the same way.)
+    """
     config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+    if before == after:
+        return []
+    scripts = ScriptDirectory.from_config(config)
+    return [s.revision for s in scripts.iterate_revisions(after, before)][::-1]
+
+
+def pending_migrations(engine: Engine) -> list[str]:
+    """Migrations the database still lacks (web and worker refuse to start until none)."""
+    config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return []
+    scripts = ScriptDirectory.from_config(config)
+    return [s.revision for s in scripts.iterate_revisions(head, current)][::-1]

@@ -75,15 +75,16 @@ class Inbox:
             newest = conn.execute(select(func.max(INBOX.c.update_id))).scalar()
         return None if newest is None else int(newest) + 1
 
-    def pending(self, limit: int = 500) -> list[Stored]:
-        """Stored and not yet processed, oldest first."""
+    def pending(self, limit: int = 500, older_than: float = 0.0) -> list[Stored]:
+        """Stored and not yet processed, oldest first (only those stored `older_than`
+        seconds ago or earlier, when given)."""
+        query = select(INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.payload).where(
+            INBOX.c.processed_at.is_(None)
+        )
+        if older_than:
+            query = query.where(INBOX.c.received_at <= utcnow() - timedelta(seconds=older_than))
         with self.db.connect() as conn:
-            rows = conn.execute(
-                select(INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.payload)
-                .where(INBOX.c.processed_at.is_(None))
-                .order_by(INBOX.c.update_id)
-                .limit(limit)
-            ).all()
+            rows = conn.execute(query.order_by(INBOX.c.update_id).limit(limit)).all()
         return [Stored(r.update_id, r.chat_id, r.payload) for r in rows]
 
     def claim(self, conn: Connection, update_id: int) -> bool:

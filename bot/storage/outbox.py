@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, text, update
 
 from bot.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
 from bot.storage.tables import OUTBOX
+
+OUTBOX_CHANNEL = "uscoach_outbox"  # PostgreSQL NOTIFY channel: new rows to send
 
 # How long a sender holds a message; renewed while it waits out a retry. After a crash,
 # a message that was in flight waits at most this long for the next sender.
@@ -118,6 +120,9 @@ class Outbox:
             queued.append(
                 Queued(result.inserted_primary_key[0], message, priority, couple_id)  # type: ignore[index]
             )
+        if queued and conn.dialect.name == "postgresql":
+            # Delivered at commit (and only then): wakes the sender in whichever worker sends.
+            conn.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
         return queued
 
     def claim_due(self, now: datetime, limit: int = 200) -> list[Queued]:
