@@ -11,7 +11,8 @@ bot only sees commands for it, replies to its own messages and service messages)
 `bot_command` entities, 400s for empty or over-long text and unparsable HTML, 403s
 for users who blocked the bot and groups it was removed from, the migrate-to-
 supergroup error, and, when switched on, flood limits answered with 429 and
-`retry_after`.
+`retry_after`. After `setWebhook`, updates are pushed to the URL as Telegram does
+(bot/emulator/webhook.py) instead of waiting for `getUpdates`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.html_text import EntityError, parse_html, utf16_len
+from bot.emulator.webhook import WebhookPusher, WebhookTarget
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -191,6 +193,8 @@ class BotApiServer:
             tuple[str, ApiError]
         ] = []  # getUpdates calls so far: a started bot has polled at least once
         self._runner: web.AppRunner | None = None
+        self.webhook: WebhookTarget | None = None  # set by setWebhook: updates are pushed
+        self._pusher: WebhookPusher | None = None
         self.base_url = ""
         self.port = 0
 
@@ -214,6 +218,8 @@ class BotApiServer:
         return self.base_url
 
     async def stop(self) -> None:
+        if self._pusher is not None:
+            await self._pusher.stop()
         if self._poller and not self._poller.done():
             self._poller.cancel()
         if self._runner is not None:
@@ -305,6 +311,8 @@ class BotApiServer:
         update_id = next(self._update_ids)
         self._updates.append({"update_id": update_id, kind: payload})
         self._new_update.set()
+        if self._pusher is not None:
+            self._pusher.wake()
         self._notify("update", {"update_id": update_id, "kind": kind})
         return update_id
 
@@ -324,6 +332,8 @@ class BotApiServer:
                 self._updates.sort(key=lambda u: u["update_id"])
                 self._confirmed = min(self._confirmed, update_id)
                 self._new_update.set()
+                if self._pusher is not None:
+                    self._pusher.wake()
                 return
         raise KeyError(update_id)
 
@@ -651,13 +661,58 @@ class BotApiServer:
             "supports_inline_queries": False,
         }
 
-    async def api_deletewebhook(self, params: dict[str, Any]) -> bool:
+    async def api_setwebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self.api_deletewebhook(params)
+        if not url.startswith(("http://", "https://")):
+            raise ApiError(400, "Bad Request: bad webhook: invalid URL")
+        await self.api_deletewebhook({})
+        self.webhook = WebhookTarget(
+            url,
+            str(params.get("secret_token") or ""),
+            int(params.get("max_connections") or 40),
+        )
+        self._pusher = WebhookPusher(self, self.webhook)
         return True
+
+    async def api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        if self._pusher is not None:
+            await self._pusher.stop()
+        self._pusher = None
+        self.webhook = None
+        return True
+
+    async def api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "url": self.webhook.url if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self.webhook.last_error:
+                info["last_error_date"] = int(self.webhook.last_error_at)
+                info["last_error_message"] = self.webhook.last_error
+        return info
+
+    def _webhook_delivered(self, update: dict[str, Any]) -> None:
+        """The webhook answered 2xx: the update is Telegram's no more."""
+        self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+        self.delivered_log.append(update)
+        self._confirmed = max(self._confirmed, update["update_id"] + 1)
+        self.last_activity = time.monotonic()
 
     async def api_close(self, params: dict[str, Any]) -> bool:
         return True
 
     async def api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         self.poll_count += 1
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
