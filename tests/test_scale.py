@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.emulator import BotApiServer, Conversation
+from bot.emulator.cluster import SECRET, Cluster, free_port
 from bot.storage.db import make_engine, upgrade
 from bot.storage.tables import INBOX
-from tests.cluster import SECRET, Cluster, free_port
 from tests.helpers import TOKEN, settings_for
 from tests.test_chaos import couple_goes_through_let_go
 

@@ -1,5 +1,6 @@
 """Several `us-coach` processes on one database, behind one load balancer, fed by the
-emulator's webhook mode: what the scale tests and `bench/cluster.py` run."""
+emulator's webhook mode: what the scale tests and `bench/cluster.py` run, and (as
+`python -m bot.emulator.cluster`) a cluster an operator can watch on one machine."""
 
 from __future__ import annotations
 
@@ -169,3 +170,56 @@ class Cluster:
             for p in (*self.webs, *self.workers)
             if p.log.exists()
         )
+
+
+async def _demo(database_url: str, webs: int, workers: int, workdir: Path, stay: bool) -> None:
+    from bot.emulator import Conversation
+
+    server = BotApiServer("123456:DEMO-token-for-the-local-bot-api-server")
+    await server.start()
+    cluster = Cluster(server, database_url, workdir)
+    try:
+        await cluster.start(webs=webs, workers=workers)
+        assert cluster.balancer is not None and server.webhook is not None
+        print(f"emulated Telegram: {server.base_url} (webhook mode -> {server.webhook.url})")
+        for process in (*cluster.webs, *cluster.workers):
+            print(f"{process.kind:6} {process.url}  /healthz /readyz /metrics  log: {process.log}")
+        talk = Conversation(server, timeout=30)
+        alex, sam = talk.person("Alex"), talk.person("Sam")
+        alex.says("/invite")
+        code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+        sam.says(f"/start {code}")
+        paired = await sam.sees("now a couple")
+        print(f"a couple paired through the webhook: Sam read {paired.text.splitlines()[0]!r}")
+        if stay:
+            print("running; Ctrl-C stops every process cleanly")
+            await asyncio.Event().wait()
+    finally:
+        await cluster.stop()
+        await server.stop()
+
+
+def main() -> None:
+    import argparse
+    import contextlib
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "DATABASE_URL", "postgresql+psycopg://uscoach:uscoach@127.0.0.1:5432/uscoach"
+        ),
+    )
+    parser.add_argument("--webs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--dir", default="us-coach-cluster", help="where the logs go")
+    parser.add_argument("--once", action="store_true", help="pair one couple, then stop")
+    args = parser.parse_args()
+    workdir = Path(args.dir)
+    workdir.mkdir(exist_ok=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_demo(args.database_url, args.webs, args.workers, workdir, not args.once))
+
+
+if __name__ == "__main__":
+    main()
