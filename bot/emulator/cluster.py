@@ -123,13 +123,14 @@ class Cluster:
     server: BotApiServer
     database_url: str
     workdir: Path
+    extra: dict[str, str] = field(default_factory=dict)  # more settings for every process
     webs: list[Process] = field(default_factory=list)
     workers: list[Process] = field(default_factory=list)
     balancer: Balancer | None = None
 
     @property
     def env(self) -> dict[str, str]:
-        return environment(self.server, self.database_url)
+        return environment(self.server, self.database_url, **self.extra)
 
     async def start(self, webs: int = 2, workers: int = 1) -> None:
         migrated = cli(self.env, "db", "upgrade")
