@@ -4,6 +4,7 @@ by the emulator's webhook mode, a worker that sends, and what an operator watche
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -84,7 +85,7 @@ def test_three_concurrent_upgrades_exactly_one_applies(database_url: str) -> Non
 async def test_web_processes_and_a_worker_carry_couples_through_kills(
     server: BotApiServer, database_url: str, tmp_path: Path
 ) -> None:
-    cluster = Cluster(server, database_url, tmp_path)
+    cluster = Cluster(server, database_url, tmp_path, extra={"LOG_FORMAT": "json"})
     await cluster.start(webs=2, workers=2)
     try:
         # A wrong secret: 403, and nothing is stored.
@@ -134,6 +135,12 @@ async def test_web_processes_and_a_worker_carry_couples_through_kills(
     finally:
         await cluster.stop()
     assert all(p.popen is not None and p.popen.returncode == 0 for p in cluster.workers)
+    # JSON logs, one object per line, and nothing anyone wrote in them.
+    for process in (*cluster.webs, *cluster.workers):
+        for line in process.log.read_text().splitlines():
+            record = json.loads(line)
+            assert {"time", "level", "logger", "message"} <= set(record)
+            assert "Struggle number" not in line and "A walk together" not in line
 
 
 async def test_sigterm_answers_new_requests_503_and_finishes_the_one_in_flight(
