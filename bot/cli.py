@@ -33,39 +33,44 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
-    # A SIGTERM while we are still starting means "stop once you are up", not a hard kill.
-    asked: list[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, _frame: asked.append(signum))
-
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.main import run
-
     settings.require_token()
+
+    def load() -> Any:
+        from bot.main import serve
+
+        return lambda stop: serve(settings, stop)
+
     try:
-        run(settings, stop_asked=lambda: bool(asked))
-    except InvalidToken:
-        print(
-            "us-coach: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather",
-            file=sys.stderr,
-        )
-        return 1
-    except NetworkError as exc:
-        print(
-            f"us-coach: cannot reach the Bot API at {settings.telegram_api_base_url} ({exc})",
-            file=sys.stderr,
-        )
-        return 1
+        _serve_until_signalled(load)
+    except Exception as exc:
+        from telegram.error import InvalidToken, NetworkError
+
+        if isinstance(exc, InvalidToken):
+            print(
+                "us-coach: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather",
+                file=sys.stderr,
+            )
+            return 1
+        if isinstance(exc, NetworkError):
+            print(
+                f"us-coach: cannot reach the Bot API at {settings.telegram_api_base_url} ({exc})",
+                file=sys.stderr,
+            )
+            return 1
+        raise
     return 0
 
 
-def _serve_until_signalled(serve: Any) -> None:
-    """Run `serve(stop)` until SIGTERM or Ctrl-C sets `stop` (asked early: stop once up)."""
+def _serve_until_signalled(load: Any) -> None:
+    """Run `load()(stop)` until SIGTERM or Ctrl-C sets `stop`. The handler is installed
+    before `load` imports the heavy modules: a SIGTERM while still starting means "stop
+    once you are up", not a hard kill."""
     import asyncio
     import contextlib
 
     asked: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: asked.append(signum))
+    serve = load()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -81,20 +86,26 @@ def _serve_until_signalled(serve: Any) -> None:
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.web import serve_web
-
     settings.require_token()
-    _serve_until_signalled(lambda stop: serve_web(settings, stop, host=args.host, port=args.port))
+
+    def load() -> Any:
+        from bot.web import serve_web
+
+        return lambda stop: serve_web(settings, stop, host=args.host, port=args.port)
+
+    _serve_until_signalled(load)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.worker import serve_worker
-
     settings.require_token()
-    _serve_until_signalled(
-        lambda stop: serve_worker(settings, stop, host=args.host, port=args.port)
-    )
+
+    def load() -> Any:
+        from bot.worker import serve_worker
+
+        return lambda stop: serve_worker(settings, stop, host=args.host, port=args.port)
+
+    _serve_until_signalled(load)
     return 0
 
 
@@ -193,21 +204,12 @@ def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_playground(args: argparse.Namespace, _settings: Settings) -> int:
-    import asyncio
-    import contextlib
-    import signal
+    def load() -> Any:
+        from bot.playground.app import run_playground
 
-    from bot.playground.app import run_playground
+        return lambda stop: run_playground(args.port, args.db, stop)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await run_playground(args.port, args.db, stop)
-
-    asyncio.run(main())
+    _serve_until_signalled(load)
     return 0
 
 

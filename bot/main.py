@@ -5,9 +5,7 @@ out) and the scheduler's tick (the one clock)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -265,20 +263,3 @@ async def serve(
         for request in application.bot_data["requests"]:
             await request.shutdown()
         services.db.dispose()
-
-
-def run(settings: Settings, stop_asked: Callable[[], bool] = lambda: False) -> None:
-    """Block and run the bot; SIGTERM and Ctrl-C stop it cleanly (`stop_asked` says whether
-    one came before the event loop took the signals over)."""
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        if stop_asked():
-            stop.set()
-        await serve(settings, stop)
-
-    asyncio.run(main())

@@ -55,24 +55,18 @@ class DatabaseFigures(Collector):
                 depth, oldest = conn.execute(
                     select(func.count(), func.min(OUTBOX.c.created_at)).select_from(OUTBOX)
                 ).one()
-                due = conn.execute(
-                    select(func.count())
-                    .select_from(COUPLES)
-                    .where(
-                        COUPLES.c.status == "active",
-                        COUPLES.c.paused.is_(False),
-                        COUPLES.c.next_prompt_at <= now,
-                    )
-                ).scalar()
-                late = conn.execute(
-                    select(func.count())
-                    .select_from(COUPLES)
-                    .where(
-                        COUPLES.c.status == "active",
-                        COUPLES.c.paused.is_(False),
-                        COUPLES.c.next_prompt_at <= now - LATE,
-                    )
-                ).scalar()
+                due, late = (
+                    conn.execute(
+                        select(func.count())
+                        .select_from(COUPLES)
+                        .where(
+                            COUPLES.c.status == "active",
+                            COUPLES.c.paused.is_(False),
+                            COUPLES.c.next_prompt_at <= moment,
+                        )
+                    ).scalar()
+                    for moment in (now, now - LATE)
+                )
         except Exception:  # a scrape must not fail because the database blinked
             log.warning("metrics: could not read the database", exc_info=True)
             return

@@ -51,6 +51,21 @@ class QuietServer(uvicorn.Server):
         yield
 
 
+def quiet_server(routes: list[Route], host: str, port: int) -> QuietServer:
+    """Our routes on uvicorn, its logs through ours, no access log (it would name chats)."""
+    return QuietServer(
+        uvicorn.Config(
+            Starlette(routes=routes),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=10,
+        )
+    )
+
+
 class Health:
     """/healthz (the process answers) and /readyz (the database answers and the bot is up)."""
 
@@ -147,10 +162,6 @@ def _answer(status: int, headers: dict[str, str] | None = None) -> Response:
     return Response(status_code=status, headers=headers)
 
 
-def web_app(routes: list[Route]) -> Starlette:
-    return Starlette(routes=routes)
-
-
 async def serve_web(
     settings: Settings,
     stop: asyncio.Event,
@@ -171,17 +182,7 @@ async def serve_web(
     health = Health(services)
     hook = Webhook(settings, services, application, dispatcher, health)
     routes = [Route(settings.webhook_path, hook.receive, methods=["POST"]), *health.routes()]
-    server = QuietServer(
-        uvicorn.Config(
-            web_app(routes),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=10,
-        )
-    )
+    server = quiet_server(routes, host, port)
     halt = asyncio.Event()
     try:
         async with application:

@@ -18,7 +18,6 @@ import logging
 import threading
 from typing import Any
 
-import uvicorn
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
@@ -29,7 +28,7 @@ from bot.sender import Sender
 from bot.services import build_services
 from bot.storage.db import Database
 from bot.storage.outbox import OUTBOX_CHANNEL
-from bot.web import Health, QuietServer, web_app
+from bot.web import Health, quiet_server
 
 log = logging.getLogger(__name__)
 
@@ -144,16 +143,7 @@ async def serve_worker(
     application = build_application(settings, services)
     sender: Sender = application.bot_data["sender"]
     health = Health(services)
-    server = QuietServer(
-        uvicorn.Config(
-            web_app(health.routes()),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-        )
-    )
+    server = quiet_server(health.routes(), host, port)
     halt = asyncio.Event()
     try:
         async with application:

@@ -147,7 +147,6 @@ def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> N
     assert [d.chat_id for d in deliveries] == [-500]
 
 
-@BOTH
 def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair(services, clock, "Europe/Berlin", "sat", "10:00")
@@ -167,7 +166,6 @@ def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]
     ]
 
 
-@BOTH
 def test_pause_stops_prompts_and_resume_does_not_replay_them(
     world: tuple[Services, Clock],
 ) -> None:
