@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY, LAST_RETRY = 0.5, 30.0  # seconds of backoff after a 5xx or a timeout
 SCAN_SECONDS = 1.0  # how often the sender looks for due rows it was not handed
+# A backlog (10,000 prompts due at once) stays in the outbox rather than in our lanes:
+# beyond this many held rows, claiming more only adds rows to renew on every scan.
+MAX_HELD = 400
 
 
 # What the sender asks of the rest of the bot when a chat is lost or moved (one unit each).
@@ -151,12 +154,20 @@ class Sender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send what is due until `stop`; then finish what is in flight and give back the rest."""
+        loop = asyncio.get_running_loop()
+        renew_every = self.outbox.lease.total_seconds() / 3
+        renewed = loop.time()
         while not stop.is_set():
             try:
-                if self._held:  # a crowded minute can keep a message waiting past its lease
+                # A crowded minute can keep a message waiting past its lease: renew, but
+                # only as often as the lease needs (wakes come with every new row).
+                if self._held and loop.time() - renewed >= renew_every:
                     await asyncio.to_thread(self.outbox.renew, list(self._held), utcnow())
-                due = await asyncio.to_thread(self.outbox.claim_due, utcnow())
-                self.hand_over(due)
+                    renewed = loop.time()
+                room = MAX_HELD - len(self._held)
+                if room > 0:
+                    due = await asyncio.to_thread(self.outbox.claim_due, utcnow(), min(room, 200))
+                    self.hand_over(due)
             except Exception:  # a database hiccup must not end sending for good
                 log.exception("could not read the outbox; trying again")
             self._wake.clear()
