@@ -33,7 +33,7 @@ from bot.web import Health, quiet_server
 log = logging.getLogger(__name__)
 
 SENDER_LOCK = 0x75_73_63_6F_61_63_68_02  # "uscoach" + 2: this worker sends
-TRY_EVERY = 2.0  # seconds between a waiting worker's tries for the sender lock
+TRY_EVERY = 1.0  # seconds between a waiting worker's tries for the sender lock
 CHECK_EVERY = 5.0  # seconds between checks that the lock's connection is alive
 
 
