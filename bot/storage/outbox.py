@@ -139,16 +139,24 @@ class Outbox:
                 .where(OUTBOX.c.deliver_at <= now, free, OUTBOX.c.chat_id.not_in(busy))
                 .order_by(OUTBOX.c.priority, OUTBOX.c.id)
                 .limit(limit)
+                # PostgreSQL: rows another sender is leasing right now are skipped, not
+                # waited for (SQLite's BEGIN IMMEDIATE already lets one writer in at a time).
+                .with_for_update(skip_locked=True)
             ).all()
             if not rows:
                 return []
             ids = [r.id for r in rows]
-            conn.execute(
-                update(OUTBOX)
-                .where(and_(OUTBOX.c.id.in_(ids), free))
-                .values(claimed_until=now + self.lease)
+            # Only what this UPDATE leased is ours: under READ COMMITTED another sender
+            # may have leased some of them between our read and our write.
+            leased = set(
+                conn.execute(
+                    update(OUTBOX)
+                    .where(and_(OUTBOX.c.id.in_(ids), free))
+                    .values(claimed_until=now + self.lease)
+                    .returning(OUTBOX.c.id)
+                ).scalars()
             )
-        return [Queued(r.id, _message(r), r.priority, r.couple_id) for r in rows]
+        return [Queued(r.id, _message(r), r.priority, r.couple_id) for r in rows if r.id in leased]
 
     def hold(self, outbox_id: int, until: datetime) -> None:
         """Keep holding a message (waiting out a retry), so no other sender takes it."""
