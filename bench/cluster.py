@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import signal
 import statistics
@@ -153,6 +154,7 @@ async def part_a(couples: int, workdir: Path) -> None:
             while sum(1 for c in prompts().values() if c) < couples // 3:
                 await asyncio.sleep(0.2)
             sender = next(w for w in cluster.workers if "holds the sender" in w.log.read_text())
+            killed_at = time.time()
             sender.signal(signal.SIGKILL)
             await sender.exited(10)
             at_kill = await asyncio.to_thread(in_flight, server, url)
@@ -171,6 +173,16 @@ async def part_a(couples: int, workdir: Path) -> None:
                 f"missed {missed}, duplicates {duplicates} (in flight at the kill: {at_kill}), "
                 f"429s {server.rejected_429}, delivered in {took:.1f} s, floor {floor:.1f} s "
                 f"({took / floor:.3f}x the floor)"
+            )
+            times = sorted(t for ts in arrived.values() for t in ts)
+            after = sum(t > killed_at for t in times)
+            gaps = sorted(itertools.pairwise(times), key=lambda p: p[0] - p[1])[:3]
+            print(
+                f"   first sent {times[0] - first_due:.1f} s after the first was due; "
+                f"killed at {killed_at - first_due:.1f} s; longest pauses: "
+                + ", ".join(f"{b - a:.1f} s at {a - first_due:.0f} s" for a, b in gaps)
+                + f"; rate after the kill {after / (times[-1] - killed_at):.1f}/s"
+                + f", before {(len(times) - after) / (killed_at - times[0]):.1f}/s"
             )
         finally:
             await cluster.stop()

@@ -111,12 +111,11 @@ class AgreementService:
             items = [
                 {
                     "text": a["text"],
-                    "date": a["created_at"].strftime("%d %b %Y"),
-                    "follow_up": a["follow_up"].strftime("%d %b %Y") if a["follow_up"] else None,
+                    "date": a["created_at"],
+                    "follow_up": a["follow_up"],
                     "status": a["status"],
                     "history": [
-                        {"date": datetime.fromisoformat(h["at"]).strftime("%d %b"), **h}
-                        for h in a["history"]
+                        {**h, "date": datetime.fromisoformat(h["at"])} for h in a["history"]
                     ],
                 }
                 for a in rows

@@ -102,6 +102,16 @@ class ForgetChoice(ButtonData):
     action: str  # forget, keep
 
 
+@dataclass(frozen=True)
+class LanguageChoice(ButtonData):
+    """/language: `whose` is "me" (a private chat) or "us" (the couple's group); `code` a
+    shipped language, or "auto" for the person's Telegram language."""
+
+    prefix: ClassVar[str] = "lang"
+    whose: str
+    code: str
+
+
 Data = (
     FlowChoice
     | SwitchFlow
@@ -112,6 +122,7 @@ Data = (
     | FirstCheckIn
     | SafetyChoice
     | AgreementChoice
+    | LanguageChoice
 )
 AnyData = Data | ForgetChoice
 # Longest prefixes first, so "n:start" is not read as an "n" with fields.
@@ -125,6 +136,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     SafetyChoice,
     AgreementChoice,
     ForgetChoice,
+    LanguageChoice,
     FlowChoice,
 )
 

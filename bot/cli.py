@@ -175,16 +175,34 @@ def cmd_flows_schema(_args: argparse.Namespace, _settings: Settings) -> int:
 def cmd_flows_check(args: argparse.Namespace, settings: Settings) -> int:
     from bot import practices
     from bot.engine.check import check_flows
+    from bot.engine.check_languages import languages_in
 
     flows_dir = Path(args.flows) if args.flows else settings.flows_dir
     prompts_dir = Path(args.prompts) if args.prompts else settings.prompts_dir
     flows, problems = check_flows(flows_dir, prompts_dir, practices.names())
     for problem in problems:
         print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) in {flows_dir}")
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        print(f"{len(errors)} problem(s) in {flows_dir} and {prompts_dir}")
         return 1
+    languages = ["en", *languages_in(prompts_dir)]
+    warned = f"; {len(problems)} warning(s)" if problems else ""
     print(f"{len(flows)} flows OK: {', '.join(sorted(flows))}")
+    print(f"{len(languages)} languages OK: {', '.join(languages)}{warned}")
+    return 0
+
+
+def cmd_flows_stamp(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import practices
+    from bot.engine.check import check_flows
+    from bot.translations import stamp
+
+    flows, _problems = check_flows(
+        settings.flows_dir, settings.prompts_dir, practices.names(), languages=False
+    )
+    for name in stamp(settings.prompts_dir, args.lang, flows, args.names):
+        print(f"stamped prompts/{args.lang}/{name}")
     return 0
 
 
@@ -251,6 +269,18 @@ def parser() -> argparse.ArgumentParser:
     playground.add_argument("--port", type=int, default=8080)
     playground.add_argument("--db", default="us-coach-playground.db", help="SQLite file")
     playground.set_defaults(func=cmd_playground)
+    stamp = flows.add_parser(
+        "stamp",
+        help="mark translations as made from today's English (after checking them)",
+    )
+    stamp.add_argument("lang", help="a language folder in prompts/, e.g. de")
+    stamp.add_argument(
+        "names",
+        nargs="*",
+        help="templates (common/help.j2) or labels "
+        "(sotu/labels.yaml, commands.yaml); default: every one in the language",
+    )
+    stamp.set_defaults(func=cmd_flows_stamp)
     graph = flows.add_parser("graph", help="print a Mermaid diagram of a flow")
     graph.add_argument("flow")
     graph.set_defaults(func=cmd_flows_graph)

@@ -70,7 +70,7 @@ class FlowService:
 
     def title(self, row: FlowRun) -> str:
         flow = self.flows.get(row.flow_id)
-        return flow.title if flow else "the flow"
+        return self.renderer.labels.title(flow) if flow else "the flow"
 
     def _timers(self, run: Run, now: datetime) -> Timers:
         """The new step's reminder and expiry, from the state or else the flow."""
@@ -168,7 +168,9 @@ class FlowService:
             reply = self._apply_effects(conn, row, outcome, couple)
         reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
         if in_group and not event.in_group:
-            reply.add(self._say(event.chat_id, "started_in_group", title=flow.title))
+            reply.add(
+                self._say(event.chat_id, "started_in_group", title=self.renderer.labels.title(flow))
+            )
         log.info("flow %s run %s started by %s", flow.id, row.id, me)
         return reply
 
@@ -205,11 +207,12 @@ class FlowService:
 
     def _ask_to_switch(self, event: Event, current: FlowRun, flow: Flow) -> Reply:
         title = self.title(current)
-        text = self.renderer.render("common/switch_flow", current=title, new=flow.title)
+        new = self.renderer.labels.title(flow)
+        text = self.renderer.render("common/switch_flow", current=title, new=new)
         buttons = (
             (
                 Button(
-                    self.renderer.label("common/switch_button", new=flow.title),
+                    self.renderer.label("common/switch_button", new=new),
                     data=SwitchFlow(current.id or 0, current.version, flow.id).pack(),
                 ),
             ),
@@ -310,8 +313,6 @@ class FlowService:
         if outcome.notice is None:
             return reply
         args = dict(outcome.notice_args)
-        if isinstance(args.get("until"), datetime):
-            args["until"] = args["until"].strftime("%H:%M UTC")
         text = self.renderer.render(f"common/{outcome.notice}", **args)
         reply.notice = Notice(text)
         if given.text is not None and not outcome.messages:

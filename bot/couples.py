@@ -56,7 +56,7 @@ _REFRESH = (
     .where(PARTNERS.c.id == bindparam("person"))
     .values(
         first_name=func.coalesce(func.nullif(bindparam("name"), ""), PARTNERS.c.first_name),
-        language_code=func.coalesce(bindparam("language"), PARTNERS.c.language_code),
+        language_code=func.coalesce(bindparam("telegram_language"), PARTNERS.c.language_code),
         unreachable=False,
     )
 )
@@ -92,7 +92,7 @@ class CoupleService:
         values = {
             "person": person.id,
             "name": person.first_name[:128],
-            "language": person.language_code,
+            "telegram_language": person.language_code,
         }
         with self.db.begin() as conn:
             if conn.execute(_REFRESH, values).rowcount:

@@ -34,6 +34,7 @@ from bot.context import CoachApp, CoachContext
 from bot.handlers import errors, flows, group, inputs, nudges, private
 from bot.http import AiohttpRequest
 from bot.intake import Dispatcher, Poller
+from bot.languages import ENGLISH, SHIPPED
 from bot.sender import Sender
 from bot.services import Services, build_services
 from bot.storage.db import utcnow
@@ -127,6 +128,7 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             CommandHandler("resume", private.resume, filters=new_message),
             CommandHandler("cancel", private.cancel, filters=new_message),
             CommandHandler("quiet", nudges.quiet, filters=new_message),
+            CommandHandler("language", private.language, filters=new_message),
             CommandHandler("safe", private.safe, filters=new_message),
             CommandHandler("privacy", private.privacy, filters=new_message),
             CommandHandler(
@@ -161,13 +163,18 @@ async def on_startup(application: CoachApp) -> None:
 async def publish_commands(application: CoachApp) -> None:
     """The command menus (`run` at start; at scale, `us-coach webhook set`, a release step)."""
     services: Services = application.bot_data["services"]
-    await application.bot.set_my_commands(
-        [BotCommand(c, d) for c, d in services.commands], scope=BotCommandScopeAllPrivateChats()
+    menus = (
+        (services.commands, BotCommandScopeAllPrivateChats()),
+        (services.group_commands, BotCommandScopeAllGroupChats()),
     )
-    await application.bot.set_my_commands(
-        [BotCommand(c, d) for c, d in services.group_commands],
-        scope=BotCommandScopeAllGroupChats(),
-    )
+    # English is the default (no language_code): anyone whose language we do not ship.
+    for lang in SHIPPED:
+        for menu, scope in menus:
+            await application.bot.set_my_commands(
+                [BotCommand(c, d.in_(lang)) for c, d in menu],
+                scope=scope,
+                language_code=None if lang == ENGLISH else lang,
+            )
 
 
 async def start_clock(application: CoachApp) -> None:

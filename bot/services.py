@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot import buttons, commands, practices
+from bot import buttons, practices
 from bot.agreements import AgreementService
 from bot.coaching import MAX_ANSWER_CHARS, FlowService
 from bot.config import ConfigError, Settings
@@ -15,6 +15,8 @@ from bot.couples import CoupleService
 from bot.data_rights import DataRights
 from bot.engine.check import load_flows
 from bot.events import Event
+from bot.language_settings import LanguageSettings
+from bot.languages import Words
 from bot.nudges import NudgeService
 from bot.outbox import SCHEDULED, Notice, Reply
 from bot.practices import Practices
@@ -41,25 +43,29 @@ class Services:
     safety: SafetyService
     agreements: AgreementService
     rights: DataRights
+    languages: LanguageSettings
 
     @property
     def engine(self) -> Engine:
         return self.db.engine
 
     @property
-    def commands(self) -> list[tuple[str, str]]:
-        """The private chat's menu: the flows' own commands first, then the built-in ones."""
-        own = [(f.command, f.description) for f in self.flows.flows.values() if f.command]
-        return own + commands.PRIVATE
+    def commands(self) -> list[tuple[str, Words]]:
+        """The private chat's menu: the flows' own commands first, then the built-in ones;
+        each description says itself in every language (bot/labels.py)."""
+        labels = self.renderer.labels
+        own = [(f.command, labels.description(f)) for f in self.flows.flows.values() if f.command]
+        return own + labels.commands("private")
 
     @property
-    def group_commands(self) -> list[tuple[str, str]]:
+    def group_commands(self) -> list[tuple[str, Words]]:
+        labels = self.renderer.labels
         own = [
-            (f.command, f.description)
+            (f.command, labels.description(f))
             for f in self.flows.flows.values()
             if f.command and f.runs_in == "group"
         ]
-        return own + commands.GROUP
+        return own + labels.commands("group")
 
     def text(self, event: Event) -> Reply:
         """Free text: safety first, then length, then the running flow's, or a pointer."""
@@ -90,6 +96,8 @@ class Services:
             return self.safety.button(event, data)
         if isinstance(data, buttons.AgreementChoice):
             return self.agreements.answer(event, data)
+        if isinstance(data, buttons.LanguageChoice):
+            return self.languages.button(event, data)
         if isinstance(data, buttons.ForgetChoice):
             return self.rights.button(event, data)
         if isinstance(data, buttons.FlowChoice | buttons.SwitchFlow | buttons.KeepFlow):
@@ -159,12 +167,14 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         agreements,
         max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
     )
-    safety = SafetyService(Detector.load(), renderer, couples, flow_service)
+    detector = Detector.load()
+    safety = SafetyService(detector, renderer, couples, flow_service)
     Practices(flow_service, renderer).register()
     rights = DataRights(db, renderer, couples, retention=timedelta(days=settings.retention_days))
     return Services(
         agreements=agreements,
         rights=rights,
+        languages=LanguageSettings(db, renderer, detector.languages),
         safety=safety,
         settings=settings,
         db=db,

@@ -10,6 +10,7 @@ from bot.outbox import REPLY, Reply
 from bot.storage.db import Database
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
+from bot.storage.voices import Hint, person_language, translated_notice
 
 
 @dataclass
@@ -36,8 +37,10 @@ class UnitOfWork:
         update_id: int | None = None,
         priority: int = REPLY,
         couple_id: int | None = None,
+        hint: Hint | None = None,
     ) -> Done | None:
-        """Do `work` in one transaction; None when `update_id` was already handled."""
+        """Do `work` in one transaction; None when `update_id` was already handled. `hint`:
+        the person whose update this is (their toast is in their language)."""
         with self.db.unit() as conn:
             if update_id is not None and not self.inbox.claim(conn, update_id):
                 return None
@@ -48,7 +51,10 @@ class UnitOfWork:
                 priority=priority,
                 couple_id=couple_id,
                 lease=self.sends_here,
+                hint=hint,
             )
+            if reply.notice is not None and hint is not None:
+                reply.notice = translated_notice(reply.notice, person_language(conn, hint[0], hint))
         if not self.sends_here:
             queued = []
         if update_id is not None:

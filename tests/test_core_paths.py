@@ -104,7 +104,8 @@ async def test_a_renamed_meeting_flow_still_starts_from_the_weekly_prompt(
     text = (flows / "sotu.yaml").read_text().replace("id: sotu", "id: meeting", 1)
     (flows / "sotu.yaml").unlink()
     (flows / "meeting.yaml").write_text(text)
-    (prompts / "sotu").rename(prompts / "meeting")
+    for language in prompts.iterdir():  # its words, in every language, move with it
+        (language / "sotu").rename(language / "meeting")
     db_path = tmp_path / "coach.db"
     bot = await start_bot(
         settings_for(db_path, server.base_url, flows_dir=flows, prompts_dir=prompts)
@@ -152,8 +153,8 @@ def test_flows_check_fails_on_two_meeting_flows_and_a_shadowed_command(tmp_path:
 def test_flows_check_fails_when_a_common_template_is_missing(tmp_path: Path) -> None:
     prompts = tmp_path / "prompts"
     shutil.copytree(PROJECT_ROOT / "prompts", prompts)
-    (prompts / "common" / "snoozed.j2").unlink()
-    (prompts / "common" / "sorry.j2").write_text("{% if %}")
+    (prompts / "en" / "common" / "snoozed.j2").unlink()
+    (prompts / "en" / "common" / "sorry.j2").write_text("{% if %}")
     _, problems = check_flows(PROJECT_ROOT / "flows", prompts, names())
     found = {(p.kind, p.message.split(".j2")[0].split("/")[-1]) for p in problems}
     assert ("missing-template", "snoozed") in found

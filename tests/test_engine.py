@@ -65,8 +65,8 @@ states:
 @pytest.fixture
 def runner(tmp_path: Path) -> FlowRunner:
     prompts = tmp_path / "prompts"
-    (prompts / "turns").mkdir(parents=True)
-    (prompts / "common").mkdir()
+    (prompts / "en" / "turns").mkdir(parents=True)
+    (prompts / "en" / "common").mkdir()
     for name, text in {
         "talk": "{{ name.speaker }} talks",
         "check": "{{ name.listener }}: did you get '{{ words }}'?",
@@ -74,9 +74,9 @@ def runner(tmp_path: Path) -> FlowRunner:
         "agree": "Agree on {{ words }}?",
         "done": "Done: {{ words }}",
     }.items():
-        (prompts / "turns" / f"{name}.j2").write_text(text)
+        (prompts / "en" / "turns" / f"{name}.j2").write_text(text)
     for name in ("on_break", "break_over", "back_button", "waiting_for"):
-        (prompts / "common" / f"{name}.j2").write_text(name)
+        (prompts / "en" / "common" / f"{name}.j2").write_text(name)
     flow = Flow.model_validate(load_yaml(TURNS))
     return FlowRunner({"turns": flow}, Renderer(prompts))
 

@@ -45,12 +45,12 @@ def write(
     tmp_path: Path, flow: dict[str, Any] | str, templates: dict[str, str]
 ) -> tuple[Path, Path]:
     flows, prompts = tmp_path / "flows", tmp_path / "prompts"
-    (prompts / "tiny").mkdir(parents=True, exist_ok=True)
+    (prompts / "en" / "tiny").mkdir(parents=True, exist_ok=True)
     flows.mkdir(exist_ok=True)
     text = flow if isinstance(flow, str) else yaml.safe_dump(flow, sort_keys=False)
     (flows / "tiny.yaml").write_text(text)
     for name, body in templates.items():
-        (prompts / "tiny" / f"{name}.j2").write_text(body)
+        (prompts / "en" / "tiny" / f"{name}.j2").write_text(body)
     return flows, prompts
 
 

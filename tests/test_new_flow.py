@@ -46,9 +46,9 @@ async def test_a_flow_written_in_a_temporary_folder_runs(
 ) -> None:
     flows, prompts = copy_flows(tmp_path)
     (flows / "thanks.yaml").write_text(THANKS)
-    (prompts / "thanks").mkdir()
+    (prompts / "en" / "thanks").mkdir()
     for name, text in WORDS.items():
-        (prompts / "thanks" / f"{name}.j2").write_text(text)
+        (prompts / "en" / "thanks" / f"{name}.j2").write_text(text)
 
     db_path = tmp_path / "coach.db"
     bot = await start_bot(

@@ -823,18 +823,28 @@ class BotApiServer:
         self._notify("callback_answer", params)
         return True
 
+    @staticmethod
+    def _menu(params: dict[str, Any]) -> str:
+        """A menu's key: its scope type, and ":<language>" for a language's own menu."""
+        scope = params.get("scope") or {}
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        kind = scope.get("type", "default")
+        lang = params.get("language_code")
+        return f"{kind}:{lang}" if lang else kind
+
     async def api_setmycommands(self, params: dict[str, Any]) -> bool:
-        scope = (params.get("scope") or {}).get("type", "default")
-        self.commands[scope] = list(params.get("commands") or [])
+        commands = params.get("commands") or []
+        if isinstance(commands, str):
+            commands = json.loads(commands)
+        self.commands[self._menu(params)] = list(commands)
         return True
 
     async def api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        scope = (params.get("scope") or {}).get("type", "default")
-        return self.commands.get(scope, [])
+        return self.commands.get(self._menu(params), [])
 
     async def api_deletemycommands(self, params: dict[str, Any]) -> bool:
-        scope = (params.get("scope") or {}).get("type", "default")
-        self.commands.pop(scope, None)
+        self.commands.pop(self._menu(params), None)
         return True
 
     async def api_getchat(self, params: dict[str, Any]) -> dict[str, Any]:

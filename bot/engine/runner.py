@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.engine.marks import Marks
 from bot.engine.schema import Flow, State, Transition
+from bot.labels import fill
 from bot.parsing import ParseError, parse_weekly_slot
 from bot.texts import Renderer, mention
 
@@ -111,11 +112,6 @@ class Input:
     text: str | None = None
     choice: str | None = None
     step: int | None = None  # the step the pressed button was made for
-
-
-def label_for(label: str, names: dict[str, str]) -> str:
-    """A button label with its role placeholders filled in: "{speaker} first" -> "Sam first"."""
-    return re.sub(r"\{([a-z_]+)\}", lambda m: names.get(m.group(1), m.group(0)), label)
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> bool:
@@ -286,7 +282,7 @@ class FlowRunner:
         ):
             run.context[state.save] = choice.value if choice.value is not None else given.choice
             names = {role: members[p].name for role, p in run.roles.items() if p in members}
-            run.context[f"{state.save}_label"] = label_for(choice.label, names)
+            run.context[f"{state.save}_label"] = fill(choice.label, names)
             run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
         target = choice.next or state.next
         if target is None:
@@ -370,7 +366,7 @@ class FlowRunner:
         text = self.renderer.render(
             "common/on_break",
             minutes=flow.break_.minutes,
-            title=flow.title,
+            title=self.renderer.labels.title(flow),
             by=members[given.person].name,
         )
         back = self.renderer.label("common/back_button")
@@ -479,11 +475,26 @@ class FlowRunner:
         return {
             "ctx": run.context,
             "name": names,
-            "title": flow.title,
+            "title": self.renderer.labels.title(flow),
             "in_group": run.in_group,
             "break_minutes": flow.break_.minutes if flow.break_ else None,
             **{k: v for k, v in run.context.items() if not k.startswith("_")},
+            **self._chosen_labels(flow, run, names),
         }
+
+    def _chosen_labels(self, flow: Flow, run: Run, names: dict[str, str]) -> dict[str, Any]:
+        """`<save>_label`: the label of the button that was pressed, in each language."""
+        found: dict[str, Any] = {}
+        for sid, state in flow.states.items():
+            if not state.save or f"{state.save}_label" not in run.context:
+                continue
+            value = run.context.get(state.save)
+            for key, choice in state.choices.items():
+                if (choice.value if choice.value is not None else key) == value:
+                    found[f"{state.save}_label"] = self.renderer.labels.choice(
+                        flow, sid, key, names
+                    )
+        return found
 
     def _audience(self, flow: Flow, run: Run, to: str) -> list[int | None]:
         """Who gets a message addressed `to`: the group, or private chats."""
@@ -525,9 +536,12 @@ class FlowRunner:
         force_to, force_all = None, False
         if prompt and not state.end and run.status == "active":
             names = {role: members[p].name for role, p in run.roles.items() if p in members}
-            choices = tuple((key, label_for(c.label, names)) for key, c in state.choices.items())
+            labels = self.renderer.labels
+            choices = tuple(
+                (key, labels.choice(flow, run.state, key, names)) for key in state.choices
+            )
             if flow.break_ is not None and state.breakable and state.waits:
-                choices += ((BREAK, flow.break_.label),)
+                choices += ((BREAK, labels.break_label(flow)),)
             if run.in_group and state.takes_text:
                 allowed = self._allowed(flow, state, run)
                 if len(allowed) == 1:

@@ -51,7 +51,11 @@ def command_argument(context: CoachContext) -> str:
 async def deliver(context: CoachContext, update: Update, work: Callable[[], Reply]) -> None:
     """Do `work` off the event loop in one transaction with this update's claim and its
     messages; then send them and answer the button press. A redelivered update does nothing."""
-    done = await asyncio.to_thread(context.services.work.run, work, update_id=update.update_id)
+    user = update.effective_user
+    hint = (user.id, user.language_code) if user is not None else None
+    done = await asyncio.to_thread(
+        context.services.work.run, work, update_id=update.update_id, hint=hint
+    )
     if done is not None:
         context.sender.hand_over(done.queued)
     query = update.callback_query

@@ -18,7 +18,26 @@ async def start(update: Update, context: CoachContext) -> None:
 
     def work() -> Reply:
         couples.register(event.person)
-        return couples.start(event, payload)
+        reply = couples.start(event, payload)
+        languages, code = context.services.languages, event.person.language_code
+        if not payload and not languages.reads_code(code):
+            reply.extend(languages.safety_unread(event.chat_id, code))
+        return reply
+
+    await deliver(context, update, work)
+
+
+async def language(update: Update, context: CoachContext) -> None:
+    """Show or choose the language: the person's in private, the couple's in their group."""
+    event = event_from(update, context)
+    if event is None:
+        return
+    services, argument = context.services, command_argument(context)
+
+    def work() -> Reply:
+        if not event.in_group:
+            services.couples.register(event.person)
+        return services.languages.command(event, argument)
 
     await deliver(context, update, work)
 

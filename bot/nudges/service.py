@@ -124,7 +124,7 @@ class NudgeService:
             at = same_time_next_day(slot, couple.timezone)
             with self.db.begin() as conn:
                 conn.execute(update(COUPLES).where(COUPLES.c.id == couple.id).values(snooze_at=at))
-            local = at.astimezone(ZoneInfo(couple.timezone)).strftime("%a %H:%M")
+            local = at.astimezone(ZoneInfo(couple.timezone))
             text = self.renderer.render("common/snoozed", by=event.person.first_name, at=local)
             return Reply(notice=Notice(text)).add(Outgoing(event.chat_id, text))
         return Reply(notice=Notice(self.renderer.render("common/button_unknown")))

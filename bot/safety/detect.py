@@ -37,10 +37,19 @@ class Finding:
 
 
 class Detector:
-    def __init__(self, rules: Rules, model: Model | Future[Model] | None, ask: float = ASK) -> None:
-        self.rules = rules
+    def __init__(
+        self,
+        rules: Rules,
+        model: Model | Future[Model] | None,
+        ask: float = ASK,
+        others: dict[str, Rules] | None = None,
+    ) -> None:
+        self.rules = rules  # English, with the classifier (trained on English)
         self._model = model
         self.ask = ask
+        # Other languages' signals (bot/safety/<lang>/signals.yaml): rules only.
+        self.others = others or {}
+        self.languages = frozenset({"en", *self.others})
 
     @property
     def model(self) -> Model | None:
@@ -53,11 +62,13 @@ class Detector:
     def load(cls) -> Detector:
         return _default()
 
-    def screen(self, text: str) -> Finding | None:
-        """What `text` signals, or None for everyday talk."""
+    def screen(self, text: str, lang: str = "en") -> Finding | None:
+        """What `text` signals, or None for everyday talk. A person is read in their own
+        language's signals and in English's (people switch languages under stress)."""
         clean = normalise(text)
         maybe: str | None = None
-        for hit in self.rules.hits(clean):
+        rules = [self.rules] + ([self.others[lang]] if lang in self.others else [])
+        for hit in (hit for r in rules for hit in r.hits(clean)):
             kind = hit.signal.kind
             doubtful = hit.negated or hit.distant
             if doubtful and kind != "self_harm":
@@ -79,4 +90,5 @@ def _default() -> Detector:
     training = ThreadPoolExecutor(1, thread_name_prefix="safety-model")
     model = training.submit(Model.load)
     training.shutdown(wait=False)
-    return Detector(Rules.load(), model)
+    others = {path.parent.name: Rules.load(path) for path in sorted(HERE.glob("*/signals.yaml"))}
+    return Detector(Rules.load(), model, others=others)

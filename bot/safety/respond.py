@@ -23,6 +23,7 @@ from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.safety.detect import Detector, Finding
 from bot.safety.helplines import helplines_for
 from bot.storage.tables import PARTNERS
+from bot.storage.voices import person_language
 from bot.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,10 @@ class SafetyService:
         """A reply with help if `event.text` shows a sign; None to carry on as usual."""
         if not event.text:
             return None
-        finding: Finding | None = self.detector.screen(event.text)
+        person = event.person
+        with self.couples.db.connect() as conn:
+            lang = person_language(conn, person.id, (person.id, person.language_code))
+        finding: Finding | None = self.detector.screen(event.text, lang)
         if finding is None:
             return None
         log.info(

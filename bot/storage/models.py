@@ -30,6 +30,8 @@ class Couple(SQLModel, table=True):
         default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
     )
     created_at: datetime
+    # The group's language, set with /language in the group; None: the first partner's.
+    language: str | None = Field(default=None, max_length=8)
 
 
 class Partner(SQLModel, table=True):
@@ -42,7 +44,8 @@ class Partner(SQLModel, table=True):
     # The Telegram user id; private chats with the bot share this id.
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     first_name: str = Field(max_length=128)
-    language_code: str | None = Field(default=None, max_length=16)
+    language_code: str | None = Field(default=None, max_length=16)  # Telegram's, as sent
+    language: str | None = Field(default=None, max_length=8)  # their /language choice
     couple_id: int | None = Field(default=None, foreign_key="couple.id", index=True)
     seat: int | None = None
     unreachable: bool = Field(default=False)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select,
 from bot.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
 from bot.storage.tables import OUTBOX
+from bot.storage.voices import Hint, languages, translated
 
 OUTBOX_CHANNEL = "uscoach_outbox"  # PostgreSQL NOTIFY channel: new rows to send
 
@@ -48,9 +49,9 @@ def _row(message: Outgoing) -> dict[str, Any]:
         extra["chart"] = list(message.chart)
     return {
         "chat_id": message.chat_id,
-        "text": message.text,
+        "text": str(message.text),
         "buttons": [
-            [{"label": b.label, "data": b.data or "", "url": b.url or ""} for b in row]
+            [{"label": str(b.label), "data": b.data or "", "url": b.url or ""} for b in row]
             for row in message.buttons
         ],
         "extra": extra,
@@ -102,11 +103,16 @@ class Outbox:
         couple_id: int | None = None,
         at: datetime | None = None,
         lease: bool = False,
+        hint: Hint | None = None,
     ) -> list[Queued]:
-        """Store messages inside the caller's transaction. With `lease`, the caller's sender
-        holds them already and sends them right after the commit (no second look-up)."""
+        """Store messages inside the caller's transaction, each in its chat's language (read
+        in this transaction: see voices.py). With `lease`, the caller's sender holds them
+        already and sends them right after the commit (no second look-up)."""
         now = utcnow()
         queued = []
+        if messages:
+            heard = languages(conn, [m.chat_id for m in messages], hint)
+            messages = [translated(m, heard[m.chat_id]) for m in messages]
         for message in messages:
             values = _row(message) | {
                 "couple_id": couple_id,

@@ -1,0 +1,100 @@
+"""Flow titles, descriptions and button labels, and the command menus, per language.
+
+English lives in the flow YAML (flows/<id>.yaml) and prompts/en/commands.yaml; a language
+translates them in prompts/<lang>/<flow id>/labels.yaml and prompts/<lang>/commands.yaml, so
+a coach translates without Python. Button data never changes with the language. Each file
+records the hash of the English it was made from (`source:`); `flows check` lists the stale.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache, partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.engine.schema import Flow
+from bot.languages import ENGLISH, Words, english_hash
+
+ROLE = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(label: str, names: dict[str, str]) -> str:
+    """A label with its role placeholders filled in: "{speaker} first" -> "Sam first"."""
+    return ROLE.sub(lambda m: names.get(m.group(1), m.group(0)), label)
+
+
+def english_labels(flow: Flow) -> dict[str, Any]:
+    """What a flow's labels.yaml translates, as English says it."""
+    labels: dict[str, Any] = {"title": flow.title, "description": flow.description}
+    if flow.break_ is not None:
+        labels["break"] = flow.break_.label
+    choices = {
+        sid: {key: c.label for key, c in state.choices.items()}
+        for sid, state in flow.states.items()
+        if state.choices
+    }
+    if choices:
+        labels["choices"] = choices
+    return labels
+
+
+def source_hash(english: dict[str, Any]) -> str:
+    return english_hash(json.dumps(english, sort_keys=True, ensure_ascii=False))
+
+
+class Labels:
+    def __init__(self, prompts_root: Path) -> None:
+        self.root = prompts_root
+
+    @cache  # noqa: B019 - one Labels per process, a few dozen files
+    def file(self, lang: str, name: str) -> dict[str, Any]:
+        path = self.root / lang / name
+        if not path.is_file():
+            return {}
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+    def _flow(self, lang: str, flow_id: str) -> dict[str, Any]:
+        return self.file(lang, f"{flow_id}/labels.yaml")
+
+    def _look(self, flow: Flow, path: tuple[str, ...], english: str, lang: str) -> str:
+        if lang == ENGLISH:
+            return english
+        found: Any = self._flow(lang, flow.id)
+        for part in path:
+            found = found.get(part) if isinstance(found, dict) else None
+        return str(found) if isinstance(found, str) and found else english
+
+    def title(self, flow: Flow) -> Words:
+        return Words(flow.title, partial(self._look, flow, ("title",), flow.title))
+
+    def description(self, flow: Flow) -> Words:
+        return Words(
+            flow.description, partial(self._look, flow, ("description",), flow.description)
+        )
+
+    def break_label(self, flow: Flow) -> Words:
+        english = flow.break_.label if flow.break_ else ""
+        return Words(english, partial(self._look, flow, ("break",), english))
+
+    def choice(self, flow: Flow, state: str, key: str, names: dict[str, str]) -> Words:
+        english = flow.states[state].choices[key].label
+        path = ("choices", state, key)
+        return Words(
+            fill(english, names), lambda lang: fill(self._look(flow, path, english, lang), names)
+        )
+
+    def commands(self, scope: str) -> list[tuple[str, Words]]:
+        """The built-in commands of a menu ("private" or "group"), described in English."""
+        english = self.file(ENGLISH, "commands.yaml").get(scope, {})
+        return [
+            (name, Words(text, partial(self._command, scope, name, text)))
+            for name, text in english.items()
+        ]
+
+    def _command(self, scope: str, name: str, english: str, lang: str) -> str:
+        found = self.file(lang, "commands.yaml").get(scope, {}).get(name)
+        return str(found) if found else english

@@ -1,0 +1,87 @@
+"""Which language a person or a group hears, and words that can say themselves in another.
+
+Telegram-free. English is complete and the fallback for anything a language lacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from babel import Locale
+
+ENGLISH = "en"
+# The languages whose words ship in prompts/<lang>/ (English first: the default).
+SHIPPED = ("en", "de", "es", "ar")
+NAMES = {"en": "English", "de": "Deutsch", "es": "Español", "ar": "العربية"}
+
+
+def base(code: str | None) -> str | None:
+    """Telegram's `language_code` ("de-AT", "pt_BR") as its language ("de", "pt")."""
+    if not code:
+        return None
+    first = code.replace("_", "-").split("-")[0].strip().lower()
+    return first if first.isalpha() and 2 <= len(first) <= 3 else None
+
+
+def pick(choice: str | None, telegram_code: str | None) -> str:
+    """A person's `/language` choice, else their Telegram language, else English; only a
+    shipped language is ever returned (what Telegram says may be one we do not speak)."""
+    for code in (choice, base(telegram_code)):
+        if code in SHIPPED:
+            return code
+    return ENGLISH
+
+
+def unspoken(telegram_code: str | None) -> str | None:
+    """The person's Telegram language when we do not ship it ("fr"), else None."""
+    code = base(telegram_code)
+    return code if code and code not in SHIPPED else None
+
+
+def english_hash(text: str) -> str:
+    """What a translation records of the English it was made from (`{# en: <hash> #}`)."""
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:12]
+
+
+def right_to_left(lang: str) -> bool:
+    return Locale.parse(lang).character_order == "right-to-left"
+
+
+def plural_categories(lang: str) -> tuple[str, ...]:
+    """The CLDR plural categories a language needs, "other" last."""
+    tags = Locale.parse(lang).plural_form.tags
+    order = ("zero", "one", "two", "few", "many")
+    return (*(t for t in order if t in tags), "other")
+
+
+# Numbers that reach each plural category of the shipped languages (for `flows check`).
+PLURAL_SAMPLES = (0, 1, 2, 3, 11, 100, 1_000_000)
+
+
+class Words(str):
+    """Text in English that can be said again in another language (same template, same
+    values). The one way out (the outbox) asks it for the recipient's language."""
+
+    say: Callable[[str], str]
+
+    def __new__(cls, english: str, say: Callable[[str], str]) -> Words:
+        made = super().__new__(cls, english)
+        made.say = say
+        return made
+
+    def in_(self, lang: str) -> str:
+        return str(self) if lang == ENGLISH else self.say(lang)
+
+
+def said_in(value: Any, lang: str) -> Any:
+    """`value` in `lang` when it is Words (also inside lists, tuples and dicts); anything
+    else as it is."""
+    if isinstance(value, Words):
+        return value.in_(lang)
+    if isinstance(value, (list, tuple)):
+        return type(value)(said_in(v, lang) for v in value)
+    if isinstance(value, dict):
+        return {k: said_in(v, lang) for k, v in value.items()}
+    return value

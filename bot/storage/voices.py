@@ -1,0 +1,81 @@
+"""Which language each chat hears, read inside the transaction that queues its messages.
+
+A private chat hears its person: their /language choice, else their Telegram language, else
+English. A group hears its couple's language: set with /language in the group, else the
+first partner's. A chat we know nothing of hears English, or the Telegram language of the
+person whose update this is (a stranger's /start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import Connection, select
+
+from bot.languages import ENGLISH, pick, said_in
+from bot.outbox import Button, Notice, Outgoing
+from bot.storage.tables import COUPLES, PARTNERS
+
+Hint = tuple[int, str | None]  # (person id, Telegram language code) of the update's sender
+
+
+def person_language(conn: Connection, person_id: int, hint: Hint | None = None) -> str:
+    return languages(conn, [person_id], hint)[person_id]
+
+
+def languages(conn: Connection, chat_ids: list[int], hint: Hint | None = None) -> dict[int, str]:
+    people = sorted({c for c in chat_ids if c > 0} | ({hint[0]} if hint else set()))
+    groups = sorted({c for c in chat_ids if c < 0})
+    found: dict[int, str] = {}
+    if people:
+        rows = conn.execute(
+            select(PARTNERS.c.id, PARTNERS.c.language, PARTNERS.c.language_code).where(
+                PARTNERS.c.id.in_(people)
+            )
+        ).all()
+        for row in rows:
+            code = row.language_code
+            if hint and row.id == hint[0] and hint[1]:
+                code = hint[1]  # what Telegram says now beats what we stored
+            found[row.id] = pick(row.language, code)
+        if hint and hint[0] not in found:
+            found[hint[0]] = pick(None, hint[1])
+    if groups:
+        first = PARTNERS.alias("first")
+        groups_rows = conn.execute(
+            select(
+                COUPLES.c.group_chat_id,
+                COUPLES.c.language,
+                first.c.language.label("first_language"),
+                first.c.language_code,
+            )
+            .select_from(COUPLES)
+            .outerjoin(first, (first.c.couple_id == COUPLES.c.id) & (first.c.seat == 1))
+            .where(COUPLES.c.group_chat_id.in_(groups))
+        ).all()
+        for group in groups_rows:
+            found[group.group_chat_id] = group.language or pick(
+                group.first_language, group.language_code
+            )
+    return {chat: found.get(chat, ENGLISH) for chat in chat_ids} | (
+        {hint[0]: found[hint[0]]} if hint else {}
+    )
+
+
+def translated(message: Outgoing, lang: str) -> Outgoing:
+    """The message in `lang`: its Words said again (anything else stays as it is)."""
+    if lang == ENGLISH:
+        return message
+    return replace(
+        message,
+        text=str(said_in(message.text, lang)),
+        placeholder=str(said_in(message.placeholder, lang)) if message.placeholder else None,
+        buttons=tuple(
+            tuple(Button(str(said_in(b.label, lang)), b.data, b.url) for b in row)
+            for row in message.buttons
+        ),
+    )
+
+
+def translated_notice(notice: Notice, lang: str) -> Notice:
+    return Notice(str(said_in(notice.text, lang)))
