@@ -12,7 +12,7 @@ from typing import Any
 
 from babel.dates import format_skeleton, get_day_names
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bot.labels import Labels
 from bot.languages import ENGLISH, Words, plural_categories, right_to_left, said_in
@@ -44,6 +44,8 @@ def _plural(lang: str, n: object, **forms: str) -> str:
     if category not in forms:  # `flows check` renders every category each language needs
         needed = ", ".join(plural_categories(lang))
         raise MissingPlural(f"plural: no {category!r} form for {number} ({lang} needs {needed})")
+    if right_to_left(lang):  # only the number is isolated: the words are the sentence's own
+        return Isolated(escape(forms[category]).replace("{n}", f"{FSI}{number}{PDI}"))
     return forms[category].replace("{n}", str(number))
 
 
@@ -91,9 +93,13 @@ def _when(lang: str, value: object) -> str:
     return f"{_weekday(lang, value.weekday())} {_time(lang, value)}"
 
 
+class Isolated(Markup):
+    """Text whose names and numbers are isolated already (a plural's words around its number)."""
+
+
 def _isolate(value: object) -> object:
     """Right-to-left languages: each value inside a sentence (a name, a number) is isolated."""
-    if isinstance(value, Undefined) or value is None:
+    if isinstance(value, (Undefined, Isolated)) or value is None:
         return value
     text = str(value)
     if not text or "\n" in text or text.startswith(FSI):

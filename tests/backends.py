@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 DEFAULT_POSTGRES = "postgresql+psycopg://uscoach:uscoach@127.0.0.1:5432/uscoach"
 
@@ -62,9 +64,22 @@ def fresh_postgres() -> Iterator[str]:
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """Drop a test's database. FORCE cannot end a session of another role (an autovacuum
+    worker that just started on it), so try again briefly, then leave it: a leftover in a
+    throwaway cluster costs nothing, a failed teardown costs a red run."""
+    for attempt in range(10):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError:
+            time.sleep(0.5 * (attempt + 1))
+    print(f"could not drop the test database {name}; left behind", file=sys.stderr)
 
 
 BACKENDS = ["sqlite", "postgres"]

@@ -158,7 +158,7 @@ def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]
         if b.label == "Tomorrow, same time"
     )
     reply = services.button(event(SAM, clock.now, button=snooze))
-    assert reply.notice and "tomorrow at Sun 10:00" in reply.notice.text
+    assert reply.notice and "tomorrow at Sunday 10:00" in reply.notice.text
     services.button(event(ALEX, clock.now, button=snooze))  # pressed twice: still once
     again = prompts(run_clock(services, clock, datetime(2026, 3, 9, tzinfo=UTC)))
     assert [t.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") for t, _ in again] == [

@@ -132,9 +132,10 @@ async def test_unsure_it_asks_with_the_help_already_there(rig: Rig) -> None:
 async def test_safe_shows_help_for_the_persons_country(rig: Rig) -> None:
     kai = rig.person("Kai", language_code="de")
     kai.says("/safe")
-    help_message = await kai.sees("If you need help", "112")
+    # Kai's Telegram is in German: the help is in German too, never in a second language.
+    help_message = await kai.sees("Wenn du Hilfe brauchst", "112")
     assert "TelefonSeelsorge" in help_message.text and "116 016" in help_message.text
-    assert help_message.text.splitlines()[0] == NEUTRAL_FIRST_LINE
+    assert help_message.text.splitlines()[0] == "Eine kurze Nachricht von deinem Coach 🌿"
     robin = rig.person("Robin", language_code="en")
     robin.says("/safe")
     await robin.sees("findahelpline.com", "Samaritans")
