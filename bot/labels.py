@@ -39,6 +39,14 @@ def english_labels(flow: Flow) -> dict[str, Any]:
     }
     if choices:
         labels["choices"] = choices
+    # A button that suggests words as the answer (a topic, an idea) saves them: words too.
+    values = {
+        sid: {key: c.value for key, c in state.choices.items() if isinstance(c.value, str)}
+        for sid, state in flow.states.items()
+    }
+    values = {sid: v for sid, v in values.items() if v}
+    if values:
+        labels["values"] = values
     return labels
 
 
@@ -86,6 +94,11 @@ class Labels:
         return Words(
             fill(english, names), lambda lang: fill(self._look(flow, path, english, lang), names)
         )
+
+    def value(self, flow: Flow, state: str, key: str) -> Words:
+        """The words a suggested answer saves ("Money", "a picnic in the park")."""
+        english = str(flow.states[state].choices[key].value)
+        return Words(english, partial(self._look, flow, ("values", state, key), english))
 
     def commands(self, scope: str) -> list[tuple[str, Words]]:
         """The built-in commands of a menu ("private" or "group"), described in English."""

@@ -48,6 +48,7 @@ class FlowBug(Exception):
 class Member:
     id: int
     name: str
+    lang: str = "en"  # what they hear in private: a word they choose is saved in it
 
 
 @dataclass
@@ -281,6 +282,11 @@ class FlowRunner:
             not state.takes_text or (choice.value is not None and not state.collect)
         ):
             run.context[state.save] = choice.value if choice.value is not None else given.choice
+            if isinstance(choice.value, str):  # a suggested answer: words, in the chooser's
+                lang = members[given.person].lang if given.person in members else "en"
+                said = self.renderer.labels.value(flow, run.state, given.choice or "")
+                run.context[state.save] = said.in_(lang)
+                run.context[f"_{state.save}_choice"] = f"{run.state}.{given.choice}"
             names = {role: members[p].name for role, p in run.roles.items() if p in members}
             run.context[f"{state.save}_label"] = fill(choice.label, names)
             run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
@@ -483,14 +489,25 @@ class FlowRunner:
         }
 
     def _chosen_labels(self, flow: Flow, run: Run, names: dict[str, str]) -> dict[str, Any]:
-        """`<save>_label`: the label of the button that was pressed, in each language."""
+        """`<save>_label`: the label of the button that was pressed, in each language (and
+        `<save>` itself, when the button suggested words as the answer)."""
         found: dict[str, Any] = {}
+        for key, ref in run.context.items():
+            if key.startswith("_") and key.endswith("_choice") and isinstance(ref, str):
+                sid, _dot, pressed = ref.partition(".")
+                if sid in flow.states and pressed in flow.states[sid].choices:
+                    found[key[1 : -len("_choice")]] = self.renderer.labels.value(
+                        flow, sid, pressed
+                    )
         for sid, state in flow.states.items():
             if not state.save or f"{state.save}_label" not in run.context:
                 continue
-            value = run.context.get(state.save)
-            for key, choice in state.choices.items():
-                if (choice.value if choice.value is not None else key) == value:
+            ref = run.context.get(f"_{state.save}_choice")
+            saved = run.context.get(state.save)
+            for key, option in state.choices.items():
+                if ref == f"{sid}.{key}" or (
+                    ref is None and (option.value if option.value is not None else key) == saved
+                ):
                     found[f"{state.save}_label"] = self.renderer.labels.choice(
                         flow, sid, key, names
                     )

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.engine.marks import Marks
 from bot.engine.runner import Member, Run
+from bot.languages import pick
 from bot.storage.db import Database
 from bot.storage.models import FlowRun
 from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS, RUNS
@@ -50,7 +51,13 @@ def run_view(row: FlowRun) -> Run:
 # The hot path's statements, built once: building a statement costs several times more
 # than running it (bench/flow_steps.py), so each step only binds its values.
 _COUPLE = (
-    select(COUPLES.c.group_chat_id, PARTNERS.c.id, PARTNERS.c.first_name)
+    select(
+        COUPLES.c.group_chat_id,
+        PARTNERS.c.id,
+        PARTNERS.c.first_name,
+        PARTNERS.c.language,
+        PARTNERS.c.language_code,
+    )
     .select_from(COUPLES.outerjoin(PARTNERS, PARTNERS.c.couple_id == COUPLES.c.id))
     .where(COUPLES.c.id == bindparam("couple"))
     .order_by(PARTNERS.c.seat)
@@ -112,7 +119,11 @@ class RunStore:
         rows = conn.execute(_COUPLE, {"couple": couple_id}).all()
         if not rows:
             return None
-        members = {r.id: Member(r.id, r.first_name) for r in rows if r.id is not None}
+        members = {
+            r.id: Member(r.id, r.first_name, pick(r.language, r.language_code))
+            for r in rows
+            if r.id is not None
+        }
         return CoupleView(couple_id, rows[0].group_chat_id, members)
 
     def couple(self, couple_id: int) -> CoupleView | None:
