@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from bot.buttons import FirstCheckIn
 from bot.events import Event, Person
+from bot.languages import joined as join_words
 from bot.outbox import Button, Outgoing, Reply
 from bot.parsing import (
     ParseError,
@@ -283,7 +284,7 @@ class CoupleService:
         button = Button(
             self.renderer.label("common/first_checkin_button"), data=FirstCheckIn().pack()
         )
-        return [Outgoing(person, "\n\n".join(cards), ((button,),))]
+        return [Outgoing(person, join_words("\n\n", cards), ((button,),))]
 
     def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
         _me, couple, other = self.partner_of(event.person.id)

@@ -75,6 +75,14 @@ class Words(str):
         return str(self) if lang == ENGLISH else self.say(lang)
 
 
+def joined(separator: str, parts: list[str]) -> str:
+    """`separator.join(parts)`, still able to say itself in another language."""
+    english = separator.join(parts)
+    if not any(isinstance(p, Words) for p in parts):
+        return english
+    return Words(english, lambda lang: separator.join(str(said_in(p, lang)) for p in parts))
+
+
 def said_in(value: Any, lang: str) -> Any:
     """`value` in `lang` when it is Words (also inside lists, tuples and dicts); anything
     else as it is."""

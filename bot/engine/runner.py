@@ -282,11 +282,13 @@ class FlowRunner:
             not state.takes_text or (choice.value is not None and not state.collect)
         ):
             run.context[state.save] = choice.value if choice.value is not None else given.choice
+            # Which button it was, so its words can be said in each reader's language later
+            # (in this flow or one it is carried to).
+            run.context[f"_{state.save}_ref"] = f"{flow.id}:{run.state}.{given.choice}"
             if isinstance(choice.value, str):  # a suggested answer: words, in the chooser's
                 lang = members[given.person].lang if given.person in members else "en"
                 said = self.renderer.labels.value(flow, run.state, given.choice or "")
                 run.context[state.save] = said.in_(lang)
-                run.context[f"_{state.save}_choice"] = f"{run.state}.{given.choice}"
             names = {role: members[p].name for role, p in run.roles.items() if p in members}
             run.context[f"{state.save}_label"] = fill(choice.label, names)
             run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
@@ -472,7 +474,10 @@ class FlowRunner:
     def _carry(run: Run, keys: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
         """Carried values keep who wrote them, so privacy rules follow them."""
         by = run.marks.by
-        return {k: run.context.get(k) for k in keys}, {k: by[k] for k in keys if k in by}
+        refs = [f"_{k.removesuffix('_label')}_ref" for k in keys]  # a button's words travel too
+        values = {k: run.context.get(k) for k in keys}
+        values |= {r: run.context[r] for r in refs if r in run.context}
+        return values, {k: by[k] for k in keys if k in by}
 
     # ----- words ---------------------------------------------------------------------------
 
@@ -489,28 +494,26 @@ class FlowRunner:
         }
 
     def _chosen_labels(self, flow: Flow, run: Run, names: dict[str, str]) -> dict[str, Any]:
-        """`<save>_label`: the label of the button that was pressed, in each language (and
-        `<save>` itself, when the button suggested words as the answer)."""
+        """`<save>_label`, the label of the button that was pressed, in each reader's
+        language (and `<save>` itself when the button suggested words as the answer)."""
         found: dict[str, Any] = {}
+        labels = self.renderer.labels
         for key, ref in run.context.items():
-            if key.startswith("_") and key.endswith("_choice") and isinstance(ref, str):
-                sid, _dot, pressed = ref.partition(".")
-                if sid in flow.states and pressed in flow.states[sid].choices:
-                    found[key[1 : -len("_choice")]] = self.renderer.labels.value(
-                        flow, sid, pressed
-                    )
-        for sid, state in flow.states.items():
-            if not state.save or f"{state.save}_label" not in run.context:
+            if not (key.startswith("_") and key.endswith("_ref") and isinstance(ref, str)):
                 continue
-            ref = run.context.get(f"_{state.save}_choice")
-            saved = run.context.get(state.save)
-            for key, option in state.choices.items():
-                if ref == f"{sid}.{key}" or (
-                    ref is None and (option.value if option.value is not None else key) == saved
-                ):
-                    found[f"{state.save}_label"] = self.renderer.labels.choice(
-                        flow, sid, key, names
-                    )
+            flow_id, _colon, place = ref.partition(":")
+            sid, _dot, pressed = place.partition(".")
+            source = self.flows.get(flow_id, flow if flow.id == flow_id else None)
+            if source is None or sid not in source.states:
+                continue
+            choice = source.states[sid].choices.get(pressed)
+            if choice is None:
+                continue
+            save = key[1 : -len("_ref")]
+            if f"{save}_label" in run.context:
+                found[f"{save}_label"] = labels.choice(source, sid, pressed, names)
+            if isinstance(choice.value, str) and save in run.context:
+                found[save] = labels.value(source, sid, pressed)
         return found
 
     def _audience(self, flow: Flow, run: Run, to: str) -> list[int | None]:

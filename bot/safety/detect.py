@@ -76,7 +76,15 @@ class Detector:
             if hit.signal.sure and not doubtful:
                 return Finding(kind, True, "rules")
             maybe = maybe or kind
-        if maybe is None and self.model is not None and len(clean.split()) >= MODEL_MIN_WORDS:
+        # The classifier learned English: on other languages it reads noise (a Spanish
+        # apology scored as danger), so there the rules speak alone.
+        english = lang == "en"
+        if (
+            maybe is None
+            and english
+            and self.model is not None
+            and len(clean.split()) >= MODEL_MIN_WORDS
+        ):
             score = self.model.score(clean)
             if score.danger >= self.ask:
                 return Finding(score.kind, False, "model")

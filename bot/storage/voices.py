@@ -2,8 +2,8 @@
 
 A private chat hears its person: their /language choice, else their Telegram language, else
 English. A group hears its couple's language: set with /language in the group, else the
-first partner's. A chat we know nothing of hears English, or the Telegram language of the
-person whose update this is (a stranger's /start).
+first partner's. A chat we know nothing of (a stranger's /start, a group not linked yet)
+hears the language of the person whose update this is, else English.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def languages(conn: Connection, chat_ids: list[int], hint: Hint | None = None) -
             found[group.group_chat_id] = group.language or pick(
                 group.first_language, group.language_code
             )
-    return {chat: found.get(chat, ENGLISH) for chat in chat_ids} | (
+    # A chat we know nothing of (a group not linked yet) hears whoever is acting in it.
+    unknown = found[hint[0]] if hint else ENGLISH
+    return {chat: found.get(chat, unknown) for chat in chat_ids} | (
         {hint[0]: found[hint[0]]} if hint else {}
     )
 
