@@ -6,7 +6,7 @@ Telegram-free. English is complete and the fallback for anything a language lack
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from babel import Locale
@@ -75,7 +75,7 @@ class Words(str):
         return str(self) if lang == ENGLISH else self.say(lang)
 
 
-def joined(separator: str, parts: list[str]) -> str:
+def joined(separator: str, parts: Sequence[str]) -> str:
     """`separator.join(parts)`, still able to say itself in another language."""
     english = separator.join(parts)
     if not any(isinstance(p, Words) for p in parts):
