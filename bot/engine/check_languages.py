@@ -190,7 +190,10 @@ def _render_common(renderer: Renderer, lang: str, present: set[str]) -> list[Any
     problems: list[Any] = []
     lenient = renderer.environment(lang).overlay(undefined=ChainableUndefined)
     for name in sorted(n for n in present if n.startswith("common/")):
-        template = lenient.get_template(name)
+        try:
+            template = lenient.get_template(name)
+        except TemplateError:
+            continue  # does not parse: reported once, by _templates
         counted = _variables(lenient, (renderer.root / lang / name).read_text(encoding="utf-8"))
         runs: list[dict[str, Any]] = [{}]
         runs += [{v: n for v in counted if v in NUMBERS} for n in PLURAL_SAMPLES]
