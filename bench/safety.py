@@ -50,7 +50,7 @@ def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def judged(pairs: list[tuple[Example, Detector]]) -> dict[str, list[Example]]:
+def judged(pairs: list[tuple[Example, Detector]], lang: str = "en") -> dict[str, list[Example]]:
     out: dict[str, list[Example]] = {
         "caught": [],
         "missed": [],
@@ -59,7 +59,7 @@ def judged(pairs: list[tuple[Example, Detector]]) -> dict[str, list[Example]]:
         "kind": [],
     }
     for example, detector in pairs:
-        finding = detector.screen(example.text)
+        finding = detector.screen(example.text, lang)
         if finding and not finding.sure:
             out["asks"].append(example)
         if example.danger:
@@ -191,6 +191,33 @@ def main() -> None:
         show_texts=False,
     )
     speed(detector, [e.text for e in development + heldout] * 3)
+    languages(detector)
+
+
+def languages(detector: Detector) -> None:
+    """Each other language: its own signals (and English's) on its own two sets; the English
+    classifier does not read them. A language without signals is said to be unmeasured."""
+    for lang in ("de", "es", "ar"):
+        if lang not in detector.others:
+            print(f"\n{lang}: no signals, not measured (the bot says so and shows /safe)")
+            continue
+        development = load_set(ROOT / "bot" / "safety" / lang / "development.yaml")
+        heldout = load_set(ROOT / "tests" / "data" / f"safety_heldout_{lang}.yaml")
+        d_danger, h_danger = sum(e.danger for e in development), sum(e.danger for e in heldout)
+        print(
+            f"\n===== {lang}: development {d_danger} danger, {len(development) - d_danger} safe;"
+            f" held-out {h_danger} danger, {len(heldout) - h_danger} safe"
+        )
+        report(
+            f"{lang} development, rules (tuned on it: NOT held-out)",
+            judged([(e, detector) for e in development], lang),
+            show_texts=True,
+        )
+        report(
+            f"{lang} held-out, the bot as shipped",
+            judged([(e, detector) for e in heldout], lang),
+            show_texts=False,
+        )
 
 
 if __name__ == "__main__":

@@ -305,3 +305,16 @@ async def test_a_scan_of_everything_the_partner_and_group_got_finds_no_change(
     assert "SCAN-MARK" not in everything
     for hint in HINTS:
         assert hint not in " ".join(set(sam.inbox()) - set(sam_before)).lower()
+
+
+async def test_a_sign_in_another_language_gets_help_in_that_language(rig: Rig) -> None:
+    lena = rig.person("Lena", language_code="de")
+    lena.says("/start")
+    await lena.sees("Ich bin Us Coach")
+    lena.says("Er hat mich gestern wieder geschlagen")
+    answer = await lena.sees("Du bist nicht allein", "verletzt oder bedroht")
+    assert "Ich habe die Paarübung angehalten" in answer.text
+    assert [b["text"] for b in answer.buttons] == [
+        "Weitermachen, wo ich war",
+        "Alle Erinnerungen still pausieren",
+    ]

@@ -177,3 +177,47 @@ def test_helplines_follow_the_language_code(code: str | None, emergency: str) ->
     entry = helplines_for(code)
     assert emergency in entry.emergency
     assert len(entry.lines) >= 2
+
+
+@pytest.mark.parametrize("lang", ["de", "es", "ar"])
+def test_each_language_has_its_signals_and_two_sets_apart(lang: str) -> None:
+    development = load_set(ROOT / "bot" / "safety" / lang / "development.yaml")
+    heldout = load_set(ROOT / "tests" / "data" / f"safety_heldout_{lang}.yaml")
+    assert lang in DETECTOR.languages
+    for examples in (development, heldout):
+        assert {e.kind for e in examples if e.danger} == {
+            "self_harm",
+            "violence",
+            "coercion",
+            "fear",
+        }
+        assert sum(e.danger for e in examples) >= 20 and sum(not e.danger for e in examples) >= 15
+    assert not {normalise(e.text) for e in development} & {normalise(e.text) for e in heldout}
+    # The development set is what the signals were written with: all of it is read right.
+    missed = [e.text for e in development if e.danger and DETECTOR.screen(e.text, lang) is None]
+    alarms = [e.text for e in development if not e.danger and DETECTOR.screen(e.text, lang)]
+    assert missed == [] and alarms == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "kind"),
+    [
+        ("de", "Mein Partner schlägt mich jede Woche", "violence"),
+        ("de", "Ich will mir das Leben nehmen", "self_harm"),
+        ("es", "Tengo miedo de mi marido", "fear"),
+        ("es", "Me quita la tarjeta y el sueldo", "coercion"),
+        ("ar", "أُفكّر في الانتحار", "self_harm"),  # with vowel marks and hamza: read the same
+        ("ar", "زوجي يضربني", "violence"),
+    ],
+)
+def test_signs_in_other_languages_are_read_in_that_language(
+    lang: str, text: str, kind: str
+) -> None:
+    finding = DETECTOR.screen(text, lang)
+    assert finding is not None and finding.kind == kind
+
+
+def test_another_languages_everyday_words_are_not_read_by_the_english_classifier() -> None:
+    # A Spanish apology scored as danger by the English classifier once: it reads English only.
+    assert DETECTOR.screen("Me equivoqué en gritar", "es") is None
+    assert DETECTOR.screen("Es tut mir leid, dass ich zu spät kam", "de") is None

@@ -2,8 +2,8 @@
 
 Unicode NFKC and case folding first (full-width letters, ligatures, "İ"), then curly
 quotes, risk emoji as words, leetspeak inside words ("k1ll"), stretched letters
-("dieeee"), and a short list of shorthand and common misspellings. The list is in
-`spellings.yaml` so a coach can grow it without Python.
+("dieeee"), a short list of shorthand and common misspellings, and Arabic without its
+optional marks. The list is in `spellings.yaml` so a coach can grow it without Python.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ LEET = str.maketrans(
 # A word with letters and leet digits or symbols mixed: "k1ll", "mys3lf", "$uicide".
 LEET_WORD = re.compile(r"\b(?=[\w@$]*[a-z])(?=[\w@$]*[013457@$])[a-z013457@$]{3,}\b")
 STRETCHED = re.compile(r"([a-z])\1{2,}")
-TOKEN = re.compile(r"[a-z$']+")
+TOKEN = re.compile(r"[^\W\d_][\w$']*|\$+")  # whole words, in any script
 NUMBER = re.compile(r"(?<![\w$])(?:2|4|\$+)(?![\w$])")  # "want 2 die", "all my $$"
 VARIATION = re.compile("[\ufe0f\u200d]")
+# Arabic is typed with or without its vowel marks, the elongating tatweel and the hamza on
+# alef, and with ى for ي at a word's end: one spelling for each.
+ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")
+ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 
 
 @cache
@@ -47,4 +51,5 @@ def normalise(text: str) -> str:
     text = STRETCHED.sub(r"\1", text)
     text = TOKEN.sub(lambda m: words.get(m.group(0), m.group(0)), text)
     text = NUMBER.sub(lambda m: words.get(m.group(0), m.group(0)), text)
+    text = ARABIC_MARKS.sub("", text).translate(ARABIC_LETTERS)
     return re.sub(r"\s+", " ", text).strip()

@@ -10,7 +10,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 MACRO = re.compile(r"\{([a-z_]+)\}")
-WORD = re.compile(r"[a-z']+")
+WORD = re.compile(r"[^\W\d_][\w']*")  # a word in any script ("don't", "nicht", "لا")
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\-–—]")
 SENTENCE_BREAK = re.compile(r"[.;!?]")
 
