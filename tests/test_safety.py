@@ -315,6 +315,6 @@ async def test_a_sign_in_another_language_gets_help_in_that_language(rig: Rig) -
     answer = await lena.sees("Du bist nicht allein", "verletzt oder bedroht")
     assert "Ich habe die Paarübung angehalten" in answer.text
     assert [b["text"] for b in answer.buttons] == [
-        "Weitermachen, wo ich war",
         "Alle Erinnerungen still pausieren",
+        "Trotzdem weitermachen",
     ]
