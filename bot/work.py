@@ -10,7 +10,7 @@ from bot.outbox import REPLY, Reply
 from bot.storage.db import Database
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
-from bot.storage.voices import Hint, person_language, translated_notice
+from bot.storage.voices import Hint, person_language, remember, translated_notice
 
 
 @dataclass
@@ -44,6 +44,8 @@ class UnitOfWork:
         with self.db.unit() as conn:
             if update_id is not None and not self.inbox.claim(conn, update_id):
                 return None
+            if hint is not None:
+                remember(conn, hint)
             reply = work()
             queued = self.outbox.put(
                 conn,

@@ -208,3 +208,67 @@ async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
     first = await column(page, "alex").bounding_box()
     third = await column(page, "group").bounding_box()
     assert first and third and abs(first["x"] - third["x"]) < 2 and third["y"] > first["y"]
+
+
+ARABIC_SCREENSHOT = PROJECT_ROOT / "docs" / "playground-ar.png"
+
+
+async def language(page: Page, who: str, code: str) -> None:
+    picker = column(page, who).locator("select.lang")
+    await picker.select_option(code)
+    await expect(picker).to_have_value(code)
+
+
+async def test_one_flow_in_each_language(page: Page) -> None:
+    """Each column's picker is that person's Telegram language: Alex in German and Sam in
+    Arabic pair; then Alex switches to Spanish and Sam to English, one flow in each."""
+    await language(page, "alex", "de")
+    await language(page, "sam", "ar")
+    await page.get_by_role("button", name="Pair Alex and Sam").click()
+    await sees(page, "alex", "seid jetzt hier ein Paar")
+    await sees(page, "sam", "مرتبطان الآن هنا")
+
+    # German: Let go, kept private at the preview.
+    await say(page, "alex", "/letgo")
+    await press(page, "alex", "Ich habe etwas")
+    await sees(page, "alex", "Sag es in ein, zwei Sätzen")
+    await say(page, "alex", "Ich bin heute so müde")
+    await press(page, "alex", "Einfach zuhören")
+    await sees(page, "alex", "Genau das bekommt Sam")
+    await press(page, "alex", "Für mich behalten")
+    await sees(page, "alex", "nichts wurde geschickt")
+
+    # Arabic: "you" time, right to left on the page.
+    await say(page, "sam", "/metime")
+    await press(page, "sam", "لنخطط له")
+    await sees(page, "sam", "ماذا ستفعل")
+    await say(page, "sam", "الرسم مع صديقتي")
+    await sees(page, "sam", "أرسل يومًا ووقتًا")
+    await say(page, "sam", "sat 15:00")
+    await sees(page, "sam", "ليشجّعك")
+    await press(page, "sam", "نعم، أخبره")
+    planned = column(page, "sam").locator(".msg.bot", has_text="السبت 15:00").last
+    await expect(planned).to_be_visible(timeout=10_000)
+    direction = await planned.locator("div[dir=auto]").evaluate(
+        "e => getComputedStyle(e).direction"
+    )
+    assert direction == "rtl"
+    await sees(page, "alex", "plant etwas Zeit für sich")  # Alex is told, in German
+    await page.screenshot(path=str(ARABIC_SCREENSHOT))
+    assert ARABIC_SCREENSHOT.stat().st_size > 10_000
+
+    # Spanish: Alex's Telegram now speaks Spanish; an appreciation reaches Sam in Arabic.
+    await language(page, "alex", "es")
+    await say(page, "alex", "/appreciate")
+    await sees(page, "alex", "Una o dos frases")
+    await say(page, "alex", "tu paciencia conmigo")
+    await sees(page, "alex", "Esto es exactamente lo que recibirá Sam")
+    await press(page, "alex", "Enviarlo")
+    await sees(page, "sam", "يقدّرك")
+
+    # English: Sam's Telegram now speaks English.
+    await language(page, "sam", "en")
+    await say(page, "sam", "/together")
+    await sees(page, "sam", "Time together")
+    await press(page, "sam", "Another time")
+    await sees(page, "sam", "/together whenever you want")

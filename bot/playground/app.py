@@ -24,6 +24,7 @@ from bot.config import Settings, load_settings
 from bot.context import CoachApp
 from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
 from bot.handlers.nudges import TICK_JOB
+from bot.languages import SHIPPED
 from bot.main import serve
 from bot.storage.db import make_engine, upgrade, utcnow
 from bot.storage.tables import COUPLES, INBOX, PARTNERS, RUNS
@@ -158,6 +159,10 @@ class Playground:
     def state(self) -> dict[str, Any]:
         return {
             "names": {"alex": self.cast.alex.first_name, "sam": self.cast.sam.first_name},
+            "languages": {
+                "alex": self.cast.alex.language_code or "en",
+                "sam": self.cast.sam.language_code or "en",
+            },
             "bot_in_group": self.cast.group.bot_member,
             "messages": [
                 self.message_json(m)
@@ -284,6 +289,14 @@ def routes(playground: Playground, tick: Any) -> web.Application:
                 playground.person(who).first_name = name
         return web.json_response(playground.state()["names"])
 
+    async def language(request: web.Request) -> web.Response:
+        """The person's Telegram language (what Telegram sends as language_code)."""
+        body = await request.json()
+        who, code = str(body.get("who")), str(body.get("code") or "en")
+        if who in ("alex", "sam") and code in SHIPPED:
+            playground.person(who).language_code = code
+        return web.json_response(playground.state()["languages"])
+
     async def new_couple(_request: web.Request) -> web.Response:
         playground.cast = Playground._new_cast(playground.server, playground.cast.generation + 1)
         playground.publish("reset", playground.state())
@@ -315,6 +328,7 @@ def routes(playground: Playground, tick: Any) -> web.Application:
     app.router.add_post("/add-bot", add_bot)
     app.router.add_post("/rename", rename)
     app.router.add_post("/new-couple", new_couple)
+    app.router.add_post("/language", language)
     app.router.add_post("/prompt-now", prompt_now)
     app.router.add_post("/reminders-now", reminders_now)
     app.router.add_get("/file/{file_id}", file)

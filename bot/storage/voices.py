@@ -10,13 +10,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from bot.languages import ENGLISH, pick, said_in
 from bot.outbox import Button, Notice, Outgoing
 from bot.storage.tables import COUPLES, PARTNERS
 
 Hint = tuple[int, str | None]  # (person id, Telegram language code) of the update's sender
+
+
+def remember(conn: Connection, hint: Hint) -> None:
+    """Keep a person's Telegram language as Telegram last said it (they may change it)."""
+    person, code = hint
+    if code:
+        conn.execute(
+            update(PARTNERS)
+            .where(PARTNERS.c.id == person, PARTNERS.c.language_code.is_distinct_from(code))
+            .values(language_code=code[:16])
+        )
 
 
 def person_language(conn: Connection, person_id: int, hint: Hint | None = None) -> str:
