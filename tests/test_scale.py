@@ -93,6 +93,11 @@ async def test_web_processes_and_a_worker_carry_couples_through_kills(
         status, _ = await post(cluster.webs[0].url + "/telegram", a_message(10**6, 5, "/help"), "x")
         assert status == 403
         assert inbox_count(database_url) == before
+        # The right secret but no update (a probe, a truncated body): 400, nothing stored.
+        for body in ({"hello": "world"}, {"update_id": "not a number"}, [1, 2]):
+            status, _ = await post(cluster.webs[1].url + "/telegram", body)  # type: ignore[arg-type]
+            assert status == 400
+        assert inbox_count(database_url) == before
 
         talk = Conversation(server, timeout=60)
         rng = random.Random(3)
