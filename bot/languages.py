@@ -83,6 +83,14 @@ def joined(separator: str, parts: Sequence[str]) -> str:
     return Words(english, lambda lang: separator.join(str(said_in(p, lang)) for p in parts))
 
 
+def names_list(names: Sequence[str]) -> str:
+    """ "Alex and Sam", "Alex und Sam", "Alex y Sam", "Alex وSam": Babel's list pattern."""
+    from babel.lists import format_list
+
+    english = format_list(list(names), locale=ENGLISH)
+    return Words(english, lambda lang: format_list(list(names), locale=lang))
+
+
 def said_in(value: Any, lang: str) -> Any:
     """`value` in `lang` when it is Words (also inside lists, tuples and dicts); anything
     else as it is."""

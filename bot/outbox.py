@@ -38,6 +38,9 @@ class Outgoing:
     # Check-in points for a trend chart: drawn as a PNG when it is sent, after the commit,
     # and sent with sendPhoto (`text` is its caption).
     chart: tuple[dict[str, Any], ...] | None = None
+    # The chart's words, one per line (title, the three spectrum marks, the three needs, the
+    # x axis), said in the chat's language like the text.
+    chart_labels: str | None = None
 
 
 @dataclass(frozen=True)

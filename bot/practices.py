@@ -207,7 +207,9 @@ class Practices:
         )
         keys = ("spectrum", "autonomy", "competence", "relatedness")
         points = tuple({k: r[k] for k in keys} for r in rows)
-        return [Outgoing(me, line, chart=points)]  # drawn by the sender, after the commit
+        labels = self.renderer.label("common/trend_chart_labels")
+        # drawn by the sender, after the commit, with its words in the chat's language
+        return [Outgoing(me, line, chart=points, chart_labels=labels)]
 
     # ----- appreciations and "you" time ----------------------------------------------------
 

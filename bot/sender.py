@@ -78,7 +78,8 @@ def markup(message: Outgoing) -> InlineKeyboardMarkup | ForceReply | None:
 async def send_one(bot: Bot, message: Outgoing) -> Message:
     """One Bot API call for one message."""
     if message.chart is not None:
-        png = await asyncio.to_thread(trend_chart, list(message.chart))
+        labels = message.chart_labels.splitlines() if message.chart_labels else None
+        png = await asyncio.to_thread(trend_chart, list(message.chart), labels)
         return await bot.send_photo(
             message.chat_id,
             photo=png,

@@ -248,3 +248,31 @@ async def test_an_arabic_speaker_reads_names_isolated_in_their_sentences(rig: Ri
     layla.says("/start")
     welcome = await layla.sees("أنا Us Coach")
     assert f"مرحبًا {FSI}Layla{PDI}" in welcome.text
+
+
+def test_the_trend_chart_and_the_help_lines_speak_the_language_too() -> None:
+    from bot.charts import trend_chart
+    from bot.outbox import Outgoing
+    from bot.safety.helplines import helplines_for
+    from bot.storage.voices import translated
+
+    renderer = Renderer(PROMPTS)
+    chart = Outgoing(1, "x", chart=({},), chart_labels=renderer.label("common/trend_chart_labels"))
+    arabic = translated(chart, "ar").chart_labels
+    assert arabic is not None and arabic.splitlines()[0] == "تقييماتك الذاتية"
+    assert translated(chart, "de").chart_labels.splitlines()[4] == "Autonomie"  # type: ignore[union-attr]
+    rows = [{"spectrum": 0.1, "autonomy": 3, "competence": 4, "relatedness": 2}] * 2
+    assert trend_chart(rows, arabic.splitlines()) != trend_chart(rows)  # drawn in Arabic
+    assert "findahelpline.com" in helplines_for("ar-EG").lines[0]
+    assert helplines_for("ar").lines[0].startswith("ابحث عن خط مساعدة")
+
+
+def test_names_in_a_list_are_joined_the_local_way() -> None:
+    from bot.languages import names_list
+
+    said = names_list(["Alex", "Sam"])
+    assert (str(said), said.in_("de"), said.in_("es")) == (
+        "Alex and Sam",
+        "Alex und Sam",
+        "Alex y Sam",
+    )

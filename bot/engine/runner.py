@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.engine.marks import Marks
 from bot.engine.schema import Flow, State, Transition
 from bot.labels import fill
+from bot.languages import names_list
 from bot.parsing import ParseError, parse_weekly_slot
 from bot.texts import Renderer, mention
 
@@ -626,7 +627,7 @@ class FlowRunner:
             # Whoever interrupts, and whoever's turn it is: in a listener's step the speaker
             # is the one told to hold on.
             variables["holder"] = members[typed_by].name if typed_by in members else ""
-            variables["turn"] = " and ".join(waiting)
+            variables["turn"] = names_list(waiting)
             text = self.renderer.render(f"{flow.id}/{state.hold}", **variables)
             person = None if run.in_group else typed_by
             outcome.messages.append(Said(text=text, person=person, step=run.step))

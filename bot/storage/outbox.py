@@ -47,6 +47,8 @@ def _row(message: Outgoing) -> dict[str, Any]:
         extra["reply_to"] = message.reply_to_message_id
     if message.chart is not None:
         extra["chart"] = list(message.chart)
+    if message.chart_labels:
+        extra["chart_labels"] = str(message.chart_labels)
     return {
         "chat_id": message.chat_id,
         "text": str(message.text),
@@ -76,6 +78,7 @@ def _message(row: Any) -> Outgoing:
         reply_to_message_id=extra.get("reply_to"),
         document=(row.document_name, row.document) if row.document is not None else None,
         chart=tuple(extra["chart"]) if "chart" in extra else None,
+        chart_labels=extra.get("chart_labels"),
     )
 
 
