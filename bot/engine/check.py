@@ -248,6 +248,20 @@ def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
     return ctx
 
 
+def sample_variables(
+    runner: FlowRunner, flow: Flow, state: str, ctx: dict[str, Any], in_group: bool
+) -> dict[str, Any]:
+    """What a state's template sees, with the sample couple (and, for a `hold` template,
+    who interrupts and whose turn it is)."""
+    members = {m.id: m for m in SAMPLE.values()}
+    roles = {r: SAMPLE[w].id for r, w in flow.roles.items()}
+    run = Run(flow.id, state, 1, roles, dict(ctx), in_group=in_group)
+    variables = runner._variables(flow, run, members)
+    variables["you"] = SAMPLE["starter"].name
+    variables |= {"holder": SAMPLE["partner"].name, "turn": SAMPLE["starter"].name}
+    return variables
+
+
 def template_problems(
     flow: Flow, file: str, renderer: Renderer, carried: set[str]
 ) -> list[Problem]:
@@ -255,7 +269,6 @@ def template_problems(
     problems: list[Problem] = []
     used: set[str] = set()
     runner = FlowRunner({flow.id: flow}, renderer)
-    members = {m.id: m for m in SAMPLE.values()}
     ctx = sample_context(flow, carried)
     for name, state in flow.states.items():
         names = [(flow.template_of(name), "template")]
@@ -277,20 +290,8 @@ def template_problems(
                 )
                 continue
             for in_group in (False, True):
-                run = Run(
-                    flow.id,
-                    name,
-                    1,
-                    {r: SAMPLE[w].id for r, w in flow.roles.items()},
-                    dict(ctx),
-                    in_group=in_group,
-                )
                 try:
-                    variables = runner._variables(flow, run, members)
-                    variables["you"] = SAMPLE["starter"].name
-                    if key == "hold":  # who interrupts, whose turn it is
-                        variables["holder"] = SAMPLE["partner"].name
-                        variables["turn"] = SAMPLE["starter"].name
+                    variables = sample_variables(runner, flow, name, ctx, in_group)
                     text = renderer.render(template, **variables)
                 except TemplateError as exc:
                     problems.append(

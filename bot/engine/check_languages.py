@@ -17,7 +17,7 @@ import yaml
 from babel import Locale, UnknownLocaleError
 from jinja2 import ChainableUndefined, TemplateError, meta, nodes
 
-from bot.engine.runner import FlowRunner, Run
+from bot.engine.runner import FlowRunner
 from bot.engine.schema import Flow
 from bot.labels import english_labels, source_hash
 from bot.languages import ENGLISH, english_hash, plural_categories
@@ -153,10 +153,9 @@ def _render_flows(
     present: set[str],
 ) -> list[Any]:
     """Each state's words in this language, in private and in the group, as English is."""
-    from bot.engine.check import SAMPLE
+    from bot.engine.check import sample_variables
 
     problems: list[Any] = []
-    members = {m.id: m for m in SAMPLE.values()}
     for flow in flows.values():
         runner = FlowRunner({flow.id: flow}, renderer)
         for name, state in flow.states.items():
@@ -166,16 +165,8 @@ def _render_flows(
                 if template is None or f"{template}.j2" not in present:
                     continue
                 for in_group in (False, True):
-                    run = Run(
-                        flow.id,
-                        name,
-                        1,
-                        {r: SAMPLE[w].id for r, w in flow.roles.items()},
-                        dict(samples.get(flow.id, {})),
-                        in_group=in_group,
-                    )
-                    variables = runner._variables(flow, run, members)
-                    variables |= {"you": "Alexandria", "holder": "Samuel", "turn": "Alexandria"}
+                    sample = samples.get(flow.id, {})
+                    variables = sample_variables(runner, flow, name, sample, in_group)
                     problem = _try(renderer, lang, template, variables)
                     if problem:
                         problems.append(problem)
