@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -41,12 +43,48 @@ def parse_timezone(text: str) -> str:
     raise ParseError(f"unknown timezone {name}")
 
 
+# Arabic is typed with or without the hamza on alef, and with ى or ي, ة or ه.
+ARABIC = {ord(a): b for a, b in {"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي"}.items()}
+
+
+def _plain(word: str) -> str:
+    """Lower case, without accents, Arabic without its optional marks and "al-"."""
+    decomposed = unicodedata.normalize("NFKD", word.strip().lower())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = bare.translate(ARABIC)
+    return bare.removeprefix("ال") if bare.startswith("ال") and len(bare) > 4 else bare
+
+
+@cache
+def _day_names() -> dict[str, int]:
+    """Every shipped language's day names, wide and abbreviated (Babel)."""
+    from babel.dates import get_day_names
+
+    from bot.languages import SHIPPED
+
+    names: dict[str, int] = {}
+    for lang in SHIPPED:
+        for width in ("wide", "abbreviated"):
+            for index, name in get_day_names(width, locale=lang).items():
+                names.setdefault(_plain(str(name)).rstrip("."), index)
+    return names
+
+
 def parse_day(text: str) -> int:
+    """ "sun", "Sunday", "Sonntag", "domingo", "الأحد": any day name or an unambiguous start
+    of one (three letters or more), in English or a shipped language."""
     word = text.strip().lower()
     if len(word) >= 3:  # "mon", "tues", "wednesday": any unambiguous start of a day
         for index, day in enumerate(DAYS):
             if day.startswith(word):
                 return index
+    plain, names = _plain(text).rstrip("."), _day_names()
+    if plain in names:
+        return names[plain]
+    if len(plain) >= 3:
+        found = {index for name, index in names.items() if name.startswith(plain)}
+        if len(found) == 1:
+            return found.pop()
     raise ParseError(f"unknown day {text}")
 
 

@@ -63,3 +63,21 @@ def test_bad_timezones(text: str) -> None:
 def test_settings_reject_an_unknown_default_timezone() -> None:
     with pytest.raises(ConfigError, match="DEFAULT_TIMEZONE"):
         load_settings(default_timezone="Nowhere/Land")
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [
+        ("Samstag 15:00", 5),
+        ("sábado 15:00", 5),
+        ("sabado 15:00", 5),
+        ("Mittwoch 19:30", 2),
+        ("miércoles 19:30", 2),
+        ("الأحد 19:00", 6),
+        ("الاحد 19:00", 6),
+        ("So. 10:00", 6),
+        ("Donnerstag 8:00", 3),
+    ],
+)
+def test_a_weekly_slot_in_each_shipped_language(typed: str, day: int) -> None:
+    assert parse_weekly_slot(typed).day == day
