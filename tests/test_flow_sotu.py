@@ -230,7 +230,10 @@ async def test_both_pressing_at_once_advances_once(rig: Rig) -> None:
     welcome = await alex.sees("State of the Union", in_=group)
     alex.presses_on(welcome, "We're ready")
     sam.presses_on(welcome, "We're ready")
-    await rig.talk.settle()
+    # Wait for the step's message itself (a busy machine can be quiet for a moment between
+    # the commit and the send), then for anything a second advance would have sent.
+    await alex.sees("Up to five, one per message", in_=group, timeout=15)
+    await rig.talk.settle(quiet=1.0)
     run = the_run(rig)
     assert run.state == "appreciations" and run.step == 2
     asks = [m for m in rig.server.bot_messages(group.id) if "Up to five, one per message" in m.text]
