@@ -86,24 +86,22 @@ def _serve_until_signalled(load: Any) -> None:
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
-    settings.require_token()
-
-    def load() -> Any:
-        from bot.web import serve_web
-
-        return lambda stop: serve_web(settings, stop, host=args.host, port=args.port)
-
-    _serve_until_signalled(load)
-    return 0
+    return _serve_process(args, settings, "bot.web", "serve_web")
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    return _serve_process(args, settings, "bot.worker", "serve_worker")
+
+
+def _serve_process(args: argparse.Namespace, settings: Settings, module: str, name: str) -> int:
+    """`us-coach web` or `worker`: its module is imported only once it is asked for."""
     settings.require_token()
 
     def load() -> Any:
-        from bot.worker import serve_worker
+        import importlib
 
-        return lambda stop: serve_worker(settings, stop, host=args.host, port=args.port)
+        serve = getattr(importlib.import_module(module), name)
+        return lambda stop: serve(settings, stop, host=args.host, port=args.port)
 
     _serve_until_signalled(load)
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +57,14 @@ def source_hash(english: dict[str, Any]) -> str:
 class Labels:
     def __init__(self, prompts_root: Path) -> None:
         self.root = prompts_root
+        self._files: dict[tuple[str, str], dict[str, Any]] = {}  # read once, a few dozen
 
-    @cache  # noqa: B019 - one Labels per process, a few dozen files
     def file(self, lang: str, name: str) -> dict[str, Any]:
-        path = self.root / lang / name
-        if not path.is_file():
-            return {}
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if (lang, name) not in self._files:
+            path = self.root / lang / name
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+            self._files[lang, name] = loaded or {}
+        return self._files[lang, name]
 
     def _flow(self, lang: str, flow_id: str) -> dict[str, Any]:
         return self.file(lang, f"{flow_id}/labels.yaml")

@@ -191,10 +191,3 @@ def plain(html_text: str) -> str:
 
 def _tidy(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
-def plain_words(text: str) -> str:
-    """`plain`, keeping Words able to say themselves again."""
-    if isinstance(text, Words):
-        return Words(plain(text), lambda lang: plain(text.in_(lang)))
-    return plain(text)

@@ -173,11 +173,7 @@ async def serve_web(
     """Handle webhook requests until `stop` is set, then drain and return."""
     if not settings.webhook_secret:
         raise ConfigError("WEBHOOK_SECRET is not set: web processes refuse unsigned updates")
-    services = build_services(settings, migrate=False)
-    services.work.sends_here = False
-    use_db_threads(services)
-    metrics.watch(services.db)
-    application = build_application(settings, services)
+    services, application = process_application(settings, sends=False)
     dispatcher = Dispatcher(application, services.inbox, services.work, rescan_after=RESCAN_AFTER)
     health = Health(services)
     hook = Webhook(settings, services, application, dispatcher, health)
@@ -209,9 +205,25 @@ async def serve_web(
             await asyncio.gather(serving, rescan, return_exceptions=True)
             await application.stop()
     finally:
-        for request in application.bot_data["requests"]:
-            await request.shutdown()
-        services.db.dispose()
+        await release(application, services)
+
+
+def process_application(settings: Settings, *, sends: bool) -> tuple[Services, CoachApp]:
+    """A web or worker process's services and application: it never migrates (`us-coach db
+    upgrade` does, once), does database work in threads and reports the database in
+    /metrics; `sends` is False in web processes, whose messages wait for a worker's sender."""
+    services = build_services(settings, migrate=False)
+    services.work.sends_here = sends
+    use_db_threads(services)
+    metrics.watch(services.db)
+    return services, build_application(settings, services)
+
+
+async def release(application: CoachApp, services: Services) -> None:
+    """What a web or worker process lets go of last: its HTTP clients, then the database."""
+    for request in application.bot_data["requests"]:
+        await request.shutdown()
+    services.db.dispose()
 
 
 async def _until(condition: Any, timeout: float) -> None:

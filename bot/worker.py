@@ -21,14 +21,12 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from bot import metrics
 from bot.config import Settings
-from bot.main import build_application, learn_username, start_clock, use_db_threads
+from bot.main import learn_username, start_clock
 from bot.sender import Sender
-from bot.services import build_services
 from bot.storage.db import Database
 from bot.storage.outbox import OUTBOX_CHANNEL
-from bot.web import Health, quiet_server
+from bot.web import Health, process_application, quiet_server, release
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +135,7 @@ async def serve_worker(
     port: int,
     ready: asyncio.Event | None = None,
 ) -> None:
-    services = build_services(settings, migrate=False)
-    use_db_threads(services)
-    metrics.watch(services.db)
-    application = build_application(settings, services)
+    services, application = process_application(settings, sends=True)
     sender: Sender = application.bot_data["sender"]
     health = Health(services)
     server = quiet_server(health.routes(), host, port)
@@ -173,6 +168,4 @@ async def serve_worker(
                 if isinstance(result, BaseException):
                     raise result
     finally:
-        for request in application.bot_data["requests"]:
-            await request.shutdown()
-        services.db.dispose()
+        await release(application, services)

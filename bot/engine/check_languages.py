@@ -78,6 +78,15 @@ def _variables(env: Any, source: str) -> set[str]:
     return set(meta.find_undeclared_variables(env.parse(source))) - GLOBALS
 
 
+def _counted(env: Any, source: str) -> set[str]:
+    """The variables a template counts with `plural` (each plural category is tried on them)."""
+    return {
+        node.node.name
+        for node in env.parse(source).find_all(nodes.Filter)
+        if node.name == "plural" and isinstance(node.node, nodes.Name)
+    }
+
+
 def _plural_forms(env: Any, source: str) -> list[set[str]]:
     """The categories each `plural(...)` filter in a template gives."""
     return [
@@ -185,9 +194,9 @@ def _render_common(renderer: Renderer, lang: str, present: set[str]) -> list[Any
             template = lenient.get_template(name)
         except TemplateError:
             continue  # does not parse: reported once, by _templates
-        counted = _variables(lenient, (renderer.root / lang / name).read_text(encoding="utf-8"))
+        counted = _counted(lenient, (renderer.root / lang / name).read_text(encoding="utf-8"))
         runs: list[dict[str, Any]] = [{}]
-        runs += [{v: n for v in counted if v in NUMBERS} for n in PLURAL_SAMPLES]
+        runs += [dict.fromkeys(counted, n) for n in PLURAL_SAMPLES]
         for values in runs:
             try:
                 text = template.render(**values)
@@ -203,25 +212,6 @@ def _render_common(renderer: Renderer, lang: str, present: set[str]) -> list[Any
                 )
                 break
     return problems
-
-
-# Variables of `common/` templates that are counts (each plural category is tried on them).
-NUMBERS = {
-    "days",
-    "count",
-    "hours",
-    "minutes",
-    "length",
-    "limit",
-    "appreciations",
-    "agreed",
-    "working",
-    "checkins",
-    "metime",
-    "together",
-    "leaned",
-    "n",
-}
 
 
 def _try(renderer: Renderer, lang: str, template: str, variables: dict[str, Any]) -> Any:
