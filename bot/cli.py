@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot import clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.engine.check import FlowError
 
@@ -289,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
+        clock.set_offset(settings.clock_offset_seconds)
         _configure_logging(settings)
         return int(args.func(args, settings))
     except ConfigError as exc:

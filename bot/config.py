@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram"
     # `text` for people, `json` for log collectors (never message text, in either).
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
+    # Seconds added to the machine's clock (bot/clock.py). Zero in production; the tests
+    # and the playground's browser test start every process at the same fixed daytime.
+    clock_offset_seconds: float = 0
 
     @field_validator("default_timezone")
     @classmethod

@@ -37,6 +37,8 @@ SENT = Counter("uscoach_messages_sent", "Messages Telegram accepted")
 RATE_LIMITED = Counter("uscoach_telegram_429", "Bot API answers 429 Too Many Requests")
 ERRORS = Counter("uscoach_errors", "Errors, by kind", ["kind"])
 NUDGES = Counter("uscoach_nudges_found", "Scheduled actions found due and done")
+# A clock that stopped ticking sends nothing and raises no error: this shows it.
+TICKS = Counter("uscoach_clock_ticks", "Rounds of the one clock that looked for due work")
 WEBHOOK = Counter("uscoach_webhook_requests", "Webhook requests, by answer", ["status"])
 
 LATE = timedelta(minutes=1)  # a nudge still undone this long after its time is late

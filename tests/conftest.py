@@ -1,14 +1,32 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot import clock
 from bot.emulator import BotApiServer, Conversation
 from bot.storage.db import make_engine
 from tests.backends import fresh_postgres
-from tests.helpers import TOKEN, Rig, settings_for, start_bot
+from tests.helpers import TOKEN, Rig, bot_is_idle, settings_for, start_bot
+
+# Every test starts at the same daytime, whatever the hour the machine thinks it is: a Tuesday
+# morning in June (09:00 UTC: 11:00 in Berlin, 18:00 in Tokyo), far from quiet hours, DST
+# changes, the weekly meeting (Sunday 19:00) and the Wednesday evening invitation. Tests
+# about those set the time themselves (a controlled clock, or `clock.start_at`).
+DAYTIME = datetime(2026, 6, 9, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def daytime(monkeypatch: pytest.MonkeyPatch) -> Iterator[datetime]:
+    """The one clock, in this process and every process a test starts, begins at DAYTIME
+    and runs forward at the machine's pace."""
+    offset = clock.start_at(DAYTIME)
+    monkeypatch.setenv("CLOCK_OFFSET_SECONDS", repr(offset))
+    yield DAYTIME
+    clock.set_offset(0)
 
 
 @pytest.fixture
@@ -31,8 +49,12 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 async def server() -> AsyncIterator[BotApiServer]:
     api = BotApiServer(TOKEN)
     await api.start()
-    yield api
-    await api.stop()
+    try:
+        yield api
+        for talk in api.conversations:  # strict: nothing the bot said is left unread
+            await talk.finish()
+    finally:
+        await api.stop()
 
 
 @pytest.fixture
@@ -49,6 +71,10 @@ async def rig(server: BotApiServer, tmp_path: Path, database_url: str) -> AsyncI
         engine=engine,
         database_url=database_url,
     )
-    yield test_rig
-    await test_rig.bot.shutdown()
-    engine.dispose()
+    test_rig.talk.idle = lambda: bot_is_idle(engine)
+    try:
+        yield test_rig
+        await test_rig.talk.finish()  # while the bot still runs: anything late still arrives
+    finally:
+        await test_rig.bot.shutdown()
+        engine.dispose()

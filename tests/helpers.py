@@ -89,6 +89,37 @@ class Rig:
     def person(self, name: str, **kwargs: Any) -> Human:
         return self.talk.person(name, **kwargs)
 
+    async def ticks(self, rounds: int = 2) -> None:
+        """Wait until the bot's clock has looked for due work `rounds` more times: after
+        that, anything due has been queued (a "nothing more came" check waits for this,
+        never for a fixed time)."""
+        await clock_ticks(rounds)
+
+
+async def clock_ticks(rounds: int = 2, timeout: float = 60) -> None:
+    from bot import metrics
+
+    target = metrics.TICKS._value.get() + rounds
+    await until(lambda: metrics.TICKS._value.get() >= target, timeout, f"{rounds} clock ticks")
+
+
+async def until(condition: Any, timeout: float = 60, what: str = "the condition") -> None:
+    """Wait for an event (polling `condition`), with a timeout generous enough that a busy
+    machine only makes a test slower."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def passed(instant: Any) -> None:
+    """Wait until the one clock is past `instant`."""
+    from bot.storage.db import utcnow
+
+    await until(lambda: utcnow() > instant, what=f"the clock to pass {instant}")
+
 
 async def pair(rig: Rig, first: str = "Alex", second: str = "Sam") -> tuple[Human, Human]:
     """Two people who started the bot and paired through an invite link."""
@@ -113,6 +144,24 @@ async def linked_group(rig: Rig, alex: Human, sam: Human, title: str = "Us") -> 
     alex.says("/link", group)
     await alex.sees("shared space", in_=group)
     return group
+
+
+def bot_is_idle(engine: Engine) -> bool:
+    """Every stored update handled and no message due in the outbox (one held for quiet
+    hours or a flood limit is not due): what `settle` waits for besides silence."""
+    from sqlalchemy import func, select
+
+    from bot.storage.db import utcnow
+    from bot.storage.tables import INBOX, OUTBOX
+
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            select(func.count()).select_from(INBOX).where(INBOX.c.processed_at.is_(None))
+        ).scalar()
+        due = conn.execute(
+            select(func.count()).select_from(OUTBOX).where(OUTBOX.c.deliver_at <= utcnow())
+        ).scalar()
+    return not waiting and not due
 
 
 def engine_for(db_path: Path) -> Engine:

@@ -6,14 +6,18 @@
     sam.says(f"/start {code}")
     await sam.sees("now a couple")
 
-Every chat has a read cursor: `sees` returns the next unread bot message in that
-chat that contains the words (skipping older ones), waiting for it if needed.
+Strict by default: `sees` returns the oldest unread bot message in that chat that contains
+the words, waiting for it if needed, and marks only that one read; pressing a button reads
+its message. Whatever the bot said that nobody read is a failure at the end (`finish`): an
+extra, duplicated or leaked message cannot pass unnoticed. A test that means to leave some
+messages unread says which, by their words (`ignores`), or sets a chat aside (`mark_read`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
@@ -63,6 +67,7 @@ class Human:
             for message in reversed(self.talk.server.bot_messages(chat.id)):
                 for button in message.buttons:
                     if button.get("text") == label and "callback_data" in button:
+                        self.talk.read(message)
                         return self.talk.server.user_presses(
                             self.user, message, button["callback_data"]
                         )
@@ -77,6 +82,7 @@ class Human:
         """Press a button on one particular message (e.g. an old one)."""
         for button in message.buttons:
             if button.get("text") == label:
+                self.talk.read(message)
                 return self.talk.server.user_presses(self.user, message, button["callback_data"])
         raise AssertionError(f"no button {label!r} on message {message.message_id}")
 
@@ -92,6 +98,10 @@ class Human:
     ) -> StoredMessage:
         """Wait for the next bot message in the chat that contains all `words`."""
         return await self.talk.next_message(in_ or self.private, *words, timeout=timeout)
+
+    def ignores(self, *words: str, in_: SimChat | None = None) -> None:
+        """Say that bot messages with all these words in this chat may stay unread."""
+        self.talk.ignore(in_ or self.private, *words)
 
     def inbox(self, in_: SimChat | None = None) -> list[str]:
         chat = in_ or self.private
@@ -118,7 +128,15 @@ class Conversation:
     def __init__(self, server: BotApiServer, timeout: float = 8.0) -> None:
         self.server = server
         self.timeout = timeout
-        self.cursor: dict[int, int] = {}
+        self.strict = True
+        # Per chat: messages up to `floor` are set aside; `seen` are read one by one.
+        self.floor: dict[int, int] = {}
+        self.seen: dict[int, set[int]] = {}
+        self.ignored: list[tuple[int, tuple[str, ...]]] = []
+        # Extra "the bot is idle" condition (the rig's: every update handled, outbox empty).
+        self.idle: Callable[[], bool] | None = None
+        self.finished = False
+        server.conversations.append(self)
 
     def person(self, name: str, *, language_code: str | None = "en") -> Human:
         return Human(self, self.server.add_user(name, language_code=language_code))
@@ -127,14 +145,41 @@ class Conversation:
         return self.server.add_group(title, [m.user for m in members])
 
     def unread(self, chat: SimChat) -> list[StoredMessage]:
-        messages = self.server.bot_messages(chat.id)
-        start = self.cursor.get(chat.id, 0)
-        return [m for m in messages if m.message_id > start]
+        return self._unread(chat.id)
+
+    def _unread(self, chat_id: int) -> list[StoredMessage]:
+        floor, seen = self.floor.get(chat_id, 0), self.seen.get(chat_id, set())
+        return [
+            m
+            for m in self.server.bot_messages(chat_id)
+            if m.message_id > floor and m.message_id not in seen
+        ]
+
+    def read(self, message: StoredMessage) -> None:
+        self.seen.setdefault(message.chat_id, set()).add(message.message_id)
 
     def mark_read(self, chat: SimChat) -> None:
+        """Set aside everything in the chat so far (a test that does not read it says so)."""
         messages = self.server.messages.get(chat.id, [])
         if messages:
-            self.cursor[chat.id] = messages[-1].message_id
+            self.floor[chat.id] = messages[-1].message_id
+
+    def ignore(self, chat: SimChat, *words: str) -> None:
+        """Bot messages in `chat` containing all `words` may stay unread."""
+        self.ignored.append((chat.id, tuple(w.lower() for w in words)))
+
+    def unexpected(self) -> list[StoredMessage]:
+        """Every unread bot message in every chat, but for those a test said it ignores."""
+        left = []
+        for chat_id in list(self.server.messages):
+            for message in self._unread(chat_id):
+                text = message.text.lower()
+                if not any(
+                    where == chat_id and all(w in text for w in words)
+                    for where, words in self.ignored
+                ):
+                    left.append(message)
+        return left
 
     async def next_message(
         self, chat: SimChat, *words: str, timeout: float | None = None
@@ -144,7 +189,7 @@ class Conversation:
         while True:
             for message in self.unread(chat):
                 if all(w in message.text.lower() for w in lowered):
-                    self.cursor[chat.id] = message.message_id
+                    self.read(message)
                     return message
             if time.monotonic() > deadline:
                 got = [m.text for m in self.unread(chat)]
@@ -152,11 +197,33 @@ class Conversation:
             await asyncio.sleep(0.01)
 
     async def settle(self, quiet: float = 0.3, timeout: float | None = None) -> None:
-        """Wait until the bot has fetched every update and made no API call for `quiet` s."""
-        deadline = time.monotonic() + (timeout or self.timeout)
+        """Wait until the bot has fetched every update, handled and sent everything it can
+        (when the rig can tell), and made no API call for `quiet` s. A busy machine makes
+        this slower, never wrong: the timeout is generous."""
+        deadline = time.monotonic() + max(timeout or 0, self.timeout * 4)
         while time.monotonic() < deadline:
             idle = time.monotonic() - self.server.last_activity
-            if self.server.pending_updates == 0 and idle >= quiet:
+            if (
+                self.server.pending_updates == 0
+                and idle >= quiet
+                and (self.idle is None or self.idle())
+            ):
                 return
             await asyncio.sleep(0.02)
         raise AssertionError("the bot never went quiet")
+
+    async def finish(self) -> None:
+        """The end of a test: once the bot is quiet, nothing it said may be left unread."""
+        if self.finished:
+            return
+        self.finished = True
+        if not self.strict:
+            return
+        await self.settle()
+        left = self.unexpected()
+        if left:
+            lines = "\n".join(f"  chat {m.chat_id}: {m.text[:160]!r}" for m in left)
+            raise AssertionError(
+                f"the bot said {len(left)} thing(s) the test never read:\n{lines}\n"
+                "(read them with sees(), or say why not with ignores())"
+            )

@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import clock
 from bot.emulator.html_text import EntityError, parse_html, utf16_len
 from bot.emulator.webhook import WebhookPusher, WebhookTarget
 
@@ -163,6 +164,8 @@ class BotApiServer:
         self.files: dict[str, tuple[str, bytes, str]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
+        # The clients reading this server (a test checks at its end that they read it all).
+        self.conversations: list[Any] = []
         self.calls: list[tuple[float, str, dict[str, Any]]] = []
         self.listeners: list[Callable[[str, Any], Awaitable[None] | None]] = []
         self._listener_tasks: set[asyncio.Future[Any]] = set()
@@ -245,7 +248,7 @@ class BotApiServer:
         return chat
 
     def _now(self) -> int:
-        return int(time.time())
+        return int(clock.now().timestamp())
 
     def _new_message(
         self, chat: SimChat, sender: SimUser | None, text: str, **fields: Any
@@ -523,7 +526,7 @@ class BotApiServer:
             )
         if method != "getUpdates":
             self.last_activity = time.monotonic()
-            self.calls.append((time.time(), method, params))
+            self.calls.append((clock.now().timestamp(), method, params))
             self._notify("call", (method, params))
             for index, (target, error) in enumerate(self._injected):
                 if target == method:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+
+from bot import clock
 
 FIRST_RETRY, LAST_RETRY = 0.05, 2.0  # Telegram waits longer; tests should not
 TIMEOUT = 30.0
@@ -120,7 +121,7 @@ class WebhookPusher:
                     return
                 self.target.failed_attempts += 1
                 self.target.last_error = error or f"Wrong response from the webhook: {status}"
-                self.target.last_error_at = time.time()
+                self.target.last_error_at = clock.now().timestamp()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, LAST_RETRY)
         finally:

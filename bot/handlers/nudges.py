@@ -48,6 +48,7 @@ async def tick(context: CoachContext) -> None:
                 break
             metrics.NUDGES.inc(queued)
             context.sender.wake()
+        metrics.TICKS.inc()
 
 
 async def purge_old_transcripts(context: CoachContext) -> None:

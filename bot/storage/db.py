@@ -13,7 +13,7 @@ import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import Session, create_engine
 
+from bot import clock
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -32,8 +34,8 @@ _unit: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("unit"
 
 
 def utcnow() -> datetime:
-    """Aware UTC: SQLModel's datetime columns store and return UTC."""
-    return datetime.now(UTC)
+    """Aware UTC from the one clock (bot/clock.py): SQLModel's datetime columns store UTC."""
+    return clock.now()
 
 
 def make_engine(url: str) -> Engine:
