@@ -46,19 +46,19 @@ class RunningBot:
 
     async def shutdown(self) -> None:
         self.stop.set()
-        await asyncio.wait_for(self.task, 15)
+        await asyncio.wait_for(self.task, 60)
 
 
 async def start_bot(settings: Settings) -> RunningBot:
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(settings, stop, ready))
     waiter = asyncio.create_task(ready.wait())
-    done, _ = await asyncio.wait({task, waiter}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait({task, waiter}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         waiter.cancel()
         task.result()  # re-raise the start-up error
     if waiter not in done:
-        raise AssertionError("the bot did not start within 15 s")
+        raise AssertionError("the bot did not start within 60 s")
     return RunningBot(settings, task, stop)
 
 
@@ -208,10 +208,14 @@ async def warm_up(
     if chat is not None:
         alex.replies(ask, texts[0])
         sam.replies(ask, texts[1])
+        for _ in range(2):
+            await alex.sees("Noted", in_=chat)
     else:
         await sam.sees("Up to five, one per message")
         alex.says(texts[0])
         sam.says(texts[1])
+        await alex.sees("Noted")
+        await sam.sees("Noted")
     await alex.presses("That's all for now", chat)
     await sam.presses("That's all for now", chat)
 
@@ -221,3 +225,5 @@ async def first_speaker(alex: Human, sam: Human, name: str, chat: Any = None) ->
     await alex.sees("Who speaks first", in_=chat)
     await alex.presses(f"{name} first", chat)
     await sam.presses(f"{name} first", chat)
+    listener = sam if name == alex.name else alex
+    await listener.sees(f"{listener.name}, you listen first", in_=chat)

@@ -78,7 +78,7 @@ async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(
         row.follow_up_at = utcnow()
         session.add(row)
         session.commit()
-    due = await alex.sees("you agreed", "Dishes after dinner", in_=group, timeout=10)
+    due = await alex.sees("you agreed", "Dishes after dinner", in_=group)
     assert [b["text"] for b in due.buttons] == ["It's working", "Needs another look", "Let it go"]
     await sam.presses("Needs another look", group)
     await sam.sees("next State of the Union", in_=group)

@@ -63,7 +63,7 @@ async def test_forget_deletes_everything_about_me_and_leaves_my_partners_data(
     await sam.presses("I'm on it 💛")
     await sam.sees("In a few hours")
     time_passes_for_waits(rig.engine)
-    await alex.sees("how did it feel", timeout=10)
+    await alex.sees("how did it feel")
     await alex.presses("It helped")
     await sam.sees("support")
     await send_letgo(sam, "SAM-KEEPS-THIS")

@@ -42,7 +42,7 @@ async def test_let_go_reaches_the_partner_as_lean_in(rig: Rig) -> None:
     await rig.talk.settle()
     assert not any("how did it feel" in t.lower() for t in alex.inbox())  # not in this minute
     time_passes_for_waits(rig.engine)
-    await alex.sees("how did it feel", timeout=10)
+    await alex.sees("how did it feel")
     await alex.presses("It helped")
     said = await sam.sees("Alex says your support helped")
     assert said.chat_id == sam.id
@@ -88,7 +88,7 @@ async def test_lean_in_started_directly_asks_on_the_supporters_behalf(rig: Rig) 
     await sam.presses("I'm on it 💛")
     await sam.sees("In a few hours")
     time_passes_for_waits(rig.engine)
-    await alex.sees("how did it feel", timeout=10)
+    await alex.sees("how did it feel")
     await alex.presses("Keep it to myself")
     await alex.sees("stays with you")
     await rig.talk.settle()

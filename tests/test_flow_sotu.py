@@ -232,7 +232,7 @@ async def test_both_pressing_at_once_advances_once(rig: Rig) -> None:
     sam.presses_on(welcome, "We're ready")
     # Wait for the step's message itself (a busy machine can be quiet for a moment between
     # the commit and the send), then for anything a second advance would have sent.
-    await alex.sees("Up to five, one per message", in_=group, timeout=15)
+    await alex.sees("Up to five, one per message", in_=group)
     await rig.talk.settle(quiet=1.0)
     run = the_run(rig)
     assert run.state == "appreciations" and run.step == 2
@@ -411,7 +411,7 @@ async def test_at_least_one_and_at_most_five_appreciations_each(rig: Rig) -> Non
     assert "at least 1" in await sam.toast_for(query)
     for n in range(6):
         alex.replies(ask, f"thanks {n}")
-    await alex.sees("That's 5 already", in_=group, timeout=20)  # the sixth gets this
+    await alex.sees("That's 5 already", in_=group)  # the sixth gets this
     texts = [a["text"] for a in the_run_of(rig, "sotu").context["appreciations"]]
     assert texts == [f"thanks {n}" for n in range(5)]  # the sixth is not kept
 

@@ -80,13 +80,13 @@ async def say(page: Page, name: str, text: str, as_who: str | None = None) -> No
 
 async def sees(page: Page, name: str, text: str) -> None:
     await expect(column(page, name).locator(".msg", has_text=text).last).to_be_visible(
-        timeout=10_000
+        timeout=30_000
     )
 
 
 async def press(page: Page, name: str, label: str) -> None:
     button = column(page, name).locator(".buttons button", has_text=label).last
-    await expect(button).to_be_visible(timeout=10_000)
+    await expect(button).to_be_visible(timeout=30_000)
     await button.click()
 
 
@@ -164,14 +164,14 @@ async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
     await sees(page, "group", "sum up what you heard")
     await page.get_by_role("button", name="Send this week's meeting prompt now").click()
     start_now = column(page, "group").locator(".buttons button", has_text="Start now")
-    await expect(start_now.last).to_be_visible(timeout=10_000)  # the weekly prompt's button
+    await expect(start_now.last).to_be_visible(timeout=30_000)  # the weekly prompt's button
     await expect(page.locator("#calls")).to_contain_text("sendMessage")
     await page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
 
     await say(page, "alex", "/export")  # documents download from the page
     link = column(page, "alex").locator(".msg a[download]").last
-    await expect(link).to_be_visible(timeout=10_000)
+    await expect(link).to_be_visible(timeout=30_000)
     exported = await page.evaluate(
         "url => fetch(url).then(r => r.json())", await link.get_attribute("href")
     )
@@ -201,7 +201,7 @@ async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
             await sees(page, "sam", "Thanks for checking in")
     await press(page, "sam", "My trend")
     chart = column(page, "sam").locator(".msg img").last
-    await expect(chart).to_be_visible(timeout=10_000)
+    await expect(chart).to_be_visible(timeout=30_000)
     assert await chart.evaluate("img => img.complete && img.naturalWidth > 100")
 
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone: columns stack
@@ -248,7 +248,7 @@ async def test_one_flow_in_each_language(page: Page) -> None:
     await sees(page, "sam", "ليشجّعك")
     await press(page, "sam", "نعم، أخبره")
     planned = column(page, "sam").locator(".msg.bot", has_text="السبت 15:00").last
-    await expect(planned).to_be_visible(timeout=10_000)
+    await expect(planned).to_be_visible(timeout=30_000)
     direction = await planned.locator("div[dir=auto]").evaluate(
         "e => getComputedStyle(e).direction"
     )

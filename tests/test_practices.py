@@ -212,10 +212,10 @@ async def test_time_together_is_planned_reminded_and_reviewed_with_both(rig: Rig
 
     _move_plan(rig, 0)
     for person in (alex, sam):
-        await person.sees("time for your time together", "a picnic in the park", timeout=10)
+        await person.sees("time for your time together", "a picnic in the park")
     _move_plan(rig, 3.1)
     for person in (alex, sam):
-        await person.sees("How was your time together", timeout=10)
+        await person.sees("How was your time together")
     await sam.presses("It didn't happen")
     await sam.sees("/together to find another time")
     await alex.presses("Lovely")

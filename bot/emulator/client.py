@@ -125,7 +125,7 @@ class Human:
 class Conversation:
     """The simulated world around the bot: people, their chats and what they read."""
 
-    def __init__(self, server: BotApiServer, timeout: float = 8.0) -> None:
+    def __init__(self, server: BotApiServer, timeout: float = 30.0) -> None:
         self.server = server
         self.timeout = timeout
         self.strict = True
