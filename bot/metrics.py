@@ -15,6 +15,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -39,6 +40,9 @@ ERRORS = Counter("uscoach_errors", "Errors, by kind", ["kind"])
 NUDGES = Counter("uscoach_nudges_found", "Scheduled actions found due and done")
 # A clock that stopped ticking sends nothing and raises no error: this shows it.
 TICKS = Counter("uscoach_clock_ticks", "Rounds of the one clock that looked for due work")
+WEBHOOK_IN_FLIGHT = Gauge(
+    "uscoach_webhook_in_flight", "Webhook requests being stored and handled right now"
+)
 WEBHOOK = Counter("uscoach_webhook_requests", "Webhook requests, by answer", ["status"])
 
 LATE = timedelta(minutes=1)  # a nudge still undone this long after its time is late

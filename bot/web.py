@@ -141,6 +141,7 @@ class Webhook:
         except (ValueError, TypeError, KeyError):
             return _answer(400)
         self.in_flight += 1
+        metrics.WEBHOOK_IN_FLIGHT.inc()
         try:
             stored = Stored(update_id, chat_of(update), payload)
             try:  # durable first: a 200 for an update we could lose would be a lie
@@ -155,6 +156,7 @@ class Webhook:
             return _answer(200)
         finally:
             self.in_flight -= 1
+            metrics.WEBHOOK_IN_FLIGHT.dec()
 
 
 def _answer(status: int, headers: dict[str, str] | None = None) -> Response:

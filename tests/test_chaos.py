@@ -51,6 +51,8 @@ async def couple_goes_through_let_go(talk: Conversation, n: int) -> list[str]:
         sam.says(f"/start {code}")
         await expect(sam, "now a couple")
         await expect(alex, "now a couple")
+        await expect(alex, "1/3", "3/3")
+        await expect(sam, "1/3", "3/3")
         alex.says("/letgo")
         await expect(alex, "Start small")
         await press(alex, "I have something")
@@ -63,6 +65,7 @@ async def couple_goes_through_let_go(talk: Conversation, n: int) -> list[str]:
         await expect(alex, "Sent to")
         await expect(sam, "Lean in", f"Struggle number {n}")  # the invitation "Sent" promised
         await press(sam, "Ask what support looks like")
+        await expect(sam, "I've asked")
         await expect(alex, "What does support look like for you right now?")
         alex.says(f"A walk together, {n}")
         await expect(sam, "answered", f"A walk together, {n}")

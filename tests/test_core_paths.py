@@ -124,8 +124,10 @@ async def test_a_renamed_meeting_flow_still_starts_from_the_weekly_prompt(
         await quiet_hours_off(rig)
         schedule_in(rig, 0.5)
         await alex.sees("weekly State of the Union", timeout=30)
+        await _sam.sees("weekly State of the Union", timeout=30)
         await alex.presses("Start now")
         await alex.sees("State of the Union", "appreciations")
+        await _sam.sees("State of the Union", "appreciations")
         with Session(rig.engine) as session:
             assert session.exec(select(FlowRun)).one().flow_id == "meeting"
     finally:

@@ -82,6 +82,7 @@ async def test_lean_in_started_directly_asks_on_the_supporters_behalf(rig: Rig) 
     start = await sam.sees("Lean in", "be there for Alex")
     assert "secure base" in start.text
     await sam.presses("Ask what support looks like")
+    await sam.sees("I've asked Alex")
     await alex.sees("Sam wants to be there for you")
     alex.says("Take the kids to school tomorrow?")
     await sam.sees("Alex answered", "kids to school")

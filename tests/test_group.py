@@ -30,6 +30,7 @@ async def test_link_by_a_stranger_is_refused(rig: Rig) -> None:
     eve = rig.person("Eve")
     group = rig.talk.group("Party", alex, sam, eve)
     rig.server.add_bot_to_group(group, eve.user)
+    await eve.sees("Hi both", "send /link", in_=group)
     eve.says("/link", group)
     refusal = (await eve.sees("Only a paired couple", in_=group)).text
     assert "Alex" not in refusal and "Sam" not in refusal

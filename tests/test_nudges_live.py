@@ -50,6 +50,7 @@ async def test_the_weekly_prompt_arrives_once_on_time(rig: Rig) -> None:
     assert [b["text"] for b in prompt.buttons] == ["Start now", "Tomorrow, same time"]
     await alex.presses("Start now")
     await alex.sees("State of the Union", "appreciations")
+    await sam.sees("State of the Union", "appreciations")
     with Session(rig.engine) as session:
         assert session.exec(select(FlowRun)).one().flow_id == "sotu"
 
@@ -70,13 +71,14 @@ async def test_tomorrow_same_time_snoozes_in_the_group(rig: Rig) -> None:
 
 
 async def test_a_prompt_due_while_the_bot_was_down_arrives_once_late(rig: Rig) -> None:
-    alex, _sam = await pair(rig)
+    alex, sam = await pair(rig)
     await quiet_hours_off(rig)
     await rig.bot.shutdown()
     await passed(schedule_in(rig, 0.5))
     assert not any("weekly State of the Union" in t for t in alex.inbox())
     await rig.restart()
     await alex.sees("weekly State of the Union", timeout=30)
+    await sam.sees("weekly State of the Union", timeout=30)
     await rig.restart()  # and a second restart does not send it again
     await rig.ticks(2)
     await rig.talk.settle()

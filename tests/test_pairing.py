@@ -36,6 +36,7 @@ async def test_command_menus_are_published(rig: Rig) -> None:
 async def test_invite_link_pairs_two_people(rig: Rig) -> None:
     alex, sam = rig.person("Alex"), rig.person("Sam")
     alex.says("/start")
+    await alex.sees("Hi Alex")
     alex.says("/invite")
     invite = await alex.sees("invite link")
     assert "https://t.me/UsCoachBot?start=" in invite.text
@@ -44,6 +45,8 @@ async def test_invite_link_pairs_two_people(rig: Rig) -> None:
     sam.says(f"/start {code}")
     assert "Alex" in (await sam.sees("now a couple")).text
     assert "Sam" in (await alex.sees("now a couple")).text
+    for person in (alex, sam):  # then the three onboarding cards, in one message
+        await person.sees("1/3", "2/3", "3/3")
     with Session(rig.engine) as session:
         partners = session.exec(select(Partner)).all()
         assert {p.couple_id for p in partners} == {partners[0].couple_id}
@@ -56,6 +59,9 @@ async def test_join_command_pairs_too(rig: Rig) -> None:
     code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
     sam.says(f"/join {code}")
     await sam.sees("now a couple", "Alex")
+    await alex.sees("now a couple", "Sam")
+    for person in (alex, sam):
+        await person.sees("1/3", "2/3", "3/3")
 
 
 async def test_used_code_is_refused_without_names(rig: Rig) -> None:
@@ -64,6 +70,9 @@ async def test_used_code_is_refused_without_names(rig: Rig) -> None:
     code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
     sam.says(f"/start {code}")
     await sam.sees("now a couple")
+    await alex.sees("now a couple")
+    for person in (alex, sam):
+        await person.sees("1/3", "2/3", "3/3")
     eve.says(f"/start {code}")
     refusal = (await eve.sees("doesn't work")).text
     assert "Alex" not in refusal and "Sam" not in refusal

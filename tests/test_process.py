@@ -54,14 +54,18 @@ async def test_killed_bot_restarts_with_nothing_lost(server: BotApiServer, tmp_p
         code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
         sam.says(f"/start {code}")
         await sam.sees("now a couple")
+        await alex.sees("now a couple")
+        for person in (alex, sam):
+            await person.sees("1/3", "2/3", "3/3")
         alex.says("/schedule fri 18:30")
         await alex.sees("Friday at 18:30")
+        await sam.sees("Alex set your weekly", "Friday at 18:30")
         process.send_signal(signal.SIGKILL)
-        await wait_exit(process, 5)
+        await wait_exit(process, 60)
 
         sam.says("/schedule")  # sent while the bot is down
         process = launch(server, tmp_path)
-        await sam.sees("Friday at 18:30")
+        await sam.sees("Your weekly State of the Union is on Friday at 18:30")
         alex.says("/invite")
         await alex.sees("already paired", "Sam")
     finally:
@@ -76,7 +80,7 @@ async def test_sigterm_stops_cleanly(server: BotApiServer, tmp_path: Path) -> No
     alex.says("/start")
     await alex.sees("Hi Alex")
     process.send_signal(signal.SIGTERM)
-    assert await wait_exit(process, 10) == 0
+    assert await wait_exit(process, 60) == 0
     output = (tmp_path / "bot.log").read_text()
     assert "Traceback" not in output
     assert "stopping" in output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import signal
@@ -18,12 +19,25 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bot import metrics
 from bot.emulator import BotApiServer, Conversation
 from bot.emulator.cluster import SECRET, Cluster, free_port
 from bot.storage.db import make_engine, upgrade
 from bot.storage.tables import INBOX
-from tests.helpers import TOKEN, settings_for
+from tests.helpers import TOKEN, settings_for, until
 from tests.test_chaos import couple_goes_through_let_go
+
+
+class LogWatch(logging.Handler):
+    """Notices a log line: the one sign that a process reached a point in its shutdown."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words, self.said = words, False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.said = self.said or self.words in record.getMessage()
+
 
 POSTGRES = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -166,15 +180,21 @@ async def test_sigterm_answers_new_requests_503_and_finishes_the_one_in_flight(
         serve_web(settings, stop, host="127.0.0.1", port=port, ready=ready)
     )
     url = f"http://127.0.0.1:{port}"
+    draining = LogWatch("stopping: new requests get 503")
+    web_log = logging.getLogger("bot.web")
+    level = web_log.level
+    web_log.setLevel(logging.INFO)
+    web_log.addHandler(draining)
     try:
-        await asyncio.wait_for(ready.wait(), 30)
+        await asyncio.wait_for(ready.wait(), 60)
         # Another writer holds the database: the first update waits to be stored.
         holder = sqlite3.connect(db, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
+        waiting = metrics.WEBHOOK_IN_FLIGHT._value.get()
         in_flight = asyncio.create_task(post(url + "/telegram", a_message(1, 77, "/help")))
-        await asyncio.sleep(0.5)
+        await until(lambda: metrics.WEBHOOK_IN_FLIGHT._value.get() > waiting, what="in flight")
         stop.set()  # what SIGTERM does
-        await asyncio.sleep(0.3)
+        await until(lambda: draining.said, what="the web process to start draining")
         status, headers = await post(url + "/telegram", a_message(2, 77, "/help"))
         assert status == 503 and headers.get("Retry-After") == "5"
         async with aiohttp.ClientSession() as session, session.get(url + "/readyz") as answer:
@@ -182,8 +202,10 @@ async def test_sigterm_answers_new_requests_503_and_finishes_the_one_in_flight(
         holder.execute("ROLLBACK")
         holder.close()
         assert (await in_flight)[0] == 200
-        await asyncio.wait_for(serving, 30)
+        await asyncio.wait_for(serving, 60)
     finally:
+        web_log.removeHandler(draining)
+        web_log.setLevel(level)
         stop.set()
         await api.stop()
     with sqlite3.connect(db) as conn:

@@ -42,15 +42,17 @@ async def test_schedule_is_stored_and_shown(rig: Rig) -> None:
     assert (stored.meeting_day, stored.meeting_time) == (6, "19:00")
     sam.says("/schedule wed 7:30")
     await sam.sees("Wednesday at 07:30")
+    await alex.sees("Sam set your weekly", "Wednesday at 07:30")
     sam.says("/schedule")
     await sam.sees("Wednesday at 07:30")
 
 
 @pytest.mark.parametrize("bad", ["funday 19:00", "sun 25:00", "sun", "19:00 sun", "sun 7pm x"])
 async def test_bad_schedule_gets_an_example_and_changes_nothing(rig: Rig, bad: str) -> None:
-    alex, _ = await pair(rig)
+    alex, sam = await pair(rig)
     alex.says("/schedule mon 08:00")
     await alex.sees("Monday at 08:00")
+    await sam.sees("Alex set your weekly", "Monday at 08:00")
     alex.says(f"/schedule {bad}")
     await alex.sees("/schedule sun 19:00", "couldn't read")
     stored = couple(rig)
