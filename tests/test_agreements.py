@@ -39,6 +39,9 @@ async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  #
         await speaker.presses("Yes, that's it", group)
         validate = await listener.sees("That makes sense", in_=group)
         listener.replies(validate, "That makes sense from your point of view")
+        if speaker is alex:
+            await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
+            await alex.sees("Alex, you listen now", in_=group)
     await alex.sees("Where are you now?", in_=group)
     await alex.presses("Let's find a win-win", group)
     await sam.presses("Let's find a win-win", group)
@@ -53,6 +56,8 @@ async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  #
     await sam.sees("When shall we check", in_=group)
     await sam.presses("In a week", group)
     await alex.sees("check in on it in 7 days", in_=group)
+    await alex.sees("what could Sam do this week", "make you feel loved")  # closing, private
+    await sam.sees("what could Alex do this week", "make you feel loved")
 
 
 async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(

@@ -11,6 +11,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -19,6 +20,8 @@ from bot.storage.db import make_engine
 from bot.texts import plain
 from tests.backends import BOTH
 from tests.test_process import launch, wait_exit
+
+pytestmark = pytest.mark.slow
 
 PATIENCE = 90.0  # seconds an answer may take while the bot keeps dying
 

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from bot.emulator import Human
 from bot.outbox import Outgoing
-from bot.storage.db import Database
+from bot.storage.db import Database, utcnow
 from bot.storage.inbox import Inbox, Stored
 from bot.storage.outbox import Outbox
 from bot.storage.tables import INBOX, OUTBOX
 from bot.work import UnitOfWork
-from tests.helpers import Rig, pair, send_letgo, start_bot
+from tests.helpers import Rig, pair, send_letgo, start_bot, until
 
 
 async def _lean_in_invitation_waits(rig: Rig) -> tuple[Human, Human]:
@@ -56,7 +56,7 @@ async def test_an_update_stored_but_not_handled_is_handled_after_a_restart(rig: 
                 update_id=update["update_id"],
                 chat_id=alex.id,
                 payload=update,
-                received_at=func.now(),
+                received_at=utcnow(),
             )
         )
     await rig.restart()
@@ -92,15 +92,16 @@ async def test_messages_are_committed_with_the_step_and_sent_after_a_crash(rig: 
     alex, sam = await _lean_in_invitation_waits(rig)
     rig.server.outage(60, "502")  # nothing leaves while we "kill" the bot
     await alex.presses("Send it")
-    for _ in range(100):
+
+    def waiting() -> bool:
         with rig.engine.connect() as conn:
-            waiting = conn.execute(
-                select(func.count()).select_from(OUTBOX).where(OUTBOX.c.chat_id == sam.id)
-            ).scalar()
-        if waiting:
-            break
-        await asyncio.sleep(0.05)
-    assert waiting, "the invitation was not in the outbox after the step"
+            return bool(
+                conn.execute(
+                    select(func.count()).select_from(OUTBOX).where(OUTBOX.c.chat_id == sam.id)
+                ).scalar()
+            )
+
+    await until(waiting, what="the invitation in the outbox after the step")
     rig.bot.task.cancel()  # the process dies: no drain, no goodbye
     await asyncio.wait([rig.bot.task])
     rig.server.outage(0)

@@ -33,15 +33,18 @@ async def test_a_repair_in_the_group_goes_through_the_five_steps(rig: Rig) -> No
 
     realities = await alex.sees("What each of you experienced", in_=group)
     alex.replies(realities, "I heard my plans dismissed")
+    await alex.sees("Got it", "Waiting for Sam", in_=group)
     sam.replies(realities, "I felt blamed for being late")
     shown = await sam.sees("Two realities, both real", in_=group)
     assert "plans dismissed" in shown.text and "blamed for being late" in shown.text
 
     triggers = await alex.sees("What it touched", in_=group)
     alex.replies(triggers, "Being ignored at home as a kid")
+    await alex.sees("Got it", "Waiting for Sam", in_=group)
     sam.replies(triggers, "My old boss shouting")
     regrets = await alex.sees("Your part", "I was wrong about", in_=group)
     alex.replies(regrets, "I was wrong about raising my voice. I'm sorry.")
+    await alex.sees("Got it", "Waiting for Sam", in_=group)
     sam.replies(regrets, "I regret walking away. I'm sorry for that.")
     await sam.sees("do you accept Alex's apology", in_=group)
     await sam.presses("I accept the apology", group)
@@ -49,6 +52,7 @@ async def test_a_repair_in_the_group_goes_through_the_five_steps(rig: Rig) -> No
     await alex.presses("I'm not ready yet", group)
     plans = await alex.sees("Alex: I'm not ready yet", "Next time", in_=group)
     alex.replies(plans, "I'll ask for a break before I raise my voice")
+    await alex.sees("Got it", "Waiting for Sam", in_=group)
     sam.replies(plans, "I'll say when I need to step out")
     done = await sam.sees("That's a repair", in_=group)
     assert "ask for a break" in done.text and "step out" in done.text
@@ -68,6 +72,7 @@ async def test_a_repair_in_private_chats_can_take_a_break(rig: Rig) -> None:
     await sam.sees("Sam, how did you feel")
     await sam.presses("We need a break")
     await alex.sees("Sam asked for a break", "20 minutes")
+    await sam.sees("Sam asked for a break", "20 minutes")  # both get the break and its button
     await rig.talk.settle()
     assert repair_run(rig).break_until is not None
     await rig.talk.settle()
@@ -75,9 +80,11 @@ async def test_a_repair_in_private_chats_can_take_a_break(rig: Rig) -> None:
 
 
 async def test_not_yet_ends_it_kindly(rig: Rig) -> None:
-    alex, _sam = await pair(rig)
+    alex, sam = await pair(rig)
     alex.says("/repair")
     await alex.sees("Repair after a fight", "five short steps")
+    await sam.sees("Repair after a fight", "five short steps")  # no group: both private chats
     await alex.presses("Not yet")
     await alex.sees("Give it time")
+    await sam.sees("Give it time")  # Sam saw it start, so Sam hears it ended
     assert repair_run(rig).status == "done"

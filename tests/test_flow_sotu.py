@@ -40,6 +40,7 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
     query = await alex.presses("That's all for now", group)
     assert "Waiting for Sam" in await alex.toast_for(query)
     sam.replies(ask, "Alex listened to me on Friday")
+    await sam.sees("Noted", in_=group)
     await sam.presses("That's all for now", group)
     issue = await sam.sees("one issue for today", in_=group)
     assert "Sam cooked on Tuesday" in issue.text and "Alex listened" in issue.text
@@ -82,6 +83,7 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
 
     swapped = await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
     assert swapped
+    await alex.sees("Alex, you listen now", "Set your own view aside", in_=group)
     turn = await sam.sees("Sam, you speak first", in_=group)
     await sam.presses("I'm done", group)
     summary_ask = await alex.sees("Alex, sum up", in_=group)
@@ -249,6 +251,8 @@ async def test_both_answering_at_once_keeps_both_answers(rig: Rig) -> None:
     ask = await alex.sees("Up to five, one per message", in_=group)
     alex.replies(ask, "from alex")
     sam.replies(ask, "from sam")
+    await alex.sees("Noted", in_=group)  # one note for each answer
+    await sam.sees("Noted", in_=group)
     await alex.presses("That's all for now", group)
     await sam.presses("That's all for now", group)
     await sam.sees("one issue for today", in_=group)
@@ -304,6 +308,7 @@ async def test_sotu_in_private_when_no_group_is_linked(rig: Rig) -> None:
     query = await alex.presses("That's all for now")
     assert "Waiting for Sam" in await alex.toast_for(query)
     sam.says("thanks for the walk")
+    await sam.sees("Noted")
     await sam.presses("That's all for now")
     both = await alex.sees("one issue for today")
     assert "thanks for the coffee" in both.text and "thanks for the walk" in both.text
@@ -337,6 +342,7 @@ async def test_sotu_in_an_unlinked_group_asks_to_link(rig: Rig) -> None:
     alex, sam = await pair(rig)
     other = rig.talk.group("Other", alex, sam)
     rig.server.add_bot_to_group(other, alex.user)
+    await alex.sees("I'm Us Coach", "/link", in_=other)  # the greeting on joining
     alex.says("/sotu", other)
     await alex.sees("Send /link here first", in_=other)
 
@@ -349,6 +355,8 @@ async def both_heard(rig: Rig) -> tuple[Human, Human, SimChat]:
     await alex.presses("Yes, that's it", group)
     validate = await sam.sees("That makes sense", in_=group)
     sam.replies(validate, "That makes sense from your point of view")
+    await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
+    await alex.sees("Alex, you listen now", in_=group)
     await sam.sees("you speak first", in_=group)
     await sam.presses("I'm done", group)
     summary = await alex.sees("sum up", in_=group)
@@ -382,6 +390,7 @@ async def test_the_closing_question_is_private_until_shared(rig: Rig) -> None:
     alex, sam, group = await both_heard(rig)
     await alex.presses("We understand each other; no decision today", group)
     await sam.presses("We understand each other; no decision today", group)
+    await alex.sees("that's today's result", "one last question in private", in_=group)
     await alex.sees("make you feel loved")
     await sam.sees("make you feel loved")
     alex.says("A walk together on Saturday LOVED-ALEX")
@@ -392,6 +401,7 @@ async def test_the_closing_question_is_private_until_shared(rig: Rig) -> None:
     group_texts = [m.text for m in rig.server.bot_messages(group.id)]
     assert not any("LOVED-" in t for t in group_texts + sam.inbox()[:-1])
     await alex.presses("Send it")
+    await alex.sees("Sent")
     note = await sam.sees("shared what would help them feel loved", "LOVED-ALEX")
     assert note.chat_id == sam.id
     await sam.presses("Keep it to myself")
@@ -411,6 +421,8 @@ async def test_at_least_one_and_at_most_five_appreciations_each(rig: Rig) -> Non
     assert "at least 1" in await sam.toast_for(query)
     for n in range(6):
         alex.replies(ask, f"thanks {n}")
+    for _ in range(5):
+        await alex.sees("Noted", in_=group)  # the first five are noted
     await alex.sees("That's 5 already", in_=group)  # the sixth gets this
     texts = [a["text"] for a in the_run_of(rig, "sotu").context["appreciations"]]
     assert texts == [f"thanks {n}" for n in range(5)]  # the sixth is not kept
@@ -427,8 +439,7 @@ async def test_a_topic_button_and_the_other_partner_speaking_first(rig: Rig) -> 
     await alex.sees("Today's issue", "Money", in_=group)
     await alex.presses("Yes, this one", group)
     await sam.presses("Yes, this one", group)
-    await first_speaker(alex, sam, "Sam", group)
-    await alex.sees("Alex, you listen first", in_=group)
+    await first_speaker(alex, sam, "Sam", group)  # reads "Alex, you listen first"
     await sam.sees("Sam, you speak first", "Money", in_=group)
 
 
@@ -440,6 +451,7 @@ async def test_something_that_happened_goes_to_repair(rig: Rig) -> None:
     await warm_up(alex, sam, group)
     await sam.sees("one issue for today", in_=group)
     await sam.presses("Something that happened", group)
+    await alex.sees("Something that happened deserves a calm repair", in_=group)
     await alex.sees("Repair after a fight", "five short steps", in_=group)
     assert the_run_of(rig, "sotu").status == "done"
     assert the_run_of(rig, "repair").status == "active"
@@ -465,6 +477,9 @@ async def test_talking_out_loud_the_bot_only_guides_the_turns(rig: Rig) -> None:
         await speaker.presses("I felt heard", group)
         await listener.sees("now say out loud", in_=group)
         await listener.presses("Done", group)
+        if speaker is alex:
+            await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
+            await alex.sees("Alex, you listen now", in_=group)
     await alex.sees("Where are you now?", in_=group)
     context = the_run_of(rig, "sotu").context
     assert "summary" not in context and "speaker_words" not in context  # nothing typed
@@ -492,6 +507,9 @@ async def test_the_ten_minute_version_skips_the_brainstorm(rig: Rig) -> None:
         await listener.sees("tried", in_=group)  # one try only in the short version
         validate = await listener.sees("That makes sense", in_=group)
         listener.replies(validate, "That makes sense from your point of view")
+        if speaker is alex:
+            await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
+            await alex.sees("Alex, you listen now", in_=group)
     await alex.presses("Let's find a win-win", group)
     await sam.presses("Let's find a win-win", group)
     await rig.talk.settle()

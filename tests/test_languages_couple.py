@@ -170,14 +170,22 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     await alex.sees("hat sich Sam verletzt gefühlt", "Alex missverstanden")
     await sam.sees("Sam se sintió herido", "Alex se sintió incomprendido")
     await sam.sees("Lo que vivió cada uno")
+    await alex.sees("2. Was jede:r erlebt hat")
+    # Sam answers each step first and is told, in Spanish, that Alex is still writing.
     sam_says("Vi que llegaste tarde y me sentí sola")
+    await sam.sees("Entendido", "Esperando a Alex")
     alex_says("Ich habe gesehen, dass du traurig warst")
     await alex.sees("Zwei Wirklichkeiten, beide echt", "llegaste tarde")
     await sam.sees("Dos realidades, las dos reales", "traurig warst")
+    await sam.sees("3. Lo que tocó")
+    await alex.sees("3. Was es berührt hat")
     sam_says("Me recordó a cuando era pequeña")
+    await sam.sees("Entendido", "Esperando a Alex")
     alex_says("Es erinnerte mich an meine Schulzeit")
     await alex.sees("Dein Anteil")
+    await sam.sees("Es erinnerte mich an meine Schulzeit", "4. Tu parte")
     sam_says("Me equivoqué en gritar")
+    await sam.sees("Entendido", "Esperando a Alex")
     alex_says("Es tut mir leid, dass ich zu spät kam")
     await rig.talk.settle()
     await alex.sees("nimmst du die Entschuldigung von Sam an?")
@@ -185,7 +193,9 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     await sam.sees("Alex: Acepto la disculpa", "¿aceptas la disculpa de Alex?")
     await sam.presses("Todavía no estoy listo")
     await alex.sees("Sam: Ich bin noch nicht so weit", "Nächstes Mal")
+    await sam.sees("Sam: Todavía no estoy listo", "5. La próxima vez")
     sam_says("Pediré una pausa antes de alzar la voz")
+    await sam.sees("Entendido", "Esperando a Alex")
     alex_says("Ich sage früher Bescheid")
     await sam.sees("Eso es una reparación")
     await alex.sees("Das ist eine Versöhnung")
@@ -206,6 +216,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     )
     assert labels_of(base) == ["Fragen, wie Unterstützung aussieht", "Ich gehe selbst hin"]
     await alex.presses("Fragen, wie Unterstützung aussieht")
+    await alex.sees("Ich habe Sam gefragt", "Antwort gebe ich dir hier weiter")
     await sam.sees("¿Cómo sería para ti el apoyo ahora mismo?")
     sam_says("Solo un abrazo y un té")
     await alex.sees("Sam hat geantwortet", "Solo un abrazo y un té", "hör zu")
@@ -214,6 +225,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     time_passes_for_waits(rig.engine)
     await sam.sees("¿Cómo te sentiste?")
     await sam.presses("Me ayudó")
+    await sam.sees("Gracias. Se lo he dicho a Alex")
     await alex.sees("Sam sagt, deine Unterstützung hat geholfen")
 
     # An appreciation from Alex reaches Sam in Spanish around Alex's German words.
@@ -222,6 +234,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     alex_says("dein Lachen am Sonntag")
     await alex.sees("Genau das bekommt Sam", "dein Lachen am Sonntag")
     await alex.presses("Abschicken")
+    await alex.sees("Geschickt", "Aus solchen Wertschätzungen")
     await sam.sees("Alex te agradece", "dein Lachen am Sonntag")
 
     # Sam's private check-in.
@@ -241,6 +254,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
         await sam.presses(rating)
     await sam.sees("Estás en el centro saludable")
     await sam.presses("Listo")
+    await sam.sees("Gracias por hacer un check-in contigo")
 
     # "You" time (Alex), reminded and reviewed; Sam is told in Spanish, with the day in Spanish.
     alex.says("/metime")
@@ -284,6 +298,8 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     plans_due(rig, 3.1)
     await sam.sees("¿Qué tal su tiempo juntos")
     await alex.sees("Wie war deine Zeit für dich")
+    # Alex is asked too, with the idea Sam picked in Alex's own words.
+    await alex.sees("Wie war eure gemeinsame Zeit", "Picknick im Park")
     await alex.presses("Großartig")
     await alex.sees("Soll ich es Sam sagen")
     await alex.presses("Meinem Gegenüber sagen")
@@ -293,6 +309,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     sam_says("Tu risa con las hormigas")
     await sam.sees("¿Se lo digo a Alex?")
     await sam.presses("Contárselo a Alex")
+    await sam.sees("Enviado", "un «nosotros» fuerte")
     await alex.sees("Sam hat eure gemeinsame Zeit genossen", "Tu risa con las hormigas")
 
     # The group: hello in the language of whoever added the bot; then the couple's, German.
@@ -311,6 +328,8 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     typed |= {"Sam hat am Dienstag gekocht", "Alex me escuchó el viernes"}
     alex.replies(ask, "Sam hat am Dienstag gekocht")
     sam.replies(ask, "Alex me escuchó el viernes")
+    for _ in range(2):
+        await alex.sees("Notiert. Noch eine", in_=group)
     await alex.presses("Das war's fürs Erste", group)
     await sam.presses("Das war's fürs Erste", group)
     issue = await sam.sees("ein Thema für heute", in_=group)
@@ -322,6 +341,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     await alex.sees("Wer spricht zuerst", in_=group)
     await alex.presses("Alex zuerst", group)
     await sam.presses("Alex zuerst", group)
+    await sam.sees("Sam, du hörst zuerst zu", in_=group)
     await alex.sees("Alex, du sprichst zuerst, laut", "Geld", in_=group)
     await alex.presses("Ich bin fertig", group)
     await sam.sees("Sam, fass laut zusammen", "Was ich dich sagen höre, ist", in_=group)
@@ -329,6 +349,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     await sam.sees("Das ergibt aus deiner Sicht Sinn, weil", in_=group)
     await sam.presses("Fertig", group)
     await alex.sees("Jetzt tauscht: Sam spricht, Alex hört zu", in_=group)
+    await alex.sees("Alex, du hörst jetzt zu", in_=group)
     await sam.sees("Sam, du sprichst zuerst, laut", in_=group)
     await sam.presses("Ich bin fertig", group)
     await alex.sees("Alex, fass laut zusammen", in_=group)
@@ -356,11 +377,14 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     alex_says("Eine Umarmung, wenn ich heimkomme")
     await alex.sees("Sam würde lesen")
     await alex.presses("Abschicken")
+    await alex.sees("Geschickt. 💛")
     await sam.sees("Después de su encuentro, Alex compartió", "Eine Umarmung")
     await sam.presses("Entendido 💛")
+    await sam.sees("Qué bonito", "Un pequeño gesto")
     sam_says("Pregúntame por mi examen")
     await sam.sees("Alex leería")
     await sam.presses("Enviarlo")
+    await sam.sees("Enviado. 💛")
     await alex.sees("Nach eurem Gespräch hat Sam geteilt", "Pregúntame por mi examen")
 
     # /agreements in the group, then the group switches to Spanish for good.

@@ -28,7 +28,10 @@ elif not Path(CHROMIUM).exists():
     REASON = f"Chromium not found at {CHROMIUM} (Debian package 'chromium')"
 if REASON:
     print(f"\n*** BROWSER TESTS SKIPPED: {REASON} ***\n", file=sys.stderr)
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"BROWSER TESTS SKIPPED: {REASON}")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(REASON is not None, reason=f"BROWSER TESTS SKIPPED: {REASON}"),
+]
 
 SCREENSHOT = PROJECT_ROOT / "docs" / "playground.png"
 FLAGS = [

@@ -39,6 +39,8 @@ class LogWatch(logging.Handler):
         self.said = self.said or self.words in record.getMessage()
 
 
+pytestmark = pytest.mark.slow
+
 POSTGRES = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 
