@@ -386,6 +386,12 @@ class FlowService:
     def cancel(self, event: Event) -> Reply:
         """Leave the person's flow (their own private one first, else one they are part of)."""
         couple = self.store.couple_of(event.person.id)
+        if event.in_group and (couple is None or couple.group_chat_id != event.chat_id):
+            owner = self.couples.couple_by_group(event.chat_id)
+            if owner is not None:
+                # Someone else's group: what runs there is not theirs to end, and "nothing is
+                # running" would be untrue for the couple reading along. Quiet on purpose.
+                return Reply()
         if couple is None:
             return self.couples.reply(event, "cancel_none")
         runs = [r for r in couple.runs if event.person.id in self.runner.seen_by(run_view(r))]

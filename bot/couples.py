@@ -286,6 +286,11 @@ class CoupleService:
         )
         return [Outgoing(person, join_words("\n\n", cards), ((button,),))]
 
+    @staticmethod
+    def _said_in_own_group(event: Event, couple: Couple) -> bool:
+        """The partner read it in the couple's group: a private notice would say it twice."""
+        return event.in_group and couple.group_chat_id == event.chat_id
+
     def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
         _me, couple, other = self.partner_of(event.person.id)
         if couple is None:
@@ -310,7 +315,7 @@ class CoupleService:
 
         self.change_couple(couple, to_timezone)
         reply = self.reply(event, "timezone_set", timezone=name)
-        if other is not None:
+        if other is not None and not self._said_in_own_group(event, couple):
             reply.add(
                 self.say(
                     other.id, "partner_set_timezone", partner=event.person.first_name, timezone=name
@@ -341,7 +346,7 @@ class CoupleService:
 
         self.change_couple(couple, to_slot)
         reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
-        if other is not None:
+        if other is not None and not self._said_in_own_group(event, couple):
             reply.add(
                 self.say(
                     other.id,

@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.storage.models import Couple
-from tests.helpers import Rig, pair
+from tests.helpers import Rig, linked_group, pair
 
 
 def couple(rig: Rig) -> Couple:
@@ -21,6 +21,18 @@ async def test_timezone_defaults_to_utc_and_can_be_set(rig: Rig) -> None:
     assert couple(rig).timezone == "Europe/Berlin"
     sam.says("/timezone")
     await sam.sees("Your timezone is", "Europe/Berlin")
+
+
+async def test_a_change_made_in_the_group_is_said_once_there(rig: Rig) -> None:
+    """Both read the group: the partner gets no private copy of the same news (strict
+    reading fails the test if one comes)."""
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/schedule sun 19:30", group)
+    await sam.sees("Sunday at 19:30", in_=group)
+    alex.says("/timezone Europe/Berlin", group)
+    await sam.sees("Timezone set", "Europe/Berlin", in_=group)
+    assert (couple(rig).meeting_time, couple(rig).timezone) == ("19:30", "Europe/Berlin")
 
 
 @pytest.mark.parametrize("bad", ["Mars/Olympus", "Berlin Germany", "+5", "x" * 300])
