@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlmodel import Session, select
 
+from bot import clock
 from bot.storage.models import FlowRun
-from tests.helpers import Rig, pair, time_passes_for_waits
+from bot.storage.tables import OUTBOX
+from tests.helpers import Rig, pair, send_letgo, time_passes_for_waits, until
+
+
+def as_utc(at: datetime) -> datetime:
+    """SQLite returns naive UTC, PostgreSQL aware."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 async def test_let_go_reaches_the_partner_as_lean_in(rig: Rig) -> None:
@@ -161,3 +170,39 @@ async def test_the_partner_cannot_tell_a_let_go_is_under_way(rig: Rig) -> None:
     await rig.talk.settle()
     after_pairing = [t for t in sam.inbox() if "1/3" not in t][1:]  # not the onboarding cards
     assert all("Alex" not in text and "Let go" not in text for text in after_pairing)
+
+
+async def test_how_did_it_feel_waits_for_the_morning_when_it_falls_in_quiet_hours(
+    rig: Rig,
+) -> None:
+    """Quiet hours on purpose, on the one clock: "how did it feel?" comes due at 23:30, is
+    held, and arrives once the clock reaches 08:00 (the default quiet hours, UTC)."""
+    clock.start_at(datetime(2026, 6, 9, 20, 0, tzinfo=UTC))
+    alex, sam = await pair(rig)
+    await send_letgo(alex, "Work is a lot this week")
+    await alex.presses("Send it")
+    await alex.sees("Sent to Sam")
+    await sam.sees("Lean in", "Work is a lot")
+    await sam.presses("Ask what support looks like")
+    await sam.sees("I've asked Alex")
+    await alex.sees("What does support look like for you right now?")
+    alex.says("Just listen tonight")
+    await sam.sees("Alex answered")
+    await sam.presses("I'm on it 💛")
+    await sam.sees("In a few hours I'll ask Alex how it felt")
+
+    clock.start_at(datetime(2026, 6, 9, 23, 30, tzinfo=UTC))
+    time_passes_for_waits(rig.engine)  # due now, at 23:30
+
+    def held_until_morning() -> bool:
+        with rig.engine.connect() as conn:
+            rows = conn.execute(select(OUTBOX.c.deliver_at).where(OUTBOX.c.chat_id == alex.id))
+            return [as_utc(at) for (at,) in rows] == [datetime(2026, 6, 10, 8, 0, tzinfo=UTC)]
+
+    await until(held_until_morning, what="the question held until 08:00")
+    await rig.ticks(2)
+    await rig.talk.settle()
+    assert rig.talk.unread(alex.private) == []  # nothing at night
+
+    clock.start_at(datetime(2026, 6, 10, 8, 0, 1, tzinfo=UTC))
+    await alex.sees("how did it feel")
