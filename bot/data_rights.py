@@ -89,6 +89,7 @@ class DataRights:
             data["profile"]["help_last_shown_at"] = _stamp(me["safety_at"])
             data["profile"]["help_check_planned_at"] = _stamp(me["safety_check_at"])
             data["profile"]["nudges_paused_quietly"] = me["hushed"]
+            data["profile"]["help_country"] = me["country"]
             couple_id = me["couple_id"]
             if couple_id is not None:
                 couple = (

@@ -74,9 +74,11 @@ async def test_the_trend_is_a_chart_and_one_line(rig: Rig) -> None:
     alex, _sam = await pair(rig)
     await check_in(alex, "hyper", (3, 3, 3))
     await alex.presses("Done")
+    await alex.sees("Thanks for checking in")
     await check_in(alex, "team", (4, 4, 4))
     await alex.sees("healthy middle")
     await alex.presses("My trend")
+    await alex.sees("Anything else?")
     line = await alex.sees("2 check-ins", "closer to the middle")
     assert line.photo and line.photo[0]["file_size"] > 1000
     _name, content, _mime = rig.server.files[line.photo[0]["file_id"]]
@@ -148,11 +150,14 @@ async def test_an_appreciation_is_sent_after_confirming_and_seeds_the_meeting(
     await rig.talk.settle()
     assert not any("soup" in t for t in sam.inbox())
     await alex.presses("Send it")
+    await alex.sees("Sent 💛", "Appreciations like this")
     await sam.sees("Alex appreciates you", "soup")
     sam.says("/sotu")
+    await alex.sees("State of the Union")
     await sam.presses("We're ready")
     start = await alex.sees("Up to five, one per message", "what you already told each other")
     assert "soup" in start.text
+    await sam.sees("Up to five, one per message", "what you already told each other", "soup")
 
 
 async def test_you_time_is_planned_and_the_partner_told_only_if_agreed(rig: Rig) -> None:
@@ -223,4 +228,5 @@ async def test_time_together_is_planned_reminded_and_reviewed_with_both(rig: Rig
     alex.replies(asked, "Your laugh when the ants came")
     await alex.sees("Shall I tell Sam", "Your laugh when the ants came")
     await alex.presses("Tell Sam")
+    await alex.sees("Sent.", 'a strong "us"')
     await sam.sees("Alex enjoyed your time together", "Your laugh when the ants came")

@@ -31,8 +31,10 @@ def person_row(rig: Rig, person_id: int) -> Partner:
 
 async def to_the_speaker_step(alex, sam) -> None:  # type: ignore[no-untyped-def]
     alex.says("/sotu")  # no group: private chats, where the speaker's words are shared
+    await alex.sees("State of the Union", "in private chats")
     await sam.presses("We're ready")
     await warm_up(alex, sam)
+    await alex.sees("one issue for today")
     await sam.sees("one issue for today")
     sam.says("weekends")
     await alex.presses("Yes, this one")
@@ -59,7 +61,8 @@ async def test_violence_stops_the_exercise_and_does_not_offer_to_go_on_first(rig
     with Session(rig.engine) as session:
         assert session.exec(select(FlowRun)).one().remind_at is None  # and will not nudge
     assert sam.inbox() == sam_before
-    await alex.presses("Continue anyway")  # still the person's choice
+    query = await alex.presses("Continue anyway")  # still the person's choice
+    assert "Take your time" in await alex.toast_for(query)  # a toast, not another message
     await alex.sees("you speak first")
 
 
@@ -119,7 +122,8 @@ async def test_unsure_it_asks_with_the_help_already_there(rig: Rig) -> None:
     assert ask.text.splitlines()[0] == NEUTRAL_FIRST_LINE
     assert "findahelpline.com" in ask.text  # the help is visible before any answer
     assert [b["text"] for b in ask.buttons] == ["I'd like some help", "I'm safe, let's go on"]
-    await alex.presses("I'm safe, let's go on")
+    query = await alex.presses("I'm safe, let's go on")
+    assert "Thank you for letting me know" in await alex.toast_for(query)
     await alex.sees("Put it in a sentence")  # back where they were
     assert person_row(rig, alex.id).safety_at is None  # no answer given, nothing planned
     alex.says("still, I can't take it anymore")
@@ -145,8 +149,10 @@ async def test_pausing_quietly_changes_nothing_the_partner_can_see(rig: Rig) -> 
     alex, sam = await pair(rig)
     sam.says("/pause")
     await sam.sees("paused")
+    await alex.sees("Sam paused the nudges")  # the couple's pause: both are told
     sam.says("/resume")
     await sam.sees("back on")
+    await alex.sees("Sam turned the nudges back on")
     await rig.talk.settle()
     sam_before = sam.inbox()
     alex.says("I want to die")
@@ -161,8 +167,10 @@ async def test_pausing_quietly_changes_nothing_the_partner_can_see(rig: Rig) -> 
     # The partner's own /pause behaves exactly as before the safety answer.
     sam.says("/pause")
     assert "paused" in (await sam.sees("paused")).text.lower()
+    await alex.sees("Sam paused the nudges")
     sam.says("/resume")
     await sam.sees("back on")
+    await alex.sees("Sam turned the nudges back on")
     alex.says("/resume")  # lifts the quiet pause, privately
     await alex.sees("Your nudges are back on")
     await rig.talk.settle()
@@ -203,6 +211,7 @@ async def test_forget_without_a_safety_answer_is_as_before(rig: Rig) -> None:
     confirm = await alex.sees("everything about you")
     assert [b["text"] for b in confirm.buttons] == ["Yes, delete everything", "Keep my data"]
     await alex.presses("Yes, delete everything")
+    await alex.sees("Everything about you is deleted")
     await sam.sees("Your partner has left")
 
 

@@ -455,7 +455,11 @@ class FlowRunner:
                 ctx[key] = value if isinstance(value, int | float | str | bool) else str(value)
         elif action.effect is not None:
             spec = action.effect
-            params = {name: ctx.get(key) for name, key in spec.with_.items()}
+            # A suggested answer goes to the effect as words that say themselves in each
+            # reader's language ("a picnic in the park" / "ein Picknick im Park").
+            names = {role: members[p].name for role, p in run.roles.items() if p in members}
+            chosen = self._chosen_labels(flow, run, names)
+            params = {name: chosen.get(key, ctx.get(key)) for name, key in spec.with_.items()}
             # The starter is who the flow is for (e.g. whose check-in this is).
             params["_starter"] = next(
                 (p for r, p in run.roles.items() if flow.roles[r] == "starter"), None
@@ -481,6 +485,16 @@ class FlowRunner:
         return values, {k: by[k] for k in keys if k in by}
 
     # ----- words ---------------------------------------------------------------------------
+
+    def suggested(self, english: str) -> tuple[str | None, Any]:
+        """A stored answer that is a flow's suggested words (saved in English): its button
+        ref and its words in every language; anything typed comes back as it is."""
+        for flow in self.flows.values():
+            for sid, state in flow.states.items():
+                for key, choice in state.choices.items():
+                    if isinstance(choice.value, str) and choice.value == english:
+                        return f"{flow.id}:{sid}.{key}", self.renderer.labels.value(flow, sid, key)
+        return None, english
 
     def _variables(self, flow: Flow, run: Run, members: dict[int, Member]) -> dict[str, Any]:
         names = {role: members[p].name for role, p in run.roles.items() if p in members}

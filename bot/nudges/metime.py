@@ -65,11 +65,12 @@ class MeTimeNudges(Nudging):
                 if not together:
                     people = [p for p in people if p.id == plan["partner_id"]]
                 review = reviews[together]
+                ref, what = self.flows.runner.suggested(plan["what"])
                 for person in people:
                     if not asking:
                         if now - plan["at"] <= self.max_late:  # hours late is no use
                             template = "together_reminder" if together else "metime_reminder"
-                            text = self.renderer.render(f"common/{template}", what=plan["what"])
+                            text = self.renderer.render(f"common/{template}", what=what)
                             self.queue_privately(
                                 conn,
                                 person,
@@ -81,9 +82,8 @@ class MeTimeNudges(Nudging):
                         continue
                     if review is None:
                         continue
-                    _row, messages = self.flows.start_for(
-                        person.id, review.id, {"what": plan["what"]}
-                    )
+                    carried = {"what": plan["what"]} | ({"_what_ref": ref} if ref else {})
+                    _row, messages = self.flows.start_for(person.id, review.id, carried)
                     for message in messages:
                         self.queue_privately(
                             conn, person, plan["timezone"], plan["couple_id"], message, now

@@ -114,8 +114,9 @@ class SafetyService:
             return self._pause_quietly(event)
         if action in ("continue", "safe"):
             template = "safety_continued" if action == "continue" else "safety_glad"
+            # A toast, not a message: a false alarm costs the alarm alone, and the question
+            # they were on comes back.
             reply = Reply(notice=Notice(self.renderer.render(f"common/{template}")))
-            reply.add(Outgoing(event.person.id, self.renderer.render(f"common/{template}")))
             reply.messages.extend(self.flows.prompt_again_for(event.person.id))
             return reply
         if action.startswith("help.") and action[5:] in KINDS:

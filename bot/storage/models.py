@@ -46,6 +46,8 @@ class Partner(SQLModel, table=True):
     first_name: str = Field(max_length=128)
     language_code: str | None = Field(default=None, max_length=16)  # Telegram's, as sent
     language: str | None = Field(default=None, max_length=8)  # their /language choice
+    # The country whose help numbers they chose in /safe (else: timezone, language region).
+    country: str | None = Field(default=None, max_length=2)
     couple_id: int | None = Field(default=None, foreign_key="couple.id", index=True)
     seat: int | None = None
     unreachable: bool = Field(default=False)
