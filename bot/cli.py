@@ -220,6 +220,16 @@ def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_safety_train(_args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.safety.model import TRAINED, Trained
+
+    trained = Trained.train()
+    trained.save()
+    asks = ", ".join(f"{lang} {ask}" for lang, ask in sorted(trained.asks.items()))
+    print(f"wrote {TRAINED.name} ({TRAINED.stat().st_size // 1024} KB); asks at {asks}")
+    return 0
+
+
 def cmd_playground(args: argparse.Namespace, _settings: Settings) -> int:
     def load() -> Any:
         from bot.playground.app import run_playground
@@ -264,6 +274,12 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--flows", help="folder of flow files (default: FLOWS_DIR)")
     check.add_argument("--prompts", help="folder of templates (default: PROMPTS_DIR)")
     check.set_defaults(func=cmd_flows_check)
+    safety = sub.add_parser("safety", help="the safety detector").add_subparsers(
+        dest="safety_command", required=True
+    )
+    safety.add_parser(
+        "train", help="train the classifiers on the development sets and write trained.json.gz"
+    ).set_defaults(func=cmd_safety_train)
     playground = sub.add_parser("playground", help="try the bot in a browser, no Telegram")
     playground.add_argument("--port", type=int, default=8080)
     playground.add_argument("--db", default="us-coach-playground.db", help="SQLite file")

@@ -4,10 +4,12 @@ partner and the group learn nothing, and the person decides what happens next.""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.emulator import Human
 from bot.storage.models import Couple, FlowRun, Partner
 from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
 
@@ -55,7 +57,11 @@ async def test_violence_stops_the_exercise_and_does_not_offer_to_go_on_first(rig
     assert "Anyone who can open this phone" in answer.text and "Delete" in answer.text
     assert "stopped the couple exercise" in answer.text  # and why
     assert answer.text.index("call") < answer.text.index("findahelpline")  # emergency first
-    assert [b["text"] for b in answer.buttons] == ["Pause all nudges quietly", "Continue anyway"]
+    assert [b["text"] for b in answer.buttons] == [
+        "Pause all nudges quietly",
+        "Continue anyway",
+        "Numbers for my country",  # no country known: never another country's numbers
+    ]
     await rig.talk.settle()
     assert run_state(rig) == before  # the flow did not move and stored nothing
     with Session(rig.engine) as session:
@@ -121,7 +127,11 @@ async def test_unsure_it_asks_with_the_help_already_there(rig: Rig) -> None:
     ask = await alex.sees("are you safe right now?")
     assert ask.text.splitlines()[0] == NEUTRAL_FIRST_LINE
     assert "findahelpline.com" in ask.text  # the help is visible before any answer
-    assert [b["text"] for b in ask.buttons] == ["I'd like some help", "I'm safe, let's go on"]
+    assert [b["text"] for b in ask.buttons] == [
+        "I'd like some help",
+        "I'm safe, let's go on",
+        "Numbers for my country",
+    ]
     query = await alex.presses("I'm safe, let's go on")
     assert "Thank you for letting me know" in await alex.toast_for(query)
     await alex.sees("Put it in a sentence")  # back where they were
@@ -134,15 +144,22 @@ async def test_unsure_it_asks_with_the_help_already_there(rig: Rig) -> None:
 
 
 async def test_safe_shows_help_for_the_persons_country(rig: Rig) -> None:
-    kai = rig.person("Kai", language_code="de")
+    kai = rig.person("Kai", language_code="de-DE")  # Germany, by the language's region
     kai.says("/safe")
     # Kai's Telegram is in German: the help is in German too, never in a second language.
-    help_message = await kai.sees("Wenn du Hilfe brauchst", "112")
+    help_message = await kai.sees("Wenn du Hilfe brauchst (Deutschland)", "112")
     assert "TelefonSeelsorge" in help_message.text and "116 016" in help_message.text
     assert help_message.text.splitlines()[0] == "Eine kurze Nachricht von deinem Coach 🌿"
-    robin = rig.person("Robin", language_code="en")
-    robin.says("/safe")
-    await robin.sees("findahelpline.com", "Samaritans")
+    # German without a region may be Austria or Switzerland: no German numbers then.
+    lea = rig.person("Lea", language_code="de")
+    lea.says("/safe")
+    unsure = await lea.sees("Notrufnummer deines Landes", "findahelpline.com")
+    assert "116 016" not in unsure.text
+    await lea.presses("Nummern für mein Land")
+    await lea.sees("In welchem Land bist du?")
+    await lea.presses("Schweiz")
+    swiss = await lea.sees("Wenn du Hilfe brauchst (Schweiz)", "143")
+    assert "116 016" not in swiss.text
 
 
 async def test_pausing_quietly_changes_nothing_the_partner_can_see(rig: Rig) -> None:
@@ -326,4 +343,94 @@ async def test_a_sign_in_another_language_gets_help_in_that_language(rig: Rig) -
     assert [b["text"] for b in answer.buttons] == [
         "Alle Erinnerungen still pausieren",
         "Trotzdem weitermachen",
+        "Nummern für mein Land",  # German, but which country's numbers is not known yet
     ]
+
+
+async def couple_speaking(rig: Rig, lang: str, first: str, second: str) -> tuple[Human, Human]:
+    """Two people whose Telegram is in `lang` (no region), paired; the words they see are
+    their language's, so only names, links and numbers are looked for."""
+    a, b = rig.person(first, language_code=lang), rig.person(second, language_code=lang)
+    a.says("/invite")
+    code = re.findall(r"start=([\w-]+)", (await a.sees("?start=")).text)[0]
+    b.says(f"/start {code}")
+    await b.sees(first)
+    await a.sees(second)
+    await a.sees("3/3")
+    await b.sees("3/3")
+    return a, b
+
+
+@pytest.mark.parametrize(
+    ("lang", "zone", "words", "numbers", "country_name", "language_words"),
+    [
+        (
+            "de",
+            "Europe/Vienna",
+            "Mein Mann schlägt mich",
+            ("112", "142", "0800 222 555"),
+            "Österreich",
+            "Danke, dass du es mir erzählst",
+        ),
+        (
+            "es",
+            "America/Mexico_City",
+            "Mi esposo me pega",
+            ("911", "800 911 2000", "079"),
+            "México",
+            "Gracias por contármelo",
+        ),
+        (
+            "ar",
+            "Africa/Cairo",
+            "زوجي يضربني",
+            ("122", "0800 888 0700", "15115"),
+            "مصر",
+            "المجلس القومي للمرأة",
+        ),
+    ],
+)
+async def test_a_person_gets_their_own_countrys_numbers_in_their_own_language(
+    rig: Rig,
+    lang: str,
+    zone: str,
+    words: str,
+    numbers: tuple[str, ...],
+    country_name: str,
+    language_words: str,
+) -> None:
+    """Vienna, Mexico City, Cairo: the country comes from the couple's timezone, the words
+    from the person's language, and no other country's number appears."""
+    me, partner = await couple_speaking(rig, lang, "Mira", "Noor")
+    me.says(f"/timezone {zone}")
+    await me.sees(zone)
+    await partner.sees(zone)
+    me.says(words)
+    answer = await me.sees(*numbers)
+    assert language_words in answer.text
+    for foreign in ("988", "116 123", "0808 2000 247", "1-800-799-7233"):
+        assert foreign not in answer.text
+    me.says("/safe")
+    shown = await me.sees(country_name, numbers[0])
+    assert all(n in shown.text for n in numbers)
+    assert partner.inbox()[-1:] != [answer.text]  # nothing of it reached the partner
+
+
+async def test_without_a_country_the_bot_asks_and_then_shows_that_countrys_numbers(
+    rig: Rig,
+) -> None:
+    alex, _sam = await pair(rig)
+    alex.says("/safe")
+    general = await alex.sees("your local emergency number", "findahelpline.com")
+    assert not re.search(r"\b(911|999|988|112)\b", general.text)  # nobody else's numbers
+    await alex.presses("Numbers for my country")
+    await alex.sees("Which country are you in?")
+    await alex.presses("Ireland")
+    irish = await alex.sees("If you need help (Ireland)", "112")
+    assert "116 123" in irish.text  # Samaritans Ireland
+    alex.says("/safe")
+    await alex.sees("(Ireland)")  # remembered; and it can be changed
+    await alex.presses("Another country")
+    await alex.sees("Which country are you in?")
+    await alex.presses("Canada")
+    await alex.sees("If you need help (Canada)", "911")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 
 import pytest
 from scipy.sparse import hstack
 
 from bot.safety.detect import Detector
-from bot.safety.helplines import helplines_for
-from bot.safety.model import Model
+from bot.safety.model import TRAINED, Model, Trained, data_hash, shipped_languages
 from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
 from bot.safety.sets import load_set
@@ -117,24 +117,41 @@ def test_a_weaker_sign_asks_rather_than_answers() -> None:
 
 
 def test_the_fast_scorer_is_the_trained_regression() -> None:
-    """Model copies scikit-learn's weights into dictionaries; both must score alike."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Model copies scikit-learn's weights into NumPy tables and writes out its analyzers;
+    both must score alike, and the analyzers must cut n-grams exactly as scikit-learn's."""
     from sklearn.linear_model import LogisticRegression
 
+    from bot.safety.model import Analyzer, model_text
+
     model = Model.train(DEVELOPMENT)
-    texts = [normalise(e.text) for e in DEVELOPMENT]
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
-    words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[a-z']+")
-    matrix = hstack([chars.fit_transform(texts), words.fit_transform(texts)]).tocsr()
-    regression = LogisticRegression(C=4.0, max_iter=2000).fit(
+    texts = [model_text(e.text) for e in DEVELOPMENT]
+    analyzers = [Analyzer("char_wb", 2, 5), Analyzer("word", 1, 2)]
+    vectorizers = [a.vectorizer() for a in analyzers]
+    matrix = hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
+    regression = LogisticRegression(C=16.0, max_iter=3000).fit(
         matrix, [e.danger for e in DEVELOPMENT]
     )
-    probe = [normalise(e.text) for e in HELDOUT[:40]] + ["", "zzz qqq"]
+    probe = [model_text(e.text) for e in HELDOUT[:40]] + ["", "zzz qqq", "  two  spaces  "]
+    for analyzer, vectorizer in zip(analyzers, vectorizers, strict=True):
+        for text in probe:
+            assert analyzer(text) == vectorizer.build_analyzer()(text)
     expected = regression.predict_proba(
-        hstack([chars.transform(probe), words.transform(probe)]).tocsr()
+        hstack([v.transform(probe) for v in vectorizers]).tocsr()
     )[:, 1]
     for text, want in zip(probe, expected, strict=True):
-        assert model.score(text).danger == pytest.approx(want, abs=1e-9)
+        got = 1 / (1 + math.exp(-model.danger.scores(text)[0]))
+        assert got == pytest.approx(want, abs=1e-9)
+
+
+def test_the_shipped_classifiers_are_trained_on_todays_development_sets() -> None:
+    """Nothing trains while a person waits: the classifiers ship in trained.json.gz, made
+    by `us-coach safety train` from the development sets whose hash it records."""
+    shipped = Trained.read(TRAINED)
+    assert shipped.hash == data_hash(shipped_languages()), (
+        "the development sets changed: run `us-coach safety train` and commit trained.json.gz"
+    )
+    assert set(shipped.models) == set(shipped_languages()) == set(shipped.asks)
+    assert all(0.5 <= ask < 1 for ask in shipped.asks.values())
 
 
 def test_the_development_set_is_learned() -> None:
@@ -146,37 +163,30 @@ def test_the_development_set_is_learned() -> None:
     assert len(alarms) <= 8, alarms
 
 
-def test_the_held_out_figures_do_not_slip() -> None:
-    """A guard at the figures reported in the issue note (bench/safety.py prints them)."""
-    danger = [e for e in HELDOUT if e.danger]
-    safe = [e for e in HELDOUT if not e.danger]
-    caught = sum(1 for e in danger if DETECTOR.screen(e.text))
-    alarms = sum(1 for e in safe if DETECTOR.screen(e.text))
-    assert caught / len(danger) >= 0.85
-    assert caught / (caught + alarms) >= 0.90
+# Guards at the figures reported in the issue note (bench/safety.py prints them with their
+# intervals): the independent held-out sets, all writers of a language together. Raise them
+# when the detector gets better; never tune on these sets to pass them.
+FLOORS = {"en": (0.93, 0.79), "de": (0.76, 0.83), "es": (0.89, 0.82), "ar": (0.42, 0.84)}
+
+
+@pytest.mark.parametrize("lang", sorted(FLOORS))
+def test_the_independent_held_out_figures_do_not_slip(lang: str) -> None:
+    examples = [
+        e
+        for path in sorted((ROOT / "tests" / "data" / "heldout").glob(f"*_{lang}.yaml"))
+        for e in load_set(path)
+    ]
+    danger = [e for e in examples if e.danger]
+    assert len(danger) >= 150 and len(examples) - len(danger) >= 150
+    caught = sum(1 for e in danger if DETECTOR.screen(e.text, lang))
+    alarms = sum(1 for e in examples if not e.danger and DETECTOR.screen(e.text, lang))
+    recall, precision = caught / len(danger), caught / max(1, caught + alarms)
+    assert recall >= FLOORS[lang][0] and precision >= FLOORS[lang][1], (recall, precision)
 
 
 def test_odd_input_is_screened_without_error() -> None:
     for text in ["", " ", "🙂" * 500, "a" * 20_000, "\u202e\u0000", "$$$", "4 2 4"]:
         DETECTOR.screen(text)
-
-
-@pytest.mark.parametrize(
-    ("code", "emergency"),
-    [
-        ("de", "112"),
-        ("en-GB", "999"),
-        ("en-us", "911"),
-        ("fr-FR", "112"),
-        ("en", "local"),
-        (None, "local"),
-        ("xx", "local"),
-    ],
-)
-def test_helplines_follow_the_language_code(code: str | None, emergency: str) -> None:
-    entry = helplines_for(code)
-    assert emergency in entry.emergency
-    assert len(entry.lines) >= 2
 
 
 @pytest.mark.parametrize("lang", ["de", "es", "ar"])
@@ -193,9 +203,11 @@ def test_each_language_has_its_signals_and_two_sets_apart(lang: str) -> None:
         }
         assert sum(e.danger for e in examples) >= 20 and sum(not e.danger for e in examples) >= 15
     assert not {normalise(e.text) for e in development} & {normalise(e.text) for e in heldout}
-    # The development set is what the signals were written with: all of it is read right.
-    missed = [e.text for e in development if e.danger and DETECTOR.screen(e.text, lang) is None]
-    alarms = [e.text for e in development if not e.danger and DETECTOR.screen(e.text, lang)]
+    # The development set is what the signals were written with: the rules read all of it
+    # right (the classifiers, trained on far more, may disagree on a few).
+    rules = Detector(Rules.load(), None, others=DETECTOR.others)
+    missed = [e.text for e in development if e.danger and rules.screen(e.text, lang) is None]
+    alarms = [e.text for e in development if not e.danger and rules.screen(e.text, lang)]
     assert missed == [] and alarms == []
 
 

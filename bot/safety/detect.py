@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.safety.model import Model
+from bot.safety.model import Model, Trained
 from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
 
@@ -27,6 +27,8 @@ ASK = 0.80
 # On one to three words the classifier reads mostly noise ("my private words" scored 0.79);
 # short signs are the rules' job ("he hits me").
 MODEL_MIN_WORDS = 4
+# A language the guesser gives at least this chance is read too.
+GUESS = 0.2
 
 
 @dataclass(frozen=True)
@@ -40,34 +42,50 @@ class Detector:
     def __init__(
         self,
         rules: Rules,
-        model: Model | Future[Model] | None,
+        model: Trained | Model | Future[Trained] | None,
         ask: float = ASK,
         others: dict[str, Rules] | None = None,
     ) -> None:
-        self.rules = rules  # English, with the classifier (trained on English)
+        self.rules = rules  # English's signals, read in every message
         self._model = model
         self.ask = ask
-        # Other languages' signals (bot/safety/<lang>/signals.yaml): rules only.
+        # Other languages' signals (bot/safety/<lang>/signals.yaml).
         self.others = others or {}
         self.languages = frozenset({"en", *self.others})
 
     @property
-    def model(self) -> Model | None:
-        """The classifier; the first message waits here if it is still being trained."""
+    def model(self) -> Trained | None:
+        """The classifiers; the first message waits here if they are still being loaded."""
         if isinstance(self._model, Future):
             self._model = self._model.result()
+        if isinstance(self._model, Model):  # one English classifier (the bench's folds)
+            self._model = Trained({"en": self._model}, None, "")
         return self._model
 
     @classmethod
     def load(cls) -> Detector:
         return _default()
 
+    def read_as(self, text: str, lang: str) -> list[str]:
+        """The shipped languages a message could be in: the person's own first, then any the
+        guesser gives a fair chance (people switch languages under stress)."""
+        found = [lang] if lang in self.languages else []
+        model = self.model
+        if model is not None and model.languages is not None:
+            guesses = model.languages.guess(text)
+            found += [g for g, p in sorted(guesses.items(), key=lambda x: -x[1]) if p >= GUESS]
+        return list(dict.fromkeys(found)) or ["en"]
+
     def screen(self, text: str, lang: str = "en") -> Finding | None:
-        """What `text` signals, or None for everyday talk. A person is read in their own
-        language's signals and in English's (people switch languages under stress)."""
+        """What `text` signals, or None for everyday talk. A message is read by English's
+        signals and by those of every shipped language it could be in; where no signal
+        speaks, by the classifier of each of those languages."""
         clean = normalise(text)
+        if not clean:
+            return None
+        langs = self.read_as(text, lang)
         maybe: str | None = None
-        rules = [self.rules] + ([self.others[lang]] if lang in self.others else [])
+        rules = [self.rules] + [self.others[x] for x in langs if x in self.others]
         for hit in (hit for r in rules for hit in r.hits(clean)):
             kind = hit.signal.kind
             doubtful = hit.negated or hit.distant
@@ -76,27 +94,24 @@ class Detector:
             if hit.signal.sure and not doubtful:
                 return Finding(kind, True, "rules")
             maybe = maybe or kind
-        # The classifier learned English: on other languages it reads noise (a Spanish
-        # apology scored as danger), so there the rules speak alone.
-        english = lang == "en"
-        if (
-            maybe is None
-            and english
-            and self.model is not None
-            and len(clean.split()) >= MODEL_MIN_WORDS
-        ):
-            score = self.model.score(clean)
-            if score.danger >= self.ask:
-                return Finding(score.kind, False, "model")
+        model = self.model
+        if maybe is None and model is not None and len(clean.split()) >= MODEL_MIN_WORDS:
+            for each in langs:
+                classifier = model.models.get(each)
+                if classifier is None:
+                    continue
+                score = classifier.score(text)
+                if score.danger >= model.asks.get(each, self.ask):
+                    return Finding(score.kind, False, "model")
         return Finding(maybe, False, "rules") if maybe else None
 
 
 @cache
 def _default() -> Detector:
-    # Built once per process. Importing scikit-learn and training take about two seconds, so
-    # they run beside the rest of start-up; a message that arrives sooner waits for them.
-    training = ThreadPoolExecutor(1, thread_name_prefix="safety-model")
-    model = training.submit(Model.load)
-    training.shutdown(wait=False)
+    # Built once per process. Reading the shipped classifiers takes a moment, so it runs
+    # beside the rest of start-up; a message that arrives sooner waits for it.
+    loading = ThreadPoolExecutor(1, thread_name_prefix="safety-model")
+    model = loading.submit(Trained.load)
+    loading.shutdown(wait=False)
     others = {path.parent.name: Rules.load(path) for path in sorted(HERE.glob("*/signals.yaml"))}
     return Detector(Rules.load(), model, others=others)

@@ -1,4 +1,9 @@
-"""Where to get help, by the country a person's Telegram language code names."""
+"""Where to get help: one country's numbers, never another's (helplines.yaml).
+
+Each entry has the emergency number, a crisis line, a domestic-violence line, and a men's line
+where one exists, each with the source it was checked against. An unknown country gets no
+numbers of anyone else: the template says "your local emergency number" and findahelpline.com.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,42 @@ from typing import Any
 
 import yaml
 
+from bot.languages import Words
+
 HERE = Path(__file__).resolve().parent
+EVERYWHERE = "https://findahelpline.com"
+LINES = ("crisis", "violence", "men")
 
 
 @dataclass(frozen=True)
 class Helplines:
-    emergency: str
+    country: str | None  # None: not known, nothing country-specific is shown
+    emergency: str | None
     lines: list[str]
 
 
 @cache
-def _data(path: Path) -> dict[str, Any]:
+def entries(path: Path = HERE / "helplines.yaml") -> dict[str, dict[str, Any]]:
     loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
+    return {str(code): entry for code, entry in loaded["countries"].items()}
 
 
-def helplines_for(language_code: str | None, path: Path = HERE / "helplines.yaml") -> Helplines:
-    """The entry for the person's country where their language code names one."""
-    data = _data(path)
-    code = (language_code or "").lower()
-    country = data["languages"].get(code) or data["languages"].get(code.split("-")[0])
-    entry = data["countries"].get(country or "international") or data["countries"]["international"]
-    return Helplines(emergency=entry["emergency"], lines=list(entry["lines"]))
+def line(entry: dict[str, Any]) -> str:
+    """ "TelefonSeelsorge: 0800 111 0 111 (24/7)": the line's own name (in the reader's
+    language where the entry has it under `names`), and the number."""
+    hours = " (24/7)" if str(entry.get("hours", "")).startswith("24/7") else ""
+    english = f"{entry['name']}: {entry['number']}{hours}"
+    names: dict[str, str] = entry.get("names") or {}
+    if not names:
+        return english
+    return Words(
+        english, lambda lang: f"{names.get(lang, entry['name'])}: {entry['number']}{hours}"
+    )
+
+
+def helplines_for(country: str | None) -> Helplines:
+    entry = entries().get(country or "")
+    if entry is None:
+        return Helplines(None, None, [EVERYWHERE])
+    lines = [line(entry[kind]) for kind in LINES if kind in entry]
+    return Helplines(country, str(entry["emergency"]["number"]), [*lines, EVERYWHERE])

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.buttons import SafetyChoice
 from bot.coaching import FlowService
 from bot.couples import CoupleService
 from bot.events import Event
+from bot.languages import Words
 from bot.outbox import Button, Notice, Outgoing, Reply
+from bot.safety import country
 from bot.safety.detect import Detector, Finding
-from bot.safety.helplines import helplines_for
-from bot.storage.tables import PARTNERS
+from bot.safety.helplines import entries, helplines_for
+from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import person_language
 from bot.texts import Renderer
 
@@ -50,16 +53,67 @@ class SafetyService:
             Button(self.renderer.label(f"common/{template}"), data=SafetyChoice(action).pack()),
         )
 
-    def _help(self, event: Event, template: str, buttons: list[tuple[Button, ...]]) -> Outgoing:
-        lines = helplines_for(event.person.language_code)
+    def country_of(self, person: int, language_code: str | None) -> str | None:
+        """Their choice, else the couple's timezone, else their Telegram language's region."""
+        with self.couples.db.connect() as conn:
+            row = conn.execute(
+                select(PARTNERS.c.country, COUPLES.c.timezone)
+                .select_from(PARTNERS.outerjoin(COUPLES, COUPLES.c.id == PARTNERS.c.couple_id))
+                .where(PARTNERS.c.id == person)
+            ).first()
+        chosen, timezone = (row.country, row.timezone) if row is not None else (None, None)
+        return country.resolve(chosen, timezone, language_code)
+
+    def _help(
+        self, event: Event, template: str, buttons: list[tuple[Button, ...]]
+    ) -> list[Outgoing]:
+        found = self.country_of(event.person.id, event.person.language_code)
+        lines = helplines_for(found)
+        where = (
+            Words(country.name(lines.country, "en"), partial(country.name, lines.country))
+            if lines.country
+            else ""
+        )
         text = self.renderer.render(
             f"common/{template}",
-            emergency=lines.emergency,
+            emergency=lines.emergency or self.renderer.render("common/safety_local_emergency"),
             lines=lines.lines,
             phone=self.renderer.render("common/safety_phone"),
+            country=where,
         )
+        if lines.country is None:  # never another country's numbers: offer to choose theirs
+            buttons = [*buttons, self._button("safety_my_country", "countries")]
         # Always the private chat, even when the words were typed in the group.
-        return Outgoing(chat_id=event.person.id, text=text, buttons=tuple(buttons))
+        return [Outgoing(chat_id=event.person.id, text=text, buttons=tuple(buttons))]
+
+    def _which_country(self, event: Event) -> Outgoing:
+        with self.couples.db.connect() as conn:
+            lang = person_language(
+                conn, event.person.id, (event.person.id, event.person.language_code)
+            )
+        likely = [c for c in country.LIKELY.get(lang, country.LIKELY["en"]) if c in entries()]
+        buttons = [
+            (
+                Button(
+                    Words(country.name(code, "en"), partial(country.name, code)),
+                    data=SafetyChoice(f"country.{code}").pack(),
+                ),
+            )
+            for code in likely
+        ]
+        return Outgoing(
+            event.person.id, self.renderer.render("common/safety_which_country"), tuple(buttons)
+        )
+
+    def _set_country(self, event: Event, code: str) -> Reply:
+        if code not in entries():
+            return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        self.couples.register(event.person)  # someone who only ever sent /safe has no row yet
+        with self.couples.db.begin() as conn:
+            conn.execute(
+                update(PARTNERS).where(PARTNERS.c.id == event.person.id).values(country=code)
+            )
+        return self.safe(event)
 
     def answer(self, event: Event, kind: str) -> Reply:
         """The answer for one kind of danger, its buttons, and the next day's check."""
@@ -74,7 +128,7 @@ class SafetyService:
                 self._button("safety_pause", "pause"),
             ]
         self._remember(event.person.id)
-        return Reply().add(self._help(event, f"safety_{kind}", buttons))
+        return Reply().add(*self._help(event, f"safety_{kind}", buttons))
 
     def screen(self, event: Event) -> Reply | None:
         """A reply with help if `event.text` shows a sign; None to carry on as usual."""
@@ -100,11 +154,13 @@ class SafetyService:
             self._button("safety_need_help", f"help.{finding.kind}"),
             self._button("safety_am_safe", "safe"),
         ]
-        return Reply().add(self._help(event, "safety_ask", buttons))
+        return Reply().add(*self._help(event, "safety_ask", buttons))
 
     def safe(self, event: Event) -> Reply:
-        """/safe: the help, any time."""
-        return Reply().add(self._help(event, "safe", []))
+        """/safe: the help any time, for the country it names, which they can change."""
+        found = self.country_of(event.person.id, event.person.language_code)
+        change = [self._button("safety_change_country", "countries")] if found else []
+        return Reply().add(*self._help(event, "safe", change))
 
     # ----- buttons -------------------------------------------------------------------------
 
@@ -123,6 +179,10 @@ class SafetyService:
             return self.answer(event, action[5:])
         if action == "numbers":
             return self.safe(event)
+        if action == "countries":
+            return Reply().add(self._which_country(event))
+        if action.startswith("country."):
+            return self._set_country(event, action.removeprefix("country."))
         if action == "fine":
             return Reply(notice=Notice(self.renderer.render("common/safety_check_fine")))
         return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
