@@ -168,9 +168,7 @@ def main() -> None:
     started = time.perf_counter()
     detector = Detector.load()
     detector.screen("warm")  # waits for the shipped classifiers to be read
-    print(
-        f"detector ready (rules, shipped classifiers) in {time.perf_counter() - started:.2f} s"
-    )
+    print(f"detector ready (rules, shipped classifiers) in {time.perf_counter() - started:.2f} s")
     everything: list[str] = []
     for lang in args.lang or shipped_languages():
         everything += language(lang, detector, rules)

@@ -135,9 +135,9 @@ def test_the_fast_scorer_is_the_trained_regression() -> None:
     for analyzer, vectorizer in zip(analyzers, vectorizers, strict=True):
         for text in probe:
             assert analyzer(text) == vectorizer.build_analyzer()(text)
-    expected = regression.predict_proba(
-        hstack([v.transform(probe) for v in vectorizers]).tocsr()
-    )[:, 1]
+    expected = regression.predict_proba(hstack([v.transform(probe) for v in vectorizers]).tocsr())[
+        :, 1
+    ]
     for text, want in zip(probe, expected, strict=True):
         got = 1 / (1 + math.exp(-model.danger.scores(text)[0]))
         assert got == pytest.approx(want, abs=1e-9)
