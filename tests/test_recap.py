@@ -49,7 +49,10 @@ def test_the_recap_counts_the_week_after_the_meeting_slot(world: tuple[Services,
         ("Sun 08 21:00", SAM.id),
     ]
     text = sent[0][2]
-    assert "2 appreciations sent" in text and 'Took "you" time once' in text
+    assert "2 appreciations sent" in text
+    # Sam kept the "you" time to themself ("No, just me"): the recap, which Alex reads too,
+    # never counts it.
+    assert 'Took "you" time' not in text
     assert "0" not in text.replace("2026", "")  # nothing counted as none
     assert "together" not in text.lower().replace("built together", "")
 
@@ -97,3 +100,26 @@ def test_the_weekly_prompt_never_repeats_its_words_two_weeks_running(
     assert len(weekly) == 5
     assert all(a != b for a, b in itertools.pairwise(weekly))
     assert len(set(weekly)) == 3
+
+
+def let_go(services: Services, clock: Clock, send: bool) -> None:
+    shown = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"]).messages
+    shown = press(services, ALEX, shown, "I have something", clock.now)
+    shown = services.text(event(ALEX, clock.now, text="Work is heavy")).messages
+    shown = press(services, ALEX, shown, "Just listen", clock.now)
+    press(services, ALEX, shown, "Send it" if send else "Keep it to myself", clock.now)
+
+
+def test_a_let_go_kept_private_is_never_counted(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    run_clock(services, clock, datetime(2026, 3, 3, 9, tzinfo=UTC), STEP)
+    let_go(services, clock, send=False)
+    appreciate(services, clock, "You cooked")
+    [(_w, _c, text), *_] = recaps(
+        run_clock(services, clock, datetime(2026, 3, 8, 23, tzinfo=UTC), STEP)
+    )
+    assert "Asked for support" not in text  # Sam reads this recap too
+    let_go(services, clock, send=True)
+    later = recaps(run_clock(services, clock, datetime(2026, 3, 15, 23, tzinfo=UTC), STEP))
+    assert any("Asked for support once" in text for _w, _c, text in later)

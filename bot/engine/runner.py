@@ -120,6 +120,9 @@ def evaluate(expression: str, context: dict[str, Any]) -> bool:
     return bool(CONDITIONS.compile_expression(expression)(**context))
 
 
+REACHED_PARTNER = "_reached_partner"
+
+
 class FlowRunner:
     def __init__(self, flows: dict[str, Flow], renderer: Renderer) -> None:
         self.flows = flows
@@ -467,6 +470,9 @@ class FlowRunner:
             outcome.effects.append((spec.name, params))
         elif action.start_flow is not None:
             spec = action.start_flow
+            # What reached the partner may be counted for the couple (the weekly recap);
+            # a run that stayed with one person never is.
+            ctx[REACHED_PARTNER] = True
             outcome.start_flows.append(
                 StartRequest(spec.flow, run.roles[spec.for_], *self._carry(run, spec.carry))
             )

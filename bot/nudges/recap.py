@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
+from bot.engine.runner import REACHED_PARTNER
 from bot.nudges.common import Nudging
 from bot.outbox import Outgoing
 from bot.schedule import next_weekly, week_number
@@ -93,21 +94,21 @@ class WeeklyRecaps(Nudging):
         def number(query) -> int:  # type: ignore[no-untyped-def]
             return int(conn.execute(query).scalar() or 0)
 
-        def runs(role: str) -> int:
+        def runs(role: str, shared: bool = False) -> int:
             flow = self.flows.by_role(role)
             if flow is None:
                 return 0
-            return number(
-                select(func.count())
-                .select_from(RUNS)
-                .where(
+            found = conn.execute(
+                select(RUNS.c.context).where(
                     RUNS.c.couple_id == couple_id,
                     RUNS.c.flow_id == flow.id,
                     RUNS.c.status == "done",
                     RUNS.c.ended_at >= start,
                     RUNS.c.ended_at < end,
                 )
-            )
+            ).scalars()
+            # A Let go kept private is nobody's to count: only what reached the partner.
+            return sum(1 for context in found if not shared or (context or {}).get(REACHED_PARTNER))
 
         def plans(together: bool) -> int:  # planned time that came (and was not skipped)
             return number(
@@ -116,6 +117,8 @@ class WeeklyRecaps(Nudging):
                 .where(
                     METIMES.c.couple_id == couple_id,
                     METIMES.c.together.is_(together),
+                    # "you" time kept private stays private: the recap reaches both
+                    METIMES.c.tell_partner.is_(True),
                     METIMES.c.status != "planned",
                     METIMES.c.at >= start,
                     METIMES.c.at < end,
@@ -134,7 +137,7 @@ class WeeklyRecaps(Nudging):
             ),
             you_time=plans(False),
             together=plans(True),
-            asked=runs("start_small"),
+            asked=runs("start_small", shared=True),
             offered=runs("offer_support"),
             met=runs("weekly_meeting") > 0,
             agreed=number(
