@@ -11,7 +11,14 @@ from sqlmodel import Session, select
 
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, CheckIn, Couple, FlowRun, Partner
-from tests.helpers import Rig, linked_group, pair, send_letgo, time_passes_for_waits
+from tests.helpers import (
+    Rig,
+    lean_in_until_on_it,
+    linked_group,
+    pair,
+    send_letgo,
+    time_passes_for_waits,
+)
 from tests.test_practices import check_in
 
 
@@ -56,17 +63,7 @@ async def test_forget_deletes_everything_about_me_and_leaves_my_partners_data(
 ) -> None:
     alex, sam = await pair(rig, "Zorblat", "Sam")
     group = await linked_group(rig, alex, sam)
-    await send_letgo(alex, "ZORBLAT-STRUGGLE")
-    await alex.presses("Send it")
-    await alex.sees("Sent to Sam", "That took courage")
-    await sam.sees("Lean in")
-    await sam.presses("Ask what support looks like")
-    await sam.sees("I've asked Zorblat")
-    await alex.sees("What does support look like")
-    alex.says("ZORBLAT-ANSWER a hug")
-    await sam.sees("a hug")
-    await sam.presses("I'm on it 💛")
-    await sam.sees("In a few hours")
+    await lean_in_until_on_it(alex, sam, "ZORBLAT-STRUGGLE", "ZORBLAT-ANSWER a hug")
     time_passes_for_waits(rig.engine)
     await alex.sees("how did it feel")
     await alex.presses("It helped")

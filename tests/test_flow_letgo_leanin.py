@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.storage.models import FlowRun
 from bot.storage.tables import OUTBOX
-from tests.helpers import Rig, pair, send_letgo, time_passes_for_waits, until
+from tests.helpers import Rig, lean_in_until_on_it, pair, time_passes_for_waits, until
 
 
 def as_utc(at: datetime) -> datetime:
@@ -179,17 +179,7 @@ async def test_how_did_it_feel_waits_for_the_morning_when_it_falls_in_quiet_hour
     held, and arrives once the clock reaches 08:00 (the default quiet hours, UTC)."""
     clock.start_at(datetime(2026, 6, 9, 20, 0, tzinfo=UTC))
     alex, sam = await pair(rig)
-    await send_letgo(alex, "Work is a lot this week")
-    await alex.presses("Send it")
-    await alex.sees("Sent to Sam")
-    await sam.sees("Lean in", "Work is a lot")
-    await sam.presses("Ask what support looks like")
-    await sam.sees("I've asked Alex")
-    await alex.sees("What does support look like for you right now?")
-    alex.says("Just listen tonight")
-    await sam.sees("Alex answered")
-    await sam.presses("I'm on it 💛")
-    await sam.sees("In a few hours I'll ask Alex how it felt")
+    await lean_in_until_on_it(alex, sam, "Work is a lot this week", "Just listen tonight")
 
     clock.start_at(datetime(2026, 6, 9, 23, 30, tzinfo=UTC))
     time_passes_for_waits(rig.engine)  # due now, at 23:30
