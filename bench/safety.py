@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.safety.detect import ASK, Detector
-from bot.safety.model import Model, Trained, development_files, shipped_languages
+from bot.safety.model import READER_OF, Model, Trained, development_files, shipped_languages
 from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
 from bot.safety.sets import Example, load_set
@@ -200,9 +200,8 @@ def language(lang: str, detector: Detector, rules: Rules) -> list[str]:
         if len(judged_set) < 100 or len(rest) < 100:
             continue
         others = {x: r for x, r in detector.others.items() if x == lang}
-        alone = Detector(
-            rules, Trained({lang: Model.train(rest)}, None, "", trained.asks), others=others
-        )
+        model = Model.train(rest, reader=READER_OF.get(lang, "plain"))
+        alone = Detector(rules, Trained({lang: model}, None, "", trained.asks), others=others)
         report(
             f"{lang} cross-writer: trained without {left_out.name}, judged on it",
             judged([(e, alone) for e in judged_set], lang),

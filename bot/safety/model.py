@@ -34,7 +34,7 @@ from bot.safety.sets import Example, load_set
 HERE = Path(__file__).resolve().parent
 TRAINED = HERE / "trained.json.gz"
 # Bumped when features or training change, so a shipped model made the old way is stale.
-RECIPE = "3"
+RECIPE = "4"
 WORD_PATTERN = r"(?u)\b\w\w+\b"
 SENTENCE = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
 MIN_SENTENCE_WORDS = 3
@@ -48,6 +48,67 @@ def model_text(text: str) -> str:
     clean = normalise(text).replace("ß", "ss")
     decomposed = unicodedata.normalize("NFD", clean)
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+# Arabic is typed in its own script and in Latin letters with digits (Arabizi: "jouzi
+# darabni" is "جوزي ضربني"). Both are also read as one consonant skeleton ("jz drbn"), so
+# what one writer types in one script teaches the classifier the other.
+ARABIZI = {
+    **dict.fromkeys("اأإآٱ", "a"),
+    "ب": "b",
+    "ت": "t",
+    "ث": "th",
+    "ج": "j",
+    "ح": "7",
+    "خ": "5",
+    "د": "d",
+    "ذ": "th",
+    "ر": "r",
+    "ز": "z",
+    "س": "s",
+    "ش": "sh",
+    "ص": "s",
+    "ض": "d",
+    "ط": "t",
+    "ظ": "z",
+    "ع": "3",
+    "غ": "gh",
+    "ف": "f",
+    "ق": "2",
+    "ك": "k",
+    "ل": "l",
+    "م": "m",
+    "ن": "n",
+    "ه": "h",
+    "ة": "a",
+    "و": "w",
+    "ي": "y",
+    "ى": "a",
+    **dict.fromkeys("ءئؤ", "2"),
+    "گ": "g",
+    "چ": "ch",
+    "پ": "p",
+    "ڤ": "v",
+}
+ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")
+
+
+def skeleton(text: str) -> str:
+    """Arabic script and Arabizi alike as Latin consonants and Arabizi digits."""
+    text = ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())
+    text = "".join(ARABIZI.get(c, c) for c in text)
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    text = text.replace("kh", "5").replace("9", "2").replace("q", "2").replace("8", "5")
+    text = re.sub(r"[aeiouyw]", "", text)
+    return re.sub(r"\s+", " ", re.sub(r"(.)\1+", r"\1", text)).strip()
+
+
+def arabic_text(text: str) -> str:
+    return f"{model_text(text)} {skeleton(text)}"
+
+
+READERS = {"plain": model_text, "arabic": arabic_text}
+READER_OF = {"ar": "arabic"}
 
 
 def pieces(text: str) -> list[str]:
@@ -305,19 +366,22 @@ def _analyzers() -> list[Analyzer]:
 class Model:
     """One language's classifier: danger or not, and which kind."""
 
-    def __init__(self, danger: Linear, kinds: Linear) -> None:
+    def __init__(self, danger: Linear, kinds: Linear, reader: str = "plain") -> None:
         self.danger = danger
         self.kinds = kinds
+        self.reader = reader
+        self.read = READERS[reader]
 
     @classmethod
-    def train(cls, examples: list[Example], c: float = 16.0) -> Model:
-        texts = [model_text(e.text) for e in examples]
+    def train(cls, examples: list[Example], c: float = 16.0, reader: str = "plain") -> Model:
+        read = READERS[reader]
+        texts = [read(e.text) for e in examples]
         danger = Linear.train(_analyzers(), texts, [e.danger for e in examples], c)
         risky = [(t, e.kind) for t, e in zip(texts, examples, strict=True) if e.danger]
         kinds = Linear.train(
             [Analyzer("char_wb", 2, 5)], [t for t, _ in risky], [k for _, k in risky], c
         )
-        return cls(danger, kinds)
+        return cls(danger, kinds, reader)
 
     @classmethod
     def load(cls, path: Path = HERE / "development.yaml") -> Model:
@@ -326,7 +390,7 @@ class Model:
     def score(self, text: str) -> Score:
         """The highest danger of the whole message and of each of its sentences."""
         best, best_piece = -1.0, text
-        for piece in pieces(model_text(text)):
+        for piece in (self.read(p) for p in pieces(text)):
             danger = _sigmoid(self.danger.scores(piece)[0])
             if danger > best:
                 best, best_piece = danger, piece
@@ -337,11 +401,19 @@ class Model:
         return Score(best, kind)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"danger": self.danger.to_dict(), "kinds": self.kinds.to_dict()}
+        return {
+            "danger": self.danger.to_dict(),
+            "kinds": self.kinds.to_dict(),
+            "reader": self.reader,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
-        return cls(Linear.from_dict(data["danger"]), Linear.from_dict(data["kinds"]))
+        return cls(
+            Linear.from_dict(data["danger"]),
+            Linear.from_dict(data["kinds"]),
+            str(data.get("reader", "plain")),
+        )
 
 
 class Languages:
@@ -383,8 +455,15 @@ class Trained:
             for lang in languages
         }
         sets = {lang: [e for group in files[lang].values() for e in group] for lang in languages}
-        models = {lang: Model.train(sets[lang] + everyday(lang)) for lang in languages}
-        asks = {lang: threshold(writer_scores(files[lang], everyday(lang))) for lang in languages}
+        readers = {lang: READER_OF.get(lang, "plain") for lang in languages}
+        models = {
+            lang: Model.train(sets[lang] + everyday(lang), reader=readers[lang])
+            for lang in languages
+        }
+        asks = {
+            lang: threshold(writer_scores(files[lang], everyday(lang), readers[lang]))
+            for lang in languages
+        }
         return cls(models, Languages.train(sets), data_hash(languages), asks)
 
     def save(self, path: Path = TRAINED) -> None:
@@ -431,7 +510,7 @@ WRITER_MIN = 300  # a development file this big counts as one writer's voice
 
 
 def writer_scores(
-    files: dict[str, list[Example]], extra: list[Example]
+    files: dict[str, list[Example]], extra: list[Example], reader: str = "plain"
 ) -> list[tuple[bool, float]]:
     """Leave one writer out: each big development file scored by a classifier trained on the
     other files (5-fold cross-validation when a language has one writer only)."""
@@ -442,7 +521,7 @@ def writer_scores(
         scored = []
         for left in big:
             rest = [e for name, examples in files.items() if name != left for e in examples]
-            model = Model.train(rest + extra)
+            model = Model.train(rest + extra, reader=reader)
             scored += [(e.danger, model.score(e.text).danger) for e in files[left]]
         return scored
     examples = [e for group in files.values() for e in group]
@@ -451,7 +530,9 @@ def writer_scores(
     scored = []
     for fold in range(5):
         held = set(order[fold::5])
-        model = Model.train([e for i, e in enumerate(examples) if i not in held] + extra)
+        model = Model.train(
+            [e for i, e in enumerate(examples) if i not in held] + extra, reader=reader
+        )
         scored += [(examples[i].danger, model.score(examples[i].text).danger) for i in held]
     return scored
 
