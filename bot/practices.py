@@ -45,6 +45,8 @@ EFFECTS = frozenset(
         "store_appreciation",
         "plan_metime",
         "plan_together",
+        # registered by the safety service (bot/safety/respond.py)
+        "safety_fear_quietly",
     }
 )
 SEEDS = frozenset({"appreciations_this_week", "week"})

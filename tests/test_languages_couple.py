@@ -247,11 +247,13 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
         "Conservo los míos y compartimos algunos",
         "Me importa, y sus sentimientos son suyos",
     ):
-        await sam.sees("/7")
+        await sam.sees("/8")
         await sam.presses(answer)
     for rating in ("4", "4", "4"):
-        await sam.sees("/7")
+        await sam.sees("/8")
         await sam.presses(rating)
+    await sam.sees("8/8", "me siento con seguridad")
+    await sam.presses("Siempre")
     await sam.sees("Estás en el centro saludable")
     await sam.presses("Listo")
     await sam.sees("Gracias por hacer un check-in contigo")

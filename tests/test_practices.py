@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from bot.emulator import Human
 from bot.storage.db import utcnow
 from bot.storage.models import CheckIn, FlowRun, MeTime
-from tests.helpers import Rig, pair
+from tests.helpers import Rig, pair, passed
+from tests.test_nudges_live import quiet_hours_off, schedule_in
 
 ANSWERS = {
     "hyper": [
@@ -34,16 +35,23 @@ ANSWERS = {
 }
 
 
-async def check_in(person: Human, style: str | list[str], ratings: tuple[int, int, int]) -> None:
+async def check_in(
+    person: Human,
+    style: str | list[str],
+    ratings: tuple[int, int, int],
+    safe_to_speak: str = "Always",
+) -> None:
     person.says("/checkin")
     await person.sees("Check-in")
     await person.presses("Let's go")
     for label in ANSWERS[style] if isinstance(style, str) else style:
-        await person.sees("/7")
+        await person.sees("/8")
         await person.presses(label)
     for rating in ratings:
-        await person.sees("/7")
+        await person.sees("/8")
         await person.presses(str(rating))
+    await person.sees("8/8", "safe to say what I think")
+    await person.presses(safe_to_speak)
 
 
 async def test_a_hyper_independent_check_in_suggests_let_go(rig: Rig) -> None:
@@ -230,3 +238,24 @@ async def test_time_together_is_planned_reminded_and_reviewed_with_both(rig: Rig
     await alex.presses("Tell Sam")
     await alex.sees("Sent.", 'a strong "us"')
     await sam.sees("Alex enjoyed your time together", "Your laugh when the ants came")
+
+
+async def test_not_always_safe_to_speak_gets_the_fear_answer_and_no_meeting_prompt(
+    rig: Rig,
+) -> None:
+    """Before any joint conflict work: "not always" gets the fear answer, privately, and the
+    weekly meeting's private prompt stops for them (not for their partner, who is told
+    nothing)."""
+    alex, sam = await pair(rig)
+    await check_in(alex, "team", (4, 4, 4), safe_to_speak="Not always")
+    answer = await alex.sees("afraid", "findahelpline.com")
+    assert answer.buttons[0]["text"] == "Pause all nudges quietly"
+    with Session(rig.engine) as session:
+        stored = session.exec(select(CheckIn)).one()  # the check-in itself is kept
+        assert stored.partner_id == alex.id
+    await quiet_hours_off(rig)
+    await passed(schedule_in(rig, 0.5))
+    await sam.sees("weekly State of the Union")  # the partner's prompt, as always
+    await rig.ticks(2)
+    await rig.talk.settle()
+    assert not any("weekly State of the Union" in t for t in alex.inbox())

@@ -11,20 +11,23 @@ answer opens with a neutral line, because a phone's lock screen shows the first 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from bot.buttons import SafetyChoice
 from bot.coaching import FlowService
 from bot.couples import CoupleService
-from bot.events import Event
+from bot.events import Event, Person
 from bot.languages import Words
 from bot.outbox import Button, Notice, Outgoing, Reply
 from bot.safety import country
 from bot.safety.detect import Detector, Finding
 from bot.safety.helplines import entries, helplines_for
+from bot.storage.models import FlowRun
+from bot.storage.runs import CoupleView
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import person_language
 from bot.texts import Renderer
@@ -45,6 +48,8 @@ class SafetyService:
         self.renderer = renderer
         self.couples = couples
         self.flows = flows
+        # The check-in's "With them I feel safe to say what I think: not always".
+        flows.effects["safety_fear_quietly"] = self.fear_quietly
 
     # ----- answers -------------------------------------------------------------------------
 
@@ -161,6 +166,31 @@ class SafetyService:
         found = self.country_of(event.person.id, event.person.language_code)
         change = [self._button("safety_change_country", "countries")] if found else []
         return Reply().add(*self._help(event, "safe", change))
+
+    def fear_quietly(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        """The fear answer, privately, as if they had written it, and their private nudges
+        paused quietly (their partner's look exactly as before)."""
+        person = params.get("_starter")
+        member = couple.members.get(person) if person is not None else None
+        if person is None or member is None:
+            return []
+        code = conn.execute(
+            select(PARTNERS.c.language_code).where(PARTNERS.c.id == person)
+        ).scalar()
+        who = Person(person, member.name, code)
+        event = Event(person=who, chat_id=person, in_group=False, at=now)
+        log.info("check-in: %s does not always feel safe to speak up; fear answer given", person)
+        # No nudge towards joint conflict work (the weekly meeting, Repair): their private
+        # nudges pause quietly, as "Pause all nudges quietly" does; /resume lifts it.
+        conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(hushed=True))
+        return self.answer(event, "fear").messages
 
     # ----- buttons -------------------------------------------------------------------------
 
