@@ -434,3 +434,17 @@ async def test_without_a_country_the_bot_asks_and_then_shows_that_countrys_numbe
     await alex.sees("Which country are you in?")
     await alex.presses("Canada")
     await alex.sees("If you need help (Canada)", "911")
+
+
+async def test_a_forged_country_button_changes_nothing(rig: Rig) -> None:
+    """Bad input: a country we have no entry for, or made-up data, gets a toast and no
+    number of anyone's; nothing is stored."""
+    from bot.buttons import SafetyChoice
+
+    alex, _sam = await pair(rig)
+    for data in (SafetyChoice("country.ZZ").pack(), SafetyChoice("country.").pack()):
+        query = alex.forges(data)
+        assert "button" in (await alex.toast_for(query)).lower()
+    assert person_row(rig, alex.id).country is None
+    alex.says("/safe")
+    await alex.sees("your local emergency number")

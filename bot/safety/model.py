@@ -254,13 +254,6 @@ class Features:
             len(terms), classes
         )
 
-    @property
-    def terms(self) -> dict[str, tuple[float, tuple[float, ...]]]:
-        return {
-            t: (float(self.idf[i]), tuple(float(w) for w in self.weights[i]))
-            for t, i in self.rows.items()
-        }
-
     @classmethod
     def fitted(cls, analyzer: Analyzer, vectorizer: Any, coefficients: Any) -> Features:
         idf = vectorizer.idf_
@@ -399,10 +392,6 @@ class Model:
             [Analyzer("char_wb", 2, 5)], [t for t, _ in risky], [k for _, k in risky], c
         )
         return cls(danger, kinds, reader)
-
-    @classmethod
-    def load(cls, path: Path = HERE / "development.yaml") -> Model:
-        return cls.train(load_set(path))
 
     def score(self, text: str) -> Score:
         """The highest danger of the whole message and of each of its sentences."""

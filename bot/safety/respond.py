@@ -70,9 +70,13 @@ class SafetyService:
         return country.resolve(chosen, timezone, language_code)
 
     def _help(
-        self, event: Event, template: str, buttons: list[tuple[Button, ...]]
-    ) -> list[Outgoing]:
-        found = self.country_of(event.person.id, event.person.language_code)
+        self,
+        event: Event,
+        template: str,
+        buttons: list[tuple[Button, ...]],
+        found: str | None = None,
+    ) -> Outgoing:
+        found = found or self.country_of(event.person.id, event.person.language_code)
         lines = helplines_for(found)
         where = (
             Words(country.name(lines.country, "en"), partial(country.name, lines.country))
@@ -89,7 +93,7 @@ class SafetyService:
         if lines.country is None:  # never another country's numbers: offer to choose theirs
             buttons = [*buttons, self._button("safety_my_country", "countries")]
         # Always the private chat, even when the words were typed in the group.
-        return [Outgoing(chat_id=event.person.id, text=text, buttons=tuple(buttons))]
+        return Outgoing(chat_id=event.person.id, text=text, buttons=tuple(buttons))
 
     def _which_country(self, event: Event) -> Outgoing:
         with self.couples.db.connect() as conn:
@@ -133,7 +137,7 @@ class SafetyService:
                 self._button("safety_pause", "pause"),
             ]
         self._remember(event.person.id)
-        return Reply().add(*self._help(event, f"safety_{kind}", buttons))
+        return Reply().add(self._help(event, f"safety_{kind}", buttons))
 
     def screen(self, event: Event) -> Reply | None:
         """A reply with help if `event.text` shows a sign; None to carry on as usual."""
@@ -159,13 +163,13 @@ class SafetyService:
             self._button("safety_need_help", f"help.{finding.kind}"),
             self._button("safety_am_safe", "safe"),
         ]
-        return Reply().add(*self._help(event, "safety_ask", buttons))
+        return Reply().add(self._help(event, "safety_ask", buttons))
 
     def safe(self, event: Event) -> Reply:
         """/safe: the help any time, for the country it names, which they can change."""
         found = self.country_of(event.person.id, event.person.language_code)
         change = [self._button("safety_change_country", "countries")] if found else []
-        return Reply().add(*self._help(event, "safe", change))
+        return Reply().add(self._help(event, "safe", change, found))
 
     def fear_quietly(
         self,
