@@ -21,7 +21,7 @@ from bot.nudges import NudgeService
 from bot.outbox import SCHEDULED, Notice, Reply
 from bot.practices import Practices
 from bot.safety.detect import Detector
-from bot.safety.respond import SafetyService
+from bot.safety.respond import SafetyService, Screened
 from bot.storage.db import Database, pending_migrations, upgrade
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
@@ -67,9 +67,11 @@ class Services:
         ]
         return own + labels.commands("group")
 
-    def text(self, event: Event) -> Reply:
-        """Free text: safety first, then length, then the running flow's, or a pointer."""
-        help_first = self.safety.screen(event)
+    def text(self, event: Event, screened: Screened | None = None) -> Reply:
+        """Free text: safety first, then length, then the running flow's, or a pointer.
+        `screened`: the safety reading done before the unit of work (the handler's way);
+        read here when a caller has none."""
+        help_first = self.safety.screen(event, screened or self.safety.read(event))
         if help_first is not None:
             return help_first  # the words never reach a flow: not stored, not relayed
         assert event.text is not None

@@ -113,6 +113,7 @@ SAFETY_MESSAGES = [
     "safety_check",
     "safety_coercion",
     "safety_fear",
+    "safety_fear:paused",  # the check-in's "not always"
     "safety_self_harm",
     "safety_violence",
     "safety_which_country",
@@ -124,10 +125,12 @@ SAFETY_MESSAGES = [
 @pytest.mark.parametrize("name", SAFETY_MESSAGES)
 def test_the_first_150_characters_of_a_safety_message_tell_nothing(lang: str, name: str) -> None:
     renderer = Renderer(PROJECT_ROOT / "prompts")
+    name, _, paused = name.partition(":")
     text = plain(
         renderer.render_in(
             lang,
             f"common/{name}",
+            paused=bool(paused),
             emergency="112",
             lines=["TelefonSeelsorge: 142 (24/7)", EVERYWHERE],
             phone=renderer.render_in(lang, "common/safety_phone"),

@@ -248,8 +248,10 @@ async def test_not_always_safe_to_speak_gets_the_fear_answer_and_no_meeting_prom
     nothing)."""
     alex, sam = await pair(rig)
     await check_in(alex, "team", (4, 4, 4), safe_to_speak="Not always")
-    answer = await alex.sees("afraid", "findahelpline.com")
-    assert answer.buttons[0]["text"] == "Pause all nudges quietly"
+    answer = await alex.sees("afraid", "findahelpline.com", "quietly paused my nudges")
+    # Already paused, and said so: nothing to press but their country's numbers.
+    assert [b["text"] for b in answer.buttons] == ["Numbers for my country"]
+    assert "Pause all nudges" not in answer.text
     with Session(rig.engine) as session:
         stored = session.exec(select(CheckIn)).one()  # the check-in itself is kept
         assert stored.partner_id == alex.id
@@ -258,4 +260,5 @@ async def test_not_always_safe_to_speak_gets_the_fear_answer_and_no_meeting_prom
     await sam.sees("weekly State of the Union")  # the partner's prompt, as always
     await rig.ticks(2)
     await rig.talk.settle()
-    assert not any("weekly State of the Union" in t for t in alex.inbox())
+    prompts = [t for t in alex.inbox() if "quietly paused" not in t]  # the answer names it
+    assert not any("weekly State of the Union" in t for t in prompts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -19,7 +20,9 @@ async def text(update: Update, context: CoachContext) -> None:
         return
     if event.in_group and not event.replied_to_bot:
         return  # ordinary chat between partners is none of our business
-    await deliver(context, update, lambda: context.services.text(event))
+    # Screened before the unit of work: the write lock is never held while the classifiers read.
+    screened = await asyncio.to_thread(context.services.safety.read, event)
+    await deliver(context, update, lambda: context.services.text(event, screened))
 
 
 async def button(update: Update, context: CoachContext) -> None:

@@ -182,25 +182,26 @@ class Analyzer:
     """scikit-learn's `char_wb` and `word` analyzers (lowercase, no accent stripping),
     written out so that scoring needs no scikit-learn."""
 
-    def __init__(self, kind: str, low: int, high: int) -> None:
-        self.kind, self.low, self.high = kind, low, high
+    def __init__(self, kind: str, low: int, high: int, stem: str = "") -> None:
+        self.kind, self.low, self.high, self.stem = kind, low, high, stem
         self.pattern = re.compile(WORD_PATTERN)
 
     # Equal analyzers share their counted n-grams (see _grams).
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Analyzer) and (self.kind, self.low, self.high) == (
-            other.kind,
-            other.low,
-            other.high,
-        )
+        return isinstance(other, Analyzer) and self.key() == other.key()
+
+    def key(self) -> tuple[str, int, int, str]:
+        return (self.kind, self.low, self.high, self.stem)
 
     def __hash__(self) -> int:
-        return hash((self.kind, self.low, self.high))
+        return hash(self.key())
 
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
         if self.kind == "word":
             tokens = self.pattern.findall(text)
+            if self.stem:
+                tokens = _stemmer(self.stem).stemWords(tokens)
             grams = list(tokens) if self.low == 1 else []
             for n in range(max(self.low, 2), min(self.high, len(tokens)) + 1):
                 grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
@@ -221,6 +222,8 @@ class Analyzer:
     def vectorizer(self) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        if self.kind == "word" and self.stem:
+            return TfidfVectorizer(analyzer=self, sublinear_tf=True)
         if self.kind == "word":
             return TfidfVectorizer(
                 ngram_range=(self.low, self.high), sublinear_tf=True, token_pattern=WORD_PATTERN
@@ -228,6 +231,13 @@ class Analyzer:
         return TfidfVectorizer(
             analyzer="char_wb", ngram_range=(self.low, self.high), sublinear_tf=True, min_df=2
         )
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(language)
 
 
 @lru_cache(maxsize=512)
@@ -283,7 +293,7 @@ class Features:
         # Flat arrays: read back at start in a fraction of the time a term -> weights map takes.
         # Rounded: the file stays small, the scores move by far less than a threshold step.
         return {
-            "analyzer": [self.analyse.kind, self.analyse.low, self.analyse.high],
+            "analyzer": list(self.analyse.key()),
             "classes": self.classes,
             "terms": list(self.rows),
             "idf": [round(float(x), 4) for x in self.idf],
@@ -294,9 +304,9 @@ class Features:
     def from_dict(cls, data: dict[str, Any]) -> Features:
         import numpy as np
 
-        kind, low, high = data["analyzer"]
+        kind, low, high, *stem = data["analyzer"]
         made = cls.__new__(cls)
-        made.analyse = Analyzer(kind, low, high)
+        made.analyse = Analyzer(kind, low, high, *stem)
         made.classes = int(data["classes"])
         made.rows = {term: i for i, term in enumerate(data["terms"])}
         made.idf = np.array(data["idf"], dtype=np.float64)
@@ -369,8 +379,8 @@ def _sigmoid(logit: float) -> float:
     return 1.0 / (1.0 + math.exp(-logit)) if logit > -500 else 0.0
 
 
-def _analyzers() -> list[Analyzer]:
-    return [Analyzer("char_wb", 2, 5), Analyzer("word", 1, 2)]
+def _analyzers(stem: str = "") -> list[Analyzer]:
+    return [Analyzer("char_wb", 2, 5), Analyzer("word", 1, 2, stem)]
 
 
 class Model:
@@ -383,10 +393,12 @@ class Model:
         self.read = READERS[reader]
 
     @classmethod
-    def train(cls, examples: list[Example], c: float = 16.0, reader: str = "plain") -> Model:
+    def train(
+        cls, examples: list[Example], c: float = 16.0, reader: str = "plain", stem: str = ""
+    ) -> Model:
         read = READERS[reader]
         texts = [read(e.text) for e in examples]
-        danger = Linear.train(_analyzers(), texts, [e.danger for e in examples], c)
+        danger = Linear.train(_analyzers(stem), texts, [e.danger for e in examples], c)
         risky = [(t, e.kind) for t, e in zip(texts, examples, strict=True) if e.danger]
         kinds = Linear.train(
             [Analyzer("char_wb", 2, 5)], [t for t, _ in risky], [k for _, k in risky], c

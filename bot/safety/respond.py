@@ -11,6 +11,7 @@ answer opens with a neutral line, because a phone's lock screen shows the first 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -38,6 +39,13 @@ KINDS = ("self_harm", "violence", "coercion", "fear")
 # After these, couple exercises may not be safe: continuing is offered, not the default.
 PARTNER_DANGER = frozenset({"violence", "coercion", "fear"})
 CHECK_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Screened:
+    """The detector's reading of one message (None: everyday talk)."""
+
+    finding: Finding | None
 
 
 class SafetyService:
@@ -75,6 +83,7 @@ class SafetyService:
         template: str,
         buttons: list[tuple[Button, ...]],
         found: str | None = None,
+        paused: bool = False,
     ) -> Outgoing:
         found = found or self.country_of(event.person.id, event.person.language_code)
         lines = helplines_for(found)
@@ -89,6 +98,7 @@ class SafetyService:
             lines=lines.lines,
             phone=self.renderer.render("common/safety_phone"),
             country=where,
+            paused=paused,
         )
         if lines.country is None:  # never another country's numbers: offer to choose theirs
             buttons = [*buttons, self._button("safety_my_country", "countries")]
@@ -139,14 +149,20 @@ class SafetyService:
         self._remember(event.person.id)
         return Reply().add(self._help(event, f"safety_{kind}", buttons))
 
-    def screen(self, event: Event) -> Reply | None:
-        """A reply with help if `event.text` shows a sign; None to carry on as usual."""
+    def read(self, event: Event) -> Screened:
+        """What `event.text` signals, read before the unit of work opens: the classifiers take
+        milliseconds (and the first message after a start may wait for them to load), which
+        must not be spent holding the database's write lock while every couple waits."""
         if not event.text:
-            return None
+            return Screened(None)
         person = event.person
         with self.couples.db.connect() as conn:
             lang = person_language(conn, person.id, (person.id, person.language_code))
-        finding: Finding | None = self.detector.screen(event.text, lang)
+        return Screened(self.detector.screen(event.text, lang))
+
+    def screen(self, event: Event, screened: Screened) -> Reply | None:
+        """A reply with help if `event.text` showed a sign; None to carry on as usual."""
+        finding = screened.finding
         if finding is None:
             return None
         log.info(
@@ -194,7 +210,9 @@ class SafetyService:
         # No nudge towards joint conflict work (the weekly meeting, Repair): their private
         # nudges pause quietly, as "Pause all nudges quietly" does; /resume lifts it.
         conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(hushed=True))
-        return self.answer(event, "fear").messages
+        self._remember(person)
+        # Already paused, and said so in the answer: no "pause" or "continue" to press.
+        return [self._help(event, "safety_fear", [], paused=True)]
 
     # ----- buttons -------------------------------------------------------------------------
 
