@@ -221,9 +221,10 @@ def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_safety_train(_args: argparse.Namespace, _settings: Settings) -> int:
-    from bot.safety.model import TRAINED, Trained
+    from bot.safety.calibrate import train
+    from bot.safety.model import TRAINED
 
-    trained = Trained.train()
+    trained = train()
     trained.save()
     asks = ", ".join(f"{lang} {ask}" for lang, ask in sorted(trained.asks.items()))
     print(f"wrote {TRAINED.name} ({TRAINED.stat().st_size // 1024} KB); asks at {asks}")

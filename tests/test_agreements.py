@@ -31,7 +31,8 @@ async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  #
     await sam.presses("Yes, this one", group)
     await first_speaker(alex, sam, "Alex", group)
     for speaker, listener in ((alex, sam), (sam, alex)):
-        await speaker.sees(f"{speaker.name}, you speak first", in_=group)
+        turn = "you speak first" if speaker is alex else "your turn to speak"
+        await speaker.sees(f"{speaker.name}, {turn}", in_=group)
         await speaker.presses("I'm done", group)
         summary = await listener.sees(f"{listener.name}, sum up", in_=group)
         listener.replies(summary, "So what I'm hearing you say is chores matter")

@@ -84,7 +84,8 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
     swapped = await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
     assert swapped
     await alex.sees("Alex, you listen now", "Set your own view aside", in_=group)
-    turn = await sam.sees("Sam, you speak first", in_=group)
+    turn = await sam.sees("Sam, your turn to speak", in_=group)
+    assert "first" not in turn.text  # round two: Alex spoke first
     await sam.presses("I'm done", group)
     summary_ask = await alex.sees("Alex, sum up", in_=group)
     alex.replies(summary_ask, "So what I'm hearing you say is you want an adventure")
@@ -170,10 +171,13 @@ async def test_three_summaries_at_most(rig: Rig) -> None:
         await alex.sees("is that what you meant", f"try {attempt}", in_=group)
         await alex.presses("Not quite", group)
         correction = await alex.sees("what was missed", in_=group)
+        # A retry is promised only while there is one (the review found "will try again"
+        # promised after the third miss, then broken).
+        assert ("will try again" in correction.text) == (attempt < 2), correction.text
         alex.replies(correction, "more")
         if attempt < 2:
             summary = await sam.sees("sum up", in_=group)
-    await alex.sees("tried three times", in_=group)
+    await alex.sees("Thank you for trying", in_=group)
     await sam.sees("you don't have to agree", in_=group)
 
 
@@ -357,7 +361,7 @@ async def both_heard(rig: Rig) -> tuple[Human, Human, SimChat]:
     sam.replies(validate, "That makes sense from your point of view")
     await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
     await alex.sees("Alex, you listen now", in_=group)
-    await sam.sees("you speak first", in_=group)
+    await sam.sees("your turn to speak", in_=group)
     await sam.presses("I'm done", group)
     summary = await alex.sees("sum up", in_=group)
     alex.replies(summary, "So what I'm hearing you say is you want a plan")
@@ -469,10 +473,11 @@ async def test_talking_out_loud_the_bot_only_guides_the_turns(rig: Rig) -> None:
     await sam.presses("Yes, this one", group)
     await first_speaker(alex, sam, "Alex", group)
     for speaker, listener in ((alex, sam), (sam, alex)):
-        await speaker.sees(f"{speaker.name}, you speak first, out loud", in_=group)
+        turn = "you speak first" if speaker is alex else "your turn to speak"
+        await speaker.sees(f"{speaker.name}, {turn}, out loud", in_=group)
         await speaker.presses("I'm done", group)
         await listener.sees(f"{listener.name}, sum up out loud", "did you feel heard", in_=group)
-        await speaker.presses("Try again", group)
+        await speaker.presses("Not quite", group)
         await listener.sees("sum up out loud", in_=group)
         await speaker.presses("I felt heard", group)
         await listener.sees("now say out loud", in_=group)
@@ -496,15 +501,19 @@ async def test_the_ten_minute_version_skips_the_brainstorm(rig: Rig) -> None:
     await sam.presses("Yes, this one", group)
     await first_speaker(alex, sam, "Alex", group)
     for speaker, listener in ((alex, sam), (sam, alex)):
-        await speaker.sees("you speak first", in_=group)
+        turn = "you speak first" if speaker is alex else "your turn to speak"
+        await speaker.sees(turn, in_=group)
         await speaker.presses("I'm done", group)
         summary = await listener.sees("sum up", in_=group)
         listener.replies(summary, "So what I'm hearing you say is plans matter")
         await speaker.sees("is that what you meant", in_=group)
         await speaker.presses("Not quite", group)
         correction = await speaker.sees("what was missed", in_=group)
+        # one try only in the short version: no second try promised, no "three times"
+        assert "will try again" not in correction.text, correction.text
         speaker.replies(correction, "More than that")
-        await listener.sees("tried", in_=group)  # one try only in the short version
+        moved_on = await listener.sees("Thank you for trying", in_=group)
+        assert "three" not in moved_on.text
         validate = await listener.sees("That makes sense", in_=group)
         listener.replies(validate, "That makes sense from your point of view")
         if speaker is alex:

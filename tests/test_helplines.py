@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bot import PROJECT_ROOT
+from bot.languages import Words
 from bot.safety import country
 from bot.safety.helplines import EVERYWHERE, entries, helplines_for
 from bot.texts import Renderer, plain
@@ -74,6 +75,19 @@ def test_a_languages_likely_countries_all_have_their_lines(lang: str) -> None:
     for code in country.LIKELY[lang]:
         assert code in entries(), (lang, code)
         assert {"emergency", "crisis", "violence"} <= set(entries()[code]), (lang, code)
+
+
+def test_an_arabic_speaker_reads_each_arab_countrys_lines_by_their_arabic_names() -> None:
+    arab = [code for code in country.LIKELY["ar"] if "ar" in entries()[code].get("languages", [])]
+    assert len(arab) >= 10
+    for code in arab:
+        crisis, violence = helplines_for(code).lines[:2]
+        for shown in (crisis, violence):
+            assert isinstance(shown, Words), (code, shown)
+            name = shown.in_("ar").split(":")[0]
+            assert re.search("[\u0600-\u06ff]", name), (code, shown)
+            # no English left in it (two organisations write their own Latin brand)
+            assert not re.search("[A-Za-z]{4}", name.replace("HOPE", "").replace("Embrace", ""))
 
 
 def test_an_unknown_country_gets_nobody_elses_numbers() -> None:

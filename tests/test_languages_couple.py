@@ -252,7 +252,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     for rating in ("4", "4", "4"):
         await sam.sees("/8")
         await sam.presses(rating)
-    await sam.sees("8/8", "me siento con seguridad")
+    await sam.sees("8/8", "siento que es seguro")
     await sam.presses("Siempre")
     await sam.sees("Estás en el centro saludable")
     await sam.presses("Listo")

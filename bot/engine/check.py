@@ -235,6 +235,8 @@ def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
             if action.set:
                 for key, value in action.set.items():
                     ctx.setdefault(key, value)
+            for key in action.calc or {}:
+                ctx.setdefault(key, True)  # a computed flag or value: any will render
         if not state.save:
             continue
         if state.collect or (state.from_ == "both" and state.takes_text):

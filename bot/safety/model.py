@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.safety.normalise import normalise
-from bot.safety.sets import Example, load_set
+from bot.safety.sets import Example
 
 HERE = Path(__file__).resolve().parent
 TRAINED = HERE / "trained.json.gz"
 # Bumped when features or training change, so a shipped model made the old way is stale.
-RECIPE = "5"
+RECIPE = "6"
 WORD_PATTERN = r"(?u)\b\w\w+\b"
 SENTENCE = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
 MIN_SENTENCE_WORDS = 3
@@ -182,26 +182,25 @@ class Analyzer:
     """scikit-learn's `char_wb` and `word` analyzers (lowercase, no accent stripping),
     written out so that scoring needs no scikit-learn."""
 
-    def __init__(self, kind: str, low: int, high: int, stem: str = "") -> None:
-        self.kind, self.low, self.high, self.stem = kind, low, high, stem
+    def __init__(self, kind: str, low: int, high: int) -> None:
+        self.kind, self.low, self.high = kind, low, high
         self.pattern = re.compile(WORD_PATTERN)
 
     # Equal analyzers share their counted n-grams (see _grams).
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Analyzer) and self.key() == other.key()
-
-    def key(self) -> tuple[str, int, int, str]:
-        return (self.kind, self.low, self.high, self.stem)
+        return isinstance(other, Analyzer) and (self.kind, self.low, self.high) == (
+            other.kind,
+            other.low,
+            other.high,
+        )
 
     def __hash__(self) -> int:
-        return hash(self.key())
+        return hash((self.kind, self.low, self.high))
 
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
         if self.kind == "word":
             tokens = self.pattern.findall(text)
-            if self.stem:
-                tokens = _stemmer(self.stem).stemWords(tokens)
             grams = list(tokens) if self.low == 1 else []
             for n in range(max(self.low, 2), min(self.high, len(tokens)) + 1):
                 grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
@@ -222,8 +221,6 @@ class Analyzer:
     def vectorizer(self) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        if self.kind == "word" and self.stem:
-            return TfidfVectorizer(analyzer=self, sublinear_tf=True)
         if self.kind == "word":
             return TfidfVectorizer(
                 ngram_range=(self.low, self.high), sublinear_tf=True, token_pattern=WORD_PATTERN
@@ -231,13 +228,6 @@ class Analyzer:
         return TfidfVectorizer(
             analyzer="char_wb", ngram_range=(self.low, self.high), sublinear_tf=True, min_df=2
         )
-
-
-@lru_cache(maxsize=8)
-def _stemmer(language: str) -> Any:
-    import snowballstemmer
-
-    return snowballstemmer.stemmer(language)
 
 
 @lru_cache(maxsize=512)
@@ -293,7 +283,7 @@ class Features:
         # Flat arrays: read back at start in a fraction of the time a term -> weights map takes.
         # Rounded: the file stays small, the scores move by far less than a threshold step.
         return {
-            "analyzer": list(self.analyse.key()),
+            "analyzer": [self.analyse.kind, self.analyse.low, self.analyse.high],
             "classes": self.classes,
             "terms": list(self.rows),
             "idf": [round(float(x), 4) for x in self.idf],
@@ -304,9 +294,9 @@ class Features:
     def from_dict(cls, data: dict[str, Any]) -> Features:
         import numpy as np
 
-        kind, low, high, *stem = data["analyzer"]
+        kind, low, high = data["analyzer"]
         made = cls.__new__(cls)
-        made.analyse = Analyzer(kind, low, high, *stem)
+        made.analyse = Analyzer(kind, low, high)
         made.classes = int(data["classes"])
         made.rows = {term: i for i, term in enumerate(data["terms"])}
         made.idf = np.array(data["idf"], dtype=np.float64)
@@ -379,8 +369,8 @@ def _sigmoid(logit: float) -> float:
     return 1.0 / (1.0 + math.exp(-logit)) if logit > -500 else 0.0
 
 
-def _analyzers(stem: str = "") -> list[Analyzer]:
-    return [Analyzer("char_wb", 2, 5), Analyzer("word", 1, 2, stem)]
+def _analyzers() -> list[Analyzer]:
+    return [Analyzer("char_wb", 2, 5), Analyzer("word", 1, 2)]
 
 
 class Model:
@@ -393,12 +383,10 @@ class Model:
         self.read = READERS[reader]
 
     @classmethod
-    def train(
-        cls, examples: list[Example], c: float = 16.0, reader: str = "plain", stem: str = ""
-    ) -> Model:
+    def train(cls, examples: list[Example], c: float = 16.0, reader: str = "plain") -> Model:
         read = READERS[reader]
         texts = [read(e.text) for e in examples]
-        danger = Linear.train(_analyzers(stem), texts, [e.danger for e in examples], c)
+        danger = Linear.train(_analyzers(), texts, [e.danger for e in examples], c)
         risky = [(t, e.kind) for t, e in zip(texts, examples, strict=True) if e.danger]
         kinds = Linear.train(
             [Analyzer("char_wb", 2, 5)], [t for t, _ in risky], [k for _, k in risky], c
@@ -461,28 +449,9 @@ class Trained:
     languages: Languages | None
     hash: str
     # Per language, the danger probability at which the classifier asks "Are you safe right
-    # now?": chosen on that language's development set by 5-fold cross-validation (the
-    # lowest that flags at most 5% of its safe messages), never on a held-out set.
+    # now?": chosen across that language's development writers (calibrate.py), never on a
+    # held-out set.
     asks: dict[str, float] = field(default_factory=dict)
-
-    @classmethod
-    def train(cls, languages: list[str] | None = None) -> Trained:
-        languages = languages or shipped_languages()
-        files = {
-            lang: {path.name: load_set(path) for path in development_files(lang)}
-            for lang in languages
-        }
-        sets = {lang: [e for group in files[lang].values() for e in group] for lang in languages}
-        readers = {lang: READER_OF.get(lang, "plain") for lang in languages}
-        models = {
-            lang: Model.train(sets[lang] + everyday(lang), reader=readers[lang])
-            for lang in languages
-        }
-        asks = {
-            lang: threshold(writer_scores(files[lang], everyday(lang), readers[lang]))
-            for lang in languages
-        }
-        return cls(models, Languages.train(sets), data_hash(languages), asks)
 
     def save(self, path: Path = TRAINED) -> None:
         data = {
@@ -517,48 +486,6 @@ class Trained:
                 "run `us-coach safety train` and commit it",
                 path.name,
             )
-        return cls.train(languages)
+        from bot.safety.calibrate import train
 
-
-# The classifier only asks "Are you safe right now?" (one message, one button back), so its
-# threshold favours recall: the lowest at which, judged across writers, at least this share
-# of what it flags is danger.
-ASK_PRECISION = 0.80
-WRITER_MIN = 300  # a development file this big counts as one writer's voice
-
-
-def writer_scores(
-    files: dict[str, list[Example]], extra: list[Example], reader: str = "plain"
-) -> list[tuple[bool, float]]:
-    """Leave one writer out: each big development file scored by a classifier trained on the
-    other files (5-fold cross-validation when a language has one writer only)."""
-    import random
-
-    big = [name for name, examples in files.items() if len(examples) >= WRITER_MIN]
-    if len(big) >= 2:
-        scored = []
-        for left in big:
-            rest = [e for name, examples in files.items() if name != left for e in examples]
-            model = Model.train(rest + extra, reader=reader)
-            scored += [(e.danger, model.score(e.text).danger) for e in files[left]]
-        return scored
-    examples = [e for group in files.values() for e in group]
-    order = list(range(len(examples)))
-    random.Random(7).shuffle(order)
-    scored = []
-    for fold in range(5):
-        held = set(order[fold::5])
-        model = Model.train(
-            [e for i, e in enumerate(examples) if i not in held] + extra, reader=reader
-        )
-        scored += [(examples[i].danger, model.score(examples[i].text).danger) for i in held]
-    return scored
-
-
-def threshold(scored: list[tuple[bool, float]]) -> float:
-    for step in range(25, 96):
-        at = step / 100
-        flagged = [danger for danger, score in scored if score >= at]
-        if flagged and sum(flagged) / len(flagged) >= ASK_PRECISION:
-            return at
-    return 0.95
+        return train(languages)

@@ -1,0 +1,89 @@
+"""Training the shipped classifiers and choosing, per language, when the classifier asks.
+
+Run at build time (`us-coach safety train`), never while a person waits. The threshold is
+chosen the way the detector will be met in use: by people who wrote none of its data. Each
+development writer's file is read by a detector whose classifier was trained without it
+(rules and classifier together, as `Detector.decide` weighs them), and the threshold is the
+one at which recall and precision across writers are most nearly both high (the largest of
+their minimum). Held-out sets are never read here.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from bot.safety.detect import Detector, Reading
+from bot.safety.model import (
+    READER_OF,
+    Languages,
+    Model,
+    Trained,
+    data_hash,
+    development_files,
+    everyday,
+    shipped_languages,
+)
+from bot.safety.rules import Rules
+from bot.safety.sets import Example, load_set
+
+HERE = Path(__file__).resolve().parent
+WRITER_MIN = 300  # a development file this big counts as one writer's voice
+STEPS = [step / 100 for step in range(25, 96)]
+
+
+def train(languages: list[str] | None = None) -> Trained:
+    languages = languages or shipped_languages()
+    files = {
+        lang: {path.name: load_set(path) for path in development_files(lang)} for lang in languages
+    }
+    sets = {lang: [e for group in files[lang].values() for e in group] for lang in languages}
+    models = {
+        lang: Model.train(sets[lang] + everyday(lang), reader=READER_OF.get(lang, "plain"))
+        for lang in languages
+    }
+    asks = {lang: balanced(lang, across_writers(lang, files[lang])) for lang in languages}
+    return Trained(models, Languages.train(sets), data_hash(languages), asks)
+
+
+def groups(files: dict[str, list[Example]]) -> list[list[Example]]:
+    """Each big development file as one writer; five shuffled folds when there is one."""
+    big = [examples for examples in files.values() if len(examples) >= WRITER_MIN]
+    if len(big) >= 2:
+        small = [e for examples in files.values() if len(examples) < WRITER_MIN for e in examples]
+        return [*big, small] if small else big
+    examples = [e for group in files.values() for e in group]
+    order = list(range(len(examples)))
+    random.Random(7).shuffle(order)
+    return [[examples[i] for i in order[fold::5]] for fold in range(5)]
+
+
+def across_writers(lang: str, files: dict[str, list[Example]]) -> list[tuple[bool, Reading]]:
+    """Every development message read by a detector that never learnt from its writer."""
+    others = {lang: Rules.load(HERE / lang / "signals.yaml")} if lang != "en" else {}
+    parts = groups(files)
+    read: list[tuple[bool, Reading]] = []
+    for i, left in enumerate(parts):
+        rest = [e for j, part in enumerate(parts) if j != i for e in part]
+        model = Model.train(rest + everyday(lang), reader=READER_OF.get(lang, "plain"))
+        detector = Detector(Rules.load(), Trained({lang: model}, None, ""), others=others)
+        for example in left:
+            reading = detector.read(example.text, lang)
+            if reading is not None:
+                read.append((example.danger, reading))
+    return read
+
+
+def balanced(lang: str, read: list[tuple[bool, Reading]]) -> float:
+    """The threshold with the largest min(recall, precision) across writers (the lowest
+    such, which favours recall)."""
+    detector = Detector(Rules.load(), None)
+    danger = sum(d for d, _ in read) or 1
+    best, best_at = -1.0, STEPS[-1]
+    for at in STEPS:
+        flagged = [d for d, r in read if detector.decide(r, {lang: at}) is not None]
+        recall = sum(flagged) / danger
+        precision = sum(flagged) / len(flagged) if flagged else 0.0
+        if min(recall, precision) > best:
+            best, best_at = min(recall, precision), at
+    return best_at
