@@ -50,6 +50,7 @@ async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  #
     alex.replies(brainstorm, agreement)
     await alex.sees("1 idea so far", in_=group)
     await sam.presses("We have enough ideas", group)
+    await alex.presses("We have enough ideas", group)
     choose = await sam.sees("Which one works for you both", in_=group)
     sam.replies(choose, agreement)
     await alex.presses("We both agree", group)

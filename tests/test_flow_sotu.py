@@ -99,16 +99,16 @@ async def test_a_full_meeting_in_the_group(rig: Rig) -> None:
     await sam.presses("Let's find a win-win", group)
     brainstorm = await alex.sees("Brainstorm", in_=group)
     alex.replies(brainstorm, "Lazy Saturday, adventure Sunday")
-    await rig.talk.settle()
-    print(
-        [(m.text[:60], m.reply_to) for m in rig.server.messages[group.id][-4:]],
-        the_run(rig).state,
-        the_run(rig).context.get("options"),
-    )
     noted = await alex.sees("1 idea so far", in_=group)
     sam.replies(noted, "Picnic in the park")
     await sam.sees("2 ideas so far", in_=group)
     await sam.presses("We have enough ideas", group)
+    await rig.talk.settle()
+    # One partner cannot close the brainstorm while the other may still be typing.
+    assert the_run(rig).state == "brainstorm"
+    alex.replies(noted, "Pancakes first")
+    await alex.sees("3 ideas so far", in_=group)
+    await alex.presses("We have enough ideas", group)
     choose = await sam.sees("Which one works for you both", in_=group)
     sam.replies(choose, "Lazy Saturday, picnic Sunday")
     await alex.sees("Your agreement", in_=group)
@@ -388,6 +388,53 @@ async def test_understanding_without_a_decision_is_an_ending_of_its_own(rig: Rig
     # Each gets the closing question in private.
     await alex.sees("make you feel loved")
     await sam.sees("make you feel loved")
+
+
+async def test_choosing_differently_is_said_out_loud_and_twice_ends_with_understanding(
+    rig: Rig,
+) -> None:
+    """No silent wait: when one wants a win-win and the other wants to stop, both are told
+    what each chose; the second time, the meeting ends with understanding, kindly."""
+    alex, sam, group = await both_heard(rig)
+    await alex.presses("Let's find a win-win", group)
+    await sam.presses("We understand each other; no decision today", group)
+    told = await alex.sees(
+        "Alex chose “Let's find a win-win”", "Sam chose “We understand each other", in_=group
+    )
+    assert "choose again" in told.text
+    again = await sam.sees("Where are you now?", in_=group)  # the same buttons, once more
+    assert [b["text"] for b in again.buttons][:2] == [
+        "Let's find a win-win",
+        "We understand each other; no decision today",
+    ]
+    await sam.presses("Let's find a win-win", group)
+    await alex.presses("We understand each other; no decision today", group)
+    await alex.sees("Still two different answers", in_=group)
+    await alex.sees("that's today's result", in_=group)
+    assert the_run_of(rig, "sotu").status == "done"
+    await alex.sees("make you feel loved")
+    await sam.sees("make you feel loved")
+
+
+async def test_choosing_who_speaks_first_differently_asks_again(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/sotu", group)
+    await sam.presses("We're ready", group)
+    await warm_up(alex, sam, group)
+    await sam.sees("one issue for today", in_=group)
+    await sam.presses("Chores", group)
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    await alex.sees("Who speaks first", in_=group)
+    await alex.presses("Alex first", group)
+    await sam.presses("Sam first", group)
+    await alex.sees("Alex chose “Alex first”; Sam chose “Sam first”", in_=group)
+    await sam.sees("Who speaks first", in_=group)
+    await alex.presses("Sam first", group)
+    await sam.presses("Sam first", group)
+    await alex.sees("Alex, you listen first", in_=group)
+    await sam.sees("Sam, you speak first", in_=group)
 
 
 async def test_the_closing_question_is_private_until_shared(rig: Rig) -> None:

@@ -111,6 +111,8 @@ def _targets(state: State) -> list[str]:
         found.extend(t.to for t in state.next)
     for choice in state.choices.values():
         found.append(choice.next or (state.next if isinstance(state.next, str) else "") or "")
+    if state.disagree:
+        found.append(state.disagree)
     return [t for t in found if t]
 
 
@@ -152,6 +154,8 @@ def structure_problems(
             add(name, "unknown-role", f"to: {state.to!r} is not a role, `both` or `group`")
         if state.from_ is not None and state.from_ not in roles | {"any", "both"}:
             add(name, "unknown-role", f"from: {state.from_!r} is not a role, `any` or `both`")
+        if state.disagree and (state.from_ != "both" or not state.choices):
+            add(name, "disagree", "`disagree` is for a step whose choice both must make")
         if state.end and (state.waits or state.next):
             add(name, "end-state", "an end state waits for nothing and goes nowhere")
         if not state.end and not state.waits and state.next is None:

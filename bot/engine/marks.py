@@ -19,6 +19,7 @@ class Marks:
     answered: dict[str, str] = field(default_factory=dict)  # this step: person -> text
     votes: dict[str, str] = field(default_factory=dict)  # this step: person -> choice
     by: dict[str, int] = field(default_factory=dict)  # saved answer's key -> its author
+    disagreed: int = 0  # this step: how often both voted and their votes differed
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Marks:
@@ -28,6 +29,7 @@ class Marks:
             answered=dict(data.get("answered", {})),
             votes=dict(data.get("votes", {})),
             by={k: int(v) for k, v in data.get("by", {}).items()},
+            disagreed=int(data.get("disagreed", 0)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -36,6 +38,7 @@ class Marks:
             "answered": dict(self.answered),
             "votes": dict(self.votes),
             "by": dict(self.by),
+            "disagreed": self.disagreed,
         }
 
     def copy(self) -> Marks:
@@ -45,6 +48,7 @@ class Marks:
         """A new step: its answers and votes start afresh."""
         self.answered.clear()
         self.votes.clear()
+        self.disagreed = 0
 
     def authored_by(self, context: dict[str, Any], person: int) -> dict[str, Any]:
         """The answers in `context` that `person` wrote, and nothing else."""

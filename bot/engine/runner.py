@@ -277,9 +277,11 @@ class FlowRunner:
             votes = run.marks.votes
             votes[str(given.person)] = given.choice or ""
             outcome.changed = True
-            if sorted(votes.values()) != [given.choice] * len(run.roles):
+            if len(votes) < len(set(run.roles.values())):
                 others = [members[p].name for p in run.roles.values() if p != given.person]
                 return self._notice(outcome, "waiting_for", name=", ".join(others))
+            if len(set(votes.values())) > 1:
+                return self._disagreed(flow, state, outcome, members)
         # In a text state, `save` names the text, and a button with a `value` (a suggested
         # answer, like a topic) answers it too.
         if state.save and (
@@ -301,6 +303,35 @@ class FlowRunner:
             raise FlowBug(f"{flow.id}.{run.state}: choice {given.choice} leads nowhere")
         outcome.changed = True
         self._advance(flow, outcome, target, members)
+        return outcome
+
+    def _disagreed(
+        self, flow: Flow, state: State, outcome: Outcome, members: dict[int, Member]
+    ) -> Outcome:
+        """Both chose, differently: never a silent wait. Both are told what each chose and
+        choose again; the second time, a step with `disagree` goes there instead."""
+        run = outcome.run
+        names = {role: members[p].name for role, p in run.roles.items() if p in members}
+        chosen = [
+            {
+                "name": members[int(p)].name,
+                "label": self.renderer.labels.choice(flow, run.state, key, names),
+            }
+            for p, key in run.marks.votes.items()
+            if int(p) in members
+        ]
+        run.marks.votes.clear()
+        run.marks.disagreed += 1
+        final = run.marks.disagreed >= 2 and state.disagree is not None
+        for person in self._audience(flow, run, state.to):
+            outcome.messages.append(
+                self._common(run, "votes_differ", person, chosen=chosen, final=final)
+            )
+        if final:
+            assert state.disagree is not None
+            self._advance(flow, outcome, state.disagree, members)
+        else:
+            self._prompt(flow, outcome, members)  # the same step's buttons, to choose again
         return outcome
 
     def _text(

@@ -159,6 +159,11 @@ class State(Strict):
         default=None, ge=1, description="collect: at most this many texts from each person"
     )
     next: str | list[Transition] | None = None
+    disagree: str | None = Field(
+        default=None,
+        description="from: both: where to go when the partners choose differently a second "
+        "time (each time they are told what each chose; without it they choose again)",
+    )
     do: list[Action] = []
     hold: str | None = Field(
         default=None, description="template answering the other partner's text meanwhile"
