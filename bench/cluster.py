@@ -45,7 +45,7 @@ from bot.emulator import BotApiServer, Conversation
 from bot.emulator.cluster import Cluster, Process, cli, environment
 from bot.storage.db import make_engine, utcnow
 from bot.storage.tables import COUPLES, PARTNERS
-from bot.texts import plain
+from bot.words.texts import plain
 from tests.backends import fresh_postgres, postgres_problem
 
 TOKEN = "123456:BENCH-token-for-the-local-bot-api-server"

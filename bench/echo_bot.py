@@ -22,7 +22,7 @@ def main() -> None:
         .concurrent_updates(True)  # the same concurrency as Us Coach, for a fair baseline
     )
     if os.environ.get("ECHO_HTTP") == "aiohttp":  # Us Coach's HTTP layer, to isolate the engine
-        from bot.http import AiohttpRequest
+        from bot.telegram.http import AiohttpRequest
 
         builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1))
     application = builder.build()

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot import clock
 from bot.config import ConfigError, Settings, load_settings
+from bot.core import clock
 from bot.engine.check import FlowError
 
 
@@ -37,7 +37,7 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
     settings.require_token()
 
     def load() -> Any:
-        from bot.main import serve
+        from bot.telegram.main import serve
 
         return lambda stop: serve(settings, stop)
 
@@ -87,11 +87,11 @@ def _serve_until_signalled(load: Any) -> None:
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
-    return _serve_process(args, settings, "bot.web", "serve_web")
+    return _serve_process(args, settings, "bot.telegram.web", "serve_web")
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    return _serve_process(args, settings, "bot.worker", "serve_worker")
+    return _serve_process(args, settings, "bot.telegram.worker", "serve_worker")
 
 
 def _serve_process(args: argparse.Namespace, settings: Settings, module: str, name: str) -> int:
@@ -112,8 +112,8 @@ def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
     """A release step: point Telegram at URL with our secret, publish the menus."""
     import asyncio
 
-    from bot.main import build_application, publish_commands
-    from bot.services import build_services
+    from bot.coaching.services import build_services
+    from bot.telegram.main import build_application, publish_commands
 
     settings.require_token()
     if args.action == "set" and not settings.webhook_secret:
@@ -172,7 +172,7 @@ def cmd_flows_schema(_args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def cmd_flows_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import practices
+    from bot.coaching import practices
     from bot.engine.check import check_flows
     from bot.engine.check_languages import languages_in
 
@@ -193,9 +193,9 @@ def cmd_flows_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_flows_stamp(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import practices
+    from bot.coaching import practices
     from bot.engine.check import check_flows
-    from bot.translations import stamp
+    from bot.words.translations import stamp
 
     flows, _problems = check_flows(
         settings.flows_dir, settings.prompts_dir, practices.names(), languages=False
@@ -206,7 +206,7 @@ def cmd_flows_stamp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import practices
+    from bot.coaching import practices
     from bot.engine.check import check_flows, mermaid
 
     flows, _problems = check_flows(settings.flows_dir, settings.prompts_dir, practices.names())

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     flows_dir: Path = PROJECT_ROOT / "flows"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     invite_ttl_hours: int = 72
-    # Telegram's flood limits; the sender's one budget keeps us under them (bot/budget.py).
+    # Telegram's flood limits; the sender's one budget keeps us under them (bot/core/budget.py).
     flood_overall_per_second: float = 30
     flood_group_per_minute: float = 20
     flood_chat_per_second: float = 1
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram"
     # `text` for people, `json` for log collectors (never message text, in either).
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
-    # Seconds added to the machine's clock (bot/clock.py). Zero in production; the tests
+    # Seconds added to the machine's clock (bot/core/clock.py). Zero in production; the tests
     # and the playground's browser test start every process at the same fixed daytime.
     clock_offset_seconds: float = 0
 

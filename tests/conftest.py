@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import clock
+from bot.core import clock
 from bot.emulator import BotApiServer, Conversation
 from bot.storage.db import make_engine
 from tests.backends import fresh_postgres

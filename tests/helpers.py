@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from bot import PROJECT_ROOT
 from bot.config import Settings, load_settings
 from bot.emulator import BotApiServer, Conversation, Human
-from bot.main import serve
 from bot.storage.db import make_engine
+from bot.telegram.main import serve
 
 TOKEN = "123456:TEST-token-for-the-local-bot-api-server"
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot.agreements import AgreementService
-from bot.schedule import local_instant
-from bot.services import Services
+from bot.coaching.agreements import AgreementService
+from bot.coaching.schedule import local_instant
+from bot.coaching.services import Services
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, Couple
 from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
@@ -180,8 +180,8 @@ def test_a_stranger_cannot_answer_a_follow_up(world: tuple[Services, Clock]) -> 
     services, clock = world
     pair_services(services, clock, "UTC", "sun", "19:00")
     make_agreement(services, clock, 0 + 7)
-    from bot.buttons import AgreementChoice
-    from bot.events import Person
+    from bot.core.events import Person
+    from bot.words.buttons import AgreementChoice
 
     stranger = Person(4242, "Robin")
     reply = services.button(event(stranger, clock.now, button=AgreementChoice(1, "let_go").pack()))

@@ -128,7 +128,7 @@ async def test_unhandled_error_is_logged_with_context_and_apologised_for(
     alex.says("/invite secret words")
     apology = await alex.sees("Sorry, something went wrong")
     assert "Traceback" not in apology.text and "invite" not in apology.text.lower()
-    errors = [r for r in caplog.records if r.name == "bot.handlers.errors"]
+    errors = [r for r in caplog.records if r.name == "bot.telegram.handlers.errors"]
     assert errors and f"user={alex.id}" in errors[0].getMessage()
     assert all("secret words" not in r.getMessage() for r in caplog.records)
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.emulator import BotApiServer, Conversation, Human
 from bot.storage.db import make_engine
-from bot.texts import plain
+from bot.words.texts import plain
 from tests.backends import BOTH
 from tests.test_process import launch, wait_exit
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from bot import PROJECT_ROOT
-from bot.budget import FloodBudget
+from bot.coaching.practices import names
+from bot.core.budget import FloodBudget
 from bot.emulator import BotApiServer, Conversation
 from bot.engine.check import check_flows
-from bot.practices import names
 from bot.storage.models import Couple, FlowRun
 from tests.helpers import (
     Rig,

@@ -133,8 +133,8 @@ async def test_retention_purges_old_transcripts_and_keeps_agreements(rig: Rig) -
             )
         )
         session.commit()
+    from bot.coaching.services import build_services
     from bot.config import load_settings
-    from bot.services import build_services
 
     services = build_services(
         load_settings(telegram_bot_token="1:" + "x" * 35, database_url=f"sqlite:///{rig.db_path}")

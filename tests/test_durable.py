@@ -10,13 +10,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from bot.core.outbox import Outgoing
+from bot.core.work import UnitOfWork
 from bot.emulator import Human
-from bot.outbox import Outgoing
 from bot.storage.db import Database, utcnow
 from bot.storage.inbox import Inbox, Stored
 from bot.storage.outbox import Outbox
 from bot.storage.tables import INBOX, OUTBOX
-from bot.work import UnitOfWork
 from tests.helpers import Rig, pair, send_letgo, start_bot, until
 
 
@@ -79,7 +79,7 @@ async def test_a_claim_is_part_of_the_step_so_a_failed_step_is_not_skipped(
     with pytest.raises(RuntimeError):
         work.run(crashes, update_id=900)  # type: ignore[arg-type]
     assert [s.update_id for s in inbox.pending()] == [900]  # still to do
-    from bot.outbox import Reply
+    from bot.core.outbox import Reply
 
     done = work.run(lambda: Reply().add(Outgoing(1, "hello")), update_id=900)
     assert done is not None and [q.message.text for q in done.queued] == ["hello"]

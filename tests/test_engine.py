@@ -10,7 +10,7 @@ import pytest
 from bot.engine.check import load_yaml
 from bot.engine.runner import BREAK, FlowRunner, Input, Member, Run
 from bot.engine.schema import Flow
-from bot.texts import Renderer, mention
+from bot.words.texts import Renderer, mention
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
 ALEX, SAM = Member(1, "Alex"), Member(2, "Sam")

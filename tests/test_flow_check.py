@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from bot import PROJECT_ROOT
+from bot.coaching.practices import names
 from bot.engine.check import Names, check_flows, load_yaml, mermaid
-from bot.practices import names
 
 BASE = """
 id: tiny

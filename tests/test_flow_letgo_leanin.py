@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from bot import clock
+from bot.core import clock
 from bot.storage.models import FlowRun
 from bot.storage.tables import OUTBOX
 from tests.helpers import Rig, lean_in_until_on_it, pair, time_passes_for_waits, until

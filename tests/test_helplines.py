@@ -8,10 +8,10 @@ import re
 import pytest
 
 from bot import PROJECT_ROOT
-from bot.languages import Words
 from bot.safety import country
 from bot.safety.helplines import EVERYWHERE, entries, helplines_for
-from bot.texts import Renderer, plain
+from bot.words.languages import Words
+from bot.words.texts import Renderer, plain
 
 REQUIRED = [
     "DE",

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from jinja2 import ChainableUndefined
 
-from bot import PROJECT_ROOT, practices
+from bot import PROJECT_ROOT
+from bot.coaching import practices
 from bot.engine.check import check_flows
-from bot.languages import pick
-from bot.texts import FSI, PDI, Renderer
+from bot.words.languages import pick
+from bot.words.texts import FSI, PDI, Renderer
 from tests.helpers import Rig, pair
 from tests.test_flow_check import run_cli
 
@@ -251,8 +252,8 @@ async def test_an_arabic_speaker_reads_names_isolated_in_their_sentences(rig: Ri
 
 
 def test_the_trend_chart_and_the_help_lines_speak_the_language_too() -> None:
-    from bot.charts import trend_chart
-    from bot.outbox import Outgoing
+    from bot.coaching.charts import trend_chart
+    from bot.core.outbox import Outgoing
     from bot.safety.helplines import helplines_for
     from bot.storage.voices import translated
 
@@ -270,7 +271,7 @@ def test_the_trend_chart_and_the_help_lines_speak_the_language_too() -> None:
 
 
 def test_names_in_a_list_are_joined_the_local_way() -> None:
-    from bot.languages import names_list
+    from bot.words.languages import names_list
 
     said = names_list(["Alex", "Sam"])
     assert (str(said), said.in_("de"), said.in_("es")) == (

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.outbox import Outgoing
-from bot.services import Services
+from bot.coaching.services import Services
+from bot.core.outbox import Outgoing
 from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
 from tests.test_nudges import pair as pair_services
 

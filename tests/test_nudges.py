@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.events import Event, Person
-from bot.nudges import Delivery
-from bot.services import Services, build_services
+from bot.coaching.nudges import Delivery
+from bot.coaching.services import Services, build_services
+from bot.core.events import Event, Person
 from bot.storage.models import Couple, FlowRun, NudgeLog, OutboxMessage
 from tests.backends import BOTH
 from tests.helpers import TOKEN
@@ -275,7 +275,7 @@ TWO_PROCESSES = """
 import json, sys
 from datetime import datetime
 from bot.config import load_settings
-from bot.services import build_services
+from bot.coaching.services import build_services
 services = build_services(load_settings(telegram_bot_token=sys.argv[1],
                                         database_url=sys.argv[2]))
 now = datetime.fromisoformat(sys.argv[3])

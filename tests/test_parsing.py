@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.parsing import ParseError, parse_timezone, parse_weekly_slot
+from bot.words.parsing import ParseError, parse_timezone, parse_weekly_slot
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from bot.services import Services
+from bot.coaching.services import Services
 from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
 from tests.test_nudges import pair as pair_services
 

@@ -439,7 +439,7 @@ async def test_without_a_country_the_bot_asks_and_then_shows_that_countrys_numbe
 async def test_a_forged_country_button_changes_nothing(rig: Rig) -> None:
     """Bad input: a country we have no entry for, or made-up data, gets a toast and no
     number of anyone's; nothing is stored."""
-    from bot.buttons import SafetyChoice
+    from bot.words.buttons import SafetyChoice
 
     alex, _sam = await pair(rig)
     for data in (SafetyChoice("country.ZZ").pack(), SafetyChoice("country.").pack()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.services import Services
+from bot.coaching.services import Services
 from tests.test_nudges import (
     ALEX,
     SAM,

@@ -167,7 +167,7 @@ async def test_web_processes_and_a_worker_carry_couples_through_kills(
 async def test_sigterm_answers_new_requests_503_and_finishes_the_one_in_flight(
     tmp_path: Path,
 ) -> None:
-    from bot.web import serve_web
+    from bot.telegram.web import serve_web
 
     db = tmp_path / "web.db"
     engine = make_engine(f"sqlite:///{db}")
@@ -183,7 +183,7 @@ async def test_sigterm_answers_new_requests_503_and_finishes_the_one_in_flight(
     )
     url = f"http://127.0.0.1:{port}"
     draining = LogWatch("stopping: new requests get 503")
-    web_log = logging.getLogger("bot.web")
+    web_log = logging.getLogger("bot.telegram.web")
     level = web_log.level
     web_log.setLevel(logging.INFO)
     web_log.addHandler(draining)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule import in_quiet_hours, next_weekly, same_time_next_day
+from bot.coaching.schedule import in_quiet_hours, next_weekly, same_time_next_day
 
 SUNDAY = 6
 

@@ -178,7 +178,7 @@ def test_the_engines_bookkeeping_moves_out_of_older_runs_answers(tmp_path: Path)
 def test_an_outbox_id_is_never_handed_out_twice(engine: Engine) -> None:
     """A sender may still hold the id of a message it sent; a new message (e.g. the goodbye
     after /forget deleted the rest) must not get that id, or it would be skipped."""
-    from bot.outbox import Outgoing
+    from bot.core.outbox import Outgoing
     from bot.storage.outbox import Outbox
 
     db = Database(engine)

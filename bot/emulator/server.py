@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import clock
+from bot.core import clock
 from bot.emulator.html_text import EntityError, parse_html, utf16_len
 from bot.emulator.webhook import WebhookPusher, WebhookTarget
 

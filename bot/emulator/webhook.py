@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bot import clock
+from bot.core import clock
 
 FIRST_RETRY, LAST_RETRY = 0.05, 2.0  # Telegram waits longer; tests should not
 TIMEOUT = 30.0

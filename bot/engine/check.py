@@ -17,15 +17,15 @@ from jinja2 import TemplateError, TemplateSyntaxError
 from pydantic import ValidationError
 
 from bot.engine.check_languages import language_problems
-from bot.engine.runner import BREAK, CONDITIONS, FlowRunner, Member, Run
+from bot.engine.runner import BREAK, CONDITIONS, FlowRunner
+from bot.engine.samples import Problem, sample_context, sample_variables
 from bot.engine.schema import Flow, State
-from bot.texts import Renderer
+from bot.words.texts import Renderer
 
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 # Button data is "f:<run id>:<step>:<choice>"; check it with ids as large as we'll ever see.
 LONGEST_BUTTON_PREFIX = f"f:{'9' * 10}:{'9' * 6}:"
-SAMPLE = {"starter": Member(10**9 + 1, "Alexandria"), "partner": Member(10**9 + 2, "Samuel")}
 
 
 class FlowLoader(yaml.SafeLoader):
@@ -58,20 +58,6 @@ class Names:
     roles: dict[str, str] = field(default_factory=dict)  # role -> what the code uses it for
     commands: frozenset[str] = frozenset()  # built-in commands no flow may take
     timing: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> fields it needs
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    state: str | None
-    kind: str
-    message: str
-    warning: bool = False  # worth a look, not wrong (a translation made from older English)
-
-    def __str__(self) -> str:
-        where = f" state {self.state}:" if self.state else ""
-        level = "warning: " if self.warning else ""
-        return f"{self.file}:{where} {level}{self.message} [{self.kind}]"
 
 
 class FlowError(Exception):
@@ -222,50 +208,6 @@ def _reach(start: str, edges: Any) -> set[str]:
                 seen.add(nxt)
                 queue.append(nxt)
     return seen
-
-
-def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
-    """What a run's context could hold: every saved answer, counter and carried value."""
-    ctx: dict[str, Any] = {key: "sample" for key in carried}
-    ctx.update(flow.defaults)
-    both = [
-        {"name": SAMPLE["starter"].name, "text": "a sample answer"},
-        {"name": SAMPLE["partner"].name, "text": "another sample answer"},
-    ]
-    for state in flow.states.values():
-        for action in state.do:
-            if action.increment:
-                ctx.setdefault(action.increment, 1)
-            if action.set:
-                for key, value in action.set.items():
-                    ctx.setdefault(key, value)
-            for key in action.calc or {}:
-                ctx.setdefault(key, True)  # a computed flag or value: any will render
-        if not state.save:
-            continue
-        if state.collect or (state.from_ == "both" and state.takes_text):
-            ctx[state.save] = both
-        elif state.takes_text:
-            ctx[state.save] = "a sample answer"
-        elif state.choices:
-            key, choice = next(iter(state.choices.items()))
-            ctx[state.save] = choice.value if choice.value is not None else key
-            ctx[f"{state.save}_label"] = choice.label
-    return ctx
-
-
-def sample_variables(
-    runner: FlowRunner, flow: Flow, state: str, ctx: dict[str, Any], in_group: bool
-) -> dict[str, Any]:
-    """What a state's template sees, with the sample couple (and, for a `hold` template,
-    who interrupts and whose turn it is)."""
-    members = {m.id: m for m in SAMPLE.values()}
-    roles = {r: SAMPLE[w].id for r, w in flow.roles.items()}
-    run = Run(flow.id, state, 1, roles, dict(ctx), in_group=in_group)
-    variables = runner._variables(flow, run, members)
-    variables["you"] = SAMPLE["starter"].name
-    variables |= {"holder": SAMPLE["partner"].name, "turn": SAMPLE["starter"].name}
-    return variables
 
 
 def template_problems(

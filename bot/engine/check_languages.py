@@ -18,10 +18,11 @@ from babel import Locale, UnknownLocaleError
 from jinja2 import ChainableUndefined, TemplateError, meta, nodes
 
 from bot.engine.runner import FlowRunner
+from bot.engine.samples import Problem, sample_variables
 from bot.engine.schema import Flow
-from bot.labels import english_labels, source_hash
-from bot.languages import ENGLISH, english_hash, plural_categories
-from bot.texts import SOURCE, Renderer
+from bot.words.labels import english_labels, source_hash
+from bot.words.languages import ENGLISH, english_hash, plural_categories
+from bot.words.texts import SOURCE, Renderer
 
 MAX_TEXT = 4096
 MAX_LABEL = 64  # characters of a button label (the schema's limit for English)
@@ -57,7 +58,6 @@ def strays(prompts_root: Path) -> list[Any]:
 
 
 def _problem(file: str, kind: str, message: str, *, warning: bool = False) -> Any:
-    from bot.engine.check import Problem
 
     return Problem(file, None, kind, message, warning=warning)
 
@@ -162,7 +162,6 @@ def _render_flows(
     present: set[str],
 ) -> list[Any]:
     """Each state's words in this language, in private and in the group, as English is."""
-    from bot.engine.check import sample_variables
 
     problems: list[Any] = []
     for flow in flows.values():
@@ -185,7 +184,7 @@ def _render_flows(
 
 def _render_common(renderer: Renderer, lang: str, present: set[str]) -> list[Any]:
     """`common/` words with any values at all, and with each plural sample number."""
-    from bot.languages import PLURAL_SAMPLES
+    from bot.words.languages import PLURAL_SAMPLES
 
     problems: list[Any] = []
     lenient = renderer.environment(lang).overlay(undefined=ChainableUndefined)

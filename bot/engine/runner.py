@@ -18,10 +18,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.engine.marks import Marks
 from bot.engine.schema import Flow, State, Transition
-from bot.labels import fill
-from bot.languages import names_list
-from bot.parsing import ParseError, parse_weekly_slot
-from bot.texts import Renderer, mention
+from bot.words.labels import fill
+from bot.words.languages import names_list
+from bot.words.parsing import ParseError, parse_weekly_slot
+from bot.words.texts import Renderer, mention
 
 BREAK = "_break"
 RESUME = "_resume"

@@ -228,7 +228,7 @@ class Flow(Strict):
     runs_in: Literal["private", "group"]
     fills: list[str] = Field(
         default_factory=list,
-        description="what this flow is for the bot, e.g. weekly_meeting (see bot/roles.py)",
+        description="what this flow is for the bot, e.g. weekly_meeting (coaching/roles.py)",
     )
     roles: dict[str, Literal["starter", "partner"]]
     timing: Timing | None = Field(

@@ -21,13 +21,13 @@ from aiohttp import web
 from sqlalchemy import func, select, update
 
 from bot.config import Settings, load_settings
-from bot.context import CoachApp
 from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
-from bot.handlers.nudges import TICK_JOB
-from bot.languages import SHIPPED
-from bot.main import serve
 from bot.storage.db import make_engine, upgrade, utcnow
 from bot.storage.tables import COUPLES, INBOX, PARTNERS, RUNS
+from bot.telegram.context import CoachApp
+from bot.telegram.handlers.nudges import TICK_JOB
+from bot.telegram.main import serve
+from bot.words.languages import SHIPPED
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

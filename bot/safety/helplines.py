@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from bot.languages import Words
+from bot.words.languages import Words
 
 HERE = Path(__file__).resolve().parent
 EVERYWHERE = "https://findahelpline.com"

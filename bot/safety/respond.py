@@ -18,12 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from bot.buttons import SafetyChoice
-from bot.coaching import FlowService
-from bot.couples import CoupleService
-from bot.events import Event, Person
-from bot.languages import Words
-from bot.outbox import Button, Notice, Outgoing, Reply
+from bot.coaching.couples import CoupleService
+from bot.coaching.flows import FlowService
+from bot.core.events import Event, Person
+from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.safety import country
 from bot.safety.detect import Detector, Finding
 from bot.safety.helplines import entries, helplines_for
@@ -31,7 +29,9 @@ from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import person_language
-from bot.texts import Renderer
+from bot.words.buttons import SafetyChoice
+from bot.words.languages import Words
+from bot.words.texts import Renderer
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import Session, create_engine
 
-from bot import clock
+from bot.core import clock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -34,7 +34,7 @@ _unit: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("unit"
 
 
 def utcnow() -> datetime:
-    """Aware UTC from the one clock (bot/clock.py): SQLModel's datetime columns store UTC."""
+    """Aware UTC from the one clock (bot/core/clock.py): SQLModel's datetime columns store UTC."""
     return clock.now()
 
 

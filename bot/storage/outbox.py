@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, text, update
 
-from bot.outbox import SCHEDULED, Button, Outgoing
+from bot.core.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
 from bot.storage.tables import OUTBOX
 from bot.storage.voices import Hint, languages, translated

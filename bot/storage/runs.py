@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.engine.marks import Marks
 from bot.engine.runner import Member, Run
-from bot.languages import pick
 from bot.storage.db import Database
 from bot.storage.models import FlowRun
 from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS, RUNS
+from bot.words.languages import pick
 
 # When a run's step gets its one reminder, and when the run expires.
 Timers = tuple[datetime | None, datetime | None, datetime | None]  # remind, expire, wake

@@ -12,9 +12,9 @@ from dataclasses import replace
 
 from sqlalchemy import Connection, select, update
 
-from bot.languages import ENGLISH, pick, said_in
-from bot.outbox import Button, Notice, Outgoing
+from bot.core.outbox import Button, Notice, Outgoing
 from bot.storage.tables import COUPLES, PARTNERS
+from bot.words.languages import ENGLISH, pick, said_in
 
 Hint = tuple[int, str | None]  # (person id, Telegram language code) of the update's sender
 

@@ -1,0 +1,180 @@
+"""Agreements and the check-in the bot promises when one is made ("I'll help you check in
+on it in 7 days"): when it is due, the answers to it, `/agreements`, and what the next State
+of the Union brings back ("Last time you agreed ...", one that needs another look)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select, update
+
+from bot.coaching.couples import CoupleService
+from bot.coaching.schedule import local_instant, parse_clock
+from bot.core.events import Event
+from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.storage.db import Database
+from bot.storage.models import FlowRun
+from bot.storage.runs import CoupleView
+from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS
+from bot.words.buttons import AgreementChoice
+from bot.words.texts import Renderer
+
+log = logging.getLogger(__name__)
+
+ANSWERS = ("working", "again", "let_go")
+# When a couple has no weekly meeting time, the check-in comes in the early evening.
+FOLLOW_UP_TIME = "19:00"
+SEEDS = frozenset({"agreements_review"})
+EFFECTS = frozenset({"revisit_taken"})
+
+
+class AgreementService:
+    def __init__(self, db: Database, renderer: Renderer, couples: CoupleService) -> None:
+        self.db = db
+        self.renderer = renderer
+        self.couples = couples
+
+    # ----- when the promised check-in is due -------------------------------------------------
+
+    @staticmethod
+    def due_at(conn: Connection, couple_id: int, days: int, now: datetime) -> tuple[date, datetime]:
+        """The follow-up day (the couple's local date, `days` on) and its moment: the couple's
+        meeting time that day, or the early evening."""
+        couple = conn.execute(
+            select(COUPLES.c.timezone, COUPLES.c.meeting_time).where(COUPLES.c.id == couple_id)
+        ).one()
+        zone = ZoneInfo(couple.timezone or "UTC")
+        day = now.astimezone(zone).date() + timedelta(days=days)
+        return day, local_instant(day, parse_clock(couple.meeting_time or FOLLOW_UP_TIME), zone)
+
+    def follow_up_message(self, row: dict[str, Any], chat_id: int, now: datetime) -> Outgoing:
+        days = (now - row["created_at"].replace(tzinfo=now.tzinfo)).days
+        text = self.renderer.render("common/follow_up_due", text=row["text"], days=days)
+        buttons = tuple(
+            (
+                Button(
+                    self.renderer.label(f"common/agreement_{answer}_button"),
+                    data=AgreementChoice(row["id"], answer).pack(),
+                ),
+            )
+            for answer in ANSWERS
+        )
+        return Outgoing(chat_id, text, buttons)
+
+    # ----- answers ---------------------------------------------------------------------------
+
+    def answer(self, event: Event, data: AgreementChoice) -> Reply:
+        if data.answer not in ANSWERS:
+            return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        now = self.couples.clock()
+        with self.db.begin() as conn:
+            row = (
+                conn.execute(
+                    select(AGREEMENTS)
+                    .join(PARTNERS, PARTNERS.c.couple_id == AGREEMENTS.c.couple_id)
+                    .where(AGREEMENTS.c.id == data.agreement_id, PARTNERS.c.id == event.person.id)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:  # not their couple's, or gone
+                return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
+            history = [*row["history"], {"at": now.isoformat(), "answer": data.answer}]
+            conn.execute(
+                update(AGREEMENTS)
+                .where(AGREEMENTS.c.id == row["id"])
+                .values(status=data.answer, history=history)
+            )
+        text = self.renderer.render(f"common/agreement_{data.answer}", text=row["text"])
+        return Reply(
+            notice=Notice(self.renderer.label(f"common/agreement_{data.answer}_button"))
+        ).add(Outgoing(event.chat_id, text))
+
+    # ----- /agreements -----------------------------------------------------------------------
+
+    def show(self, event: Event) -> Reply:
+        _me, couple, _other = self.couples.partner_of(event.person.id)
+        if couple is None:
+            return self.couples.not_paired(event)
+        if event.in_group and couple.group_chat_id != event.chat_id:
+            return self.couples.reply(event, "group_not_linked")
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(AGREEMENTS)
+                .where(AGREEMENTS.c.couple_id == couple.id)
+                .order_by(AGREEMENTS.c.created_at.desc())
+                .limit(20)
+            ).mappings()
+            items = [
+                {
+                    "text": a["text"],
+                    "date": a["created_at"],
+                    "follow_up": a["follow_up"],
+                    "status": a["status"],
+                    "history": [
+                        {**h, "date": datetime.fromisoformat(h["at"])} for h in a["history"]
+                    ],
+                }
+                for a in rows
+            ]
+        return self.couples.reply(event, "agreements", items=items)
+
+    # ----- the next State of the Union -------------------------------------------------------
+
+    def review(self, couple_id: int, now: datetime) -> dict[str, Any]:
+        """A seed for the meeting: last time's agreements, and the newest one that needs
+        another look (offered as today's issue)."""
+        with self.db.connect() as conn:
+            last_run = conn.execute(
+                select(AGREEMENTS.c.run_id)
+                .where(AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.run_id.is_not(None))
+                .order_by(AGREEMENTS.c.created_at.desc())
+                .limit(1)
+            ).scalar()
+            last = conn.execute(
+                select(AGREEMENTS.c.text).where(
+                    AGREEMENTS.c.couple_id == couple_id,
+                    AGREEMENTS.c.run_id == last_run,
+                    AGREEMENTS.c.status != "let_go",
+                )
+            ).scalars()
+            again = conn.execute(
+                select(AGREEMENTS.c.id, AGREEMENTS.c.text)
+                .where(AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.status == "again")
+                .order_by(AGREEMENTS.c.created_at.desc())
+                .limit(1)
+            ).first()
+            return {
+                "last_agreements": list(last) if last_run is not None else [],
+                "revisit": again.text if again else "",
+                "revisit_id": again.id if again else 0,
+            }
+
+    def revisit_taken(
+        self,
+        conn: Connection,
+        row: FlowRun,
+        couple: CoupleView,
+        params: dict[str, Any],
+        now: datetime,
+    ) -> list[Outgoing]:
+        """The meeting took an agreement that needed another look as its issue."""
+        agreement = conn.execute(
+            select(AGREEMENTS.c.history).where(
+                AGREEMENTS.c.id == int(params.get("id") or 0),
+                AGREEMENTS.c.couple_id == couple.id,
+            )
+        ).first()
+        if agreement is not None:
+            conn.execute(
+                update(AGREEMENTS)
+                .where(AGREEMENTS.c.id == int(params["id"]))
+                .values(
+                    status="revisited",
+                    history=[*agreement.history, {"at": now.isoformat(), "answer": "revisited"}],
+                )
+            )
+        return []

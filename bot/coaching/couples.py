@@ -1,0 +1,466 @@
+"""Pairing, the couple's shared group and their settings: everything before coaching starts.
+
+Telegram-free: methods take an `Event` and return a `Reply` of messages to send.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import select as core_select
+from sqlmodel import col, select
+
+from bot.coaching.schedule import next_weekly
+from bot.core.events import Event, Person
+from bot.core.outbox import Button, Outgoing, Reply
+from bot.storage.db import Database, utcnow
+from bot.storage.models import Couple, Invite, Partner
+from bot.storage.tables import COUPLES, PARTNERS
+from bot.words.buttons import FirstCheckIn
+from bot.words.languages import joined as join_words
+from bot.words.parsing import (
+    ParseError,
+    WeeklySlot,
+    parse_quiet_hours,
+    parse_timezone,
+    parse_weekly_slot,
+)
+from bot.words.texts import Renderer
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def reschedule(couple: Couple, now: datetime) -> None:
+    """Set the couple's next weekly prompt from their day, time and timezone."""
+    if couple.meeting_day is None or not couple.meeting_time:
+        couple.next_prompt_at = None
+        return
+    couple.next_prompt_at = next_weekly(
+        now, couple.meeting_day, couple.meeting_time, couple.timezone
+    )
+
+
+# The hot path's statements, built once (see bot/storage/runs.py).
+_PARTNER = core_select(PARTNERS).where(PARTNERS.c.id == bindparam("person"))
+_COUPLE = core_select(COUPLES).where(COUPLES.c.id == bindparam("couple"))
+_OTHER = core_select(PARTNERS).where(
+    PARTNERS.c.couple_id == bindparam("couple"), PARTNERS.c.id != bindparam("person")
+)
+_REFRESH = (
+    update(PARTNERS)
+    .where(PARTNERS.c.id == bindparam("person"))
+    .values(
+        first_name=func.coalesce(func.nullif(bindparam("name"), ""), PARTNERS.c.first_name),
+        language_code=func.coalesce(bindparam("telegram_language"), PARTNERS.c.language_code),
+        unreachable=False,
+    )
+)
+
+
+class CoupleService:
+    def __init__(
+        self,
+        db: Database,
+        renderer: Renderer,
+        *,
+        default_timezone: str = "UTC",
+        invite_ttl: timedelta = timedelta(hours=72),
+        clock: Clock = utcnow,
+    ) -> None:
+        self.db = db
+        self.renderer = renderer
+        self.default_timezone = default_timezone
+        self.invite_ttl = invite_ttl
+        self.clock = clock
+        self.bot_username = "UsCoachBot"  # replaced by getMe's answer at start-up
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    def say(self, chat_id: int, template: str, /, **context: object) -> Outgoing:
+        return Outgoing(chat_id=chat_id, text=self.renderer.render(f"common/{template}", **context))
+
+    def reply(self, event: Event, template: str, /, **context: object) -> Reply:
+        return Reply().add(self.say(event.chat_id, template, **context))
+
+    def register(self, person: Person) -> None:
+        """Create or refresh the person's row; writing to us also means they can be reached."""
+        values = {
+            "person": person.id,
+            "name": person.first_name[:128],
+            "telegram_language": person.language_code,
+        }
+        with self.db.begin() as conn:
+            if conn.execute(_REFRESH, values).rowcount:
+                return
+            conn.execute(
+                insert(PARTNERS).values(
+                    id=person.id,
+                    first_name=person.first_name[:128] or "Partner",
+                    language_code=person.language_code,
+                    unreachable=False,
+                    quiet_start="22:00",
+                    quiet_end="08:00",
+                    created_at=self.clock(),
+                )
+            )
+
+    def partner_of(self, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
+        """Return (me, my couple, my partner), any of them None (on Core: the hot path)."""
+        with self.db.connect() as conn:
+            mine = conn.execute(_PARTNER, {"person": person_id}).mappings().first()
+            if mine is None:
+                return None, None, None
+            me = Partner(**mine)
+            if me.couple_id is None:
+                return me, None, None
+            ours = conn.execute(_COUPLE, {"couple": me.couple_id}).mappings().first()
+            theirs = (
+                conn.execute(_OTHER, {"couple": me.couple_id, "person": person_id})
+                .mappings()
+                .first()
+            )
+            return (
+                me,
+                Couple(**ours) if ours else None,
+                Partner(**theirs) if theirs else None,
+            )
+
+    def couple_members(self, couple_id: int) -> list[Partner]:
+        with self.db.session() as session:
+            return list(
+                session.exec(
+                    select(Partner)
+                    .where(Partner.couple_id == couple_id)
+                    .order_by(col(Partner.seat))
+                )
+            )
+
+    def couple_by_group(self, chat_id: int) -> Couple | None:
+        with self.db.session() as session:
+            return session.exec(select(Couple).where(Couple.group_chat_id == chat_id)).first()
+
+    def change_couple(self, couple: Couple, change: Callable[[Couple], None]) -> None:
+        """Apply `change` to the couple's stored row and save it."""
+        with self.db.session() as session:
+            row = session.get(Couple, couple.id)
+            assert row is not None
+            change(row)
+            session.add(row)
+            session.commit()
+
+    def lost_chat(self, chat_id: int) -> Reply:
+        """Telegram said 403 for this chat: a person blocked us, or we left a group."""
+        return self.mark_unreachable(chat_id) if chat_id > 0 else self.bot_removed(chat_id)
+
+    def mark_unreachable(self, person_id: int) -> Reply:
+        """The person blocked us: stop writing to them and tell their partner once."""
+        with self.db.session() as session:
+            changed = session.execute(
+                update(Partner)
+                .where(col(Partner.id) == person_id, col(Partner.unreachable).is_(False))
+                .values(unreachable=True)
+            ).rowcount  # type: ignore[attr-defined]
+            session.commit()
+        if not changed:
+            return Reply()
+        me, _couple, other = self.partner_of(person_id)
+        log.info("partner %s is unreachable (blocked the bot)", person_id)
+        if me is None or other is None or other.unreachable:
+            return Reply()
+        return Reply().add(self.say(other.id, "partner_unreachable", partner=me.first_name))
+
+    # ----- private chat --------------------------------------------------------------------
+
+    def start(self, event: Event, payload: str) -> Reply:
+        if payload:
+            return self.join(event, payload)
+        _me, couple, other = self.partner_of(event.person.id)
+        return self.reply(
+            event,
+            "welcome",
+            name=event.person.first_name,
+            partner=other.first_name if couple and other else None,
+        )
+
+    def invite(self, event: Event) -> Reply:
+        _me, couple, other = self.partner_of(event.person.id)
+        if couple is not None:
+            return self.reply(event, "already_paired", partner=other.first_name if other else "")
+        now = self.clock()
+        code = secrets.token_urlsafe(16)  # 22 chars of A-Z a-z 0-9 _ -, fine for a deep link
+        with self.db.session() as session:
+            # One live invite per person: a fresh /invite retires the older links.
+            session.execute(
+                update(Invite)
+                .where(col(Invite.inviter_id) == event.person.id, col(Invite.used_at).is_(None))
+                .values(revoked=True)
+            )
+            session.add(
+                Invite(
+                    code=code,
+                    inviter_id=event.person.id,
+                    created_at=now,
+                    expires_at=now + self.invite_ttl,
+                )
+            )
+            session.commit()
+        link = f"https://t.me/{self.bot_username}?start={code}"
+        hours = int(self.invite_ttl.total_seconds() // 3600)
+        text = self.renderer.render("common/invite", link=link, code=code, hours=hours)
+        button = Button(label=self.renderer.label("common/invite_button"), url=link)
+        return Reply().add(Outgoing(chat_id=event.chat_id, text=text, buttons=((button,),)))
+
+    def join(self, event: Event, code: str) -> Reply:
+        """Accept an invite. Every refusal is worded so that it reveals nothing about the couple."""
+        joiner = event.person.id
+        code = code.strip()
+        now = self.clock()
+        _me, couple, _other = self.partner_of(joiner)
+        if couple is not None:
+            return self.reply(event, "join_already_paired")
+        with self.db.session() as session:
+            invite = session.get(Invite, code[:64]) if code else None
+            if invite is not None and invite.inviter_id == joiner:
+                return self.reply(event, "join_own_invite")
+        with self.db.session() as session:
+            # Claim the invite first: the write takes SQLite's lock, so two people racing
+            # for one code cannot both win.
+            claimed = session.execute(
+                update(Invite)
+                .where(
+                    col(Invite.code) == code[:64],
+                    col(Invite.used_at).is_(None),
+                    col(Invite.revoked).is_(False),
+                    col(Invite.expires_at) > now,
+                    col(Invite.inviter_id) != joiner,
+                )
+                .values(used_at=now, used_by=joiner)
+            ).rowcount  # type: ignore[attr-defined]
+            if not claimed:
+                session.rollback()
+                return self.reply(event, "join_refused")
+            invite = session.get(Invite, code)
+            assert invite is not None
+            new_couple = Couple(timezone=self.default_timezone, created_at=now)
+            session.add(new_couple)
+            session.flush()
+            seated = 0
+            for seat, person_id in ((1, invite.inviter_id), (2, joiner)):
+                seated += session.execute(
+                    update(Partner)
+                    .where(col(Partner.id) == person_id, col(Partner.couple_id).is_(None))
+                    .values(couple_id=new_couple.id, seat=seat)
+                ).rowcount  # type: ignore[attr-defined]
+            if seated != 2:
+                # The inviter paired with someone else meanwhile (or never registered).
+                session.rollback()
+                return self.reply(event, "join_refused")
+            session.commit()
+            inviter = session.get(Partner, invite.inviter_id)
+            joined = session.get(Partner, joiner)
+            assert inviter is not None and joined is not None
+        log.info("couple %s formed", new_couple.id)
+        reply = Reply().add(
+            self.say(joined.id, "paired", partner=inviter.first_name),
+            self.say(inviter.id, "paired", partner=joined.first_name),
+        )
+        for person, partner in ((joined, inviter), (inviter, joined)):
+            reply.add(*self.onboarding(person.id, partner.first_name))
+        return reply
+
+    def onboarding(self, person: int, partner: str) -> list[Outgoing]:
+        """Three short cards after pairing (the spectrum, the three needs, the practices) and a
+        first check-in. One message: four at once would trickle in under the flood limits."""
+        cards = [
+            self.renderer.render(f"common/onboarding_{card}", partner=partner)
+            for card in ("spectrum", "needs", "practices")
+        ]
+        button = Button(
+            self.renderer.label("common/first_checkin_button"), data=FirstCheckIn().pack()
+        )
+        return [Outgoing(person, join_words("\n\n", cards), ((button,),))]
+
+    @staticmethod
+    def _said_in_own_group(event: Event, couple: Couple) -> bool:
+        """The partner read it in the couple's group: a private notice would say it twice."""
+        return event.in_group and couple.group_chat_id == event.chat_id
+
+    def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
+        _me, couple, other = self.partner_of(event.person.id)
+        if couple is None:
+            return self.not_paired(event)
+        return couple, other
+
+    def set_timezone(self, event: Event, argument: str) -> Reply:
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        if not argument.strip():
+            return self.reply(event, "timezone_show", timezone=couple.timezone)
+        try:
+            name = parse_timezone(argument)
+        except ParseError:
+            return self.reply(event, "timezone_bad", given=argument[:64])
+
+        def to_timezone(row: Couple) -> None:
+            row.timezone = name
+            reschedule(row, self.clock())
+
+        self.change_couple(couple, to_timezone)
+        reply = self.reply(event, "timezone_set", timezone=name)
+        if other is not None and not self._said_in_own_group(event, couple):
+            reply.add(
+                self.say(
+                    other.id, "partner_set_timezone", partner=event.person.first_name, timezone=name
+                )
+            )
+        return reply
+
+    def schedule(self, event: Event, argument: str) -> Reply:
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        if not argument.strip():
+            slot = (
+                WeeklySlot(couple.meeting_day, couple.meeting_time)
+                if couple.meeting_day is not None and couple.meeting_time
+                else None
+            )
+            return self.reply(event, "schedule_show", slot=slot, timezone=couple.timezone)
+        try:
+            slot = parse_weekly_slot(argument)
+        except ParseError:
+            return self.reply(event, "schedule_bad", given=argument[:64])
+
+        def to_slot(row: Couple) -> None:
+            row.meeting_day, row.meeting_time = slot.day, slot.time
+            reschedule(row, self.clock())
+
+        self.change_couple(couple, to_slot)
+        reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
+        if other is not None and not self._said_in_own_group(event, couple):
+            reply.add(
+                self.say(
+                    other.id,
+                    "partner_set_schedule",
+                    partner=event.person.first_name,
+                    slot=slot,
+                    timezone=couple.timezone,
+                )
+            )
+        return reply
+
+    def set_paused(self, event: Event, paused: bool) -> Reply:
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        was = couple.paused
+        if not paused and self._unhush(event.person.id) and not was:
+            # Only this person's quiet pause (after a safety answer) was on: lift it privately.
+            return Reply().add(self.say(event.person.id, "safety_resumed"))
+
+        def to_paused(row: Couple) -> None:
+            row.paused = paused
+            if not paused:  # slots that passed while paused are not owed
+                reschedule(row, self.clock())
+
+        self.change_couple(couple, to_paused)
+        word = "paused" if paused else "resumed"
+        if was == paused:
+            return self.reply(event, f"already_{word}")
+        reply = self.reply(event, word)
+        if other is not None:
+            reply.add(self.say(other.id, f"partner_{word}", partner=event.person.first_name))
+        return reply
+
+    def _unhush(self, person: int) -> bool:
+        """Lift a quiet pause; whether there was one."""
+        with self.db.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(PARTNERS)
+                    .where(PARTNERS.c.id == person, PARTNERS.c.hushed.is_(True))
+                    .values(hushed=False)
+                ).rowcount
+            )
+
+    def not_paired(self, event: Event) -> Reply:
+        """Nothing shared to do. Someone whose partner left quietly (after a safety answer)
+        learns here, once and in neutral words, that the couple has ended."""
+        with self.db.begin() as conn:
+            ended = conn.execute(
+                update(PARTNERS)
+                .where(PARTNERS.c.id == event.person.id, PARTNERS.c.couple_ended.is_(True))
+                .values(couple_ended=False)
+            ).rowcount
+        if ended:  # privately, even when asked in a group
+            return Reply().add(self.say(event.person.id, "couple_ended"))
+        return self.reply(event, "not_paired")
+
+    def set_quiet(self, event: Event, argument: str) -> Reply:
+        """Show or set the person's quiet hours (no private nudges inside them)."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        with self.db.session() as session:
+            me = session.get(Partner, event.person.id)
+            assert me is not None
+            if not argument.strip():
+                return self.reply(event, "quiet_show", start=me.quiet_start, end=me.quiet_end)
+            try:
+                me.quiet_start, me.quiet_end = parse_quiet_hours(argument)
+            except ParseError:
+                return self.reply(event, "quiet_bad", given=argument[:64])
+            session.add(me)
+            session.commit()
+            return self.reply(event, "quiet_set", start=me.quiet_start, end=me.quiet_end)
+
+    # ----- the couple's group --------------------------------------------------------------
+
+    def bot_added(self, chat_id: int) -> Reply:
+        return Reply().add(self.say(chat_id, "group_hello", bot=self.bot_username))
+
+    def link(self, event: Event) -> Reply:
+        _me, couple, other = self.partner_of(event.person.id)
+        if couple is None or couple.id is None:
+            return self.reply(event, "link_refused", bot=self.bot_username)
+        owner = self.couple_by_group(event.chat_id)
+        if owner is not None and owner.id != couple.id:
+            return self.reply(event, "link_refused", bot=self.bot_username)
+        if couple.group_chat_id == event.chat_id:
+            return self.reply(event, "link_already")
+        previous = couple.group_chat_id
+        self.change_couple(couple, lambda row: setattr(row, "group_chat_id", event.chat_id))
+        names = [event.person.first_name, other.first_name if other else ""]
+        reply = self.reply(event, "linked", names=names, moved=previous is not None)
+        if previous is not None:
+            reply.add(self.say(previous, "link_moved_away"))
+        return reply
+
+    def bot_removed(self, chat_id: int) -> Reply:
+        """The bot left or was kicked from a group: unlink it and tell the couple privately."""
+        couple = self.couple_by_group(chat_id)
+        if couple is None or couple.id is None:
+            return Reply()
+        self.change_couple(couple, lambda row: setattr(row, "group_chat_id", None))
+        log.info("couple %s unlinked from its group", couple.id)
+        return Reply().add(*(self.say(p.id, "unlinked") for p in self.couple_members(couple.id)))
+
+    def migrated(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: follow it to its new id."""
+        with self.db.session() as session:
+            session.execute(
+                update(Couple)
+                .where(col(Couple.group_chat_id) == old_chat_id)
+                .values(group_chat_id=new_chat_id)
+            )
+            session.commit()

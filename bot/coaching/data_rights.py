@@ -1,0 +1,300 @@
+"""Each partner's data rights: what is stored (/privacy), a copy of it (/export), and
+deleting it (/forget), plus the retention rule that purges old flow transcripts.
+
+A partner's own words belong to them: their export holds what they wrote and never
+the other partner's private answers, and forgetting one partner leaves the other's
+data theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, select, update
+
+from bot.coaching.couples import Clock, CoupleService
+from bot.core.events import Event
+from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.engine.marks import Marks
+from bot.safety.care import careful
+from bot.storage import tables as t
+from bot.storage.db import Database, utcnow
+from bot.words.buttons import ForgetChoice
+from bot.words.texts import Renderer
+
+log = logging.getLogger(__name__)
+
+
+def _stamp(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class DataRights:
+    def __init__(
+        self,
+        db: Database,
+        renderer: Renderer,
+        couples: CoupleService,
+        *,
+        retention: timedelta = timedelta(days=180),
+        clock: Clock = utcnow,
+    ) -> None:
+        self.db = db
+        self.renderer = renderer
+        self.couples = couples
+        self.retention = retention
+        self.clock = clock
+
+    def privacy(self, event: Event) -> Reply:
+        days = int(self.retention.total_seconds() // 86400)
+        return self.couples.reply(event, "privacy", days=days)
+
+    # ----- /export -------------------------------------------------------------------------
+
+    def export(self, event: Event) -> Reply:
+        """Everything stored about the person, as a JSON document."""
+        data = self.collect(event.person.id)
+        body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+        text = self.renderer.render("common/export_caption")
+        name = f"us-coach-{event.person.id}.json"
+        return Reply().add(Outgoing(chat_id=event.person.id, text=text, document=(name, body)))
+
+    def collect(self, person: int) -> dict[str, Any]:
+        with self.db.connect() as conn:
+            me = (
+                conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
+            )
+            data: dict[str, Any] = {
+                "exported_at": self.clock().isoformat(),
+                "profile": None,
+                "couple": None,
+            }
+            if me is None:
+                return data
+            data["profile"] = {
+                k: _stamp(me[k])
+                for k in (
+                    "id",
+                    "first_name",
+                    "language_code",
+                    "quiet_start",
+                    "quiet_end",
+                    "created_at",
+                )
+            }
+            # Only in the person's own export: the partner's never mentions any of this.
+            data["profile"]["help_last_shown_at"] = _stamp(me["safety_at"])
+            data["profile"]["help_check_planned_at"] = _stamp(me["safety_check_at"])
+            data["profile"]["nudges_paused_quietly"] = me["hushed"]
+            data["profile"]["help_country"] = me["country"]
+            couple_id = me["couple_id"]
+            if couple_id is not None:
+                couple = (
+                    conn.execute(select(t.COUPLES).where(t.COUPLES.c.id == couple_id))
+                    .mappings()
+                    .one()
+                )
+                other = conn.execute(
+                    select(t.PARTNERS.c.first_name).where(
+                        t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
+                    )
+                ).scalar()
+                data["couple"] = {
+                    "partner_first_name": other,
+                    "timezone": couple["timezone"],
+                    "weekly_meeting": {
+                        "day": couple["meeting_day"],
+                        "time": couple["meeting_time"],
+                    },
+                    "nudges_paused": couple["paused"],
+                    "group_linked": couple["group_chat_id"] is not None,
+                }
+                data["agreements"] = [
+                    {
+                        "text": a["text"],
+                        "made": _stamp(a["created_at"]),
+                        "follow_up": _stamp(a["follow_up"]),
+                    }
+                    for a in conn.execute(
+                        select(t.AGREEMENTS).where(t.AGREEMENTS.c.couple_id == couple_id)
+                    ).mappings()
+                ]
+            data["check_ins"] = [
+                {
+                    k: _stamp(c[k])
+                    for k in (
+                        "created_at",
+                        "leaning",
+                        "spectrum",
+                        "autonomy",
+                        "competence",
+                        "relatedness",
+                        "shared",
+                    )
+                }
+                for c in conn.execute(
+                    select(t.CHECKINS).where(t.CHECKINS.c.partner_id == person)
+                ).mappings()
+            ]
+            data["appreciations_sent"] = [
+                {"text": a["text"], "sent": _stamp(a["created_at"])}
+                for a in conn.execute(
+                    select(t.APPRECIATIONS).where(t.APPRECIATIONS.c.author_id == person)
+                ).mappings()
+            ]
+            data["you_time"] = [
+                {"what": m["what"], "at": _stamp(m["at"]), "told_partner": m["tell_partner"]}
+                for m in conn.execute(
+                    select(t.METIMES).where(t.METIMES.c.partner_id == person)
+                ).mappings()
+            ]
+            data["flow_answers"] = []
+            if couple_id is not None:
+                for run in conn.execute(
+                    select(t.RUNS).where(t.RUNS.c.couple_id == couple_id)
+                ).mappings():
+                    mine = Marks.from_json(run["marks"]).authored_by(run["context"], person)
+                    if mine:
+                        data["flow_answers"].append(
+                            {
+                                "flow": run["flow_id"],
+                                "started": _stamp(run["created_at"]),
+                                "status": run["status"],
+                                "answers": mine,
+                            }
+                        )
+        return data
+
+    # ----- /forget -------------------------------------------------------------------------
+
+    def ask_to_forget(self, event: Event) -> Reply:
+        with self.db.connect() as conn:
+            safety_at = conn.execute(
+                select(t.PARTNERS.c.safety_at).where(t.PARTNERS.c.id == event.person.id)
+            ).scalar()
+        # After a safety answer, leaving must not alert the partner: "leave quietly" first.
+        quiet = careful(safety_at, self.couples.clock())
+        choices = [("forget_quietly_button", "quietly")] if quiet else []
+        choices += [("forget_button", "forget"), ("forget_keep_button", "keep")]
+        buttons = tuple(
+            (Button(self.renderer.label(f"common/{label}"), data=ForgetChoice(action).pack()),)
+            for label, action in choices
+        )
+        text = self.renderer.render("common/forget_confirm", quiet=quiet)
+        return Reply().add(Outgoing(event.person.id, text, buttons))
+
+    def button(self, event: Event, data: ForgetChoice) -> Reply:
+        if data.action in ("forget", "quietly") and not event.in_group:
+            return self.forget(event.person.id, quietly=data.action == "quietly")
+        return Reply(notice=Notice(self.renderer.render("common/forget_kept")))
+
+    def forget(self, person: int, *, quietly: bool = False) -> Reply:
+        """Delete everything about `person`; dissolve the couple; the partner keeps theirs.
+        `quietly`: the partner is not told now; they learn the couple ended, in neutral
+        words, the next time they use it (CoupleService.not_paired)."""
+        reply = Reply()
+        with self.db.begin() as conn:
+            me = (
+                conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
+            )
+            couple_id = me["couple_id"] if me else None
+            other = None
+            if couple_id is not None:
+                other = conn.execute(
+                    select(t.PARTNERS.c.id).where(
+                        t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
+                    )
+                ).scalar()
+                self._scrub_runs(conn, couple_id, person)
+                conn.execute(
+                    update(t.PARTNERS)
+                    .where(t.PARTNERS.c.couple_id == couple_id)
+                    .values(couple_id=None, seat=None)
+                )
+                conn.execute(
+                    update(t.COUPLES)
+                    .where(t.COUPLES.c.id == couple_id)
+                    .values(
+                        status="dissolved", group_chat_id=None, next_prompt_at=None, snooze_at=None
+                    )
+                )
+            conn.execute(delete(t.AGREEMENTS).where(t.AGREEMENTS.c.author_id == person))
+            conn.execute(delete(t.CHECKINS).where(t.CHECKINS.c.partner_id == person))
+            conn.execute(delete(t.METIMES).where(t.METIMES.c.partner_id == person))
+            conn.execute(delete(t.APPRECIATIONS).where(t.APPRECIATIONS.c.author_id == person))
+            conn.execute(
+                update(t.APPRECIATIONS)
+                .where(t.APPRECIATIONS.c.recipient_id == person)
+                .values(recipient_id=None)
+            )
+            conn.execute(delete(t.INVITES).where(t.INVITES.c.inviter_id == person))
+            conn.execute(
+                update(t.INVITES).where(t.INVITES.c.used_by == person).values(used_by=None)
+            )
+            conn.execute(delete(t.OUTBOX).where(t.OUTBOX.c.chat_id == person))
+            conn.execute(delete(t.NUDGES).where(t.NUDGES.c.kind.like(f"%:{person}")))
+            conn.execute(delete(t.PARTNERS).where(t.PARTNERS.c.id == person))
+        log.info("a partner was forgotten (couple %s dissolved)", couple_id)
+        reply.add(Outgoing(person, self.renderer.render("common/forgotten")))
+        if other is not None and quietly:
+            with self.db.begin() as conn:
+                conn.execute(
+                    update(t.PARTNERS).where(t.PARTNERS.c.id == other).values(couple_ended=True)
+                )
+        elif other is not None:
+            reply.add(Outgoing(other, self.renderer.render("common/partner_left")))
+        return reply
+
+    def _scrub_runs(self, conn: Connection, couple_id: int, person: int) -> None:
+        runs = t.RUNS
+        now = self.clock()
+        for run in conn.execute(select(runs).where(runs.c.couple_id == couple_id)).mappings():
+            involved = person in run["roles"].values() or run["started_by"] == person
+            if not involved:
+                continue
+            context, marks = Marks.from_json(run["marks"]).scrub(run["context"], person)
+            seen = marks.seen
+            if run["started_by"] == person and not seen:  # theirs alone: it goes
+                conn.execute(
+                    update(t.AGREEMENTS)
+                    .where(t.AGREEMENTS.c.run_id == run["id"])
+                    .values(run_id=None)
+                )
+                conn.execute(delete(runs).where(runs.c.id == run["id"]))
+                continue
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run["id"])
+                .values(
+                    context=context,
+                    marks=marks.to_json(),
+                    roles={r: (0 if p == person else p) for r, p in run["roles"].items()},
+                    started_by=0 if run["started_by"] == person else run["started_by"],
+                    status="cancelled" if run["status"] == "active" else run["status"],
+                    active_key=None,
+                    ended_at=run["ended_at"] or now,
+                )
+            )
+
+    # ----- retention -----------------------------------------------------------------------
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete flow transcripts (runs) that ended longer ago than the retention period.
+        Agreements stay until forgotten."""
+        cutoff = (now or self.clock()) - self.retention
+        runs = t.RUNS
+        with self.db.begin() as conn:
+            old = and_(runs.c.status != "active", runs.c.ended_at < cutoff)
+            ids = [r.id for r in conn.execute(select(runs.c.id).where(old))]
+            if not ids:
+                return 0
+            conn.execute(
+                update(t.AGREEMENTS).where(t.AGREEMENTS.c.run_id.in_(ids)).values(run_id=None)
+            )
+            conn.execute(delete(runs).where(runs.c.id.in_(ids)))
+            conn.execute(delete(t.NUDGES).where(t.NUDGES.c.claimed_at < cutoff))
+        log.info("retention: purged %d flow transcripts", len(ids))
+        return len(ids)

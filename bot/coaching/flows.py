@@ -1,0 +1,481 @@
+"""Flow runs meet the couple: starting, answering, pressing, breaks, cancelling.
+
+This is where the pure FlowRunner meets storage. Every change to a run is one
+transaction that starts with `UPDATE flowrun ... WHERE id = ? AND version = ?`, so
+two partners answering at once can never advance a run twice: the loser reloads and
+tries again. Telegram-free: it takes Events and returns Replies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from bot.coaching.agreements import AgreementService
+from bot.coaching.couples import Clock, CoupleService
+from bot.core.events import Event
+from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
+from bot.engine.schema import Flow, duration_minutes
+from bot.safety.care import careful
+from bot.storage.db import Database, utcnow
+from bot.storage.models import FlowRun
+from bot.storage.runs import CoupleView, RunStore, Timers, run_view
+from bot.storage.tables import PARTNERS
+from bot.words.buttons import FlowChoice, KeepFlow, SwitchFlow
+from bot.words.texts import Renderer
+
+log = logging.getLogger(__name__)
+# An effect runs inside the step's transaction and may answer with messages.
+Effect = Callable[[Connection, FlowRun, CoupleView, dict[str, Any], datetime], list[Outgoing]]
+# A seed gives a new run context from the couple's data (e.g. this week's appreciations).
+Seed = Callable[[int, datetime], dict[str, Any]]
+RETRIES = 5
+# Longer answers are refused with a kind note (Telegram itself caps a message at 4,096).
+MAX_ANSWER_CHARS = 2000
+
+
+class FlowService:
+    def __init__(
+        self,
+        db: Database,
+        flows: dict[str, Flow],
+        renderer: Renderer,
+        couples: CoupleService,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.db = db
+        self.store = RunStore(db)
+        self.flows = flows
+        self.renderer = renderer
+        self.couples = couples
+        self.runner = FlowRunner(flows, renderer)
+        self.clock = clock
+        # Named effects and context seeds flows may ask for (see bot/coaching/practices.py).
+        self.effects: dict[str, Effect] = {}
+        self.seeds: dict[str, Seed] = {}
+
+    # ----- lookups and words ---------------------------------------------------------------
+
+    def by_command(self, command: str) -> Flow | None:
+        return next((f for f in self.flows.values() if f.command == command), None)
+
+    def by_role(self, role: str) -> Flow | None:
+        """The flow that fills `role` (coaching/roles.py); `flows check` makes sure there is one."""
+        return next((f for f in self.flows.values() if role in f.fills), None)
+
+    def title(self, row: FlowRun) -> str:
+        flow = self.flows.get(row.flow_id)
+        return self.renderer.labels.title(flow) if flow else "the flow"
+
+    def _timers(self, run: Run, now: datetime) -> Timers:
+        """The new step's reminder and expiry, from the state or else the flow."""
+        if run.status != "active":
+            return None, None, None
+        flow = self.flows[run.flow_id]
+        state = flow.states[run.state]
+        expires = now + timedelta(minutes=duration_minutes(state.expires or flow.expires))
+        if state.wait is not None:  # nobody to remind: the clock moves it on
+            wake = now + timedelta(minutes=duration_minutes(state.wait))
+            return None, max(expires, wake + timedelta(hours=1)), wake
+        remind = duration_minutes(state.reminder or flow.reminder)
+        return now + timedelta(minutes=remind), expires, None
+
+    def _key(self, flow: Flow, couple_id: int, owner: int) -> str:
+        return f"couple:{couple_id}" if flow.runs_in == "group" else f"person:{owner}"
+
+    def _say(self, chat_id: int, template: str, /, **args: Any) -> Outgoing:
+        return Outgoing(chat_id=chat_id, text=self.renderer.render(f"common/{template}", **args))
+
+    def _notice(self, template: str, /, **args: Any) -> Reply:
+        return Reply(notice=Notice(self.renderer.render(f"common/{template}", **args)))
+
+    def outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
+        """Address the engine's messages: a person's private chat, or the couple's group."""
+        out: list[Outgoing] = []
+        for said in saids:
+            buttons = tuple(
+                (Button(label, data=FlowChoice(row.id or 0, said.step, key).pack()),)
+                for key, label in said.choices
+            )
+            if said.person is not None:
+                out.append(Outgoing(chat_id=said.person, text=said.text, buttons=buttons))
+            elif row.in_group and couple.group_chat_id is not None:
+                target = couple.members.get(said.force_reply_to or 0)
+                # A message has one keyboard: with buttons (e.g. "We need a break") the
+                # template asks for a reply instead, which privacy mode still delivers.
+                out.append(
+                    Outgoing(
+                        chat_id=couple.group_chat_id,
+                        text=said.text,
+                        buttons=buttons,
+                        force_reply=(target is not None or said.force_reply_all) and not buttons,
+                        mention=(target.id, target.name) if target else None,
+                    )
+                )
+            else:  # the group was unlinked mid-flow: fall back to both private chats
+                out.extend(
+                    Outgoing(chat_id=p, text=said.text, buttons=buttons) for p in couple.members
+                )
+        return out
+
+    # ----- starting ------------------------------------------------------------------------
+
+    def start(self, event: Event, flow: Flow, *, force: bool = False) -> Reply:
+        """Start `flow` for the person behind `event` (asks first if something else runs)."""
+        me = event.person.id
+        couple = self.store.couple_of(me)
+        if couple is None or len(couple.members) < 2:
+            return self.couples.not_paired(event)
+        if flow.runs_in == "private" and event.in_group:
+            return self.couples.reply(event, "private_only")
+        if event.in_group and couple.group_chat_id != event.chat_id:
+            return self.couples.reply(event, "group_not_linked")
+        in_group = flow.runs_in == "group" and couple.group_chat_id is not None
+        key = self._key(flow, couple.id, me)
+        current = next((r for r in couple.runs if r.active_key == key), None)
+        if current is not None and not force:
+            return self._ask_to_switch(event, current, flow)
+        if current is not None:
+            self.store.end(current, "cancelled", self.clock())
+        partner = next(m for pid, m in couple.members.items() if pid != me)
+        carry: dict[str, Any] = {}
+        for seed in flow.seed:
+            carry.update(self.seeds[seed](couple.id, self.clock()))
+        if self._careful(me):
+            carry["careful"] = True  # shown help lately: flows keep their things private
+        outcome = self.runner.start(
+            flow.id, couple.members[me], partner, in_group=in_group, carry=carry
+        )
+        with self.db.begin() as conn:
+            row = self.store.insert(
+                conn,
+                flow_id=flow.id,
+                flow_version=flow.version,
+                couple_id=couple.id,
+                starter=me,
+                run=outcome.run,
+                key=key,
+                now=self.clock(),
+                timers=self._timers(outcome.run, self.clock()),
+            )
+            if row is None:
+                return self.couples.reply(event, "flow_busy")
+            reply = self._apply_effects(conn, row, outcome, couple)
+        reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
+        if in_group and not event.in_group:
+            reply.add(
+                self._say(event.chat_id, "started_in_group", title=self.renderer.labels.title(flow))
+            )
+        log.info("flow %s run %s started by %s", flow.id, row.id, me)
+        return reply
+
+    def start_for(
+        self, person: int, flow_id: str, carry: dict[str, Any]
+    ) -> tuple[FlowRun | None, list[Outgoing]]:
+        """Start a flow for someone without them asking (the scheduler does, e.g. "how was
+        your you time?"). Beside any flow they are in, never replacing it."""
+        couple = self.store.couple_of(person)
+        flow = self.flows.get(flow_id)
+        if couple is None or flow is None or len(couple.members) < 2:
+            return None, []
+        partner = next(m for pid, m in couple.members.items() if pid != person)
+        outcome = self.runner.start(
+            flow_id, couple.members[person], partner, in_group=False, carry=carry
+        )
+        now = self.clock()
+        args: dict[str, Any] = dict(
+            flow_id=flow_id,
+            flow_version=flow.version,
+            couple_id=couple.id,
+            starter=person,
+            run=outcome.run,
+            now=now,
+            timers=self._timers(outcome.run, now),
+        )
+        with self.db.begin() as conn:
+            key = self._key(flow, couple.id, person)
+            row = self.store.insert(conn, key=key, **args) or self.store.insert(
+                conn, key=None, **args
+            )
+            assert row is not None
+        return row, self.outgoing(row, outcome.messages, couple)
+
+    def _ask_to_switch(self, event: Event, current: FlowRun, flow: Flow) -> Reply:
+        title = self.title(current)
+        new = self.renderer.labels.title(flow)
+        text = self.renderer.render("common/switch_flow", current=title, new=new)
+        buttons = (
+            (
+                Button(
+                    self.renderer.label("common/switch_button", new=new),
+                    data=SwitchFlow(current.id or 0, current.version, flow.id).pack(),
+                ),
+            ),
+            (
+                Button(
+                    self.renderer.label("common/keep_button", current=title),
+                    data=KeepFlow().pack(),
+                ),
+            ),
+        )
+        return Reply().add(Outgoing(chat_id=event.chat_id, text=text, buttons=buttons))
+
+    def _apply_effects(
+        self, conn: Connection, row: FlowRun, outcome: Outcome, couple: CoupleView
+    ) -> Reply:
+        """Store agreements, start the flows this step starts; return their messages."""
+        reply = Reply()
+        now = self.clock()
+        for text, days, author in outcome.agreements:
+            follow_up, follow_up_at = (
+                AgreementService.due_at(conn, row.couple_id, days, now) if days else (None, None)
+            )
+            self.store.add_agreement(
+                conn, row.couple_id, row.id, text, follow_up, now, author, follow_up_at
+            )
+        for name, params in outcome.effects:
+            reply.messages.extend(self.effects[name](conn, row, couple, params, now))
+        requests = list(outcome.start_flows)
+        if outcome.hand_off is not None:
+            requests.append(outcome.hand_off)
+        for request in requests:
+            flow = self.flows[request.flow]
+            partner = next(m for pid, m in couple.members.items() if pid != request.starter)
+            started = self.runner.start(
+                flow.id,
+                couple.members[request.starter],
+                partner,
+                carry=request.carry,
+                authors=request.authors,
+                in_group=flow.runs_in == "group" and row.in_group,
+            )
+            args: dict[str, Any] = dict(
+                flow_id=flow.id,
+                flow_version=flow.version,
+                couple_id=row.couple_id,
+                starter=request.starter,
+                run=started.run,
+                now=now,
+                timers=self._timers(started.run, now),
+            )
+            key = self._key(flow, row.couple_id, request.starter)
+            # When that person is busy with another flow, this one starts beside it.
+            new_row = self.store.insert(conn, key=key, **args) or self.store.insert(
+                conn, key=None, **args
+            )
+            assert new_row is not None
+            reply.messages.extend(self.outgoing(new_row, started.messages, couple))
+        return reply
+
+    # ----- inputs --------------------------------------------------------------------------
+
+    def _step(self, row: FlowRun, couple: CoupleView, given: Input) -> Reply:
+        """Apply one input with optimistic locking; on a concurrent change, reload and retry."""
+        for _attempt in range(RETRIES):
+            flow = self.flows.get(row.flow_id)
+            try:
+                if flow is None or row.state not in flow.states:
+                    raise FlowBug(f"run {row.id} is in {row.flow_id}.{row.state}, now unknown")
+                outcome = self.runner.handle(run_view(row), couple.members, given)
+            except FlowBug:
+                log.exception("flow run %s cannot go on; closing it", row.id)
+                self.store.end(row, "cancelled", self.clock())
+                return Reply().add(*(self._say(p, "flow_changed") for p in couple.members))
+            if not outcome.changed:
+                return self._notice_reply(row, outcome, given, couple)
+            now = self.clock()
+            # A new step (or the end of a break) starts its reminder and expiry afresh.
+            renew = outcome.run.step != row.step or row.break_until is not None
+            timers = self._timers(outcome.run, now) if renew else None
+            with self.db.begin() as conn:
+                if self.store.write(conn, row, outcome.run, now, timers):
+                    reply = self._apply_effects(conn, row, outcome, couple)
+                    notice = self._notice_reply(row, outcome, given, couple)
+                    reply.messages[:0] = notice.messages
+                    reply.notice = notice.notice
+                    return reply
+            loaded = self.store.load(row.id or 0)
+            if loaded is None:
+                break
+            row, couple = loaded
+        return self._notice("step_passed")
+
+    def _notice_reply(
+        self, row: FlowRun, outcome: Outcome, given: Input, couple: CoupleView
+    ) -> Reply:
+        """The outcome's messages, and its notice: a toast for a press, a message for text."""
+        reply = Reply(messages=self.outgoing(row, outcome.messages, couple))
+        if outcome.notice is None:
+            return reply
+        args = dict(outcome.notice_args)
+        text = self.renderer.render(f"common/{outcome.notice}", **args)
+        reply.notice = Notice(text)
+        if given.text is not None and not outcome.messages:
+            to = None if row.in_group else given.person
+            reply.messages.extend(self.outgoing(row, [Said(text=text, person=to)], couple))
+        return reply
+
+    def text(self, event: Event) -> Reply | None:
+        """Free text: give it to the run that waits for it, or None when no run does."""
+        assert event.text is not None
+        person = event.person.id
+        couple = self.store.couple_of(person)
+        if couple is None:
+            return None
+        # Only runs that have spoken to this person: a Let go not yet sent is invisible.
+        runs = [r for r in couple.runs if person in self.runner.seen_by(run_view(r))]
+        if event.in_group:
+            if couple.group_chat_id != event.chat_id:
+                return None  # only the couple's own group
+            runs = [r for r in runs if r.in_group]
+        else:
+            runs = [r for r in runs if not r.in_group]  # private words never reach the group
+        if not runs:
+            return None
+        row = next((r for r in runs if self.runner.takes_text_from(run_view(r), person)), runs[0])
+        return self._step(row, couple, Input(person=person, at=event.at, text=event.text))
+
+    def button(self, event: Event, data: FlowChoice | SwitchFlow | KeepFlow) -> Reply:
+        if isinstance(data, KeepFlow):
+            return self._notice("kept_going")
+        loaded = self.store.load(data.run_id)
+        if loaded is None:
+            return self._notice("button_unknown")
+        row, couple = loaded
+        if event.person.id not in row.roles.values():
+            return self._notice("not_for_you")
+        if event.in_group and couple.group_chat_id != event.chat_id:
+            return self._notice("button_unknown")  # a button only counts where its run lives
+        if isinstance(data, SwitchFlow):
+            return self._switch(event, row, data.version, data.flow_id)
+        given = Input(person=event.person.id, at=event.at, choice=data.choice, step=data.step)
+        return self._step(row, couple, given)
+
+    def _switch(self, event: Event, row: FlowRun, version: int, flow_id: str) -> Reply:
+        flow = self.flows.get(flow_id)
+        if flow is None or row.version != version or row.status != "active":
+            return self._notice("step_passed")
+        reply = self._leave(row, event.person.id)
+        return reply.extend(self.start(event, flow, force=True))
+
+    # ----- leaving -------------------------------------------------------------------------
+
+    def _leave(self, row: FlowRun, person: int) -> Reply:
+        """End the run and tell whoever else is in it (the group, or the other partner)."""
+        if not self.store.end(row, "cancelled", self.clock()):
+            return Reply()
+        couple = self.store.couple(row.couple_id)
+        if couple is None:
+            return Reply()
+        name = couple.members[person].name if person in couple.members else ""
+        text = self.renderer.render("common/flow_left", name=name, title=self.title(row))
+        # Only those the run has spoken to hear it ended: an unsent Let go stays private.
+        others = [p for p in self.runner.seen_by(run_view(row)) if p != person]
+        saids = (
+            [Said(text=text, person=None)]
+            if row.in_group
+            else [Said(text=text, person=p) for p in others]
+        )
+        return Reply(messages=self.outgoing(row, saids, couple))
+
+    def cancel(self, event: Event) -> Reply:
+        """Leave the person's flow (their own private one first, else one they are part of)."""
+        couple = self.store.couple_of(event.person.id)
+        if event.in_group and (couple is None or couple.group_chat_id != event.chat_id):
+            owner = self.couples.couple_by_group(event.chat_id)
+            if owner is not None:
+                # Someone else's group: what runs there is not theirs to end, and "nothing is
+                # running" would be untrue for the couple reading along. Quiet on purpose.
+                return Reply()
+        if couple is None:
+            return self.couples.reply(event, "cancel_none")
+        runs = [r for r in couple.runs if event.person.id in self.runner.seen_by(run_view(r))]
+        if event.in_group:
+            runs = [r for r in runs if r.in_group and couple.group_chat_id == event.chat_id]
+        else:
+            runs.sort(key=lambda r: r.active_key != f"person:{event.person.id}")
+        if not runs:
+            return self.couples.reply(event, "cancel_none")
+        row = runs[0]
+        reply = self._leave(row, event.person.id)
+        if not (row.in_group and event.in_group):
+            reply.messages.insert(0, self._say(event.chat_id, "cancelled", title=self.title(row)))
+        return reply
+
+    def _careful(self, person: int) -> bool:
+        with self.db.connect() as conn:
+            safety_at = conn.execute(
+                select(PARTNERS.c.safety_at).where(PARTNERS.c.id == person)
+            ).scalar()
+        return careful(safety_at, self.clock())
+
+    def hold_reminders(self, person: int) -> None:
+        """Pause the person's flows: no reminder until they move on (safety first)."""
+        couple = self.store.couple_of(person)
+        if couple is None:
+            return
+        with self.db.begin() as conn:
+            for row in couple.runs:
+                if person in row.roles.values():
+                    self.store.clear_reminder(conn, row)
+
+    def prompt_again_for(self, person: int) -> list[Outgoing]:
+        """The question a private run is waiting on this person for, asked again."""
+        couple = self.store.couple_of(person)
+        if couple is None:
+            return []
+        for row in couple.runs:
+            run = run_view(row)
+            if row.in_group or person not in self.runner.waiting_for(run):
+                continue
+            saids = [s for s in self.runner.prompt_again(run, couple.members) if s.person == person]
+            return self.outgoing(row, saids, couple)
+        return []
+
+    # ----- breaks --------------------------------------------------------------------------
+
+    def wake(self, run_id: int) -> Reply:
+        """A `wait:` step is over: the run moves on by itself (the clock calls this)."""
+        loaded = self.store.load(run_id)
+        if loaded is None:
+            return Reply()
+        row, couple = loaded
+        now = self.clock()
+        if (
+            row.status != "active"
+            or row.wake_at is None
+            or row.wake_at > now + timedelta(seconds=1)
+        ):
+            return Reply()  # moved on meanwhile, or not yet
+        outcome = self.runner.wake(run_view(row), couple.members)
+        if not outcome.changed:
+            return Reply()
+        with self.db.begin() as conn:
+            if not self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
+                return Reply()  # somebody else moved it: the clock finds it again if due
+            reply = self._apply_effects(conn, row, outcome, couple)
+        reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
+        return reply
+
+    def end_break(self, run_id: int) -> Reply:
+        """The break is over: check back and ask the current question again."""
+        for _attempt in range(RETRIES):
+            loaded = self.store.load(run_id)
+            if loaded is None:
+                return Reply()
+            row, couple = loaded
+            if row.status != "active" or row.break_until is None:
+                return Reply()
+            if row.break_until > self.clock() + timedelta(seconds=1):
+                return Reply()  # not yet: the clock finds it again when it is due
+            outcome = self.runner.resume(run_view(row), couple.members)
+            now = self.clock()
+            with self.db.begin() as conn:
+                if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
+                    return Reply(messages=self.outgoing(row, outcome.messages, couple))
+        return Reply()

@@ -1,0 +1,110 @@
+"""/language: the language a person hears in private, and the couple's in their group.
+
+A private chat follows the person's choice, else their Telegram language; the group follows
+the couple's choice, else the first partner's. What a message says is chosen at the one way
+out (bot/storage/voices.py), so the answer to a choice already speaks the new language.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from bot.core.events import Event
+from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.storage.db import Database
+from bot.storage.tables import COUPLES, PARTNERS
+from bot.words.buttons import LanguageChoice
+from bot.words.languages import NAMES, SHIPPED, base, pick, unspoken
+from bot.words.texts import Renderer
+
+AUTO = "auto"
+
+
+class LanguageSettings:
+    def __init__(self, db: Database, renderer: Renderer, reads: frozenset[str]) -> None:
+        self.db = db
+        self.renderer = renderer
+        self.reads = reads  # languages the safety detector has measured signals for
+
+    def reads_code(self, telegram_code: str | None) -> bool:
+        """Whether the safety check reads the language of someone with this Telegram
+        language who has not chosen one (one we do not ship: it cannot)."""
+        return unspoken(telegram_code) is None and pick(None, telegram_code) in self.reads
+
+    def command(self, event: Event, argument: str) -> Reply:
+        whose = "us" if event.in_group else "me"
+        if event.in_group and self._couple_of_group(event) is None:
+            return self._say(event, "language_group_refused")
+        wanted = base(argument)
+        if argument.strip():
+            if wanted in SHIPPED or argument.strip().lower() == AUTO:
+                return self._choose(event, whose, wanted if wanted in SHIPPED else AUTO)
+            return self._menu(event, whose, given=argument.strip()[:32])
+        return self._menu(event, whose)
+
+    def button(self, event: Event, data: LanguageChoice) -> Reply:
+        if data.whose not in ("me", "us") or (data.code not in SHIPPED and data.code != AUTO):
+            return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        if (data.whose == "us") != event.in_group:
+            return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        if event.in_group and self._couple_of_group(event) is None:
+            return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
+        return self._choose(event, data.whose, data.code)
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    def _couple_of_group(self, event: Event) -> int | None:
+        """The couple whose group this is, when the person asking is one of them."""
+        with self.db.connect() as conn:
+            return conn.execute(
+                select(COUPLES.c.id)
+                .join(PARTNERS, PARTNERS.c.couple_id == COUPLES.c.id)
+                .where(COUPLES.c.group_chat_id == event.chat_id, PARTNERS.c.id == event.person.id)
+            ).scalar()
+
+    def _choose(self, event: Event, whose: str, code: str) -> Reply:
+        chosen = None if code == AUTO else code
+        with self.db.begin() as conn:
+            if whose == "us":
+                conn.execute(
+                    update(COUPLES)
+                    .where(COUPLES.c.group_chat_id == event.chat_id)
+                    .values(language=chosen)
+                )
+            else:
+                conn.execute(
+                    update(PARTNERS).where(PARTNERS.c.id == event.person.id).values(language=chosen)
+                )
+        reply = self._say(event, "language_set", auto=chosen is None, whose=whose)
+        heard = chosen or pick(None, event.person.language_code)
+        if whose == "me" and heard not in self.reads:
+            reply.extend(self.safety_unread(event.chat_id))
+        return reply
+
+    def safety_unread(self, chat_id: int, telegram_code: str | None = None) -> Reply:
+        """Said once a person hears a language the safety check cannot read: the help stays
+        one command away."""
+        return Reply().add(
+            Outgoing(
+                chat_id,
+                self.renderer.render("common/safety_unread", other=unspoken(telegram_code)),
+            )
+        )
+
+    def _menu(self, event: Event, whose: str, given: str | None = None) -> Reply:
+        rows = [(Button(NAMES[code], data=LanguageChoice(whose, code).pack()),) for code in SHIPPED]
+        rows.append(
+            (
+                Button(
+                    self.renderer.label("common/language_auto_button", whose=whose),
+                    data=LanguageChoice(whose, AUTO).pack(),
+                ),
+            )
+        )
+        text = self.renderer.render("common/language_menu", whose=whose, given=given)
+        return Reply().add(Outgoing(event.chat_id, text, buttons=tuple(rows)))
+
+    def _say(self, event: Event, template: str, **context: object) -> Reply:
+        return Reply().add(
+            Outgoing(event.chat_id, self.renderer.render(f"common/{template}", **context))
+        )

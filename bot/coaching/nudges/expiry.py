@@ -1,0 +1,45 @@
+"""A run left alone past its `expires_at` is closed; those it spoke to are told."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.coaching.nudges.common import Nudging
+from bot.core.outbox import Outgoing
+from bot.storage.models import FlowRun
+from bot.storage.runs import run_view
+from bot.storage.tables import RUNS
+
+log = logging.getLogger(__name__)
+
+
+class FlowExpiry(Nudging):
+    """Runs past their expiry."""
+
+    def run(self, now: datetime, limit: int) -> int:
+        with self.db.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(RUNS)
+                    .where(RUNS.c.status == "active", RUNS.c.expires_at <= now)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        for mapping in rows:
+            row = FlowRun(**mapping)
+            with self.db.unit() as conn:  # closed and told, or neither
+                if not self.flows.store.end(row, "expired", now):
+                    continue  # somebody else closed it
+                text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
+                log.info("flow run %s expired", row.id)
+                # Only those the run spoke to hear it ended; not who asked for quiet.
+                hushed = {p.id for p in self.people(conn, row.couple_id) if p.hushed}
+                for person in self.flows.runner.seen_by(run_view(row)):
+                    if person not in hushed:
+                        self.queue(conn, Outgoing(person, text), row.couple_id, now, now)
+        return len(rows)

@@ -1,0 +1,130 @@
+"""Nudges: the weekly State of the Union prompt, snoozes, flow reminders and expiry,
+and private messages held back by quiet hours.
+
+This is the one clock. The database is the source of truth: a couple's next prompt is
+a column; a run's reminder, expiry and the end of its break are columns; planned "you"
+time is a row. `queue_due` finds what is due with indexed queries, and each due action
+is one unit of work: its state change, its claim in `NudgeLog` (unique per couple, kind
+and slot) and its messages in the outbox commit together. A message leaves the outbox
+only once Telegram accepted it (bot/telegram/sender.py). So every nudge goes out once, whatever
+restarts, clock changes or second processes happen, and a crash at the wrong moment
+makes a message late, not lost. Telegram-free.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+
+from bot.coaching.agreements import AgreementService
+from bot.coaching.couples import CoupleService
+from bot.coaching.flows import FlowService
+from bot.coaching.nudges.breaks import BreakEnds
+from bot.coaching.nudges.common import Batch, Delivery, Nudging
+from bot.coaching.nudges.expiry import FlowExpiry
+from bot.coaching.nudges.follow_ups import FollowUps
+from bot.coaching.nudges.metime import MeTimeNudges
+from bot.coaching.nudges.recap import WeeklyRecaps
+from bot.coaching.nudges.reminders import FlowReminders
+from bot.coaching.nudges.safety_check import SafetyChecks
+from bot.coaching.nudges.start_small import StartSmallInvitations
+from bot.coaching.nudges.waits import WaitsOver
+from bot.coaching.nudges.weekly import WeeklyPrompts
+from bot.coaching.schedule import same_time_next_day
+from bot.core.events import Event
+from bot.core.outbox import Notice, Outgoing, Reply
+from bot.storage.db import Database
+from bot.storage.outbox import Outbox
+from bot.storage.tables import COUPLES
+from bot.words.buttons import FirstCheckIn, Snooze, StartMeeting, StartSmall
+from bot.words.texts import Renderer
+
+
+class NudgeService:
+    """Every kind of nudge, each its own small unit, found by the one tick."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        renderer: Renderer,
+        couples: CoupleService,
+        flows: FlowService,
+        agreements: AgreementService,
+        *,
+        max_late: timedelta = timedelta(hours=6),
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.renderer = renderer
+        self.couples = couples
+        self.flows = flows
+        parts = (db, outbox, renderer, flows, max_late)
+        self.weekly = WeeklyPrompts(*parts)
+        follow_ups = FollowUps(*parts)
+        follow_ups.agreements = agreements
+        self.kinds: list[Nudging] = [
+            self.weekly,
+            FlowReminders(*parts),
+            FlowExpiry(*parts),
+            MeTimeNudges(*parts),
+            BreakEnds(*parts),
+            StartSmallInvitations(*parts),
+            SafetyChecks(*parts),
+            WaitsOver(*parts),
+            follow_ups,
+            WeeklyRecaps(*parts),
+        ]
+
+    def rebuild(self, now: datetime) -> int:
+        """At start-up: give every scheduled couple without a next prompt one."""
+        return self.weekly.rebuild(now)
+
+    def queue_due(self, now: datetime, limit: int = 100_000) -> int:
+        """Do what is due at `now` (about `limit` of each kind), each action one unit of
+        work with its messages in the outbox. Returns how many were found: call again
+        until it is 0."""
+        return sum(kind.run(now, limit) for kind in self.kinds)
+
+    def collect(self, now: datetime, limit: int = 100_000) -> Batch:
+        """Queue what is due and lease the outbox messages that may go now, by chat (for
+        tests and tools that send by hand; the bot's sender reads the outbox itself)."""
+        found = self.queue_due(now, limit)
+        deliveries: dict[int, Delivery] = {}
+        for item in self.outbox.claim_due(now, limit):
+            chat = item.message.chat_id
+            deliveries.setdefault(chat, Delivery(chat)).items.append((item.id, item.message))
+        return Batch(list(deliveries.values()), more=found > 0)
+
+    def sent(self, outbox_id: int) -> None:
+        """Telegram accepted it: it leaves the outbox."""
+        self.outbox.sent(outbox_id)
+
+    def button(
+        self, event: Event, data: StartMeeting | Snooze | StartSmall | FirstCheckIn
+    ) -> Reply:
+        """ "Start now" and "Tomorrow, same time" on a weekly prompt; start small's button."""
+        me, couple, _other = self.couples.partner_of(event.person.id)
+        if couple is None or couple.id is None or me is None:
+            return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
+        if event.in_group and couple.group_chat_id != event.chat_id:
+            return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
+        if isinstance(data, StartMeeting | StartSmall | FirstCheckIn):
+            role = {StartMeeting: "weekly_meeting", StartSmall: "start_small"}.get(
+                type(data), "self_check"
+            )
+            flow = self.flows.by_role(role)
+            if flow is None:
+                return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+            return self.flows.start(event, flow)
+        if isinstance(data, Snooze):
+            slot = datetime.fromtimestamp(data.slot, tz=UTC)
+            at = same_time_next_day(slot, couple.timezone)
+            with self.db.begin() as conn:
+                conn.execute(update(COUPLES).where(COUPLES.c.id == couple.id).values(snooze_at=at))
+            local = at.astimezone(ZoneInfo(couple.timezone))
+            text = self.renderer.render("common/snoozed", by=event.person.first_name, at=local)
+            return Reply(notice=Notice(text)).add(Outgoing(event.chat_id, text))
+        return Reply(notice=Notice(self.renderer.render("common/button_unknown")))

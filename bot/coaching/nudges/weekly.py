@@ -1,0 +1,162 @@
+"""The weekly State of the Union prompt (and its snooze), at the couple's local time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import RowMapping, and_, bindparam, or_, select, update
+
+from bot.coaching.nudges.common import Nudging
+from bot.coaching.schedule import next_weekly, week_number
+from bot.core.outbox import Button, Outgoing
+from bot.storage.tables import COUPLES, RUNS
+from bot.words.buttons import Snooze, StartMeeting
+
+log = logging.getLogger(__name__)
+
+TWO_WEEKS = timedelta(days=14)  # no meeting for this long: a kinder, shorter prompt
+
+
+class WeeklyPrompts(Nudging):
+    """Due when a couple's `next_prompt_at` or `snooze_at` has come."""
+
+    def rebuild(self, now: datetime) -> int:
+        """Give every scheduled couple without a next prompt one (e.g. after an upgrade).
+
+        The weekly slots themselves live in the couple rows; this only fills the gaps,
+        in one batched statement, so start-up stays fast with many couples.
+        """
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(
+                    COUPLES.c.id, COUPLES.c.meeting_day, COUPLES.c.meeting_time, COUPLES.c.timezone
+                ).where(
+                    COUPLES.c.status == "active",
+                    COUPLES.c.next_prompt_at.is_(None),
+                    COUPLES.c.meeting_day.is_not(None),
+                    COUPLES.c.meeting_time.is_not(None),
+                )
+            ).all()
+            if not rows:
+                return 0
+            conn.execute(
+                update(COUPLES)
+                .where(COUPLES.c.id == bindparam("couple"))
+                .values(next_prompt_at=bindparam("due")),
+                [
+                    {
+                        "couple": r.id,
+                        "due": next_weekly(now, r.meeting_day, r.meeting_time, r.timezone),
+                    }
+                    for r in rows
+                ],
+            )
+        return len(rows)
+
+    def run(self, now: datetime, limit: int) -> int:
+        with self.db.begin() as conn:
+            due = (
+                conn.execute(
+                    select(COUPLES)
+                    .where(
+                        COUPLES.c.status == "active",
+                        COUPLES.c.paused.is_(False),
+                        or_(COUPLES.c.next_prompt_at <= now, COUPLES.c.snooze_at <= now),
+                    )
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        for couple in due:
+            for kind, slot in (
+                ("weekly", couple["next_prompt_at"]),
+                ("snoozed", couple["snooze_at"]),
+            ):
+                if slot is not None and slot <= now:
+                    self._prompt(couple, kind, slot, now)
+        return len(due)
+
+    def _prompt(self, couple: RowMapping, kind: str, slot: datetime, now: datetime) -> None:
+        couple_id = couple["id"]
+        with self.db.begin() as conn:
+            # Move the couple on to its next slot (only if nobody did meanwhile) ...
+            if kind == "weekly":
+                following = next_weekly(
+                    slot, couple["meeting_day"], couple["meeting_time"], couple["timezone"]
+                )
+                conn.execute(
+                    update(COUPLES)
+                    .where(and_(COUPLES.c.id == couple_id, COUPLES.c.next_prompt_at == slot))
+                    .values(next_prompt_at=following)
+                )
+            else:
+                conn.execute(
+                    update(COUPLES)
+                    .where(and_(COUPLES.c.id == couple_id, COUPLES.c.snooze_at == slot))
+                    .values(snooze_at=None)
+                )
+            # ... claim this slot's nudge, exactly once, and queue its messages with it.
+            late = now - slot
+            skipped = late > self.max_late
+            if not self.claim(
+                conn, couple_id, kind, slot.isoformat(), now, "skipped" if skipped else "queued"
+            ):
+                return
+            if skipped:
+                log.info(
+                    "couple %s: %s prompt for %s skipped, %s late",
+                    couple_id,
+                    kind,
+                    slot.isoformat(),
+                    late,
+                )
+                return
+            people = self.people(conn, couple_id)
+            meeting = self.flows.by_role("weekly_meeting")
+            meeting_id = meeting.id if meeting is not None else ""
+            met = conn.execute(
+                select(RUNS.c.id)
+                .where(
+                    RUNS.c.couple_id == couple_id,
+                    RUNS.c.flow_id == meeting_id,
+                    RUNS.c.status == "done",
+                    RUNS.c.ended_at >= now - TWO_WEEKS,
+                )
+                .limit(1)
+            ).first()
+            missed = met is None and couple["created_at"] <= now - TWO_WEEKS
+            text = self.renderer.render(
+                "common/weekly_prompt",
+                names=[p.name for p in people] if len(people) == 2 else None,
+                missed=missed,
+                variant=week_number(slot),
+            )
+            buttons = (
+                (
+                    Button(
+                        self.renderer.label("common/start_now_button"), data=StartMeeting().pack()
+                    ),
+                ),
+                (
+                    Button(
+                        self.renderer.label("common/snooze_button"),
+                        data=Snooze(int(slot.timestamp())).pack(),
+                    ),
+                ),
+            )
+            if couple["group_chat_id"] is not None:
+                self.queue(
+                    conn, Outgoing(couple["group_chat_id"], text, buttons), couple_id, now, now
+                )
+                return
+            for person in people:
+                self.queue_privately(
+                    conn,
+                    person,
+                    couple["timezone"],
+                    couple_id,
+                    Outgoing(person.id, text, buttons),
+                    now,
+                )

@@ -1,0 +1,191 @@
+"""The bot's services, built once from settings and shared by every handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from bot.coaching import practices
+from bot.coaching.agreements import AgreementService
+from bot.coaching.couples import CoupleService
+from bot.coaching.data_rights import DataRights
+from bot.coaching.flows import MAX_ANSWER_CHARS, FlowService
+from bot.coaching.language_settings import LanguageSettings
+from bot.coaching.nudges import NudgeService
+from bot.coaching.practices import Practices
+from bot.config import ConfigError, Settings
+from bot.core.events import Event
+from bot.core.outbox import SCHEDULED, Notice, Reply
+from bot.core.work import UnitOfWork
+from bot.engine.check import load_flows
+from bot.safety.detect import Detector
+from bot.safety.respond import SafetyService, Screened
+from bot.storage.db import Database, pending_migrations, upgrade
+from bot.storage.inbox import Inbox
+from bot.storage.outbox import Outbox, Queued
+from bot.words import buttons
+from bot.words.languages import Words
+from bot.words.texts import Renderer
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    inbox: Inbox
+    outbox: Outbox
+    work: UnitOfWork
+    renderer: Renderer
+    couples: CoupleService
+    flows: FlowService
+    nudges: NudgeService
+    safety: SafetyService
+    agreements: AgreementService
+    rights: DataRights
+    languages: LanguageSettings
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    @property
+    def commands(self) -> list[tuple[str, Words]]:
+        """The private chat's menu: the flows' own commands first, then the built-in ones;
+        each description says itself in every language (bot/words/labels.py)."""
+        labels = self.renderer.labels
+        own = [(f.command, labels.description(f)) for f in self.flows.flows.values() if f.command]
+        return own + labels.commands("private")
+
+    @property
+    def group_commands(self) -> list[tuple[str, Words]]:
+        labels = self.renderer.labels
+        own = [
+            (f.command, labels.description(f))
+            for f in self.flows.flows.values()
+            if f.command and f.runs_in == "group"
+        ]
+        return own + labels.commands("group")
+
+    def text(self, event: Event, screened: Screened | None = None) -> Reply:
+        """Free text: safety first, then length, then the running flow's, or a pointer.
+        `screened`: the safety reading done before the unit of work (the handler's way);
+        read here when a caller has none."""
+        help_first = self.safety.screen(event, screened or self.safety.read(event))
+        if help_first is not None:
+            return help_first  # the words never reach a flow: not stored, not relayed
+        assert event.text is not None
+        if len(event.text) > MAX_ANSWER_CHARS:  # refused whole: nothing half-stored
+            return self.couples.reply(
+                event, "too_long", length=len(event.text), limit=MAX_ANSWER_CHARS
+            )
+        reply = self.flows.text(event)
+        if reply is not None:
+            return reply
+        if event.in_group:
+            return Reply()  # a reply to an old bot message in the group: nothing to do
+        return self.couples.reply(event, "idle")
+
+    def button(self, event: Event) -> Reply:
+        """A button press, to the service whose button it is (bot/words/buttons.py)."""
+        data = buttons.unpack(event.button)
+        if isinstance(
+            data,
+            buttons.StartMeeting | buttons.Snooze | buttons.StartSmall | buttons.FirstCheckIn,
+        ):
+            return self.nudges.button(event, data)
+        if isinstance(data, buttons.SafetyChoice):
+            return self.safety.button(event, data)
+        if isinstance(data, buttons.AgreementChoice):
+            return self.agreements.answer(event, data)
+        if isinstance(data, buttons.LanguageChoice):
+            return self.languages.button(event, data)
+        if isinstance(data, buttons.ForgetChoice):
+            return self.rights.button(event, data)
+        if isinstance(data, buttons.FlowChoice | buttons.SwitchFlow | buttons.KeepFlow):
+            return self.flows.button(event, data)
+        # Forged, or from a version of the bot that made other buttons.
+        return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+
+    def cancel(self, event: Event) -> Reply:
+        return self.flows.cancel(event)
+
+    # ----- what the sender reports back ----------------------------------------------------
+
+    def follow_group(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: the couple and every waiting message follow it."""
+        with self.db.unit() as conn:
+            self.couples.migrated(old_chat_id, new_chat_id)
+            self.outbox.move_chat(conn, old_chat_id, new_chat_id)
+
+    def chat_lost(self, chat_id: int) -> list[Queued]:
+        """Telegram said 403: drop what waits for the chat, and tell whoever should know."""
+
+        def work() -> Reply:
+            with self.db.connect() as conn:  # the unit's own connection
+                self.outbox.drop_chat(conn, chat_id)
+            return self.couples.lost_chat(chat_id)
+
+        done = self.work.run(work, priority=SCHEDULED)
+        return done.queued if done is not None else []
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Validate the flows, migrate the database (or, with `migrate=False`, as web and worker
+    processes do, insist it already is), build the services.
+
+    Raises `FlowError` naming the file, state and problem when a flow is invalid, and
+    `ConfigError` when the database lacks migrations it may not apply itself.
+    """
+    renderer = Renderer(settings.prompts_dir)
+    flows = load_flows(settings.flows_dir, settings.prompts_dir, practices.names())
+    db = Database.at(settings.database_url)
+    if migrate:
+        upgrade(db.engine)
+    elif missing := pending_migrations(db.engine):
+        db.dispose()
+        raise ConfigError(
+            f"the database lacks migrations {', '.join(missing)}: run `us-coach db upgrade` "
+            "once (a release step) before starting web or worker processes"
+        )
+    inbox = Inbox(db)
+    outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds))
+    couples = CoupleService(
+        db,
+        renderer,
+        default_timezone=settings.default_timezone,
+        invite_ttl=timedelta(hours=settings.invite_ttl_hours),
+    )
+    flow_service = FlowService(db, flows, renderer, couples)
+    agreements = AgreementService(db, renderer, couples)
+    flow_service.seeds["agreements_review"] = agreements.review
+    flow_service.effects["revisit_taken"] = agreements.revisit_taken
+    nudges = NudgeService(
+        db,
+        outbox,
+        renderer,
+        couples,
+        flow_service,
+        agreements,
+        max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
+    )
+    detector = Detector.load()
+    safety = SafetyService(detector, renderer, couples, flow_service)
+    Practices(flow_service, renderer).register()
+    rights = DataRights(db, renderer, couples, retention=timedelta(days=settings.retention_days))
+    return Services(
+        agreements=agreements,
+        rights=rights,
+        languages=LanguageSettings(db, renderer, detector.languages),
+        safety=safety,
+        settings=settings,
+        db=db,
+        inbox=inbox,
+        outbox=outbox,
+        work=UnitOfWork(db, inbox, outbox),
+        renderer=renderer,
+        couples=couples,
+        flows=flow_service,
+        nudges=nudges,
+    )

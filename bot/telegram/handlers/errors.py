@@ -1,0 +1,67 @@
+"""The one global error handler: log with context (never private text), apologise briefly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot import metrics
+from bot.core.outbox import Outgoing, Reply
+from bot.telegram.context import CoachContext
+from bot.words.texts import plain
+
+log = logging.getLogger(__name__)
+
+
+def describe(update: object) -> str:
+    """Who and where, without what they wrote: message text is private."""
+    if not isinstance(update, Update):
+        return f"non-update {type(update).__name__}"
+    kind = next(
+        (
+            k
+            for k in (
+                "message",
+                "edited_message",
+                "callback_query",
+                "my_chat_member",
+                "channel_post",
+            )
+            if getattr(update, k, None) is not None
+        ),
+        "other",
+    )
+    chat = update.effective_chat
+    user = update.effective_user
+    return (
+        f"update={update.update_id} kind={kind} "
+        f"chat={chat.id if chat else None} user={user.id if user else None}"
+    )
+
+
+async def on_error(update: object, context: CoachContext) -> None:
+    """Log every unhandled error with the update's context and tell the person, briefly."""
+    metrics.ERRORS.labels(kind="handler").inc()
+    log.error("unhandled error for %s", describe(update), exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    sorry = context.services.renderer.render("common/sorry")
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(plain(sorry), show_alert=False)
+        except TelegramError:
+            log.warning("could not send the apology for %s", describe(update))
+        return
+    chat_id = update.effective_chat.id
+    try:  # the apology goes the one way out, like every message
+        done = await asyncio.to_thread(
+            context.services.work.run, lambda: Reply().add(Outgoing(chat_id, sorry))
+        )
+    except Exception:
+        log.exception("could not queue the apology for %s", describe(update))
+        return
+    if done is not None:
+        context.sender.hand_over(done.queued)

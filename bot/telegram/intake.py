@@ -1,0 +1,214 @@
+"""The one way in (polling mode): fetch a batch, store it, only then ask for the next.
+
+Telegram confirms a batch of updates when the next getUpdates carries a higher offset, so
+the batch is in the inbox table before that request leaves. The dispatcher hands stored
+updates to python-telegram-bot's `Application.process_update`, one chat's updates in
+order, different chats side by side; each handler claims its update in the transaction
+of its work (bot/core/work.py). At start-up, what was stored but not processed goes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application
+
+from bot import metrics
+from bot.core.work import UnitOfWork
+from bot.storage.inbox import Inbox, Stored
+from bot.telegram.http import AiohttpRequest
+
+log = logging.getLogger(__name__)
+
+RESCAN_SECONDS = 5.0  # a safety net: look for stored updates nobody handed over
+
+
+def chat_of(update: Update) -> int | None:
+    """The chat whose order this update keeps (the person's, for a private button press)."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        inbox: Inbox,
+        work: UnitOfWork,
+        *,
+        in_flight: int = 64,
+        rescan_after: float = 0.0,
+    ) -> None:
+        self.application = application
+        self.inbox = inbox
+        self.work = work
+        # Web processes share one inbox: the safety net takes only updates stored this long
+        # ago, so it never races the process that is handling a fresh one.
+        self.rescan_after = rescan_after
+        self._done: dict[int, asyncio.Future[None]] = {}
+        self._queues: dict[int | None, deque[tuple[Stored, Update | None]]] = {}
+        self._workers: dict[int | None, asyncio.Task[None]] = {}
+        self._known: set[int] = set()
+        self._gate = asyncio.Semaphore(in_flight)
+        self._stopping = False
+
+    def offer(self, stored: Stored, update: Update | None = None) -> asyncio.Future[None]:
+        """Queue a stored update behind the others of its chat (once); the future is done
+        when it has been handled (a webhook answers Telegram then)."""
+        if stored.update_id in self._known:
+            return self._done.setdefault(
+                stored.update_id, asyncio.get_running_loop().create_future()
+            )
+        self._known.add(stored.update_id)
+        done = self._done[stored.update_id] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(stored.chat_id, deque()).append((stored, update))
+        worker = self._workers.get(stored.chat_id)
+        if worker is None or worker.done():
+            self._workers[stored.chat_id] = asyncio.create_task(self._chat(stored.chat_id))
+        return done
+
+    async def resume(self) -> int:
+        """Queue what was stored but not processed (at start-up, before polling begins, so
+        each chat's older updates go first)."""
+        pending = await asyncio.to_thread(self.inbox.pending, 100_000)
+        for stored in pending:
+            self.offer(stored)
+        if pending:
+            log.info("handling %d updates stored before a restart", len(pending))
+        return len(pending)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Now and then, pick up stored updates nobody handed over (a safety net)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RESCAN_SECONDS)
+            if stop.is_set():
+                break
+            try:
+                pending = await asyncio.to_thread(self.inbox.pending, 500, self.rescan_after)
+                for stored in pending:
+                    self.offer(stored)
+            except Exception:
+                log.exception("could not read the inbox; trying again")
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let the updates being handled finish (what is queued waits for the next start)."""
+        self._stopping = True
+        workers = [w for w in self._workers.values() if not w.done()]
+        if workers:
+            await asyncio.wait(workers, timeout=timeout)
+
+    def abort(self) -> None:
+        self._stopping = True
+        for worker in self._workers.values():
+            worker.cancel()
+
+    async def _chat(self, chat: int | None) -> None:
+        queue = self._queues[chat]
+        try:
+            while queue and not self._stopping:
+                stored, update = queue[0]
+                async with self._gate:
+                    await self._handle(stored, update)
+                queue.popleft()
+                self._known.discard(stored.update_id)
+                done = self._done.pop(stored.update_id, None)
+                if done is not None and not done.done():
+                    done.set_result(None)
+        finally:
+            if not queue or self._stopping:
+                self._queues.pop(chat, None)
+                self._workers.pop(chat, None)
+
+    async def _handle(self, stored: Stored, update: Update | None) -> None:
+        began = time.perf_counter()
+        try:
+            if update is None:
+                update = Update.de_json(stored.payload, self.application.bot)
+            await self.application.process_update(update)
+        except Exception:  # the error handler has logged it; the update is not retried
+            metrics.ERRORS.labels(kind="update").inc()
+            log.exception("update %s could not be handled", stored.update_id)
+        metrics.UPDATES.inc()
+        metrics.STEP_SECONDS.observe(time.perf_counter() - began)
+        if stored.update_id in self.work.claimed:
+            self.work.claimed.discard(stored.update_id)
+        else:  # nothing claimed it (ignored on purpose, or it failed): done all the same
+            await asyncio.to_thread(self.inbox.finish, stored.update_id)
+
+
+class Poller:
+    """Fetch, store, then confirm (by asking for the next batch)."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        inbox: Inbox,
+        dispatcher: Dispatcher,
+        *,
+        timeout: int,
+        raw: AiohttpRequest | None = None,
+    ) -> None:
+        self.raw = raw  # the getUpdates connection, which keeps Telegram's own JSON
+        self.application = application
+        self.inbox = inbox
+        self.dispatcher = dispatcher
+        self.timeout = timeout
+
+    async def run(self, stop: asyncio.Event) -> None:
+        offset = await asyncio.to_thread(self.inbox.next_offset)
+        backoff = 0.5
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self.application.bot.get_updates(
+                    offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
+                )
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopping}, return_when="FIRST_COMPLETED")
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()  # stopping: what it would have fetched stays with Telegram
+                break
+            try:
+                updates = fetch.result()
+            except InvalidToken:
+                raise
+            except (Conflict, NetworkError, TelegramError) as exc:
+                log.warning("polling failed, retrying in %.1f s: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            if not updates:
+                continue
+            sent = self._as_sent()
+            batch = [
+                (Stored(u.update_id, chat_of(u), sent.get(u.update_id) or u.to_dict()), u)
+                for u in updates
+            ]
+            # Stored before the next getUpdates confirms them: a crash now loses nothing.
+            await asyncio.to_thread(self.inbox.store, [s for s, _u in batch])
+            offset = updates[-1].update_id + 1
+            for stored, update in batch:
+                self.dispatcher.offer(stored, update)
+
+    def _as_sent(self) -> dict[int, dict[str, Any]]:
+        """The batch as Telegram sent it, by update id (cheaper and truer than to_dict)."""
+        body = self.raw.last_body if self.raw is not None else None
+        if not body:
+            return {}
+        try:
+            result = json.loads(body).get("result") or []
+        except ValueError:
+            return {}
+        return {u["update_id"]: u for u in result if isinstance(u, dict) and "update_id" in u}

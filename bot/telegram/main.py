@@ -1,0 +1,272 @@
+"""The one wiring module: settings -> services -> Application with its handlers, and the
+three loops around it: the poller and dispatcher (the one way in), the sender (the one way
+out) and the scheduler's tick (the one clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.coaching.services import Services, build_services
+from bot.config import Settings
+from bot.core.budget import FloodBudget
+from bot.storage.db import utcnow
+from bot.telegram.context import CoachApp, CoachContext
+from bot.telegram.handlers import errors, flows, group, inputs, nudges, private
+from bot.telegram.http import AiohttpRequest
+from bot.telegram.intake import Dispatcher, Poller
+from bot.telegram.sender import Sender
+from bot.words.languages import ENGLISH, SHIPPED
+
+log = logging.getLogger(__name__)
+
+
+def learn_username(application: CoachApp) -> None:
+    """Invite links name the bot: its username came from getMe, at initialisation."""
+    services: Services = application.bot_data["services"]
+    services.couples.bot_username = application.bot.username
+
+
+def use_db_threads(services: Services) -> None:
+    """Database work runs in worker threads. SQLite writes one transaction at a time, so
+    one thread is enough there; more would only contend with the event loop for the GIL."""
+    threads = 1 if services.db.engine.dialect.name == "sqlite" else 8
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+    )
+
+
+def build_application(settings: Settings, services: Services) -> CoachApp:
+    token = settings.require_token()
+    base = settings.telegram_api_base_url
+    # One pool for sending; long polls get their own connection, so sends never wait.
+    requests = [
+        AiohttpRequest(pool_size=settings.http_pool_size),
+        AiohttpRequest(pool_size=1, read_timeout=5.0, keep_last_body=True),
+    ]
+    application: CoachApp = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base)
+        .base_file_url(base[: -len("bot")] + "file/bot" if base.endswith("bot") else base)
+        .context_types(ContextTypes(context=CoachContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        # No updater: our poller stores each batch before confirming it (bot/telegram/intake.py).
+        # No rate limiter: the sender keeps the one flood budget (bot/core/budget.py).
+        .updater(None)
+        .concurrent_updates(True)
+        .request(requests[0])
+        .get_updates_request(requests[1])
+        .build()
+    )
+    application.bot_data["services"] = services
+    application.bot_data["requests"] = requests
+    application.bot_data["sender"] = Sender(
+        application.bot,
+        services.outbox,
+        FloodBudget(
+            overall_per_second=settings.flood_overall_per_second,
+            group_per_minute=settings.flood_group_per_minute,
+            chat_per_second=settings.flood_chat_per_second,
+        ),
+        lost_chat=services.chat_lost,
+        moved_chat=services.follow_group,
+    )
+
+    flow_commands = [c for c, _description in services.commands if services.flows.by_command(c)]
+    private_chat = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    new_message = (
+        filters.UpdateType.MESSAGE
+    )  # edits are ignored on purpose: we act on what was sent
+
+    # Order matters: the first matching handler wins. Each one claims its update in the
+    # transaction of its work (bot/telegram/handlers/adapt.py), so a redelivery does nothing.
+    application.add_handlers(
+        [
+            # The couple's group: membership, upgrades, linking.
+            ChatMemberHandler(group.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, group.migrated),
+            CommandHandler("link", group.link, filters=new_message),
+            # Private commands: welcome, pairing, settings.
+            CommandHandler("start", private.start, filters=private_chat & new_message),
+            CommandHandler("invite", private.invite, filters=private_chat & new_message),
+            CommandHandler("join", private.join, filters=private_chat & new_message),
+            CommandHandler(
+                ["start", "invite", "join"], private.private_only, filters=groups & new_message
+            ),
+            CommandHandler("help", private.help_command, filters=new_message),
+            CommandHandler("timezone", private.timezone, filters=new_message),
+            CommandHandler("schedule", private.schedule, filters=new_message),
+            CommandHandler("pause", private.pause, filters=new_message),
+            CommandHandler("resume", private.resume, filters=new_message),
+            CommandHandler("cancel", private.cancel, filters=new_message),
+            CommandHandler("quiet", nudges.quiet, filters=new_message),
+            CommandHandler("language", private.language, filters=new_message),
+            CommandHandler("safe", private.safe, filters=new_message),
+            CommandHandler("privacy", private.privacy, filters=new_message),
+            CommandHandler(
+                ["export", "forget"], private.private_only, filters=groups & new_message
+            ),
+            CommandHandler("export", private.export, filters=private_chat & new_message),
+            CommandHandler("forget", private.forget, filters=private_chat & new_message),
+            # Coaching flows: every flow's own command, and the couple's agreements.
+            CommandHandler(flow_commands, flows.start_flow, filters=new_message),
+            CommandHandler("agreements", flows.agreements, filters=new_message),
+            # Buttons and free text go to the running flow.
+            CallbackQueryHandler(inputs.button),
+            MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, inputs.text),
+            # What is left: unknown commands, and input we cannot read.
+            MessageHandler(new_message & filters.COMMAND, inputs.unknown_command),
+            MessageHandler(
+                new_message & ~filters.TEXT & ~filters.StatusUpdate.ALL, inputs.not_text
+            ),
+        ]
+    )
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+async def on_startup(application: CoachApp) -> None:
+    """One process does everything (`us-coach run`): menus, and the clock."""
+    learn_username(application)
+    await publish_commands(application)
+    await start_clock(application)
+
+
+async def publish_commands(application: CoachApp) -> None:
+    """The command menus (`run` at start; at scale, `us-coach webhook set`, a release step)."""
+    services: Services = application.bot_data["services"]
+    menus = (
+        (services.commands, BotCommandScopeAllPrivateChats()),
+        (services.group_commands, BotCommandScopeAllGroupChats()),
+    )
+    # English is the default (no language_code): anyone whose language we do not ship.
+    for lang in SHIPPED:
+        for menu, scope in menus:
+            await application.bot.set_my_commands(
+                [BotCommand(c, d.in_(lang)) for c, d in menu],
+                scope=scope,
+                language_code=None if lang == ENGLISH else lang,
+            )
+
+
+async def start_clock(application: CoachApp) -> None:
+    """The one clock's jobs: the tick that finds due work, and the daily retention."""
+    services: Services = application.bot_data["services"]
+    await asyncio.to_thread(services.inbox.forget_old)
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        nudges.purge_old_transcripts,
+        interval=24 * 3600,
+        first=60,
+        name="retention:daily",
+        job_kwargs={"id": "retention:daily", "replace_existing": True},
+    )
+    # The schedule lives in the database; one fixed-id job looks for what is due.
+    began = time.perf_counter()
+    rebuilt = await asyncio.to_thread(services.nudges.rebuild, utcnow())
+    if rebuilt:
+        took = time.perf_counter() - began
+        log.info("scheduled the weekly prompt of %d couples in %.2f s", rebuilt, took)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        nudges.tick,
+        interval=services.settings.nudge_tick_seconds,
+        first=0.5,
+        name=nudges.TICK_JOB,
+        # A tick still queueing lets the next ones return at once (see nudges.tick).
+        job_kwargs={"id": nudges.TICK_JOB, "replace_existing": True, "max_instances": 3},
+    )
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    on_started: Callable[[CoachApp], None] | None = None,
+) -> None:
+    """Run the bot with long polling until `stop` is set. `us-coach run`, the tests and the
+    playground share it (`on_started` hands the running application to the playground)."""
+    services = build_services(settings)
+    use_db_threads(services)
+    application = build_application(settings, services)
+    sender: Sender = application.bot_data["sender"]
+    dispatcher = Dispatcher(application, services.inbox, services.work)
+    poller = Poller(
+        application,
+        services.inbox,
+        dispatcher,
+        timeout=settings.poll_timeout,
+        raw=application.bot_data["requests"][1],
+    )
+    halt = asyncio.Event()  # stops taking new work; `stop` may come from outside at any time
+    try:
+        async with application:
+            await on_startup(application)
+            await application.start()
+            await dispatcher.resume()
+            loops = [
+                asyncio.create_task(sender.run(halt), name="sender"),
+                asyncio.create_task(dispatcher.run(halt), name="dispatcher"),
+                asyncio.create_task(poller.run(halt), name="poller"),
+            ]
+            log.info("Us Coach is running as @%s", application.bot.username)
+            if on_started is not None:
+                on_started(application)
+            if ready is not None:
+                ready.set()
+            stopped = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait([stopped, *loops], return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # Killed rather than stopped: end our loops as a dead process would, giving
+                # nothing back; leases run out and the next process takes over.
+                for loop_task in loops:
+                    loop_task.cancel()
+                sender.abort()
+                dispatcher.abort()
+                await application.stop()
+                raise
+            stopped.cancel()
+            log.info("stopping")
+            # In order: no new updates; finish those being handled; then the messages
+            # already handed to Telegram; give the rest back to the outbox.
+            halt.set()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await dispatcher.drain()
+            await sender.drain()
+            for loop_task in loops:
+                if loop_task.done() and not loop_task.cancelled() and loop_task.exception():
+                    raise loop_task.exception()  # type: ignore[misc]
+            await application.stop()
+    finally:
+        # If start-up failed half-way (Telegram unreachable), PTB leaves these open.
+        for request in application.bot_data["requests"]:
+            await request.shutdown()
+        services.db.dispose()

@@ -1,0 +1,83 @@
+"""The layers of `bot/`, as the README's architecture section draws them, checked on the
+import graph: a rule a reviewer would otherwise have to remember.
+
+- `engine/` (flows as data) knows its words and nothing of storage, services or Telegram.
+- `words/` (templates, labels, languages, parsing, button data) sits beside the engine.
+- `storage/` and `core/` (unit of work, outbox, clock, budget) never import a service.
+- `coaching/` and `safety/` (the services) never import the Telegram edge.
+- Only `telegram/` imports python-telegram-bot (and `cli.py`, which starts it).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from bot import PROJECT_ROOT
+
+BOT = PROJECT_ROOT / "bot"
+PTB = "python-telegram-bot"
+SERVICES = {"coaching", "safety"}
+EDGE = {"telegram", PTB}
+MAY_NOT = {
+    "engine": {"storage", "core", "playground", "emulator"} | SERVICES | EDGE,
+    "words": {"storage", "core", "playground", "emulator"} | SERVICES | EDGE,
+    "storage": SERVICES | EDGE,
+    "core": SERVICES | EDGE,
+    "coaching": EDGE,
+    "safety": EDGE,
+}
+
+
+def layer_of(path: Path) -> str:
+    relative = path.relative_to(BOT).parts
+    return relative[0] if len(relative) > 1 else path.stem
+
+
+def imports() -> dict[str, dict[str, set[str]]]:
+    """layer -> imported layer -> the files that import it."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for path in BOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+                if node.module == "bot":
+                    names = [f"bot.{alias.name}" for alias in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "telegram":
+                    target = PTB
+                elif parts[0] == "bot" and len(parts) > 1:
+                    target = parts[1]
+                else:
+                    continue
+                found[layer_of(path)][target].add(str(path.relative_to(PROJECT_ROOT)))
+    return found
+
+
+GRAPH = imports()
+
+
+@pytest.mark.parametrize("layer", sorted(MAY_NOT))
+def test_a_layer_imports_only_what_lies_beneath_it(layer: str) -> None:
+    assert (BOT / layer).is_dir()
+    broken = {t: sorted(files) for t, files in GRAPH[layer].items() if t in MAY_NOT[layer]}
+    assert not broken, f"{layer}/ may not import {sorted(broken)}: {broken}"
+
+
+def test_only_the_telegram_edge_imports_python_telegram_bot() -> None:
+    importers = {layer for layer, targets in GRAPH.items() if PTB in targets}
+    assert importers <= {"telegram", "cli"}, importers
+    assert "telegram" in importers  # the rule is about something real
+
+
+def test_the_flow_checkers_do_not_import_each_other() -> None:
+    """check.py (flows) uses check_languages.py (translations); both share samples.py."""
+    source = (BOT / "engine" / "check_languages.py").read_text(encoding="utf-8")
+    assert "bot.engine.check import" not in source
