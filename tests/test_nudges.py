@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.coaching.nudges import Delivery
 from bot.coaching.services import Services, build_services
 from bot.core.events import Event, Person
+from bot.core.outbox import Outgoing
 from bot.storage.models import Couple, FlowRun, NudgeLog, OutboxMessage
 from tests.backends import BOTH
 from tests.helpers import TOKEN
@@ -88,16 +89,39 @@ def run_clock(
     return sent
 
 
+@dataclass
+class Delivery:
+    """Outbox messages for one chat, in order, as the sender would take them."""
+
+    chat_id: int
+    items: list[tuple[int, Outgoing]] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[Outgoing]:
+        return [message for _id, message in self.items]
+
+
+def collect(services: Services, now: datetime, limit: int = 100_000) -> tuple[list[Delivery], bool]:
+    """Queue what is due and lease what may go now, by chat, the way the sender does; and
+    whether nudges were queued (call again until nothing is left)."""
+    found = services.nudges.queue_due(now, limit)
+    deliveries: dict[int, Delivery] = {}
+    for item in services.outbox.claim_due(now, limit):
+        chat = item.message.chat_id
+        deliveries.setdefault(chat, Delivery(chat)).items.append((item.id, item.message))
+    return list(deliveries.values()), found > 0
+
+
 def collect_all(services: Services, now: datetime) -> list[Delivery]:
     """Everything due at `now`, marked as accepted by Telegram."""
     deliveries: list[Delivery] = []
     while True:
-        batch = services.nudges.collect(now, limit=50)
-        deliveries += batch.deliveries
-        for delivery in batch.deliveries:
+        batch, more = collect(services, now, limit=50)
+        deliveries += batch
+        for delivery in batch:
             for outbox_id, _message in delivery.items:
-                services.nudges.sent(outbox_id)
-        if not batch.deliveries and not batch.more:
+                services.outbox.sent(outbox_id)
+        if not batch and not more:
             return deliveries
 
 
@@ -279,7 +303,8 @@ from bot.coaching.services import build_services
 services = build_services(load_settings(telegram_bot_token=sys.argv[1],
                                         database_url=sys.argv[2]))
 now = datetime.fromisoformat(sys.argv[3])
-print(json.dumps(sorted(d.chat_id for d in services.nudges.collect(now).deliveries)))
+services.nudges.queue_due(now, 100_000)
+print(json.dumps(sorted({i.message.chat_id for i in services.outbox.claim_due(now, 100_000)})))
 """
 
 
@@ -310,7 +335,7 @@ def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
     services, clock = world
     pair(services, clock, "UTC", "mon", "09:00")
     clock.now = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
-    claimed = services.nudges.collect(clock.now).deliveries  # then the process dies
+    claimed, _more = collect(services, clock.now)  # then the process dies
     assert sorted(d.chat_id for d in claimed) == [ALEX.id, SAM.id]
     assert collect_all(services, clock.now + timedelta(seconds=10)) == []  # still held
     again = collect_all(services, clock.now + timedelta(minutes=1))  # the lease ran out

@@ -1,6 +1,5 @@
 """Nudges: the one clock's due actions, one small unit per kind (see service.py)."""
 
-from bot.coaching.nudges.common import Batch, Delivery
 from bot.coaching.nudges.service import NudgeService
 
-__all__ = ["Batch", "Delivery", "NudgeService"]
+__all__ = ["NudgeService"]

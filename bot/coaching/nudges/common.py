@@ -3,7 +3,7 @@ people, and queueing into the outbox (held back by a person's quiet hours)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, insert, select
@@ -16,24 +16,6 @@ from bot.storage.db import Database
 from bot.storage.outbox import Outbox
 from bot.storage.tables import NUDGES, PARTNERS
 from bot.words.texts import Renderer
-
-
-@dataclass
-class Delivery:
-    """Outbox messages for one chat, to send in order and then report as done."""
-
-    chat_id: int
-    items: list[tuple[int, Outgoing]] = field(default_factory=list)
-
-    @property
-    def messages(self) -> list[Outgoing]:
-        return [message for _id, message in self.items]
-
-
-@dataclass
-class Batch:
-    deliveries: list[Delivery]
-    more: bool  # nudges were queued this round: call again until nothing is left
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bot.coaching.agreements import AgreementService
 from bot.coaching.couples import CoupleService
 from bot.coaching.flows import FlowService
 from bot.coaching.nudges.breaks import BreakEnds
-from bot.coaching.nudges.common import Batch, Delivery, Nudging
+from bot.coaching.nudges.common import Nudging
 from bot.coaching.nudges.expiry import FlowExpiry
 from bot.coaching.nudges.follow_ups import FollowUps
 from bot.coaching.nudges.metime import MeTimeNudges
@@ -87,20 +87,6 @@ class NudgeService:
         work with its messages in the outbox. Returns how many were found: call again
         until it is 0."""
         return sum(kind.run(now, limit) for kind in self.kinds)
-
-    def collect(self, now: datetime, limit: int = 100_000) -> Batch:
-        """Queue what is due and lease the outbox messages that may go now, by chat (for
-        tests and tools that send by hand; the bot's sender reads the outbox itself)."""
-        found = self.queue_due(now, limit)
-        deliveries: dict[int, Delivery] = {}
-        for item in self.outbox.claim_due(now, limit):
-            chat = item.message.chat_id
-            deliveries.setdefault(chat, Delivery(chat)).items.append((item.id, item.message))
-        return Batch(list(deliveries.values()), more=found > 0)
-
-    def sent(self, outbox_id: int) -> None:
-        """Telegram accepted it: it leaves the outbox."""
-        self.outbox.sent(outbox_id)
 
     def button(
         self, event: Event, data: StartMeeting | Snooze | StartSmall | FirstCheckIn
