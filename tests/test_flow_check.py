@@ -256,3 +256,18 @@ def test_unknown_effect_and_seed(tmp_path: Path) -> None:
         flows, prompts, Names(effects=frozenset({"store_checkin"}), seeds=frozenset())
     )
     assert sorted(p.kind for p in problems) == ["unknown-effect", "unknown-seed"]
+
+
+def test_a_start_looks_for_templates_and_leaves_rendering_to_flows_check(tmp_path: Path) -> None:
+    """Rendering every template in every language takes seconds: a starting process only
+    makes sure each exists; `flows check` (run by CI on every change) renders them all."""
+    from bot.engine.check import FlowError, load_flows
+
+    broken = {**TEMPLATES, "confirm": "You said {{ answer | no_such_filter }}"}
+    flows, prompts = write(tmp_path, BASE, broken)
+    assert set(load_flows(flows, prompts)) == {"tiny"}
+    _, problems = check_flows(flows, prompts)
+    assert [p.kind for p in problems if not p.warning] == ["render"]
+    (prompts / "en" / "tiny" / "confirm.j2").unlink()
+    with pytest.raises(FlowError, match="missing-template"):
+        load_flows(flows, prompts)

@@ -211,9 +211,9 @@ def _reach(start: str, edges: Any) -> set[str]:
 
 
 def template_problems(
-    flow: Flow, file: str, renderer: Renderer, carried: set[str]
+    flow: Flow, file: str, renderer: Renderer, carried: set[str], render: bool = True
 ) -> list[Problem]:
-    """Missing, unused and broken templates; texts over Telegram's limit."""
+    """Missing, unused and (with `render`) broken templates; texts over Telegram's limit."""
     problems: list[Problem] = []
     used: set[str] = set()
     runner = FlowRunner({flow.id: flow}, renderer)
@@ -237,7 +237,7 @@ def template_problems(
                     )
                 )
                 continue
-            for in_group in (False, True):
+            for in_group in (False, True) if render else ():
                 try:
                     variables = sample_variables(runner, flow, name, ctx, in_group)
                     text = renderer.render(template, **variables)
@@ -282,10 +282,16 @@ def template_problems(
 
 
 def check_flows(
-    flows_dir: Path, prompts_dir: Path, names: Names | None = None, *, languages: bool = True
+    flows_dir: Path,
+    prompts_dir: Path,
+    names: Names | None = None,
+    *,
+    languages: bool = True,
+    render: bool = True,
 ) -> tuple[dict[str, Flow], list[Problem]]:
     """Load every `*.yaml` in `flows_dir` and return the flows with all problems found (with
-    `languages`, every translation's too: bot/engine/check_languages.py)."""
+    `languages`, every translation's too: bot/engine/check_languages.py). Without `render`,
+    templates are only looked for, not rendered: the bot's start (see load_flows)."""
     renderer = Renderer(prompts_dir)
     flows: dict[str, tuple[Flow, str]] = {}
     problems: list[Problem] = []
@@ -330,7 +336,8 @@ def check_flows(
             commands[flow.command] = flow.id
     if names is not None and names.roles:  # checked against the bot's own code
         problems += role_problems(flows, names)
-        problems += common_problems(renderer)
+        if render:
+            problems += common_problems(renderer)
     carried: dict[str, set[str]] = {fid: set() for fid in flows}
     for flow, _file in flows.values():
         for state in flow.states.values():
@@ -343,9 +350,9 @@ def check_flows(
         found = structure_problems(flow, file, set(flows), names)
         problems += found
         if not found:
-            problems += template_problems(flow, file, renderer, carried[flow.id])
+            problems += template_problems(flow, file, renderer, carried[flow.id], render)
             good[flow.id] = flow
-    if languages:
+    if languages and render:
         samples = {fid: sample_context(flow, carried[fid]) for fid, flow in good.items()}
         problems += language_problems(renderer, good, samples)
     return {fid: flow for fid, (flow, _f) in flows.items()}, problems
@@ -463,12 +470,14 @@ def _files_state(*folders: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def load_flows(flows_dir: Path, prompts_dir: Path, names: Names | None = None) -> dict[str, Flow]:
-    """The flows the bot runs with; raises FlowError naming every problem. Checking every
-    language renders a thousand templates, so a process checks the same files once."""
+    """The flows the bot runs with; raises FlowError naming every problem. A start checks the
+    schema, the states' references, the roles and that every template exists; rendering every
+    template in every language (seconds) is `us-coach flows check`'s work, run by the tests
+    and CI on every change, never while a process starts under load."""
     key = (flows_dir, prompts_dir, repr(names), _files_state(flows_dir, prompts_dir))
     if key not in _CHECKED:
         _CHECKED.clear()
-        _CHECKED[key] = check_flows(flows_dir, prompts_dir, names)
+        _CHECKED[key] = check_flows(flows_dir, prompts_dir, names, render=False)
     flows, problems = _CHECKED[key]
     errors = [p for p in problems if not p.warning]
     if errors:
