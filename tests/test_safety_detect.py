@@ -166,7 +166,7 @@ def test_the_development_set_is_learned() -> None:
 # Guards at the figures reported in the issue note (bench/safety.py prints them with their
 # intervals): the independent held-out sets, all writers of a language together. Raise them
 # when the detector gets better; never tune on these sets to pass them.
-FLOORS = {"en": (0.92, 0.89), "de": (0.83, 0.88), "es": (0.89, 0.87), "ar": (0.80, 0.88)}
+FLOORS = {"en": (0.91, 0.89), "de": (0.82, 0.89), "es": (0.90, 0.88), "ar": (0.80, 0.89)}
 
 
 @pytest.mark.parametrize("lang", sorted(FLOORS))

@@ -23,6 +23,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,7 @@ from bot.safety.sets import Example
 HERE = Path(__file__).resolve().parent
 TRAINED = HERE / "trained.json.gz"
 # Bumped when features or training change, so a shipped model made the old way is stale.
-RECIPE = "6"
+RECIPE = "8"
 WORD_PATTERN = r"(?u)\b\w\w+\b"
 SENTENCE = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
 MIN_SENTENCE_WORDS = 3
@@ -222,8 +223,13 @@ class Analyzer:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         if self.kind == "word":
+            # min_df=2: a word pair seen once is a writer's, not a language's (and half the
+            # shipped terms, half the memory; across writers the figures stay where they were)
             return TfidfVectorizer(
-                ngram_range=(self.low, self.high), sublinear_tf=True, token_pattern=WORD_PATTERN
+                ngram_range=(self.low, self.high),
+                sublinear_tf=True,
+                token_pattern=WORD_PATTERN,
+                min_df=2,
             )
         return TfidfVectorizer(
             analyzer="char_wb", ngram_range=(self.low, self.high), sublinear_tf=True, min_df=2
@@ -238,70 +244,107 @@ def _grams(analyzer: Analyzer, text: str) -> Counter[str]:
 
 class Features:
     """One fitted TfidfVectorizer (sublinear tf, l2 norm) as an analyzer and weight tables:
-    a term's row, its idf, and its weight per class (NumPy: a message's few hundred
-    n-grams are gathered and summed at once)."""
+    a term's idf and its weight per class, found by the term's hash (NumPy: a message's few
+    hundred n-grams are looked up and summed at once).
+
+    Terms are kept as 64-bit hashes in a sorted array, not as a dictionary of strings: the
+    four languages' classifiers hold 350,000 terms, which as Python strings and dictionary
+    entries cost about 80 MB of every process. Python's string hash differs per process, so
+    the table is built when the file is read; two terms sharing a hash is a 1 in 10^13 chance.
+    """
+
+    SEPARATOR = "\x1f"  # in no n-gram: grams never hold control characters
 
     def __init__(
-        self, analyzer: Analyzer, terms: dict[str, tuple[float, tuple[float, ...]]], classes: int
+        self,
+        analyzer: Analyzer,
+        terms: list[str],
+        idf: Any,
+        weights: Any,
+        keys: Iterator[int] | None = None,
     ) -> None:
         import numpy as np
 
         self.analyse = analyzer
-        self.classes = classes
-        self.rows = {term: i for i, term in enumerate(terms)}
-        self.idf = np.array([v[0] for v in terms.values()], dtype=np.float64)
-        self.weights = np.array([v[1] for v in terms.values()], dtype=np.float64).reshape(
-            len(terms), classes
-        )
+        self.classes = int(weights.shape[1])
+        self.terms = terms  # kept only to be saved (a model read from the file has none)
+        hashed = keys if keys is not None else (hash(t) for t in terms)
+        keys_ = np.fromiter(hashed, dtype=np.int64, count=len(idf))
+        order = np.argsort(keys_)
+        self.order = order  # sorted row -> the term's own position (for saving)
+        self.keys = keys_[order]
+        self.idf = np.asarray(idf)[order]
+        self.weights = np.asarray(weights)[order]
 
     @classmethod
     def fitted(cls, analyzer: Analyzer, vectorizer: Any, coefficients: Any) -> Features:
-        idf = vectorizer.idf_
-        terms = {
-            term: (float(idf[j]), tuple(float(row[j]) for row in coefficients))
-            for term, j in vectorizer.vocabulary_.items()
-        }
-        return cls(analyzer, terms, len(coefficients))
+        import numpy as np
+
+        vocabulary = vectorizer.vocabulary_
+        terms = sorted(vocabulary, key=vocabulary.__getitem__)
+        return cls(analyzer, terms, vectorizer.idf_, np.asarray(coefficients).T)
 
     def scores(self, text: str) -> list[float]:
         import numpy as np
 
         counts = _grams(self.analyse, text)
-        rows, tf = [], []
-        for term, count in counts.items():
-            row = self.rows.get(term)
-            if row is not None:
-                rows.append(row)
-                tf.append(count)
-        if not rows:
+        if not counts or not len(self.keys):
             return [0.0] * self.classes
-        values = (1.0 + np.log(np.array(tf, dtype=np.float64))) * self.idf[rows]
+        hashes = np.fromiter((hash(g) for g in counts), dtype=np.int64, count=len(counts))
+        at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
+        known = self.keys[at] == hashes
+        if not known.any():
+            return [0.0] * self.classes
+        rows = at[known]
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))[known]
+        values = (1.0 + np.log(tf)) * self.idf[rows]
         norm = float(np.sqrt(values @ values))
         return [float(x) for x in (values @ self.weights[rows]) / norm]
 
     def to_dict(self) -> dict[str, Any]:
-        # Flat arrays: read back at start in a fraction of the time a term -> weights map takes.
-        # Rounded: the file stays small, the scores move by far less than a threshold step.
+        # Arrays as base64 of float32 bytes and the terms as one string: read back without
+        # making a Python object per number or term (what a start would keep as memory).
+        import numpy as np
+
+        back = np.empty_like(self.order)
+        back[self.order] = np.arange(len(self.order))  # sorted rows back to the terms' order
         return {
             "analyzer": [self.analyse.kind, self.analyse.low, self.analyse.high],
             "classes": self.classes,
-            "terms": list(self.rows),
-            "idf": [round(float(x), 4) for x in self.idf],
-            "weights": [round(float(x), 4) for x in self.weights.ravel()],
+            "terms": self.SEPARATOR.join(self.terms),
+            "idf": _packed(self.idf[back]),
+            "weights": _packed(self.weights[back].ravel()),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Features:
-        import numpy as np
-
         kind, low, high = data["analyzer"]
-        made = cls.__new__(cls)
-        made.analyse = Analyzer(kind, low, high)
-        made.classes = int(data["classes"])
-        made.rows = {term: i for i, term in enumerate(data["terms"])}
-        made.idf = np.array(data["idf"], dtype=np.float64)
-        made.weights = np.array(data["weights"], dtype=np.float64).reshape(-1, made.classes)
+        classes = int(data["classes"])
+        terms = re.finditer(f"[^{cls.SEPARATOR}]+", data["terms"])  # one at a time, not a list
+        made = cls(
+            Analyzer(kind, low, high),
+            [],
+            _unpacked(data["idf"]),
+            _unpacked(data["weights"]).reshape(-1, classes),
+            keys=(hash(m.group()) for m in terms),
+        )
         return made
+
+
+def _packed(values: Any) -> str:
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode()
+
+
+def _unpacked(text: str) -> Any:
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype="<f4")
 
 
 class Linear:
