@@ -184,13 +184,13 @@ async def main() -> None:
             text = log_path.read_text()
             rebuilt = re.search(r"scheduled the weekly prompt of (\d+) couples in ([\d.]+) s", text)
             rss_started = rss_mb(process.pid)
-            print(f"start-up to first poll: {started:.2f} s (target < 5 s)")
+            print(f"start-up to first poll: {started:.2f} s (target <= 3 s)")
             if rebuilt:
                 print(
                     f"loading every schedule: {float(rebuilt.group(2)):.2f} s "
                     f"for {int(rebuilt.group(1)):,} couples"
                 )
-            print(f"resident memory after start-up: {rss_started:.0f} MB (target < 300 MB)")
+            print(f"resident memory after start-up: {rss_started:.0f} MB (target <= 150 MB)")
             talking = asyncio.Event()
             talkers = [
                 asyncio.create_task(talk(server.add_user(f"H{i}"), talking))

@@ -306,6 +306,8 @@ class Features:
         # making a Python object per number or term (what a start would keep as memory).
         import numpy as np
 
+        if len(self.order) != len(self.keys):
+            raise ValueError("only a model trained in this process can be saved")
         back = np.empty_like(self.order)
         back[self.order] = np.arange(len(self.order))  # sorted rows back to the terms' order
         return {
@@ -328,6 +330,7 @@ class Features:
             _unpacked(data["weights"]).reshape(-1, classes),
             keys=(hash(m.group()) for m in terms),
         )
+        made.order = made.order[:0]  # a model read from the file is never saved again
         return made
 
 

@@ -18,41 +18,54 @@ log = logging.getLogger(__name__)
 TWO_WEEKS = timedelta(days=14)  # no meeting for this long: a kinder, shorter prompt
 
 
+REBUILD_BATCH = 5_000
+
+
 class WeeklyPrompts(Nudging):
     """Due when a couple's `next_prompt_at` or `snooze_at` has come."""
 
     def rebuild(self, now: datetime) -> int:
         """Give every scheduled couple without a next prompt one (e.g. after an upgrade).
 
-        The weekly slots themselves live in the couple rows; this only fills the gaps,
-        in one batched statement, so start-up stays fast with many couples.
+        The weekly slots themselves live in the couple rows; this only fills the gaps, a
+        few thousand couples a statement: start-up stays fast with many couples, and a
+        process does not hold a hundred thousand rows at once (its memory would stay).
         """
-        with self.db.begin() as conn:
-            rows = conn.execute(
-                select(
-                    COUPLES.c.id, COUPLES.c.meeting_day, COUPLES.c.meeting_time, COUPLES.c.timezone
-                ).where(
-                    COUPLES.c.status == "active",
-                    COUPLES.c.next_prompt_at.is_(None),
-                    COUPLES.c.meeting_day.is_not(None),
-                    COUPLES.c.meeting_time.is_not(None),
+        done, after = 0, 0
+        while True:
+            with self.db.begin() as conn:
+                rows = conn.execute(
+                    select(
+                        COUPLES.c.id,
+                        COUPLES.c.meeting_day,
+                        COUPLES.c.meeting_time,
+                        COUPLES.c.timezone,
+                    )
+                    .where(
+                        COUPLES.c.id > after,
+                        COUPLES.c.status == "active",
+                        COUPLES.c.next_prompt_at.is_(None),
+                        COUPLES.c.meeting_day.is_not(None),
+                        COUPLES.c.meeting_time.is_not(None),
+                    )
+                    .order_by(COUPLES.c.id)
+                    .limit(REBUILD_BATCH)
+                ).all()
+                if not rows:
+                    return done
+                conn.execute(
+                    update(COUPLES)
+                    .where(COUPLES.c.id == bindparam("couple"))
+                    .values(next_prompt_at=bindparam("due")),
+                    [
+                        {
+                            "couple": r.id,
+                            "due": next_weekly(now, r.meeting_day, r.meeting_time, r.timezone),
+                        }
+                        for r in rows
+                    ],
                 )
-            ).all()
-            if not rows:
-                return 0
-            conn.execute(
-                update(COUPLES)
-                .where(COUPLES.c.id == bindparam("couple"))
-                .values(next_prompt_at=bindparam("due")),
-                [
-                    {
-                        "couple": r.id,
-                        "due": next_weekly(now, r.meeting_day, r.meeting_time, r.timezone),
-                    }
-                    for r in rows
-                ],
-            )
-        return len(rows)
+            done, after = done + len(rows), rows[-1].id
 
     def run(self, now: datetime, limit: int) -> int:
         with self.db.begin() as conn:
