@@ -105,6 +105,62 @@ async def test_lean_in_started_directly_asks_on_the_supporters_behalf(rig: Rig) 
     assert not any("says your support" in text for text in sam.inbox())
 
 
+async def test_a_cold_lean_in_can_be_answered_with_a_button(rig: Rig) -> None:
+    """Asked out of the blue "What does support look like for you right now?", a partner can
+    say they're okay, ask for a hug, or take their time, without having to type."""
+    alex, sam = await pair(rig)
+    sam.says("/leanin")
+    await sam.sees("Lean in", "be there for Alex")
+    await sam.presses("Ask what support looks like")
+    await sam.sees("I've asked Alex")
+    question = await alex.sees("Sam wants to be there for you")
+    assert [b["text"] for b in question.buttons][:3] == [
+        "I'm okay, thank you 💛",
+        "A hug",
+        "Let me think",
+    ]
+    await alex.presses("Let me think")
+    await alex.sees("Take your time")
+    alex.says("A walk after dinner")
+    await sam.sees("Alex answered", "A walk after dinner")
+    await sam.presses("Later today")
+    await alex.sees("will be there for you later today")
+    await sam.sees("Tomorrow morning at the latest")
+
+
+async def test_im_okay_thank_you_closes_a_cold_lean_in_warmly(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    sam.says("/leanin")
+    await sam.sees("Lean in")
+    await sam.presses("Ask what support looks like")
+    await sam.sees("I've asked Alex")
+    await alex.sees("Sam wants to be there for you")
+    await alex.presses("I'm okay, thank you 💛")
+    await sam.sees("Alex says they're okay", "Asking was the support")
+    await alex.sees("Glad to hear it")
+    with Session(rig.engine) as session:
+        run = session.exec(select(FlowRun).where(FlowRun.flow_id == "leanin")).one()
+    assert run.status == "done"
+
+
+async def test_i_will_go_myself_tells_the_sharer_their_partner_has_seen_it(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.sees("Let go", "Start small")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    alex.says("I'm dreading tomorrow's exam")
+    await alex.sees("What would help most from Sam")
+    await alex.presses("Just listen")
+    await alex.sees("exactly what Sam will get")
+    await alex.presses("Send it")
+    await alex.sees("Sent to Sam")
+    await sam.sees("Lean in", "dreading tomorrow's exam")
+    await sam.presses("I'll go to them myself")
+    await sam.sees("When you're with Alex")
+    await alex.sees("Sam has read what you shared and is coming to you")
+
+
 async def test_a_stale_button_changes_nothing(rig: Rig) -> None:
     alex, _sam = await pair(rig)
     alex.says("/letgo")

@@ -80,3 +80,87 @@ def test_the_supporters_guidance_follows_the_kind_of_support(
     pair_services(services, clock, "UTC", "sun", "19:00")
     [answer] = [m for m in let_go(services, clock, kind_label) if m.chat_id == SAM.id]
     assert must in answer.text and must_not not in answer.text
+
+
+def test_a_bit_of_space_is_asked_about_the_next_day(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    to_sam = let_go(services, clock, "A bit of space")
+    on_it = press(services, SAM, to_sam, "I'm on it 💛", clock.now)
+    assert "tomorrow I'll ask Alex" in on_it[0].text
+    sent = run_clock(services, clock, datetime(2026, 3, 3, 14, 0, tzinfo=UTC))
+    asked = [t for t, d in sent for m in d.messages if "How did it feel" in m.text]
+    assert [t.strftime("%d %H:%M") for t in asked] == ["03 12:00"]  # not that evening
+
+
+def test_later_today_tells_the_sharer_and_asks_how_it_felt_by_the_next_morning(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    to_sam = let_go(services, clock, "Some company")
+    later = press(services, SAM, to_sam, "Later today", clock.now)
+    told = {m.chat_id: m.text for m in later}
+    assert "will be there for you later today" in told[ALEX.id]
+    assert "Tomorrow morning at the latest" in told[SAM.id]
+    sent = run_clock(services, clock, datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
+    asked = [(t, m.chat_id) for t, d in sent for m in d.messages if "How did it feel" in m.text]
+    # 12 hours on is midnight, inside quiet hours: the question waits for the morning
+    assert [(t.strftime("%d %H:%M"), chat) for t, chat in asked] == [("03 08:00", ALEX.id)]
+
+
+def test_cannot_right_now_reaches_the_sharer_kindly_and_asks_nothing_later(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    to_sam = let_go(services, clock, "Just listen")
+    cant = press(
+        services, SAM, to_sam, "I can't right now: tell them I'm thinking of them", clock.now
+    )
+    told = {m.chat_id: m.text for m in cant}
+    assert "is thinking of you" in told[ALEX.id] and "can't be there right now" in told[ALEX.id]
+    assert "a little later still counts" in told[SAM.id]
+    sent = run_clock(services, clock, datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
+    assert not [m for _t, d in sent for m in d.messages if "How did it feel" in m.text]
+
+
+def test_the_supporter_is_reminded_within_two_hours_not_half_a_day(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    reply = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+    msgs = press(services, ALEX, reply.messages, "I have something", clock.now)
+    msgs = services.text(event(ALEX, clock.now, text="Work is overwhelming")).messages
+    msgs = press(services, ALEX, msgs, "Just listen", clock.now)
+    press(services, ALEX, msgs, "Send it", clock.now)  # Sam's Lean in waits for Sam
+    sent = run_clock(services, clock, datetime(2026, 3, 2, 16, 0, tzinfo=UTC))
+    reminded = [(t, m.chat_id) for t, d in sent for m in d.messages if "gentle reminder" in m.text]
+    assert [(t.strftime("%H:%M"), chat) for t, chat in reminded] == [("13:30", SAM.id)]
+
+
+def test_a_let_go_nobody_got_to_ends_with_something_kind_for_the_sharer(
+    world: tuple[Services, Clock],
+) -> None:
+    """Vulnerability never met with silence: when Lean in expires untouched, the sharer is
+    told kindly, privately; the supporter only hears that it closed."""
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    reply = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+    msgs = press(services, ALEX, reply.messages, "I have something", clock.now)
+    msgs = services.text(event(ALEX, clock.now, text="Work is overwhelming")).messages
+    msgs = press(services, ALEX, msgs, "Just listen", clock.now)
+    press(services, ALEX, msgs, "Send it", clock.now)
+    sent = run_clock(services, clock, datetime(2026, 3, 5, 14, 0, tzinfo=UTC))
+    to_alex = [m.text for _t, d in sent for m in d.messages if m.chat_id == ALEX.id]
+    to_sam = [m.text for _t, d in sent for m in d.messages if m.chat_id == SAM.id]
+    assert any("Sam hasn't got to what you shared yet" in t for t in to_alex), to_alex
+    assert not any("Work is overwhelming" in t for t in to_alex)  # no need to quote it back
+    assert not any("hasn't got to" in t for t in to_sam)
+    assert any("closed" in t for t in to_sam)

@@ -163,10 +163,12 @@ def test_the_development_set_is_learned() -> None:
     assert len(alarms) <= 8, alarms
 
 
-# Guards at the figures reported in the issue note (bench/safety.py prints them with their
-# intervals): the independent held-out sets, all writers of a language together. Raise them
-# when the detector gets better; never tune on these sets to pass them.
-FLOORS = {"en": (0.91, 0.89), "de": (0.82, 0.89), "es": (0.90, 0.88), "ar": (0.80, 0.89)}
+# Guards two points under the figures reported in the issue note (bench/safety.py prints
+# them with their intervals): the independent held-out sets, all writers of a language
+# together. Retraining after a template change moves a figure by a message or two; a slip
+# past these is a real one. Raise them when the detector gets better; never tune on these
+# sets to pass them.
+FLOORS = {"en": (0.89, 0.87), "de": (0.80, 0.87), "es": (0.88, 0.86), "ar": (0.78, 0.87)}
 
 
 @pytest.mark.parametrize("lang", sorted(FLOORS))

@@ -439,6 +439,14 @@ class FlowService:
 
     # ----- breaks --------------------------------------------------------------------------
 
+    def expiry_notes(self, row: FlowRun) -> list[Outgoing]:
+        """What the flow says privately when `row` expires (its `on_expiry`)."""
+        loaded = self.store.load(row.id or 0)
+        if loaded is None:
+            return []
+        _row, couple = loaded
+        return self.outgoing(row, self.runner.on_expiry(run_view(row), couple.members), couple)
+
     def wake(self, run_id: int) -> Reply:
         """A `wait:` step is over: the run moves on by itself (the clock calls this)."""
         loaded = self.store.load(run_id)

@@ -264,6 +264,25 @@ def template_problems(
                         )
                     )
                     break
+    for role, template in flow.on_expiry.items():
+        name = f"{flow.id}/{template}"
+        used.add(name)
+        if role not in flow.roles:
+            problems.append(Problem(file, None, "unknown-role", f"on_expiry: no role {role!r}"))
+        elif not renderer.has(name):
+            problems.append(
+                Problem(
+                    file, None, "missing-template", f"on_expiry: prompts/{name}.j2 does not exist"
+                )
+            )
+        elif render:
+            try:
+                variables = sample_variables(runner, flow, flow.start, ctx, False)
+                renderer.render(name, **variables)
+            except TemplateError as exc:
+                problems.append(
+                    Problem(file, None, "render", f"prompts/{name}.j2 fails to render: {exc}")
+                )
     folder = renderer.prompts_dir / flow.id
     if folder.is_dir():
         for path in sorted(folder.glob("*.j2")):

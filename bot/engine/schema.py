@@ -246,6 +246,11 @@ class Flow(Strict):
     break_: FlowBreak | None = Field(default=None, alias="break")
     reminder: Duration = "12h"
     expires: Duration = "3d"
+    on_expiry: dict[str, str] = Field(
+        default_factory=dict,
+        description="role -> template (in the flow's folder) told privately when a run "
+        "expires, besides the closing note to those it spoke to; an empty text is not sent",
+    )
 
     @field_validator("roles")
     @classmethod

@@ -42,4 +42,8 @@ class FlowExpiry(Nudging):
                 for person in self.flows.runner.seen_by(run_view(row)):
                     if person not in hushed:
                         self.queue(conn, Outgoing(person, text), row.couple_id, now, now)
+                # The flow's own words (Lean in: the sharer is never left with silence).
+                for note in self.flows.expiry_notes(row):
+                    if note.chat_id not in hushed:
+                        self.queue(conn, note, row.couple_id, now, now)
         return len(rows)
