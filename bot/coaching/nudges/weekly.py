@@ -32,6 +32,16 @@ class WeeklyPrompts(Nudging):
         process does not hold a hundred thousand rows at once (its memory would stay).
         """
         done, after = 0, 0
+        # Couples share slots (a day, a time, a zone): each slot's next instant is worked out
+        # once, not once a couple (a million couples have a few thousand slots).
+        slots: dict[tuple[int, str, str], datetime] = {}
+
+        def due(day: int, at: str, zone: str) -> datetime:
+            key = (day, at, zone)
+            if key not in slots:
+                slots[key] = next_weekly(now, day, at, zone)
+            return slots[key]
+
         while True:
             with self.db.begin() as conn:
                 rows = conn.execute(
@@ -60,7 +70,7 @@ class WeeklyPrompts(Nudging):
                     [
                         {
                             "couple": r.id,
-                            "due": next_weekly(now, r.meeting_day, r.meeting_time, r.timezone),
+                            "due": due(r.meeting_day, r.meeting_time, r.timezone),
                         }
                         for r in rows
                     ],
