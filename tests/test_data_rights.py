@@ -82,7 +82,7 @@ async def test_forget_deletes_everything_about_me_and_leaves_my_partners_data(
     alex.says("ZORBLAT-THANKS")
     await alex.sees("exactly what Sam will get")
     await alex.presses("Send it")
-    await alex.sees("Sent 💛", "Appreciations like this")
+    await alex.sees("Sent 💛", "keeps fondness growing")
     await sam.sees("ZORBLAT-THANKS")
 
     alex.says("/forget")

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from bot.core import clock
+from bot.emulator import Human
+from bot.emulator.server import StoredMessage
 from bot.storage.models import FlowRun
 from bot.storage.tables import OUTBOX
 from tests.helpers import Rig, lean_in_until_on_it, pair, time_passes_for_waits, until
@@ -105,15 +107,20 @@ async def test_lean_in_started_directly_asks_on_the_supporters_behalf(rig: Rig) 
     assert not any("says your support" in text for text in sam.inbox())
 
 
-async def test_a_cold_lean_in_can_be_answered_with_a_button(rig: Rig) -> None:
-    """Asked out of the blue "What does support look like for you right now?", a partner can
-    say they're okay, ask for a hug, or take their time, without having to type."""
+async def sam_asks_out_of_the_blue(rig: Rig) -> tuple[Human, Human, StoredMessage]:
+    """A cold /leanin: Sam has the bot ask Alex what support looks like."""
     alex, sam = await pair(rig)
     sam.says("/leanin")
     await sam.sees("Lean in", "be there for Alex")
     await sam.presses("Ask what support looks like")
     await sam.sees("I've asked Alex")
-    question = await alex.sees("Sam wants to be there for you")
+    return alex, sam, await alex.sees("Sam wants to be there for you")
+
+
+async def test_a_cold_lean_in_can_be_answered_with_a_button(rig: Rig) -> None:
+    """Asked out of the blue "What does support look like for you right now?", a partner can
+    say they're okay, ask for a hug, or take their time, without having to type."""
+    alex, sam, question = await sam_asks_out_of_the_blue(rig)
     assert [b["text"] for b in question.buttons][:3] == [
         "I'm okay, thank you 💛",
         "A hug",
@@ -129,12 +136,7 @@ async def test_a_cold_lean_in_can_be_answered_with_a_button(rig: Rig) -> None:
 
 
 async def test_im_okay_thank_you_closes_a_cold_lean_in_warmly(rig: Rig) -> None:
-    alex, sam = await pair(rig)
-    sam.says("/leanin")
-    await sam.sees("Lean in")
-    await sam.presses("Ask what support looks like")
-    await sam.sees("I've asked Alex")
-    await alex.sees("Sam wants to be there for you")
+    alex, sam, _question = await sam_asks_out_of_the_blue(rig)
     await alex.presses("I'm okay, thank you 💛")
     await sam.sees("Alex says they're okay", "Asking was the support")
     await alex.sees("Glad to hear it")

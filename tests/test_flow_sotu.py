@@ -416,16 +416,21 @@ async def test_choosing_differently_is_said_out_loud_and_twice_ends_with_underst
     await sam.sees("make you feel loved")
 
 
+async def agree_on_chores(alex: Human, sam: Human, group: SimChat) -> None:
+    """Past the warm-up: Sam picks "Chores" and both confirm it."""
+    await sam.sees("one issue for today", in_=group)
+    await sam.presses("Chores", group)
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+
+
 async def test_choosing_who_speaks_first_differently_asks_again(rig: Rig) -> None:
     alex, sam = await pair(rig)
     group = await linked_group(rig, alex, sam)
     alex.says("/sotu", group)
     await sam.presses("We're ready", group)
     await warm_up(alex, sam, group)
-    await sam.sees("one issue for today", in_=group)
-    await sam.presses("Chores", group)
-    await alex.presses("Yes, this one", group)
-    await sam.presses("Yes, this one", group)
+    await agree_on_chores(alex, sam, group)
     await alex.sees("Who speaks first", in_=group)
     await alex.presses("Alex first", group)
     await sam.presses("Sam first", group)
@@ -514,10 +519,7 @@ async def test_talking_out_loud_the_bot_only_guides_the_turns(rig: Rig) -> None:
     alex.says("/sotu", group)
     await sam.presses("We're together, talking out loud", group)
     await warm_up(alex, sam, group)
-    await sam.sees("one issue for today", in_=group)
-    await sam.presses("Chores", group)
-    await alex.presses("Yes, this one", group)
-    await sam.presses("Yes, this one", group)
+    await agree_on_chores(alex, sam, group)
     await first_speaker(alex, sam, "Alex", group)
     for speaker, listener in ((alex, sam), (sam, alex)):
         turn = "you speak first" if speaker is alex else "your turn to speak"

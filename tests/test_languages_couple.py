@@ -234,7 +234,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     alex_says("dein Lachen am Sonntag")
     await alex.sees("Genau das bekommt Sam", "dein Lachen am Sonntag")
     await alex.presses("Abschicken")
-    await alex.sees("Geschickt", "Aus solchen Wertschätzungen")
+    await alex.sees("Geschickt", "Zuneigung wachsen")
     await sam.sees("Alex te agradece", "dein Lachen am Sonntag")
 
     # Sam's private check-in.
@@ -311,7 +311,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     sam_says("Tu risa con las hormigas")
     await sam.sees("¿Se lo digo a Alex?")
     await sam.presses("Contárselo a Alex")
-    await sam.sees("Enviado", "un «nosotros» fuerte")
+    await sam.sees("Enviado 💛")
     await alex.sees("Sam hat eure gemeinsame Zeit genossen", "Tu risa con las hormigas")
 
     # The group: hello in the language of whoever added the bot; then the couple's, German.

@@ -16,14 +16,26 @@ from tests.test_nudges import pair as pair_services
 __all__ = ["world"]
 
 
-def let_go(services: Services, clock: Clock, kind_label: str) -> list[Outgoing]:
-    """Alex lets go with a struggle and a kind of support; Sam leans in and hears the answer.
-    Returns what Sam got after Alex's answer."""
+def paired_at_noon(world: tuple[Services, Clock]) -> tuple[Services, Clock]:
+    """Alex and Sam, paired, on Monday 2 March 2026 at noon UTC (outside quiet hours)."""
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    return services, clock
+
+
+def shared(services: Services, clock: Clock, kind_label: str) -> list[Outgoing]:
+    """Alex lets go with a struggle and a kind of support; returns what "Send it" sent."""
     reply = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
     msgs = press(services, ALEX, reply.messages, "I have something", clock.now)
     msgs = services.text(event(ALEX, clock.now, text="Work is overwhelming")).messages
     msgs = press(services, ALEX, msgs, kind_label, clock.now)
-    msgs = press(services, ALEX, msgs, "Send it", clock.now)
+    return press(services, ALEX, msgs, "Send it", clock.now)
+
+
+def let_go(services: Services, clock: Clock, kind_label: str) -> list[Outgoing]:
+    """Alex lets go; Sam leans in and hears the answer. Returns what Sam got after it."""
+    msgs = shared(services, clock, kind_label)
     msgs = press(services, SAM, msgs, "Ask what support looks like", clock.now)
     return services.text(event(ALEX, clock.now, text="Just be around tonight")).messages
 
@@ -31,9 +43,7 @@ def let_go(services: Services, clock: Clock, kind_label: str) -> list[Outgoing]:
 def test_how_did_it_feel_comes_hours_later_and_only_the_supporter_hears_the_result(
     world: tuple[Services, Clock],
 ) -> None:
-    services, clock = world
-    pair_services(services, clock, "UTC", "sun", "19:00")
-    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    services, clock = paired_at_noon(world)
     to_sam = let_go(services, clock, "Just listen")
     on_it = press(services, SAM, to_sam, "I'm on it 💛", clock.now)
     assert [m.chat_id for m in on_it] == [SAM.id] and "In a few hours" in on_it[0].text
@@ -83,9 +93,7 @@ def test_the_supporters_guidance_follows_the_kind_of_support(
 
 
 def test_a_bit_of_space_is_asked_about_the_next_day(world: tuple[Services, Clock]) -> None:
-    services, clock = world
-    pair_services(services, clock, "UTC", "sun", "19:00")
-    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    services, clock = paired_at_noon(world)
     to_sam = let_go(services, clock, "A bit of space")
     on_it = press(services, SAM, to_sam, "I'm on it 💛", clock.now)
     assert "tomorrow I'll ask Alex" in on_it[0].text
@@ -97,9 +105,7 @@ def test_a_bit_of_space_is_asked_about_the_next_day(world: tuple[Services, Clock
 def test_later_today_tells_the_sharer_and_asks_how_it_felt_by_the_next_morning(
     world: tuple[Services, Clock],
 ) -> None:
-    services, clock = world
-    pair_services(services, clock, "UTC", "sun", "19:00")
-    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    services, clock = paired_at_noon(world)
     to_sam = let_go(services, clock, "Some company")
     later = press(services, SAM, to_sam, "Later today", clock.now)
     told = {m.chat_id: m.text for m in later}
@@ -114,9 +120,7 @@ def test_later_today_tells_the_sharer_and_asks_how_it_felt_by_the_next_morning(
 def test_cannot_right_now_reaches_the_sharer_kindly_and_asks_nothing_later(
     world: tuple[Services, Clock],
 ) -> None:
-    services, clock = world
-    pair_services(services, clock, "UTC", "sun", "19:00")
-    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    services, clock = paired_at_noon(world)
     to_sam = let_go(services, clock, "Just listen")
     cant = press(
         services, SAM, to_sam, "I can't right now: tell them I'm thinking of them", clock.now
@@ -131,14 +135,8 @@ def test_cannot_right_now_reaches_the_sharer_kindly_and_asks_nothing_later(
 def test_the_supporter_is_reminded_within_two_hours_not_half_a_day(
     world: tuple[Services, Clock],
 ) -> None:
-    services, clock = world
-    pair_services(services, clock, "UTC", "sun", "19:00")
-    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    reply = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
-    msgs = press(services, ALEX, reply.messages, "I have something", clock.now)
-    msgs = services.text(event(ALEX, clock.now, text="Work is overwhelming")).messages
-    msgs = press(services, ALEX, msgs, "Just listen", clock.now)
-    press(services, ALEX, msgs, "Send it", clock.now)  # Sam's Lean in waits for Sam
+    services, clock = paired_at_noon(world)
+    shared(services, clock, "Just listen")  # Sam's Lean in waits for Sam
     sent = run_clock(services, clock, datetime(2026, 3, 2, 16, 0, tzinfo=UTC))
     reminded = [(t, m.chat_id) for t, d in sent for m in d.messages if "gentle reminder" in m.text]
     assert [(t.strftime("%H:%M"), chat) for t, chat in reminded] == [("13:30", SAM.id)]
@@ -149,14 +147,8 @@ def test_a_let_go_nobody_got_to_ends_with_something_kind_for_the_sharer(
 ) -> None:
     """Vulnerability never met with silence: when Lean in expires untouched, the sharer is
     told kindly, privately; the supporter only hears that it closed."""
-    services, clock = world
-    pair_services(services, clock, "UTC", "sun", "19:00")
-    clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    reply = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
-    msgs = press(services, ALEX, reply.messages, "I have something", clock.now)
-    msgs = services.text(event(ALEX, clock.now, text="Work is overwhelming")).messages
-    msgs = press(services, ALEX, msgs, "Just listen", clock.now)
-    press(services, ALEX, msgs, "Send it", clock.now)
+    services, clock = paired_at_noon(world)
+    shared(services, clock, "Just listen")
     sent = run_clock(services, clock, datetime(2026, 3, 5, 14, 0, tzinfo=UTC))
     to_alex = [m.text for _t, d in sent for m in d.messages if m.chat_id == ALEX.id]
     to_sam = [m.text for _t, d in sent for m in d.messages if m.chat_id == SAM.id]

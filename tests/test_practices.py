@@ -158,7 +158,7 @@ async def test_an_appreciation_is_sent_after_confirming_and_seeds_the_meeting(
     await rig.talk.settle()
     assert not any("soup" in t for t in sam.inbox())
     await alex.presses("Send it")
-    await alex.sees("Sent 💛", "Appreciations like this")
+    await alex.sees("Sent 💛", "keeps fondness growing")
     await sam.sees("Alex appreciates you", "soup")
     sam.says("/sotu")
     await alex.sees("State of the Union")
@@ -236,7 +236,8 @@ async def test_time_together_is_planned_reminded_and_reviewed_with_both(rig: Rig
     alex.replies(asked, "Your laugh when the ants came")
     await alex.sees("Shall I tell Sam", "Your laugh when the ants came")
     await alex.presses("Tell Sam")
-    await alex.sees("Sent.", 'a strong "us"')
+    sent = await alex.sees("Sent 💛")
+    assert "made of" not in sent.text  # no closing moral to wear thin by week three
     await sam.sees("Alex enjoyed your time together", "Your laugh when the ants came")
 
 
