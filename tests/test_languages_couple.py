@@ -234,7 +234,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     alex_says("dein Lachen am Sonntag")
     await alex.sees("Genau das bekommt Sam", "dein Lachen am Sonntag")
     await alex.presses("Abschicken")
-    await alex.sees("Geschickt", "Zuneigung wachsen")
+    await alex.sees("Geschickt", "Zuneigung weiter wachsen")
     await sam.sees("Alex te agradece", "dein Lachen am Sonntag")
 
     # Sam's private check-in.
