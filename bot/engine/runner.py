@@ -223,12 +223,12 @@ class FlowRunner:
     def on_expiry(self, run: Run, members: dict[int, Member]) -> list[Said]:
         """The flow's own words to a role when a run expires (`on_expiry`), privately."""
         flow = self.flows[run.flow_id]
+        variables = self._variables(flow, run, members)
         said = []
         for role, template in flow.on_expiry.items():
             person = run.roles.get(role)
             if person is None:
                 continue
-            variables = self._variables(flow, run, members)
             text = self.renderer.render(f"{flow.id}/{template}", **variables)
             if text.strip():
                 said.append(Said(text=text, person=person, step=run.step))

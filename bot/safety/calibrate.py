@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from bot.safety.detect import Detector, Reading
+from bot.safety.detect import Detector, Reading, decide
 from bot.safety.model import (
     READER_OF,
     Languages,
@@ -62,11 +62,12 @@ def across_writers(lang: str, files: dict[str, list[Example]]) -> list[tuple[boo
     """Every development message read by a detector that never learnt from its writer."""
     others = {lang: Rules.load(HERE / lang / "signals.yaml")} if lang != "en" else {}
     parts = groups(files)
+    english = Rules.load()
     read: list[tuple[bool, Reading]] = []
     for i, left in enumerate(parts):
         rest = [e for j, part in enumerate(parts) if j != i for e in part]
         model = Model.train(rest + everyday(lang), reader=READER_OF.get(lang, "plain"))
-        detector = Detector(Rules.load(), Trained({lang: model}, None, ""), others=others)
+        detector = Detector(english, Trained({lang: model}, None, ""), others=others)
         for example in left:
             reading = detector.read(example.text, lang)
             if reading is not None:
@@ -77,11 +78,10 @@ def across_writers(lang: str, files: dict[str, list[Example]]) -> list[tuple[boo
 def balanced(lang: str, read: list[tuple[bool, Reading]]) -> float:
     """The threshold with the largest min(recall, precision) across writers (the lowest
     such, which favours recall)."""
-    detector = Detector(Rules.load(), None)
     danger = sum(d for d, _ in read) or 1
     best, best_at = -1.0, STEPS[-1]
     for at in STEPS:
-        flagged = [d for d, r in read if detector.decide(r, {lang: at}) is not None]
+        flagged = [d for d, r in read if decide(r, {lang: at}) is not None]
         recall = sum(flagged) / danger
         precision = sum(flagged) / len(flagged) if flagged else 0.0
         if min(recall, precision) > best:

@@ -87,7 +87,7 @@ class Detector:
         of each of those languages; `decide` weighs the two."""
         reading = self.read(text, lang)
         model = self.model
-        return self.decide(reading, model.asks if model is not None else {})
+        return decide(reading, model.asks if model is not None else {}, self.ask)
 
     def read(self, text: str, lang: str = "en") -> Reading | None:
         """The signals and the classifiers' scores of one message, before any decision."""
@@ -116,23 +116,6 @@ class Detector:
                     scores[each] = classifier.score(text)
         return Reading(sure, maybe, scores)
 
-    def decide(self, reading: Reading | None, asks: dict[str, float]) -> Finding | None:
-        """The rules answer, unless the classifier is all but sure the message is everyday
-        talk (a film, a past that is over, "never"): then a sign of self-harm is asked about
-        and any other is let go. Where no rule speaks, the classifier asks."""
-        if reading is None:
-            return None
-        rule = reading.sure or reading.maybe
-        if rule is not None:
-            best = max((s.danger for s in reading.scores.values()), default=None)
-            if best is not None and best < VETO:
-                return Finding(rule, False, "rules") if rule == "self_harm" else None
-            return Finding(rule, reading.sure is not None, "rules")
-        for lang, score in reading.scores.items():
-            if score.danger >= asks.get(lang, self.ask):
-                return Finding(score.kind, False, "model")
-        return None
-
 
 @dataclass(frozen=True)
 class Reading:
@@ -141,6 +124,25 @@ class Reading:
     sure: str | None  # the kind of a sure, undoubted signal
     maybe: str | None  # the kind of a weaker or doubted one
     scores: dict[str, Score]  # per language read, when the message is long enough
+
+
+def decide(reading: Reading | None, asks: dict[str, float], ask: float = ASK) -> Finding | None:
+    """The rules answer, unless the classifier is all but sure the message is everyday
+    talk (a film, a past that is over, "never"): then a sign of self-harm is asked about
+    and any other is let go. Where no rule speaks, the classifier asks (at its language's
+    threshold in `asks`, else `ask`)."""
+    if reading is None:
+        return None
+    rule = reading.sure or reading.maybe
+    if rule is not None:
+        best = max((s.danger for s in reading.scores.values()), default=None)
+        if best is not None and best < VETO:
+            return Finding(rule, False, "rules") if rule == "self_harm" else None
+        return Finding(rule, reading.sure is not None, "rules")
+    for lang, score in reading.scores.items():
+        if score.danger >= asks.get(lang, ask):
+            return Finding(score.kind, False, "model")
+    return None
 
 
 @cache
