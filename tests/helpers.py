@@ -179,19 +179,15 @@ async def send_letgo(person: Human, words: str) -> None:
     await person.sees("exactly what")
 
 
-async def lean_in_until_on_it(alex: Human, sam: Human, struggle: str, answer: str) -> None:
-    """Let go sent, Sam asks what support looks like, Alex answers, Sam says "I'm on it"
-    (then a Lean in waits hours before asking Alex how it felt)."""
+async def lean_in_until_on_it(alex: Human, sam: Human, struggle: str) -> None:
+    """Let go sent ("Just listen"), Sam says "I'm on it" and Alex hears it (then a Lean in
+    waits hours before asking Alex how it felt)."""
     await send_letgo(alex, struggle)
     await alex.presses("Send it")
     await alex.sees("Sent to Sam", "That took courage")
     await sam.sees("Lean in", struggle)
-    await sam.presses("Ask what support looks like")
-    await sam.sees(f"I've asked {alex.name}")
-    await alex.sees("What does support look like for you right now?")
-    alex.says(answer)
-    await sam.sees(f"{alex.name} answered", answer)
     await sam.presses("I'm on it 💛")
+    await alex.sees(f"{sam.name} has read what you shared")
     await sam.sees(f"In a few hours I'll ask {alex.name} how it felt")
 
 

@@ -34,10 +34,32 @@ def shared(services: Services, clock: Clock, kind_label: str) -> list[Outgoing]:
 
 
 def let_go(services: Services, clock: Clock, kind_label: str) -> list[Outgoing]:
-    """Alex lets go; Sam leans in and hears the answer. Returns what Sam got after it."""
-    msgs = shared(services, clock, kind_label)
-    msgs = press(services, SAM, msgs, "Ask what support looks like", clock.now)
-    return services.text(event(ALEX, clock.now, text="Just be around tonight")).messages
+    """Alex lets go with a kind of support; returns what Sam got (the struggle, the kind
+    asked for, how to give it: nothing for Sam to ask again)."""
+    return shared(services, clock, kind_label)
+
+
+def test_a_let_go_that_says_what_would_help_is_not_asked_again(
+    world: tuple[Services, Clock],
+) -> None:
+    """The sharer chose "Some company": the supporter reads it with guidance and answers
+    when they can be there; nobody asks "What does support look like?" again, and the sharer
+    hears that it was read."""
+    services, clock = paired_at_noon(world)
+    [to_sam] = [m for m in let_go(services, clock, "Some company") if m.chat_id == SAM.id]
+    assert "Work is overwhelming" in to_sam.text and "Some company" in to_sam.text
+    assert "sit together" in to_sam.text and "When can you be there?" in to_sam.text
+    assert [b.label for row in to_sam.buttons for b in row] == [
+        "I'm on it 💛",
+        "Later today",
+        "I can't right now: tell them I'm thinking of them",
+    ]
+    on_it = press(services, SAM, [to_sam], "I'm on it 💛", clock.now)
+    told = {m.chat_id: m.text for m in on_it}
+    assert told[ALEX.id] == "Sam has read what you shared and is coming to you 💛"
+    assert "In a few hours I'll ask Alex" in told[SAM.id]
+    asked_again = [m for m in on_it if "What does support look like" in m.text]
+    assert asked_again == []
 
 
 def test_how_did_it_feel_comes_hours_later_and_only_the_supporter_hears_the_result(
@@ -46,7 +68,7 @@ def test_how_did_it_feel_comes_hours_later_and_only_the_supporter_hears_the_resu
     services, clock = paired_at_noon(world)
     to_sam = let_go(services, clock, "Just listen")
     on_it = press(services, SAM, to_sam, "I'm on it 💛", clock.now)
-    assert [m.chat_id for m in on_it] == [SAM.id] and "In a few hours" in on_it[0].text
+    assert [m.chat_id for m in on_it] == [ALEX.id, SAM.id] and "In a few hours" in on_it[1].text
     sent = run_clock(services, clock, datetime(2026, 3, 2, 18, 0, tzinfo=UTC))
     asked = [(t, m) for t, d in sent for m in d.messages if "How did it feel" in m.text]
     assert [(t.strftime("%H:%M"), m.chat_id) for t, m in asked] == [("15:00", ALEX.id)]
@@ -96,7 +118,9 @@ def test_a_bit_of_space_is_asked_about_the_next_day(world: tuple[Services, Clock
     services, clock = paired_at_noon(world)
     to_sam = let_go(services, clock, "A bit of space")
     on_it = press(services, SAM, to_sam, "I'm on it 💛", clock.now)
-    assert "tomorrow I'll ask Alex" in on_it[0].text
+    told = {m.chat_id: m.text for m in on_it}
+    assert "tomorrow I'll ask Alex" in told[SAM.id]
+    assert "will give you the space you asked for" in told[ALEX.id]
     sent = run_clock(services, clock, datetime(2026, 3, 3, 14, 0, tzinfo=UTC))
     asked = [t for t, d in sent for m in d.messages if "How did it feel" in m.text]
     assert [t.strftime("%d %H:%M") for t in asked] == ["03 12:00"]  # not that evening
@@ -156,3 +180,16 @@ def test_a_let_go_nobody_got_to_ends_with_something_kind_for_the_sharer(
     assert not any("Work is overwhelming" in t for t in to_alex)  # no need to quote it back
     assert not any("hasn't got to" in t for t in to_sam)
     assert any("closed" in t for t in to_sam)
+
+
+def test_a_cold_lean_in_gone_to_in_person_tells_the_partner_without_inventing_a_share(
+    world: tuple[Services, Clock],
+) -> None:
+    """/leanin out of the blue, "I'll go to them myself": the partner hears Sam is coming,
+    not that Sam "read what you shared" (nothing was shared)."""
+    services, clock = paired_at_noon(world)
+    reply = services.flows.start(event(SAM, clock.now), services.flows.flows["leanin"])
+    went = press(services, SAM, reply.messages, "I'll go to them myself", clock.now)
+    told = {m.chat_id: m.text for m in went}
+    assert told[ALEX.id] == "Sam would like to be there for you and is coming to you 💛"
+    assert "When you're with Alex" in told[SAM.id]
