@@ -460,11 +460,16 @@ async def test_the_closing_question_is_private_until_shared(rig: Rig) -> None:
     await alex.sees("Sent")
     note = await sam.sees("shared what would help them feel loved", "LOVED-ALEX")
     assert note.chat_id == sam.id
+    # the note holds nobody: Sam's own question is still answered, and the note can be
+    # answered afterwards with one press
     await sam.presses("Keep it to myself")
     await sam.sees("Kept just for you")
     await rig.talk.settle()
     assert not any("LOVED-SAM" in t for t in alex.inbox())
     assert not any("LOVED-" in m.text for m in rig.server.bot_messages(group.id))
+    await sam.presses("I'll do it this week 💛")
+    promise = await alex.sees("Sam read what would help you feel loved and will do it this week")
+    assert promise.chat_id == alex.id and "LOVED-" not in promise.text
 
 
 async def test_at_least_one_and_at_most_five_appreciations_each(rig: Rig) -> None:

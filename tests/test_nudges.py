@@ -378,7 +378,12 @@ def test_you_time_gets_a_reminder_then_how_was_it_and_a_celebration(
     review = [m for _t, d in sent for m in d.messages if "How was your" in m.text]
     shown = press(services, ALEX, review, "Great", clock.now)
     outgoing = press(services, ALEX, shown, "Tell my partner", clock.now)
-    assert any(m.chat_id == SAM.id and "celebrate" in m.text.lower() for m in outgoing)
+    celebrate = [m for m in outgoing if m.chat_id == SAM.id and "celebrate" in m.text.lower()]
+    assert len(celebrate) == 1
+    cheered = press(services, SAM, celebrate, "Send 🎉", clock.now)
+    assert [(m.chat_id, m.text) for m in cheered] == [
+        (ALEX.id, '🎉 Sam is celebrating your "you" time with you!')
+    ]
 
 
 def test_time_together_reminds_both_then_asks_both_how_it_was(

@@ -160,6 +160,14 @@ async def test_an_appreciation_is_sent_after_confirming_and_seeds_the_meeting(
     await alex.presses("Send it")
     await alex.sees("Sent 💛", "keeps fondness growing")
     await sam.sees("Alex appreciates you", "soup")
+    # an appreciation holds nobody and can be answered with one press, once
+    await sam.presses("💛 Thank you")
+    await alex.sees("Sam read your appreciation and says thank you")
+    await rig.talk.settle()
+    before = len(alex.inbox())
+    await sam.presses("💛 Thank you")  # a second press of the same button says nothing more
+    await rig.talk.settle()
+    assert len(alex.inbox()) == before
     sam.says("/sotu")
     await alex.sees("State of the Union")
     await sam.presses("We're ready")

@@ -142,8 +142,15 @@ def structure_problems(
             add(name, "unknown-role", f"from: {state.from_!r} is not a role, `any` or `both`")
         if state.disagree and (state.from_ != "both" or not state.choices):
             add(name, "disagree", "`disagree` is for a step whose choice both must make")
-        if state.end and (state.waits or state.next):
-            add(name, "end-state", "an end state waits for nothing and goes nowhere")
+        if state.end and (state.takes_text or state.wait or state.next or state.from_):
+            add(name, "end-state", "an end state takes no text, waits for nothing, goes nowhere")
+        if state.end:
+            # Buttons on a last message: the run has ended (it holds nobody), the addressed
+            # person may answer once, and the answer ends it again.
+            for key, choice in state.choices.items():
+                target = flow.states.get(choice.next or "")
+                if target is not None and not target.end:
+                    add(name, "end-state", f"choice {key!r} after the end must lead to an end state")
         if not state.end and not state.waits and state.next is None:
             add(name, "dead-end", "waits for nothing, goes nowhere and is not an end state")
         if state.takes_text and state.next is None and not state.collect:

@@ -191,6 +191,8 @@ class FlowRunner:
         flow = self.flows[run.flow_id]
         run = copy.deepcopy(run)
         outcome = Outcome(run=run)
+        if run.status == "done" and given.choice is not None and given.step == run.step:
+            return self._answer_after_end(flow, outcome, members, given)
         if run.status != "active":
             return self._notice(outcome, "step_passed")
         if given.person not in run.roles.values():
@@ -207,6 +209,24 @@ class FlowRunner:
         if given.choice is not None:
             return self._choose(flow, state, outcome, members, given)
         return self._text(flow, state, outcome, members, given)
+
+    def _answer_after_end(
+        self, flow: Flow, outcome: Outcome, members: dict[int, Member], given: Input
+    ) -> Outcome:
+        """A button on a run's last message ("💛 Thank you" under an appreciation): the run
+        ended when the message was sent, so nobody was held waiting; one answer is taken."""
+        run = outcome.run
+        state = flow.states[run.state]
+        choice = state.choices.get(given.choice or "") if state.end else None
+        if choice is None or choice.next is None:
+            return self._notice(outcome, "step_passed")
+        if given.person not in self._allowed(flow, state, run):
+            return self._notice(outcome, "not_for_you")
+        if state.save:
+            run.context[state.save] = given.choice
+        outcome.changed = True
+        self._advance(flow, outcome, choice.next, members)
+        return self._notice(outcome, "answer_sent")
 
     def resume(self, run: Run, members: dict[int, Member]) -> Outcome:
         """End a break: say so and ask the current step's question again."""
@@ -620,13 +640,13 @@ class FlowRunner:
             variables["you"] = members[person].name
         choices: tuple[tuple[str, str], ...] = ()
         force_to, force_all = None, False
-        if prompt and not state.end and run.status == "active":
+        if prompt and run.status == "active":
             names = {role: members[p].name for role, p in run.roles.items() if p in members}
             labels = self.renderer.labels
             choices = tuple(
                 (key, labels.choice(flow, run.state, key, names)) for key in state.choices
             )
-            if flow.break_ is not None and state.breakable and state.waits:
+            if flow.break_ is not None and state.breakable and state.waits and not state.end:
                 choices += ((BREAK, labels.break_label(flow)),)
             if run.in_group and state.takes_text:
                 allowed = self._allowed(flow, state, run)

@@ -178,7 +178,11 @@ class State(Strict):
         description="after its message, stay here this long, then go on to `next` by itself",
     )
     breakable: bool = True
-    end: bool = False
+    end: bool = Field(
+        default=False,
+        description="the run ends here; `choices` on an end state may still be answered once "
+        "(each leading to an end state), so a note can be answered without holding anyone",
+    )
 
     @field_validator("choices")
     @classmethod
