@@ -271,3 +271,24 @@ async def test_not_always_safe_to_speak_gets_the_fear_answer_and_no_meeting_prom
     await rig.talk.settle()
     prompts = [t for t in alex.inbox() if "quietly paused" not in t]  # the answer names it
     assert not any("weekly State of the Union" in t for t in prompts)
+
+
+async def test_a_win_is_shared_after_confirming_and_celebrated_with_one_press(
+    rig: Rig,
+) -> None:
+    """Share a win: the seed's "celebrating each other's individual successes as a win for
+    the team". The partner is asked to respond actively (one question about it) and can
+    celebrate with one press; nothing leaves before "Send it"."""
+    alex, sam = await pair(rig)
+    alex.says("/win")
+    await alex.sees("Share a win", "What happened?")
+    alex.says("My talk at the conference went really well")
+    await alex.sees("exactly what Sam will get", "talk at the conference")
+    await rig.talk.settle()
+    assert not any("conference" in t for t in sam.inbox())
+    await alex.presses("Send it")
+    await alex.sees("Sent 🏆")
+    note = await sam.sees("Alex has a win to share", "talk at the conference")
+    assert "ask one question about it" in note.text and note.chat_id == sam.id
+    await sam.presses("Celebrate 🎉")
+    await alex.sees("Sam is celebrating your win with you!")

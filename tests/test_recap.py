@@ -123,3 +123,21 @@ def test_a_let_go_kept_private_is_never_counted(world: tuple[Services, Clock]) -
     let_go(services, clock, send=True)
     later = recaps(run_clock(services, clock, datetime(2026, 3, 15, 23, tzinfo=UTC), STEP))
     assert any("Asked for support once" in text for _w, _c, text in later)
+
+
+def share_win(services: Services, clock: Clock, words: str, send: bool) -> None:
+    shown = services.flows.start(event(SAM, clock.now), services.flows.flows["win"]).messages
+    shown = services.text(event(SAM, clock.now, text=words)).messages
+    press(services, SAM, shown, "Send it" if send else "Keep it to myself", clock.now)
+
+
+def test_the_recap_counts_wins_shared_never_wins_kept(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    run_clock(services, clock, datetime(2026, 3, 3, 9, tzinfo=UTC), STEP)
+    share_win(services, clock, "I finished the marathon", send=True)
+    share_win(services, clock, "I got the promotion", send=False)
+    [(_w, _c, text), *_] = recaps(
+        run_clock(services, clock, datetime(2026, 3, 8, 23, tzinfo=UTC), STEP)
+    )
+    assert "🏆 1 win shared" in text  # the one Sam kept is nobody's to count

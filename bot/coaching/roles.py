@@ -13,6 +13,7 @@ ROLES: dict[str, str] = {
     "after_together": "asked of both partners a few hours after planned time together",
     "self_check": "the first check-in offered after pairing, and its button",
     "offer_support": "counted in the weekly recap as support offered (start_small as asked)",
+    "share_win": "counted in the weekly recap as wins shared (only those the partner got)",
 }
 
 # The timing each role needs in its flow's `timing:` (e.g. start small's day and hour).

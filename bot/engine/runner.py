@@ -485,7 +485,11 @@ class FlowRunner:
         run.marks.next_step()
         for action in state.do:
             self._act(flow, outcome, action, members)
+        said = len(outcome.messages)
         self._prompt(flow, outcome, members)
+        starter = next((p for r, p in run.roles.items() if flow.roles[r] == "starter"), None)
+        if any(s.person != starter for s in outcome.messages[said:]):
+            run.context[REACHED_PARTNER] = True  # a shared win, not one kept private
         if state.end or outcome.hand_off is not None:
             run.status = "done"
             return

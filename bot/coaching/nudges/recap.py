@@ -34,6 +34,7 @@ class Week:
     together: int
     asked: int  # support asked for (the start-small flow)
     offered: int  # support offered (the offer-support flow)
+    wins: int  # successes shared with the partner (the share-win flow)
     met: bool
     agreed: int
     working: int
@@ -139,6 +140,7 @@ class WeeklyRecaps(Nudging):
             together=plans(True),
             asked=runs("start_small", shared=True),
             offered=runs("offer_support"),
+            wins=runs("share_win", shared=True),
             met=runs("weekly_meeting") > 0,
             agreed=number(
                 select(func.count())
