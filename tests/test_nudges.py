@@ -398,7 +398,8 @@ def test_time_together_reminds_both_then_asks_both_how_it_was(
     shown = press(services, SAM, shown, "Free", clock.now)
     services.text(event(SAM, clock.now, text="a walk by the river"))
     shown = services.text(event(SAM, clock.now, text="thu 18:30")).messages
-    press(services, SAM, shown, "Send it to Alex", clock.now)
+    proposal = press(services, SAM, shown, "Send it to Alex", clock.now)
+    press(services, ALEX, proposal, "Sounds lovely 💞", clock.now)
     sent = run_clock(services, clock, datetime(2026, 3, 5, 23, tzinfo=UTC))
     seen = sorted(
         (t.strftime("%a %H:%M"), d.chat_id, "time for your" in m.text)

@@ -224,9 +224,14 @@ async def test_time_together_is_planned_reminded_and_reviewed_with_both(rig: Rig
     preview = await alex.sees("exactly what Sam will get", "a picnic in the park", "Saturday 15:00")
     assert not [m for m in sam.inbox() if "picnic" in m]  # nothing before "Send it"
     await alex.presses("Send it to Sam")
-    await alex.sees("I'll remind you both")
+    await alex.sees("I'll tell you what Sam says", "Nothing is planned until you both say yes")
     note = await sam.sees("Alex would love some time together", "a picnic in the park")
-    assert note.text in preview.text
+    assert note.text.splitlines()[0] in preview.text and "Does that suit you?" in note.text
+    with Session(rig.engine) as session:
+        assert session.exec(select(MeTime)).all() == []  # a proposal sets no reminder
+    await sam.presses("Sounds lovely 💞")
+    for person in (alex, sam):
+        await person.sees("It's planned", "a picnic in the park", "I'll remind you both")
     with Session(rig.engine) as session:
         plan = session.exec(select(MeTime)).one()
         assert plan.together and plan.at.weekday() == 5 and plan.status == "planned"
@@ -292,3 +297,58 @@ async def test_a_win_is_shared_after_confirming_and_celebrated_with_one_press(
     assert "ask one question about it" in note.text and note.chat_id == sam.id
     await sam.presses("Celebrate 🎉")
     await alex.sees("Sam is celebrating your win with you!")
+
+
+async def test_time_together_can_be_answered_with_another_time(rig: Rig) -> None:
+    """"Another time?": the partner offers a time, the planner agrees, and only then is it
+    planned, at the partner's time."""
+    alex, sam = await pair(rig)
+    alex.says("/together")
+    await alex.presses("A small ritual")
+    await alex.presses("Cosy, low energy")
+    await alex.presses("Free")
+    await alex.presses("Cook dinner together")
+    await alex.sees("When?")
+    alex.says("fri 19:00")
+    await alex.presses("Send it to Sam")
+    await alex.sees("I'll tell you what Sam says")
+    await sam.sees("Alex would love some time together", "Does that suit you?")
+    await sam.presses("Another time?")
+    await sam.sees("Which time would suit you?")
+    sam.says("someday")
+    await sam.sees("I couldn't read that")
+    sam.says("sun 18:00")
+    counter = await alex.sees("Sam would love to, at another time", "Sunday 18:00")
+    assert "cooking dinner together" in counter.text
+    with Session(rig.engine) as session:
+        assert session.exec(select(MeTime)).all() == []
+    await alex.presses("That works 💞")
+    for person in (alex, sam):
+        await person.sees("It's planned", "Sunday 18:00")
+    with Session(rig.engine) as session:
+        plan = session.exec(select(MeTime)).one()
+        assert plan.together and plan.at.weekday() == 6
+
+
+async def test_time_together_nobody_answered_tells_the_planner_kindly(rig: Rig) -> None:
+    alex, sam = await pair(rig)
+    alex.says("/together")
+    await alex.presses("A date")
+    await alex.presses("Up for something active")
+    await alex.presses("A treat")
+    await alex.presses("A weekend away")
+    await alex.sees("When?")
+    alex.says("sat 10:00")
+    await alex.presses("Send it to Sam")
+    await alex.sees("I'll tell you what Sam says")
+    await sam.sees("Does that suit you?")
+    with Session(rig.engine) as session:
+        run = session.exec(select(FlowRun).where(FlowRun.flow_id == "together")).one()
+        run.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(run)
+        session.commit()
+    await alex.sees("Sam hasn't answered your idea for time together yet")
+    for person in (alex, sam):
+        await person.sees("I've closed Time together")
+    await rig.talk.settle()
+    assert not any("hasn't answered" in t for t in sam.inbox())

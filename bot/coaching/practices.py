@@ -254,7 +254,7 @@ class Practices:
         params: dict[str, Any],
         now: datetime,
     ) -> list[Outgoing]:
-        # The partner saw the preview's words on the planner's screen before "Send it".
+        # Both said yes on their own screens (the flow told them): nothing more to send.
         return self._plan(conn, couple, params, now, together=True, tell=True)
 
     def _plan(
@@ -289,14 +289,13 @@ class Practices:
                 created_at=now,
             )
         )
-        if not tell or partner is None:
-            return []
-        note = "common/together_partner_note" if together else "common/metime_partner_note"
+        if together or not tell or partner is None:
+            return []  # time together was proposed and accepted in the flow itself
         return [
             Outgoing(
                 partner,
                 self.renderer.render(
-                    note,
+                    "common/metime_partner_note",
                     name=couple.members[me].name,
                     what=params.get("what"),
                     when=f"{slot.day_name} {slot.time}",
