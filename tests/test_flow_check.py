@@ -271,3 +271,20 @@ def test_a_start_looks_for_templates_and_leaves_rendering_to_flows_check(tmp_pat
     (prompts / "en" / "tiny" / "confirm.j2").unlink()
     with pytest.raises(FlowError, match="missing-template"):
         load_flows(flows, prompts)
+
+
+def test_choices_after_the_end_must_lead_to_an_end(tmp_path: Path) -> None:
+    def change(flow: dict[str, Any]) -> None:
+        flow["states"]["done"]["choices"] = {"thanks": {"label": "Thanks", "next": "ask"}}
+
+    assert kinds(tmp_path, change) == ["end-state"]
+
+
+def test_pick_needs_a_way_on_and_in_private_needs_text(tmp_path: Path) -> None:
+    def change(flow: dict[str, Any]) -> None:
+        flow["states"]["confirm"].update(pick=2, save="picked")
+        flow["states"]["confirm"]["choices"] = {"a": {"label": "A"}, "b": {"label": "B"}}
+        flow["states"]["confirm"]["next"] = "done"
+        flow["states"]["done"]["in_private"] = True
+
+    assert sorted(kinds(tmp_path, change)) == ["in-private", "pick"]

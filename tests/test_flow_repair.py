@@ -24,42 +24,145 @@ async def test_a_repair_in_the_group_goes_through_the_five_steps(rig: Rig) -> No
     assert repair_run(rig).state == "welcome"  # both must be calm
     await sam.presses("We're both calm enough", group)
 
-    await alex.sees("Alex, how did you feel", in_=group)
+    # 1. Up to three feelings each, from a longer list; nobody sees them until both picked.
+    await alex.sees("Alex, how did you feel", "up to three", in_=group)
     await alex.presses("Hurt", group)
-    asked = await sam.sees("Sam, how did you feel", in_=group)
-    assert "Hurt" not in asked.text and "hurt" not in asked.text.split("feel")[1]  # not shown yet
+    await alex.presses("Flooded", group)
+    await alex.presses("That's all", group)
+    asked = await sam.sees("Sam, your turn", in_=group)
+    assert "hurt" not in asked.text.lower() and "flooded" not in asked.text.lower()
     await sam.presses("Misunderstood", group)
-    await alex.sees("Alex felt hurt and Sam felt misunderstood", in_=group)
+    await sam.presses("Defensive", group)
+    await sam.presses("Not listened to", group)  # the third moves on by itself
+    await alex.sees(
+        "Alex felt hurt and flooded",
+        "Sam felt misunderstood, defensive, and not listened to",
+        "asked you each in your private chat",
+        in_=group,
+    )
 
-    realities = await alex.sees("What each of you experienced", in_=group)
-    alex.replies(realities, "I heard my plans dismissed")
-    await alex.sees("Got it", "Waiting for Sam", in_=group)
-    sam.replies(realities, "I felt blamed for being late")
+    # 2. Realities, written in private and shown together: neither answers the other's.
+    await alex.sees("What you experienced", "once you've both written")
+    await sam.sees("What you experienced")
+    alex.says("I heard my plans dismissed")
+    await alex.sees("Waiting for Sam")
+    await rig.talk.settle()
+    group_texts = [m.text for m in rig.server.bot_messages(group.id)]
+    assert not any("plans dismissed" in t for t in group_texts + sam.inbox())
+    sam.says("I felt blamed for being late")
     shown = await sam.sees("Two realities, both real", in_=group)
     assert "plans dismissed" in shown.text and "blamed for being late" in shown.text
 
-    triggers = await alex.sees("What it touched", in_=group)
-    alex.replies(triggers, "Being ignored at home as a kid")
-    await alex.sees("Got it", "Waiting for Sam", in_=group)
-    sam.replies(triggers, "My old boss shouting")
-    regrets = await alex.sees("Your part", "I was wrong about", in_=group)
-    alex.replies(regrets, "I was wrong about raising my voice. I'm sorry.")
-    await alex.sees("Got it", "Waiting for Sam", in_=group)
-    sam.replies(regrets, "I regret walking away. I'm sorry for that.")
+    # Each is summed up and validated by the other, until they feel understood; then swap.
+    ask = await sam.sees("Sam, sum up how Alex saw it", "It makes sense you felt", in_=group)
+    sam.replies(ask, "So you saw it as me dismissing your plans. It makes sense you felt hurt.")
+    await alex.sees("Alex, do you feel understood?", in_=group)
+    await alex.presses("Not quite", group)
+    missed = await alex.sees("What did Sam miss?", in_=group)
+    alex.replies(missed, "It was in front of our friends")
+    again = await sam.sees("Sam, try once more", in_=group)
+    sam.replies(again, "So it hurt more because our friends were there. That makes sense.")
+    await alex.sees("Alex, do you feel understood?", in_=group)
+    await alex.presses("Yes, I feel understood", group)
+    other = await alex.sees("Now the other way round", "Alex, sum up how Sam saw it", in_=group)
+    alex.replies(other, "So you felt blamed for being late. It makes sense, you'd had a long day.")
+    await sam.sees("Sam, do you feel understood?", in_=group)
+    await sam.presses("Yes, I feel understood", group)
+    await sam.sees("the heart of a repair", "What it touched", in_=group)
+
+    # 3. and 4. in private: "Nothing comes to mind" and "I was tired" are answers too.
+    await alex.sees("What it touched", "Nothing comes to mind")
+    await sam.sees("What it touched")
+    await alex.presses("Nothing comes to mind")
+    await alex.sees("Waiting for Sam")
+    sam.says("My old boss shouting")
+    await alex.sees("what set you up")
+    await sam.sees("what set you up")
+    await alex.presses("I was tired")
+    await alex.sees("Waiting for Sam")
+    sam.says("A long week, and I didn't say so")
+    await alex.sees("what do you regret", "I was wrong about")
+    await sam.sees("what do you regret")
+    alex.says("I was wrong about raising my voice. I'm sorry.")
+    await alex.sees("Waiting for Sam")
+    sam.says("I regret walking away. I'm sorry for that.")
+    owned = await sam.sees("what you each wrote", in_=group)
     await sam.sees("do you accept Alex's apology", in_=group)
+    for words in ("Nothing comes to mind", "My old boss", "I was tired", "A long week"):
+        assert words in owned.text
     await sam.presses("I accept the apology", group)
     await alex.sees("Sam: I accept the apology", "do you accept Sam's apology", in_=group)
-    await alex.presses("I'm not ready yet", group)
-    plans = await alex.sees("Alex: I'm not ready yet", "Next time", in_=group)
+
+    # "I need more time" is met with "what would help?", and a different ending.
+    await alex.presses("I need more time", group)
+    helps = await alex.sees("Alex, needing more time is honest", "What would help", in_=group)
+    alex.replies(helps, "A quiet evening, then a hug tomorrow")
+    plans = await alex.sees("Next time", in_=group)
     alex.replies(plans, "I'll ask for a break before I raise my voice")
     await alex.sees("Got it", "Waiting for Sam", in_=group)
     sam.replies(plans, "I'll say when I need to step out")
-    done = await sam.sees("That's a repair", in_=group)
+    done = await sam.sees("Not everything heals in one evening", in_=group)
     assert "ask for a break" in done.text and "step out" in done.text
+    assert "That's a repair" not in done.text
     run = repair_run(rig)
     assert run.status == "done"
     assert run.context["accepted_by_second"] == "accept"
     assert run.context["accepted_by_first"] == "not_yet"
+    assert run.context["feeling_first"] == ["hurt", "flooded"]
+
+
+async def test_that_is_a_repair_only_when_both_accept(rig: Rig) -> None:
+    """In private chats (no group): the same steps, and both accepting ends with a repair."""
+    alex, sam = await pair(rig)
+    for person in (alex, sam):  # each step's "waiting for" note and echoes need no reading
+        person.ignores("Waiting for")
+    alex.says("/repair")
+    for person in (alex, sam):
+        await person.sees("Repair after a fight")
+        await person.presses("We're both calm enough")
+    await alex.presses("Sad")
+    await alex.presses("That's all")
+    await sam.presses("Frustrated")
+    await sam.presses("That's all")
+    for person in (alex, sam):
+        await person.sees("Alex felt sad", "Sam felt frustrated", "write it below")
+        await person.sees("What you experienced")
+    alex.says("I waited all evening")
+    sam.says("I lost track of time")
+    for person in (alex, sam):
+        await person.sees("Two realities", "waited all evening", "lost track of time")
+    await sam.sees("Sam, sum up how Alex saw it", "Alex will read it")
+    sam.says("So you waited and felt forgotten. That makes sense.")
+    await alex.sees("So you waited and felt forgotten")  # the summary reaches Alex
+    await alex.presses("Yes, I feel understood")
+    await alex.sees("Now the other way round", "Alex, sum up how Sam saw it")
+    alex.says("So the time slipped away from you. It makes sense, the project was due.")
+    await sam.sees("the project was due")
+    await sam.presses("Yes, I feel understood")
+    for person in (alex, sam):
+        await person.sees("the heart of a repair")
+    for step, label in (("What it touched", "Nothing comes to mind"), ("set you up", "I was stressed")):
+        for person in (alex, sam):
+            await person.sees(step)
+            await person.presses(label)
+    for person in (alex, sam):
+        await person.sees("what do you regret")
+    alex.says("I'm sorry I sulked.")
+    sam.says("I was wrong not to call. I'm sorry.")
+    for person in (alex, sam):
+        await person.sees("what you each wrote", "I was wrong not to call", "I sulked")
+    await sam.sees("do you accept Alex's apology")
+    await sam.presses("I accept the apology")
+    await alex.sees("Sam: I accept the apology", "do you accept Sam's apology")
+    await alex.presses("I accept the apology")
+    for person in (alex, sam):
+        await person.sees("Alex: I accept the apology", "Next time")
+    alex.says("I'll say how I feel sooner")
+    sam.says("I'll set an alarm and call")
+    for person in (alex, sam):
+        done = await person.sees("That's a repair 💛")
+        assert "set an alarm" in done.text
+    assert repair_run(rig).status == "done"
 
 
 async def test_a_repair_in_private_chats_can_take_a_break(rig: Rig) -> None:

@@ -66,7 +66,7 @@ async def test_a_hyper_independent_check_in_suggests_let_go(rig: Rig) -> None:
     assert (checkin.leaning, checkin.spectrum, checkin.relatedness) == ("hyper-independent", 1.0, 3)
 
 
-async def test_leaning_codependent_suggests_you_time_and_low_relatedness_lean_in(
+async def test_leaning_codependent_suggests_you_time_and_low_relatedness_time_together(
     rig: Rig,
 ) -> None:
     alex, sam = await pair(rig)
@@ -75,7 +75,10 @@ async def test_leaning_codependent_suggests_you_time_and_low_relatedness_lean_in
     await alex.presses('Plan some "you" time')
     await alex.sees('"You" time', "A fire needs air")
     await check_in(sam, "team", (4, 4, 1))
-    await sam.sees("far from Alex", "lean in")
+    apart = await sam.sees("far from Alex", "/together", "/appreciate")
+    assert [b["text"] for b in apart.buttons][:2] == ["Plan time together", "Send an appreciation"]
+    await sam.presses("Plan time together")
+    await sam.sees("Time together", "ritual")
 
 
 async def test_the_trend_is_a_chart_and_one_line(rig: Rig) -> None:
@@ -132,7 +135,7 @@ async def test_one_fused_and_one_walled_off_answer_is_a_pull_both_ways(rig: Rig)
     ("ratings", "words", "button"),
     [
         ((2, 4, 4), "running your own life", 'Plan some "you" time'),
-        ((4, 1, 4), "effective", "Try Lean in now"),
+        ((4, 1, 4), "effective", "Share a win"),
         ((4, 4, 4), "healthy middle", None),
     ],
 )
@@ -352,3 +355,32 @@ async def test_time_together_nobody_answered_tells_the_planner_kindly(rig: Rig) 
         await person.sees("I've closed Time together")
     await rig.talk.settle()
     assert not any("hasn't answered" in t for t in sam.inbox())
+
+
+async def test_the_check_in_answers_come_in_an_order_of_their_own_each_week(rig: Rig) -> None:
+    """No answer sits where "the right one" would: each person sees the four items' answers
+    in their own order, the same all week (the order is a hash of person, week and answer)."""
+    from bot.engine.runner import _shuffled
+
+    alex, sam = await pair(rig)
+    orders: dict[str, list[str]] = {}
+    for person in (alex, sam, alex):  # Alex twice: the same order within the week
+        person.says("/checkin")
+        await person.sees("Two or three minutes")
+        await person.presses("Let's go")
+        first = await person.sees("1/8")
+        order = [b["text"] for b in first.buttons if b["text"] in ANSWERS_1]
+        assert sorted(order) == sorted(ANSWERS_1)
+        assert orders.setdefault(person.name, order) == order
+        person.says("/cancel")
+        await person.sees("I've closed Check-in")
+    weeks = {w: sorted(ANSWERS_KEYS, key=lambda k: _shuffled(alex.id, w, k)) for w in range(8)}
+    assert len({tuple(order) for order in weeks.values()}) > 1  # another week, another order
+
+
+ANSWERS_1 = [
+    "I need them to make it better",
+    "I tell them and ask for what I need",
+    "I keep it to myself and handle it",
+]
+ANSWERS_KEYS = ["fused", "team", "alone"]

@@ -318,7 +318,7 @@ class FlowService:
         text = self.renderer.render(f"common/{outcome.notice}", **args)
         reply.notice = Notice(text)
         if given.text is not None and not outcome.messages:
-            to = None if row.in_group else given.person
+            to = None if row.in_group and not given.private else given.person
             reply.messages.extend(self.outgoing(row, [Said(text=text, person=to)], couple))
         return reply
 
@@ -336,11 +336,18 @@ class FlowService:
                 return None  # only the couple's own group
             runs = [r for r in runs if r.in_group]
         else:
-            runs = [r for r in runs if not r.in_group]  # private words never reach the group
+            # Private words never reach the group, unless a group flow asked for them in
+            # private (its words said where they will be shown) and waits for them now.
+            runs = [
+                r
+                for r in runs
+                if not r.in_group or self.runner.asks_privately(run_view(r), person)
+            ]
         if not runs:
             return None
         row = next((r for r in runs if self.runner.takes_text_from(run_view(r), person)), runs[0])
-        return self._step(row, couple, Input(person=person, at=event.at, text=event.text))
+        given = Input(person=person, at=event.at, text=event.text, private=not event.in_group)
+        return self._step(row, couple, given)
 
     def button(self, event: Event, data: FlowChoice | SwitchFlow | KeepFlow) -> Reply:
         if isinstance(data, KeepFlow):
@@ -355,7 +362,13 @@ class FlowService:
             return self._notice("button_unknown")  # a button only counts where its run lives
         if isinstance(data, SwitchFlow):
             return self._switch(event, row, data.version, data.flow_id)
-        given = Input(person=event.person.id, at=event.at, choice=data.choice, step=data.step)
+        given = Input(
+            person=event.person.id,
+            at=event.at,
+            choice=data.choice,
+            step=data.step,
+            private=not event.in_group,
+        )
         return self._step(row, couple, given)
 
     def _switch(self, event: Event, row: FlowRun, version: int, flow_id: str) -> Reply:

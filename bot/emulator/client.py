@@ -52,6 +52,28 @@ class Human:
         """Answer a bot message with Telegram's reply (what ForceReply asks for)."""
         return self.says(text, self.talk.server.chats[to.chat_id], reply_to=to)
 
+    def types(self, text: str, in_: SimChat | None = None) -> StoredMessage:
+        """Just type, as on a phone: Telegram's app sends it as a reply when a bot message
+        opened the reply box for this person since they last wrote (ForceReply; a selective
+        one only for those it mentions), else as a plain message, which privacy mode keeps
+        from the bot in a group."""
+        chat = in_ or self.private
+        for message in reversed(self.talk.server.messages.get(chat.id, [])):
+            if not message.from_bot:
+                if message.sender is not None and message.sender.id == self.user.id:
+                    break  # the reply box closed when they last sent something
+                continue
+            if message.deleted or not message.force_reply:
+                continue
+            selective = bool((message.reply_markup or {}).get("selective"))
+            mentioned = any(
+                e.get("type") == "text_mention" and e.get("user", {}).get("id") == self.user.id
+                for e in message.entities
+            )
+            if not selective or mentioned:
+                return self.says(text, chat, reply_to=message)
+        return self.says(text, chat)
+
     def sends_raw(self, in_: SimChat | None = None, **fields: Any) -> StoredMessage:
         """Send a message with raw fields (a sticker, a photo) and no text."""
         chat = in_ or self.private

@@ -157,6 +157,12 @@ def structure_problems(
             add(name, "dead-end", "takes text but has no `next`")
         if state.collect and not state.choices:
             add(name, "dead-end", "collects text but has no button to move on")
+        if state.pick and (not state.save or state.next is None or state.takes_text):
+            add(name, "pick", "`pick` needs `save` and `next`, and takes no text")
+        if state.pick and not any(c.next for c in state.choices.values()):
+            add(name, "pick", "`pick` needs a choice with `next` to move on before the last pick")
+        if state.in_private and (not state.takes_text or state.collect):
+            add(name, "in-private", "`in_private` is for a text answer (not collected)")
         for key, choice in state.choices.items():
             if choice.next is None and state.next is None:
                 add(name, "dead-end", f"choice {key!r} has no `next` and neither has the state")

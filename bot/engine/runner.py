@@ -9,8 +9,9 @@ caller's job, which keeps this module pure and easy to test.
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,6 +115,7 @@ class Input:
     text: str | None = None
     choice: str | None = None
     step: int | None = None  # the step the pressed button was made for
+    private: bool = False  # typed or pressed in a private chat
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> bool:
@@ -121,6 +123,12 @@ def evaluate(expression: str, context: dict[str, Any]) -> bool:
 
 
 REACHED_PARTNER = "_reached_partner"
+
+
+def _shuffled(person: int | None, week: object, key: str) -> str:
+    """A choice's place in a shuffled state: the same for one person all week, another the
+    next week (a hash, so a restart or another process gives the same order)."""
+    return hashlib.sha256(f"{person}:{week}:{key}".encode()).hexdigest()
 
 
 class FlowRunner:
@@ -270,6 +278,16 @@ class FlowRunner:
         answered = {int(k) for k in run.marks.answered}
         return allowed - answered
 
+    def asks_privately(self, run: Run, person: int) -> bool:
+        """A group run waiting for this person's words in their private chat."""
+        state = self.flows[run.flow_id].states[run.state]
+        return (
+            run.in_group
+            and state.in_private
+            and self.takes_text_from(run, person)
+            and str(person) not in run.marks.answered
+        )
+
     def takes_text_from(self, run: Run, person: int) -> bool:
         flow = self.flows[run.flow_id]
         state = flow.states[run.state]
@@ -299,6 +317,19 @@ class FlowRunner:
             return self._notice(outcome, "step_passed")
         if given.person not in self._allowed(flow, state, run):
             return self._not_your_turn(flow, state, outcome, members, None)
+        if state.pick:
+            if choice.next is None:
+                return self._pick(flow, state, outcome, members, given)
+            if not run.context.get(state.save or ""):
+                return self._notice(outcome, "pick_first")
+            outcome.changed = True
+            self._advance(flow, outcome, choice.next, members)
+            return outcome
+        if state.takes_text and state.from_ == "both" and isinstance(choice.value, str):
+            # A suggested answer ("Nothing comes to mind") is this person's words, like text.
+            lang = members[given.person].lang if given.person in members else "en"
+            words = self.renderer.labels.value(flow, run.state, given.choice or "").in_(lang)
+            return self._text(flow, state, outcome, members, replace(given, text=words))
         if state.collect and state.min_each and not choice.alone:
             written = sum(
                 1
@@ -338,6 +369,30 @@ class FlowRunner:
         outcome.changed = True
         self._advance(flow, outcome, target, members)
         return outcome
+
+    def _pick(
+        self, flow: Flow, state: State, outcome: Outcome, members: dict[int, Member], given: Input
+    ) -> Outcome:
+        """One more of up to `pick` choices (feelings: "Hurt", "Flooded", ...); the last
+        allowed one moves on by itself."""
+        run = outcome.run
+        save = state.save or ""
+        picked: list[str] = run.context.setdefault(save, [])
+        if given.choice in picked:
+            return self._notice(outcome, "picked_already")
+        picked.append(given.choice or "")
+        run.context.setdefault(f"_{save}_refs", []).append(
+            f"{flow.id}:{run.state}.{given.choice}"
+        )
+        run.marks.by[save] = given.person
+        outcome.changed = True
+        assert state.pick is not None
+        if len(picked) >= state.pick:
+            if state.next is None:
+                raise FlowBug(f"{flow.id}.{run.state}: a full pick leads nowhere")
+            self._advance(flow, outcome, state.next, members)
+            return outcome
+        return self._notice(outcome, "picked", count=state.pick - len(picked))
 
     def _disagreed(
         self, flow: Flow, state: State, outcome: Outcome, members: dict[int, Member]
@@ -415,7 +470,13 @@ class FlowRunner:
             if len(answered) < len(run.roles):
                 others = [members[p].name for p in run.roles.values() if p != given.person]
                 outcome.messages.append(
-                    self._common(run, "waiting_for", given.person, name=", ".join(others))
+                    self._common(
+                        run,
+                        "waiting_for",
+                        given.person,
+                        private=state.in_private,
+                        name=", ".join(others),
+                    )
                 )
                 return outcome
             if state.save:
@@ -588,6 +649,10 @@ class FlowRunner:
         language (and `<save>` itself when the button suggested words as the answer)."""
         found: dict[str, Any] = {}
         labels = self.renderer.labels
+        for key, refs in run.context.items():
+            if key.startswith("_") and key.endswith("_refs") and isinstance(refs, list):
+                said = [self._label_of(flow, ref, names) for ref in refs]
+                found[f"{key[1 : -len('_refs')]}_labels"] = [w for w in said if w is not None]
         for key, ref in run.context.items():
             if not (key.startswith("_") and key.endswith("_ref") and isinstance(ref, str)):
                 continue
@@ -606,9 +671,20 @@ class FlowRunner:
                 found[save] = labels.value(source, sid, pressed)
         return found
 
-    def _audience(self, flow: Flow, run: Run, to: str) -> list[int | None]:
+    def _label_of(self, flow: Flow, ref: str, names: dict[str, str]) -> Any:
+        """The label of the button `ref` ("flow:state.key") names, in each reader's language."""
+        flow_id, _colon, place = ref.partition(":")
+        sid, _dot, pressed = place.partition(".")
+        source = self.flows.get(flow_id, flow if flow.id == flow_id else None)
+        if source is None or pressed not in source.states.get(sid, State(to="group")).choices:
+            return None
+        return self.renderer.labels.choice(source, sid, pressed, names)
+
+    def _audience(
+        self, flow: Flow, run: Run, to: str, in_private: bool = False
+    ) -> list[int | None]:
         """Who gets a message addressed `to`: the group, or private chats."""
-        if run.in_group:
+        if run.in_group and not in_private:
             return [None]
         if to in flow.roles:
             return [run.roles[to]]
@@ -621,7 +697,7 @@ class FlowRunner:
         if template is None:
             return
         answered = {int(k) for k in run.marks.answered}
-        for person in self._audience(flow, run, state.to):
+        for person in self._audience(flow, run, state.to, state.in_private):
             if person is not None and person in answered:
                 continue
             outcome.messages.append(
@@ -647,12 +723,13 @@ class FlowRunner:
         if prompt and run.status == "active":
             names = {role: members[p].name for role, p in run.roles.items() if p in members}
             labels = self.renderer.labels
-            choices = tuple(
-                (key, labels.choice(flow, run.state, key, names)) for key in state.choices
-            )
+            keys = list(state.choices)
+            if state.shuffle:
+                keys.sort(key=lambda k: _shuffled(person, run.context.get("week", 0), k))
+            choices = tuple((key, labels.choice(flow, run.state, key, names)) for key in keys)
             if flow.break_ is not None and state.breakable and state.waits and not state.end:
                 choices += ((BREAK, labels.break_label(flow)),)
-            if run.in_group and state.takes_text:
+            if run.in_group and state.takes_text and not state.in_private:
                 allowed = self._allowed(flow, state, run)
                 if len(allowed) == 1:
                     force_to = next(iter(allowed))
@@ -675,10 +752,12 @@ class FlowRunner:
             force_reply_all=force_all,
         )
 
-    def _common(self, run: Run, template: str, person: int | None, **args: Any) -> Said:
+    def _common(
+        self, run: Run, template: str, person: int | None, private: bool = False, **args: Any
+    ) -> Said:
         return Said(
             text=self.renderer.render(f"common/{template}", **args),
-            person=None if run.in_group else person,
+            person=None if run.in_group and not private else person,
             step=run.step,
         )
 

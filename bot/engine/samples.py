@@ -32,8 +32,8 @@ def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
     ctx: dict[str, Any] = {key: "sample" for key in carried}
     ctx.update(flow.defaults)
     both = [
-        {"name": SAMPLE["starter"].name, "text": "a sample answer"},
-        {"name": SAMPLE["partner"].name, "text": "another sample answer"},
+        {"name": SAMPLE["starter"].name, "text": "a sample answer", "by": SAMPLE["starter"].id},
+        {"name": SAMPLE["partner"].name, "text": "another sample answer", "by": SAMPLE["partner"].id},
     ]
     for state in flow.states.values():
         for action in state.do:
@@ -50,6 +50,10 @@ def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
             ctx[state.save] = both
         elif state.takes_text:
             ctx[state.save] = "a sample answer"
+        elif state.pick:
+            picked = [k for k, c in state.choices.items() if c.next is None][: state.pick]
+            ctx[state.save] = picked
+            ctx[f"{state.save}_labels"] = [state.choices[k].label for k in picked]
         elif state.choices:
             key, choice = next(iter(state.choices.items()))
             ctx[state.save] = choice.value if choice.value is not None else key

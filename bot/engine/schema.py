@@ -152,6 +152,22 @@ class State(Strict):
         "words must say so before they type)",
     )
     choices: dict[str, Choice] = {}
+    pick: int | None = Field(
+        default=None,
+        ge=2,
+        description="press up to this many of the choices that have no `next` (saved as a "
+        "list, shown as `<save>_labels`); a choice with `next` moves on after at least one",
+    )
+    shuffle: bool = Field(
+        default=False,
+        description="show the choices in an order of their own for each person and week "
+        "(the run's `week`), so no answer sits where the expected one would",
+    )
+    in_private: bool = Field(
+        default=False,
+        description="in a group run, ask for this text in each partner's private chat, so "
+        "neither reads the other's answer before writing (the flow shows the answers later)",
+    )
     min_each: int | None = Field(
         default=None, ge=1, description="collect: each must write this many before a button counts"
     )

@@ -128,7 +128,15 @@ def environment(folders: list[Path], lang: str, undefined: type[Undefined]) -> E
     env.filters["time"] = partial(_time, lang)
     env.filters["date"] = partial(_date, lang)
     env.filters["when"] = partial(_when, lang)
+    env.filters["and_list"] = partial(_and_list, lang)
     return env
+
+
+def _and_list(lang: str, items: list[Any]) -> str:
+    """ "hurt, angry and sad" in the reader's language (Babel's list pattern)."""
+    from babel.lists import format_list
+
+    return format_list([str(i) for i in items], locale=lang) if items else ""
 
 
 class Renderer:
