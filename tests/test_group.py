@@ -109,3 +109,57 @@ async def test_link_in_private_explains_where_it_works(rig: Rig) -> None:
     alex, _ = await pair(rig)
     alex.says("/link")
     await alex.sees("works in a group")
+
+
+async def test_in_the_group_a_partner_who_just_types_is_heard(rig: Rig) -> None:
+    """Privacy mode (the emulator's default, as on Telegram): in a group the bot gets only
+    commands and replies to its own messages. Every text step opens the reply box of whoever
+    should answer (ForceReply, aimed by a mention), so a partner who just types is heard; a
+    step's buttons come above it, and a break button alone never takes the reply box's place
+    (an earlier one still works)."""
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    assert rig.server.privacy_mode
+    alex.says("/sotu", group)
+    await alex.sees("State of the Union", in_=group)
+    await sam.presses("We're ready", group)
+    await alex.sees("Up to five, one per message", in_=group)
+    box = await alex.sees("✍️ Reply here.", in_=group)
+    assert box.force_reply and not (box.reply_markup or {}).get("selective")  # both may answer
+    alex.types("Sam cooked on Tuesday", group)
+    noted = await alex.sees("Noted", in_=group)
+    assert noted.force_reply and not noted.buttons  # the box stays open for the next one
+    alex.types("We laughed on Sunday", group)
+    await alex.sees("Noted", in_=group)
+    sam.types("Alex listened on Friday", group)
+    await sam.sees("Noted", in_=group)
+    await alex.presses("That's all for now", group)
+    await sam.presses("That's all for now", group)
+    await sam.sees("one issue for today", in_=group)
+    alex.types("Weekend plans", group)
+    await alex.sees("Today's issue", "Weekend plans", in_=group)
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    await alex.presses("Alex first", group)
+    await sam.presses("Alex first", group)
+    await sam.sees("Sam, you listen first", in_=group)
+    turn = await alex.sees("Alex, you speak first", in_=group)
+    assert turn.buttons  # "I'm done" and the break, then Alex's own reply box
+    aimed = await alex.sees("✍️ Alex, reply here.", in_=group)
+    assert aimed.force_reply and (aimed.reply_markup or {}).get("selective")
+    assert [e["user"]["id"] for e in aimed.entities if e["type"] == "text_mention"] == [alex.id]
+    alex.types("I feel tired on Saturdays", group)
+    await alex.presses("I'm done", group)
+    ask = await sam.sees("Sam, sum up what you heard", in_=group)
+    assert ask.force_reply and not ask.buttons  # nothing but the break: the box instead
+    sam.types("So what I'm hearing you say is you want to rest", group)
+    await alex.sees("Alex, is that what you meant?", "want to rest", in_=group)
+
+    # A plain message nobody asked for stays invisible to the bot, as on Telegram.
+    before = len(rig.server.delivered_log)
+    alex.says("just chatting", group)
+    await rig.talk.settle()
+    assert len(rig.server.delivered_log) == before
+    # And the break button under an earlier step still pauses the meeting.
+    sam.presses_on(turn, "We need a break")
+    await sam.sees("Sam asked for a break", in_=group)

@@ -19,7 +19,7 @@ from bot.coaching.agreements import AgreementService
 from bot.coaching.couples import Clock, CoupleService
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
-from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
+from bot.engine.runner import BREAK, FlowBug, FlowRunner, Input, Outcome, Run, Said
 from bot.engine.schema import Flow, duration_minutes
 from bot.safety.care import careful
 from bot.storage.db import Database, utcnow
@@ -27,7 +27,7 @@ from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.storage.tables import PARTNERS
 from bot.words.buttons import FlowChoice, KeepFlow, SwitchFlow
-from bot.words.texts import Renderer
+from bot.words.texts import Renderer, mention
 
 log = logging.getLogger(__name__)
 # An effect runs inside the step's transaction and may answer with messages.
@@ -105,23 +105,38 @@ class FlowService:
             if said.person is not None:
                 out.append(Outgoing(chat_id=said.person, text=said.text, buttons=buttons))
             elif row.in_group and couple.group_chat_id is not None:
-                target = couple.members.get(said.force_reply_to or 0)
-                # A message has one keyboard: with buttons (e.g. "We need a break") the
-                # template asks for a reply instead, which privacy mode still delivers.
-                out.append(
-                    Outgoing(
-                        chat_id=couple.group_chat_id,
-                        text=said.text,
-                        buttons=buttons,
-                        force_reply=(target is not None or said.force_reply_all) and not buttons,
-                        mention=(target.id, target.name) if target else None,
-                    )
-                )
+                out.extend(self._in_group(couple, said, buttons))
             else:  # the group was unlinked mid-flow: fall back to both private chats
                 out.extend(
                     Outgoing(chat_id=p, text=said.text, buttons=buttons) for p in couple.members
                 )
         return out
+
+    def _in_group(
+        self, couple: CoupleView, said: Said, buttons: tuple[tuple[Button, ...], ...]
+    ) -> list[Outgoing]:
+        """A step's message in the group. A text step opens Telegram's reply box (ForceReply,
+        aimed at whoever should answer), because under privacy mode only a reply reaches the
+        bot. A message has one keyboard, so the step's own buttons come with its text and the
+        reply box follows in a short message of its own; a break button alone is left out
+        (an earlier one still works)."""
+        group = couple.group_chat_id or 0
+        target = couple.members.get(said.force_reply_to or 0)
+        if target is None and not said.force_reply_all:
+            return [Outgoing(chat_id=group, text=said.text, buttons=buttons)]
+        aimed = (target.id, target.name) if target else None
+        if all(key == BREAK for key, _label in said.choices):
+            return [Outgoing(chat_id=group, text=said.text, force_reply=True, mention=aimed)]
+        name = mention(target.id, target.name) if target else ""
+        return [
+            Outgoing(chat_id=group, text=said.text, buttons=buttons),
+            Outgoing(
+                chat_id=group,
+                text=self.renderer.render("common/reply_here", name=name),
+                force_reply=True,
+                mention=aimed,
+            ),
+        ]
 
     # ----- starting ------------------------------------------------------------------------
 

@@ -205,7 +205,9 @@ class FlowRunner:
             return self._notice(outcome, "step_passed")
         if given.person not in run.roles.values():
             return self._notice(outcome, "not_for_you")
-        if given.choice is not None and given.step != run.step:
+        # "We need a break" counts from any message of the run: in a group, a text step keeps
+        # Telegram's reply box instead of a keyboard, so the last break button may be older.
+        if given.choice not in (None, BREAK) and given.step != run.step:
             return self._notice(outcome, "step_passed")
         if run.break_until is not None:
             if given.choice == RESUME:
@@ -459,6 +461,9 @@ class FlowRunner:
                         state,
                         None if run.in_group else given.person,
                         prompt=True,
+                        # In a group the step's buttons are just above; the note keeps the
+                        # reply box open for the next one instead of a second keyboard.
+                        keyboard=not run.in_group,
                     )
                 )
             return outcome
@@ -714,6 +719,7 @@ class FlowRunner:
         person: int | None,
         *,
         prompt: bool = False,
+        keyboard: bool = True,
     ) -> Said:
         variables = self._variables(flow, run, members)
         if person is not None and person in members:
@@ -726,8 +732,11 @@ class FlowRunner:
             keys = list(state.choices)
             if state.shuffle:
                 keys.sort(key=lambda k: _shuffled(person, run.context.get("week", 0), k))
-            choices = tuple((key, labels.choice(flow, run.state, key, names)) for key in keys)
-            if flow.break_ is not None and state.breakable and state.waits and not state.end:
+            choices = tuple(
+                (key, labels.choice(flow, run.state, key, names)) for key in keys if keyboard
+            )
+            breaks = flow.break_ is not None and state.breakable and not state.end
+            if keyboard and breaks and state.waits:
                 choices += ((BREAK, labels.break_label(flow)),)
             if run.in_group and state.takes_text and not state.in_private:
                 allowed = self._allowed(flow, state, run)
