@@ -3,6 +3,7 @@ answer is stored, and the next State of the Union brings the agreement back."""
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,16 @@ async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(
     due = await alex.sees("you agreed", "Dishes after dinner", in_=group)
     assert [b["text"] for b in due.buttons] == ["It's working", "Needs another look", "Let it go"]
     await sam.presses("Needs another look", group)
+    # A joint decision: Sam's answer is put to Alex, who agrees.
+    asked = await alex.sees("Sam says", "Needs another look", "Alex, do you agree?", in_=group)
+    assert [b["text"] for b in asked.buttons] == [
+        "It's working",
+        "Needs another look",
+        "Let it go",
+    ]
+    with Session(rig.engine) as session:
+        assert session.exec(select(Agreement)).one().status == "open"  # one answer is not both
+    await alex.presses("Needs another look", group)
     await sam.sees("next State of the Union", in_=group)
     alex.says("/agreements", group)
     await alex.sees("Dishes after dinner", "needs another look", in_=group)
@@ -144,11 +155,51 @@ def test_the_follow_up_waits_for_its_day_and_the_meeting_time(
     # Monday 9 March, 19:00 in Berlin (UTC+1), once, in the group.
     assert follow_ups(sent) == [("03-09 18:00", -500)]
     message = next(m for _t, d in sent for m in d.messages if "you agreed" in m.text)
-    reply = press(services, SAM, [message], "It's working", clock.now)
-    assert "working" in reply[0].text
+    asked = press(services, SAM, [message], "It's working", clock.now)
+    # (pressed in Sam's private chat: Alex is asked in private)
+    assert [(m.chat_id, "Alex, do you agree?" in m.text) for m in asked] == [
+        (SAM.id, False),
+        (ALEX.id, True),
+    ]
+    again = press(services, SAM, asked, "It's working", clock.now)  # Sam can't confirm Sam
+    assert again == []
+    settled = press(services, ALEX, asked, "It's working", clock.now)
+    assert "working" in settled[0].text
     with Session(services.engine) as session:
         agreement = session.exec(select(Agreement)).one()
     assert agreement.status == "working" and agreement.history[0]["answer"] == "working"
+    assert sorted(agreement.history[0]["by"]) == sorted([ALEX.id, SAM.id])
+
+
+def test_a_follow_up_answered_differently_needs_another_look_and_says_so(
+    world: tuple[Services, Clock],
+) -> None:
+    """Without a group: Alex's answer goes to Sam privately; Sam sees it differently, so
+    both hear both answers and the agreement comes back at the next meeting."""
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    clock.now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    make_agreement(services, clock, 7)
+    sent = run_clock(services, clock, datetime(2026, 3, 10, tzinfo=UTC))
+    to_alex = [
+        m for _t, d in sent for m in d.messages if "you agreed" in m.text and m.chat_id == ALEX.id
+    ]
+    proposed = press(services, ALEX, to_alex, "It's working", clock.now)
+    told = {m.chat_id: m.text for m in proposed}
+    assert "I've asked Sam too" in told[ALEX.id]
+    assert "Alex says" in told[SAM.id] and "Sam, do you agree?" in told[SAM.id]
+    to_sam = [m for m in proposed if m.chat_id == SAM.id]
+    settled = press(services, SAM, to_sam, "Let it go", clock.now)
+    assert sorted(m.chat_id for m in settled) == [ALEX.id, SAM.id]
+    texts = [html.unescape(m.text) for m in settled]  # as Telegram shows the HTML
+    assert all("You see" in t and "(Alex: It's working; Sam: Let it go)" in t for t in texts)
+    with Session(services.engine) as session:
+        agreement = session.exec(select(Agreement)).one()
+    assert agreement.status == "again"
+    assert (
+        services.agreements.review(agreement.couple_id, clock.now)["revisit"]
+        == "Phones away at dinner"
+    )
 
 
 def test_without_a_group_each_gets_it_after_their_quiet_hours(
@@ -188,3 +239,36 @@ def test_a_stranger_cannot_answer_a_follow_up(world: tuple[Services, Clock]) -> 
     assert reply.notice is not None and reply.messages == []
     with Session(services.engine) as session:
         assert session.exec(select(Agreement)).one().status == "open"
+
+
+def test_on_the_meeting_day_the_follow_up_comes_with_the_weekly_prompt(
+    world: tuple[Services, Clock],
+) -> None:
+    """An agreement made at Sunday's meeting, looked at "in a week": next Sunday the weekly
+    prompt carries it (its answers above "Start now"), one message instead of two."""
+    services, clock = world
+    pair_services(services, clock, "UTC", "sun", "19:00")
+    services.couples.link(event(ALEX, clock.now, chat=-500))
+    clock.now = datetime(2026, 3, 1, 19, 40, tzinfo=UTC)  # Sunday, after the meeting
+    make_agreement(services, clock, 7)
+    sent = run_clock(services, clock, datetime(2026, 3, 9, tzinfo=UTC))
+    sunday = [
+        (t.strftime("%a %d %H:%M"), m)
+        for t, d in sent
+        for m in d.messages
+        if t.day == 8 and t.hour < 20 and m.chat_id == -500  # (the recap comes at 21:00)
+    ]
+    assert [(when, "State of the Union" in m.text) for when, m in sunday] == [
+        ("Sun 08 19:00", True)
+    ]
+    prompt = sunday[0][1]
+    assert "Last time you agreed" in prompt.text and "Phones away at dinner" in prompt.text
+    labels = [b.label for row in prompt.buttons for b in row]
+    assert labels[:3] == ["It's working", "Needs another look", "Let it go"]
+    assert "Start now" in labels[3]
+    asked = press(services, SAM, [prompt], "It's working", clock.now)
+    settled = press(services, ALEX, asked, "It's working", clock.now)
+    assert any("working for you" in m.text for m in settled)
+    # and no separate follow-up afterwards
+    later = run_clock(services, clock, datetime(2026, 3, 10, tzinfo=UTC))
+    assert follow_ups(later) == []

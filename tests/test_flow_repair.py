@@ -141,7 +141,10 @@ async def test_that_is_a_repair_only_when_both_accept(rig: Rig) -> None:
     await sam.presses("Yes, I feel understood")
     for person in (alex, sam):
         await person.sees("the heart of a repair")
-    for step, label in (("What it touched", "Nothing comes to mind"), ("set you up", "I was stressed")):
+    for step, label in (
+        ("What it touched", "Nothing comes to mind"),
+        ("set you up", "I was stressed"),
+    ):
         for person in (alex, sam):
             await person.sees(step)
             await person.presses(label)

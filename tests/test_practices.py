@@ -303,7 +303,7 @@ async def test_a_win_is_shared_after_confirming_and_celebrated_with_one_press(
 
 
 async def test_time_together_can_be_answered_with_another_time(rig: Rig) -> None:
-    """"Another time?": the partner offers a time, the planner agrees, and only then is it
+    """ "Another time?": the partner offers a time, the planner agrees, and only then is it
     planned, at the partner's time."""
     alex, sam = await pair(rig)
     alex.says("/together")

@@ -53,45 +53,113 @@ class AgreementService:
     def follow_up_message(self, row: dict[str, Any], chat_id: int, now: datetime) -> Outgoing:
         days = (now - row["created_at"].replace(tzinfo=now.tzinfo)).days
         text = self.renderer.render("common/follow_up_due", text=row["text"], days=days)
-        buttons = tuple(
+        return Outgoing(chat_id, text, self.answer_buttons(row["id"]))
+
+    def answer_buttons(self, agreement_id: int) -> tuple[tuple[Button, ...], ...]:
+        return tuple(
             (
                 Button(
                     self.renderer.label(f"common/agreement_{answer}_button"),
-                    data=AgreementChoice(row["id"], answer).pack(),
+                    data=AgreementChoice(agreement_id, answer).pack(),
                 ),
             )
             for answer in ANSWERS
         )
-        return Outgoing(chat_id, text, buttons)
 
     # ----- answers ---------------------------------------------------------------------------
 
     def answer(self, event: Event, data: AgreementChoice) -> Reply:
+        """A joint decision: the first answer is a proposal the partner confirms ("Alex says
+        it's working: do you agree?"); the same answer from both settles it, different
+        answers mean it needs another look (offered at the next meeting)."""
         if data.answer not in ANSWERS:
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
         now = self.couples.clock()
+        person = event.person.id
+        me, _couple, partner = self.couples.partner_of(person)
         with self.db.begin() as conn:
             row = (
                 conn.execute(
                     select(AGREEMENTS)
                     .join(PARTNERS, PARTNERS.c.couple_id == AGREEMENTS.c.couple_id)
-                    .where(AGREEMENTS.c.id == data.agreement_id, PARTNERS.c.id == event.person.id)
+                    .where(AGREEMENTS.c.id == data.agreement_id, PARTNERS.c.id == person)
                 )
                 .mappings()
                 .first()
             )
-            if row is None:  # not their couple's, or gone
+            if row is None or me is None or partner is None:  # not their couple's, or gone
                 return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
-            history = [*row["history"], {"at": now.isoformat(), "answer": data.answer}]
-            conn.execute(
-                update(AGREEMENTS)
-                .where(AGREEMENTS.c.id == row["id"])
-                .values(status=data.answer, history=history)
+            history = list(row["history"])
+            pending = history[-1] if history and history[-1].get("pending") else None
+            if row["status"] != "open" and pending is None:  # settled by both already
+                return Reply(notice=Notice(self.renderer.render("common/step_passed")))
+            if pending is not None and pending.get("by") == person:
+                return Reply(
+                    notice=Notice(
+                        self.renderer.render("common/waiting_for", name=partner.first_name)
+                    )
+                )
+            if pending is None:
+                proposed = {
+                    "at": now.isoformat(),
+                    "answer": data.answer,
+                    "by": person,
+                    "pending": True,
+                }
+                self._store(conn, row["id"], "open", [*history, proposed])
+                return self._ask_partner(
+                    event, row, data.answer, me.first_name, partner.id, partner.first_name
+                )
+            settled = data.answer if data.answer == pending["answer"] else "again"
+            both = {"at": now.isoformat(), "answer": settled, "by": [pending["by"], person]}
+            self._store(conn, row["id"], settled, [*history[:-1], both])
+        if settled == data.answer:
+            text = self.renderer.render(f"common/agreement_{settled}", text=row["text"])
+        else:
+            names = {pending["by"]: partner.first_name, person: me.first_name}
+            text = self.renderer.render(
+                "common/agreement_differ",
+                text=row["text"],
+                first=names[pending["by"]],
+                first_answer=self.renderer.label(f"common/agreement_{pending['answer']}_button"),
+                second=me.first_name,
+                second_answer=self.renderer.label(f"common/agreement_{data.answer}_button"),
             )
-        text = self.renderer.render(f"common/agreement_{data.answer}", text=row["text"])
-        return Reply(
-            notice=Notice(self.renderer.label(f"common/agreement_{data.answer}_button"))
-        ).add(Outgoing(event.chat_id, text))
+        reply = Reply(notice=Notice(self.renderer.label(f"common/agreement_{data.answer}_button")))
+        chats = [event.chat_id] if event.in_group else [person, partner.id]
+        return reply.add(*(Outgoing(chat, text) for chat in chats))
+
+    @staticmethod
+    def _store(conn: Connection, agreement_id: int, status: str, history: list[Any]) -> None:
+        conn.execute(
+            update(AGREEMENTS)
+            .where(AGREEMENTS.c.id == agreement_id)
+            .values(status=status, history=history)
+        )
+
+    def _ask_partner(
+        self,
+        event: Event,
+        row: Any,
+        answer: str,
+        name: str,
+        partner_id: int,
+        partner_name: str,
+    ) -> Reply:
+        """The first answer, put to the partner with the same three buttons."""
+        asked = self.renderer.render(
+            "common/agreement_confirm",
+            text=row["text"],
+            name=name,
+            answer=self.renderer.label(f"common/agreement_{answer}_button"),
+            partner=partner_name,
+        )
+        buttons = self.answer_buttons(row["id"])
+        reply = Reply(notice=Notice(self.renderer.label(f"common/agreement_{answer}_button")))
+        if event.in_group:
+            return reply.add(Outgoing(event.chat_id, asked, buttons))
+        told = self.renderer.render("common/agreement_asked", name=partner_name)
+        return reply.add(Outgoing(event.chat_id, told), Outgoing(partner_id, asked, buttons))
 
     # ----- /agreements -----------------------------------------------------------------------
 
@@ -115,7 +183,9 @@ class AgreementService:
                     "follow_up": a["follow_up"],
                     "status": a["status"],
                     "history": [
-                        {**h, "date": datetime.fromisoformat(h["at"])} for h in a["history"]
+                        {**h, "date": datetime.fromisoformat(h["at"])}
+                        for h in a["history"]
+                        if not h.get("pending")
                     ],
                 }
                 for a in rows

@@ -354,9 +354,7 @@ class FlowService:
             # Private words never reach the group, unless a group flow asked for them in
             # private (its words said where they will be shown) and waits for them now.
             runs = [
-                r
-                for r in runs
-                if not r.in_group or self.runner.asks_privately(run_view(r), person)
+                r for r in runs if not r.in_group or self.runner.asks_privately(run_view(r), person)
             ]
         if not runs:
             return None

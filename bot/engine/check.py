@@ -148,9 +148,11 @@ def structure_problems(
             # Buttons on a last message: the run has ended (it holds nobody), the addressed
             # person may answer once, and the answer ends it again.
             for key, choice in state.choices.items():
-                target = flow.states.get(choice.next or "")
-                if target is not None and not target.end:
-                    add(name, "end-state", f"choice {key!r} after the end must lead to an end state")
+                after = flow.states.get(choice.next or "")
+                if after is not None and not after.end:
+                    add(
+                        name, "end-state", f"choice {key!r} after the end must lead to an end state"
+                    )
         if not state.end and not state.waits and state.next is None:
             add(name, "dead-end", "waits for nothing, goes nowhere and is not an end state")
         if state.takes_text and state.next is None and not state.collect:

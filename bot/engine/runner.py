@@ -383,9 +383,7 @@ class FlowRunner:
         if given.choice in picked:
             return self._notice(outcome, "picked_already")
         picked.append(given.choice or "")
-        run.context.setdefault(f"_{save}_refs", []).append(
-            f"{flow.id}:{run.state}.{given.choice}"
-        )
+        run.context.setdefault(f"_{save}_refs", []).append(f"{flow.id}:{run.state}.{given.choice}")
         run.marks.by[save] = given.person
         outcome.changed = True
         assert state.pick is not None

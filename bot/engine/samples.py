@@ -33,7 +33,11 @@ def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
     ctx.update(flow.defaults)
     both = [
         {"name": SAMPLE["starter"].name, "text": "a sample answer", "by": SAMPLE["starter"].id},
-        {"name": SAMPLE["partner"].name, "text": "another sample answer", "by": SAMPLE["partner"].id},
+        {
+            "name": SAMPLE["partner"].name,
+            "text": "another sample answer",
+            "by": SAMPLE["partner"].id,
+        },
     ]
     for state in flow.states.values():
         for action in state.do:

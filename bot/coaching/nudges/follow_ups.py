@@ -1,14 +1,16 @@
 """The check-in promised when an agreement is made: on the follow-up day at the couple's
 meeting time, in their group (or both private chats, after each one's quiet hours), with
 "It's working" / "Needs another look" / "Let it go". A paused couple gets it when they
-resume; a dissolved one never."""
+resume; a dissolved one never. One due by the couple's next weekly prompt (the meeting day:
+an agreement made at a meeting and looked at "in a week") is left to that prompt, which
+carries it, so the couple gets one message, not two side by side."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from bot.coaching.agreements import AgreementService
 from bot.coaching.nudges.common import Nudging
@@ -32,6 +34,10 @@ class FollowUps(Nudging):
                         AGREEMENTS.c.status == "open",
                         COUPLES.c.status == "active",
                         COUPLES.c.paused.is_(False),
+                        or_(
+                            COUPLES.c.next_prompt_at.is_(None),
+                            COUPLES.c.next_prompt_at > AGREEMENTS.c.follow_up_at,
+                        ),
                     )
                     .order_by(AGREEMENTS.c.follow_up_at)
                     .limit(limit)

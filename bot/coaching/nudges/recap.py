@@ -153,7 +153,9 @@ class WeeklyRecaps(Nudging):
             ),
             working=sum(  # agreements someone said "It's working" about this week
                 any(
-                    h.get("answer") == "working" and start <= datetime.fromisoformat(h["at"]) < end
+                    h.get("answer") == "working"
+                    and not h.get("pending")  # a proposal the partner has not confirmed
+                    and start <= datetime.fromisoformat(h["at"]) < end
                     for h in history or []
                 )
                 for history in conn.execute(

@@ -63,6 +63,7 @@ class NudgeService:
         self.flows = flows
         parts = (db, outbox, renderer, flows, max_late)
         self.weekly = WeeklyPrompts(*parts)
+        self.weekly.agreements = agreements
         follow_ups = FollowUps(*parts)
         follow_ups.agreements = agreements
         self.kinds: list[Nudging] = [

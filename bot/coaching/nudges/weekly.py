@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import RowMapping, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, bindparam, or_, select, update
 
+from bot.coaching.agreements import AgreementService
 from bot.coaching.nudges.common import Nudging
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Button, Outgoing
-from bot.storage.tables import COUPLES, RUNS
+from bot.storage.tables import AGREEMENTS, COUPLES, RUNS
 from bot.words.buttons import Snooze, StartMeeting
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,11 @@ REBUILD_BATCH = 5_000
 
 
 class WeeklyPrompts(Nudging):
-    """Due when a couple's `next_prompt_at` or `snooze_at` has come."""
+    """Due when a couple's `next_prompt_at` or `snooze_at` has come. The weekly prompt also
+    carries the oldest agreement follow-up due by then (bot/coaching/nudges/follow_ups.py
+    leaves those to it), with its answer buttons above "Start now"."""
+
+    agreements: AgreementService  # set by NudgeService
 
     def rebuild(self, now: datetime) -> int:
         """Give every scheduled couple without a next prompt one (e.g. after an upgrade).
@@ -150,13 +155,19 @@ class WeeklyPrompts(Nudging):
                 .limit(1)
             ).first()
             missed = met is None and couple["created_at"] <= now - TWO_WEEKS
+            agreement = (
+                self._follow_up_due(conn, couple_id, slot, now) if kind == "weekly" else None
+            )
             text = self.renderer.render(
                 "common/weekly_prompt",
                 names=[p.name for p in people] if len(people) == 2 else None,
                 missed=missed,
                 variant=week_number(slot),
+                agreement=agreement["text"] if agreement else None,
             )
+            answers = self.agreements.answer_buttons(agreement["id"]) if agreement else ()
             buttons = (
+                *answers,
                 (
                     Button(
                         self.renderer.label("common/start_now_button"), data=StartMeeting().pack()
@@ -169,6 +180,8 @@ class WeeklyPrompts(Nudging):
                     ),
                 ),
             )
+            if agreement is not None:
+                log.info("agreement %s followed up with the weekly prompt", agreement["id"])
             if couple["group_chat_id"] is not None:
                 self.queue(
                     conn, Outgoing(couple["group_chat_id"], text, buttons), couple_id, now, now
@@ -183,3 +196,32 @@ class WeeklyPrompts(Nudging):
                     Outgoing(person.id, text, buttons),
                     now,
                 )
+
+    @staticmethod
+    def _follow_up_due(
+        conn: Connection, couple_id: int, slot: datetime, now: datetime
+    ) -> RowMapping | None:
+        """The oldest agreement whose follow-up is due by this prompt, claimed for it."""
+        row = (
+            conn.execute(
+                select(AGREEMENTS.c.id, AGREEMENTS.c.text)
+                .where(
+                    AGREEMENTS.c.couple_id == couple_id,
+                    AGREEMENTS.c.follow_up_at <= slot,
+                    AGREEMENTS.c.followed_up_at.is_(None),
+                    AGREEMENTS.c.status == "open",
+                )
+                .order_by(AGREEMENTS.c.follow_up_at)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        taken = conn.execute(
+            update(AGREEMENTS)
+            .where(AGREEMENTS.c.id == row["id"], AGREEMENTS.c.followed_up_at.is_(None))
+            .values(followed_up_at=now)
+        ).rowcount
+        return row if taken else None
