@@ -139,8 +139,10 @@ async def pair_in_two_languages(rig: Rig) -> tuple[Human, Human]:
     sam.says(f"/start {code}")
     await sam.sees("Alex y tú ya son pareja aquí")
     await alex.sees("Du und Sam seid jetzt hier ein Paar")
-    await sam.sees("3/3 · Pequeñas prácticas")
-    await alex.sees("3/3 · Kleine Übungen")
+    await sam.sees("Compartir mi ubicación")
+    await alex.sees("Standort teilen")
+    await sam.sees("1/3 ·")
+    await alex.sees("1/3 ·")
     return alex, sam
 
 
@@ -281,6 +283,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     await sam.sees("8/8", "siento que es seguro")
     await sam.presses("Siempre")
     await sam.sees("Estás en el centro saludable")
+    await sam.sees("2/3 · Tres necesidades")  # the second onboarding card, in Spanish
     await sam.presses("Listo")
     await sam.sees("Gracias por hacer un check-in contigo")
 

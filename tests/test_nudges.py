@@ -476,3 +476,35 @@ def test_a_scheduled_action_and_its_messages_are_one_transaction(
     assert any("gentle reminder" in t for t in texts) and any("closed" in t for t in texts)
     with Session(services.engine) as session:
         assert session.exec(select(FlowRun)).one().status == "expired"
+
+
+def test_the_practices_card_comes_before_the_first_wednesday_once(
+    world: tuple[Services, Clock],
+) -> None:
+    """Paired on a Monday in Berlin: the third onboarding card (the small practices) comes
+    on Wednesday at noon local, hours before the start-small invitation, and only once."""
+    services, clock = world
+    clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
+    pair(services, clock, "Europe/Berlin", "sun", "19:00")
+    sent = run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))
+    cards = sorted(
+        (t.strftime("%a %H:%M"), m.chat_id)
+        for t, d in sent
+        for m in d.messages
+        if "3/3 ·" in m.text
+    )
+    assert cards == [("Wed 11:00", ALEX.id), ("Wed 11:00", SAM.id)]  # 12:00 in Berlin
+    invited = [t for t, d in sent for m in d.messages if "A small invitation" in m.text]
+    assert invited and min(invited).strftime("%a") == "Wed" and min(invited).hour > 11
+
+
+def test_paired_on_a_wednesday_afternoon_the_practices_card_comes_at_once() -> None:
+    from bot.coaching.nudges.onboarding import card_due
+
+    paired = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday, 16:30 in Berlin
+    assert card_due(paired, "Europe/Berlin") == paired
+    assert card_due(datetime(2026, 3, 4, 9, tzinfo=UTC), "Europe/Berlin") == datetime(
+        2026, 3, 4, 11, tzinfo=UTC
+    )
+    thursday = datetime(2026, 3, 5, 9, tzinfo=UTC)
+    assert card_due(thursday, "Europe/Berlin") == datetime(2026, 3, 11, 11, tzinfo=UTC)

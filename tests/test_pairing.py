@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from bot.emulator import Human
 from bot.storage.db import utcnow
 from bot.storage.models import Couple, Invite, Partner
 from tests.helpers import Rig, pair
@@ -43,10 +44,13 @@ async def test_invite_link_pairs_two_people(rig: Rig) -> None:
     assert invite.buttons[0]["url"].startswith("https://t.me/UsCoachBot?start=")
     code = invite.text.split("?start=")[1].split()[0]
     sam.says(f"/start {code}")
-    assert "Alex" in (await sam.sees("now a couple")).text
+    paired = await sam.sees("now a couple", "which time zone")
+    assert "Alex" in paired.text
+    assert [b["text"].split(" · ")[0] for b in paired.buttons][:2] == ["London", "New York"]
     assert "Sam" in (await alex.sees("now a couple")).text
-    for person in (alex, sam):  # then the three onboarding cards, in one message
-        await person.sees("1/3", "2/3", "3/3")
+    for person in (alex, sam):  # a key to share a location, then the first onboarding card
+        await person.sees("Share my location")
+        await person.sees("1/3")
     with Session(rig.engine) as session:
         partners = session.exec(select(Partner)).all()
         assert {p.couple_id for p in partners} == {partners[0].couple_id}
@@ -61,7 +65,8 @@ async def test_join_command_pairs_too(rig: Rig) -> None:
     await sam.sees("now a couple", "Alex")
     await alex.sees("now a couple", "Sam")
     for person in (alex, sam):
-        await person.sees("1/3", "2/3", "3/3")
+        await person.sees("Share my location")
+        await person.sees("1/3")
 
 
 async def test_used_code_is_refused_without_names(rig: Rig) -> None:
@@ -72,7 +77,8 @@ async def test_used_code_is_refused_without_names(rig: Rig) -> None:
     await sam.sees("now a couple")
     await alex.sees("now a couple")
     for person in (alex, sam):
-        await person.sees("1/3", "2/3", "3/3")
+        await person.sees("Share my location")
+        await person.sees("1/3")
     eve.says(f"/start {code}")
     refusal = (await eve.sees("doesn't work")).text
     assert "Alex" not in refusal and "Sam" not in refusal
@@ -131,15 +137,46 @@ async def test_a_new_invite_retires_the_old_link(rig: Rig) -> None:
     await sam.sees("doesn't work")
 
 
-async def test_after_pairing_three_cards_and_a_first_check_in(rig: Rig) -> None:
+async def test_after_pairing_the_first_card_and_a_first_check_in(rig: Rig) -> None:
     alex, sam = await pair(rig)
     for person, partner in ((alex, "Sam"), (sam, "Alex")):
-        [cards] = [m for m in rig.server.bot_messages(person.id) if "1/3" in m.text]
-        for words in ("interdependence", "2/3", "autonomy", "competence", "relatedness", "3/3"):
-            assert words in cards.text
-        assert partner in cards.text and "/letgo" in cards.text and "/sotu" in cards.text
-        assert [b["text"] for b in cards.buttons] == ["Start my check-in"]
+        [card] = [m for m in rig.server.bot_messages(person.id) if "1/3" in m.text]
+        assert "interdependence" in card.text and partner in card.text
+        assert "2/3" not in card.text and "3/3" not in card.text  # one idea at a time
+        assert [b["text"] for b in card.buttons] == ["Start my check-in"]
     await sam.presses("Start my check-in")
     await sam.sees("Check-in")
     await rig.talk.settle()
     assert not any("Check-in" in t for t in alex.inbox())  # only the one who pressed
+
+
+async def test_the_onboarding_cards_come_one_idea_at_a_time(rig: Rig) -> None:
+    """Card 1 (the spectrum) at pairing, card 2 (the three needs) right after the first
+    check-in, and never again after later ones."""
+    from tests.test_practices import check_in
+
+    alex, sam = await pair_in_english(rig)
+    await check_in(alex, "team", (4, 4, 4))
+    await alex.sees("healthy middle")
+    needs = await alex.sees("2/3 · Three needs")
+    assert "autonomy" in needs.text and "3/3" not in needs.text
+    await alex.presses("Done")
+    await alex.sees("Thanks for checking in")
+    await check_in(alex, "team", (4, 4, 4))
+    await alex.sees("healthy middle")
+    await rig.talk.settle()
+    assert sum("2/3" in text for text in alex.inbox()) == 1
+    assert not any("2/3" in text for text in sam.inbox())  # Sam has not checked in yet
+
+
+async def pair_in_english(rig: Rig) -> tuple[Human, Human]:
+    alex, sam = rig.person("Alex"), rig.person("Sam")
+    alex.says("/invite")
+    code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    for person in (alex, sam):
+        await person.sees("now a couple")
+        await person.sees("Share my location")
+        first = await person.sees("1/3")
+        assert "2/3" not in first.text and "two-minute check-in" in first.text
+    return alex, sam

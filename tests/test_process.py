@@ -56,7 +56,8 @@ async def test_killed_bot_restarts_with_nothing_lost(server: BotApiServer, tmp_p
         await sam.sees("now a couple")
         await alex.sees("now a couple")
         for person in (alex, sam):
-            await person.sees("1/3", "2/3", "3/3")
+            await person.sees("Share my location")
+            await person.sees("1/3")
         alex.says("/schedule fri 18:30")
         await alex.sees("Friday at 18:30")
         await sam.sees("Alex set your weekly", "Friday at 18:30")

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from babel.dates import get_timezone_location
 from sqlmodel import Session, select
 
 from bot.emulator import Human
@@ -356,8 +357,9 @@ async def couple_speaking(rig: Rig, lang: str, first: str, second: str) -> tuple
     b.says(f"/start {code}")
     await b.sees(first)
     await a.sees(second)
-    await a.sees("3/3")
-    await b.sees("3/3")
+    for person in (a, b):
+        await person.sees("📍")  # the time zone's location key
+        await person.sees("1/3")
     return a, b
 
 
@@ -403,8 +405,9 @@ async def test_a_person_gets_their_own_countrys_numbers_in_their_own_language(
     from the person's language, and no other country's number appears."""
     me, partner = await couple_speaking(rig, lang, "Mira", "Noor")
     me.says(f"/timezone {zone}")
-    await me.sees(zone)
-    await partner.sees(zone)
+    city = get_timezone_location(zone, locale=lang, return_city=True)  # "Wien", "القاهرة"
+    await me.sees(city)
+    await partner.sees(city)
     me.says(words)
     answer = await me.sees(*numbers)
     assert language_words in answer.text

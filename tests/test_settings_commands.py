@@ -15,12 +15,47 @@ def couple(rig: Rig) -> Couple:
 async def test_timezone_defaults_to_utc_and_can_be_set(rig: Rig) -> None:
     alex, sam = await pair(rig)
     assert couple(rig).timezone == "UTC"
-    alex.says("/timezone europe/berlin")
-    await alex.sees("Timezone set", "Europe/Berlin")
-    await sam.sees("Alex set your timezone", "Europe/Berlin")
+    alex.says("/schedule sun 19:00")
+    await alex.sees("Sunday at 19:00", "UTC, until you choose your time zone")
+    await sam.sees("Sunday at 19:00", "UTC, until you choose your time zone")
+    alex.says("/timezone europe/berlin")  # a zone's name still works for those who know it
+    await alex.sees("Timezone set", "Berlin")
+    await sam.sees("Alex set your timezone", "Berlin")
     assert couple(rig).timezone == "Europe/Berlin"
     sam.says("/timezone")
-    await sam.sees("Your timezone is", "Europe/Berlin")
+    await sam.sees("Which time zone", "Now: Berlin")
+    await sam.sees("Share my location")
+
+
+async def test_the_time_zone_is_a_tap_or_a_shared_location(rig: Rig) -> None:
+    """Never an IANA name to type: the zones of the person's language (their Telegram
+    region first), each with its time now; or a shared location, confirmed."""
+    alex = rig.person("Alex", language_code="es-MX")
+    sam = rig.person("Sam")
+    alex.says("/invite")
+    code = (await alex.sees("enlace")).text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    asked = await alex.sees("¿en qué zona horaria están?")
+    cities = [b["text"].split(" · ")[0] for b in asked.buttons]
+    assert cities[:3] == ["Ciudad de México", "Madrid", "Bogotá"]
+    await alex.sees("Compartir mi ubicación")
+    await alex.sees("1/3")
+    await sam.sees("now a couple")
+    await sam.sees("Share my location")
+    await sam.sees("1/3")
+    await alex.presses(asked.buttons[0]["text"])
+    await alex.sees("Zona horaria", "Ciudad de México")
+    await sam.sees("Alex set your timezone", "Mexico City")
+    assert couple(rig).timezone == "America/Mexico_City"
+
+    sam.shares_location(38.7223, -9.1393)  # Lisbon
+    found = await sam.sees("That's Lisbon time (", " now)", "Is that right?")
+    assert [b["text"] for b in found.buttons] == ["✅ Yes", "Choose another"]
+    await sam.presses("✅ Yes")
+    done = await sam.sees("Timezone set", "Lisbon")
+    assert (done.reply_markup or {}).get("remove_keyboard")  # the location key goes away
+    await alex.sees("Sam fijó", "Lisboa")
+    assert couple(rig).timezone == "Europe/Lisbon"
 
 
 async def test_a_change_made_in_the_group_is_said_once_there(rig: Rig) -> None:
@@ -31,7 +66,7 @@ async def test_a_change_made_in_the_group_is_said_once_there(rig: Rig) -> None:
     alex.says("/schedule sun 19:30", group)
     await sam.sees("Sunday at 19:30", in_=group)
     alex.says("/timezone Europe/Berlin", group)
-    await sam.sees("Timezone set", "Europe/Berlin", in_=group)
+    await sam.sees("Timezone set", "Berlin", in_=group)
     assert (couple(rig).meeting_time, couple(rig).timezone) == ("19:30", "Europe/Berlin")
 
 

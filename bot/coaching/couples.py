@@ -8,20 +8,24 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
+from bot.coaching import timezones
 from bot.coaching.schedule import next_weekly
 from bot.core.events import Event, Person
-from bot.core.outbox import Button, Outgoing, Reply
+from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.storage.db import Database, utcnow
 from bot.storage.models import Couple, Invite, Partner
 from bot.storage.tables import COUPLES, PARTNERS
-from bot.words.buttons import FirstCheckIn
-from bot.words.languages import joined as join_words
+from bot.storage.voices import languages
+from bot.words.buttons import FirstCheckIn, TimezoneChoice
+from bot.words.languages import Words
 from bot.words.parsing import (
     ParseError,
     WeeklySlot,
@@ -266,25 +270,30 @@ class CoupleService:
             joined = session.get(Partner, joiner)
             assert inviter is not None and joined is not None
         log.info("couple %s formed", new_couple.id)
-        reply = Reply().add(
-            self.say(joined.id, "paired", partner=inviter.first_name),
-            self.say(inviter.id, "paired", partner=joined.first_name),
-        )
+        reply = Reply()
+        for person, partner in ((joined, inviter), (inviter, joined)):
+            # Paired, and at once the first question: the time zone, with a tap.
+            asked = self.timezone_question(person.id, False, person.language_code)
+            reply.add(
+                replace(
+                    self.say(person.id, "paired", partner=partner.first_name),
+                    buttons=asked[0].buttons,
+                ),
+                *asked[1:],
+            )
         for person, partner in ((joined, inviter), (inviter, joined)):
             reply.add(*self.onboarding(person.id, partner.first_name))
         return reply
 
     def onboarding(self, person: int, partner: str) -> list[Outgoing]:
-        """Three short cards after pairing (the spectrum, the three needs, the practices) and a
-        first check-in. One message: four at once would trickle in under the flood limits."""
-        cards = [
-            self.renderer.render(f"common/onboarding_{card}", partner=partner)
-            for card in ("spectrum", "needs", "practices")
-        ]
+        """The first of three short cards, at pairing: the spectrum, and a first check-in.
+        The needs come after that check-in (bot/coaching/practices.py), the practices before
+        the first Wednesday (bot/coaching/nudges/onboarding.py): one idea at a time."""
+        card = self.renderer.render("common/onboarding_spectrum", partner=partner)
         button = Button(
             self.renderer.label("common/first_checkin_button"), data=FirstCheckIn().pack()
         )
-        return [Outgoing(person, join_words("\n\n", cards), ((button,),))]
+        return [Outgoing(person, card, ((button,),))]
 
     @staticmethod
     def _said_in_own_group(event: Event, couple: Couple) -> bool:
@@ -298,27 +307,130 @@ class CoupleService:
         return couple, other
 
     def set_timezone(self, event: Event, argument: str) -> Reply:
+        """/timezone: the question with a tap for each suggested zone (and, in private, a key
+        to share a location); a typed zone name still works."""
         found = self._require_couple(event)
         if isinstance(found, Reply):
             return found
         couple, other = found
         if not argument.strip():
-            return self.reply(event, "timezone_show", timezone=couple.timezone)
+            asked = self.timezone_question(
+                event.chat_id, event.in_group, event.person.language_code, couple.timezone
+            )
+            return Reply().add(*asked)
         try:
             name = parse_timezone(argument)
         except ParseError:
             return self.reply(event, "timezone_bad", given=argument[:64])
+        return self._use_timezone(event, couple, other, name)
 
+    def choose_timezone(self, event: Event, zone: str) -> Reply:
+        """A suggested zone tapped ("other": ask again)."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        if zone == "other":
+            asked = self.timezone_question(
+                event.chat_id, event.in_group, event.person.language_code, couple.timezone
+            )
+            return Reply().add(*asked)
+        try:
+            name = parse_timezone(zone)
+        except ParseError:  # forged
+            return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        return self._use_timezone(event, couple, other, name)
+
+    def located(self, event: Event) -> Reply:
+        """A shared location: its zone, to confirm (a border town can be nearer a city over
+        the border). The location itself is used for this and kept nowhere."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        assert event.location is not None
+        zone = timezones.nearest(*event.location)
+        now = self.clock()
+        buttons = (
+            (
+                Button(
+                    self.renderer.label("common/timezone_yes_button"),
+                    data=TimezoneChoice(zone).pack(),
+                ),
+            ),
+            (
+                Button(
+                    self.renderer.label("common/timezone_other_button"),
+                    data=TimezoneChoice("other").pack(),
+                ),
+            ),
+        )
+        text = self.renderer.render(
+            "common/timezone_found",
+            city=Words(timezones.city(zone, "en"), partial(timezones.city, zone)),
+            time=timezones.time_in(zone, now, "en"),
+        )
+        return Reply().add(Outgoing(event.chat_id, text, buttons))
+
+    def timezone_question(
+        self, chat_id: int, in_group: bool, language_code: str | None, current: str = "UTC"
+    ) -> list[Outgoing]:
+        """Which time zone? A tap for each zone suggested by the chat's language (and the
+        region Telegram gives), each with its time now; in a private chat, also a key to
+        share a location."""
+        now = self.clock()
+        with self.db.connect() as conn:
+            lang = languages(conn, [chat_id], (chat_id, language_code))[chat_id]
+        zones = timezones.suggested(lang, language_code)
+        buttons = tuple(
+            (Button(self._zone_words(zone, now), data=TimezoneChoice(zone).pack()),)
+            for zone in zones
+        )
+        unset = current == "UTC"
+        asked = [
+            Outgoing(
+                chat_id,
+                self.renderer.render(
+                    "common/timezone_ask", current=None if unset else self._zone_words(current, now)
+                ),
+                buttons,
+            )
+        ]
+        if not in_group:  # Telegram asks for a location only in private chats
+            asked.append(
+                Outgoing(
+                    chat_id,
+                    self.renderer.render("common/timezone_location"),
+                    ask_location=self.renderer.label("common/timezone_location_button"),
+                )
+            )
+        return asked
+
+    @staticmethod
+    def _zone_words(zone: str, now: datetime) -> Words:
+        """ "Wien · 10:42", in each reader's language."""
+        return Words(
+            timezones.label(zone, "en", now), lambda lang: timezones.label(zone, lang, now)
+        )
+
+    def _use_timezone(
+        self, event: Event, couple: Couple, other: Partner | None, name: str
+    ) -> Reply:
         def to_timezone(row: Couple) -> None:
             row.timezone = name
             reschedule(row, self.clock())
 
         self.change_couple(couple, to_timezone)
-        reply = self.reply(event, "timezone_set", timezone=name)
+        place = self._zone_words(name, self.clock())
+        said = self.say(event.chat_id, "timezone_set", timezone=place)
+        # The location key, if it was offered, goes away again.
+        reply = Reply().add(replace(said, remove_keyboard=not event.in_group))
         if other is not None and not self._said_in_own_group(event, couple):
             reply.add(
                 self.say(
-                    other.id, "partner_set_timezone", partner=event.person.first_name, timezone=name
+                    other.id,
+                    "partner_set_timezone",
+                    partner=event.person.first_name,
+                    timezone=place,
                 )
             )
         return reply

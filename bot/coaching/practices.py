@@ -120,6 +120,13 @@ class Practices:
         params: dict[str, Any],
         now: datetime,
     ) -> list[Outgoing]:
+        person = params["_starter"]
+        first = (
+            conn.execute(
+                select(CHECKINS.c.id).where(CHECKINS.c.partner_id == person).limit(1)
+            ).first()
+            is None
+        )
         conn.execute(
             insert(CHECKINS).values(
                 partner_id=params["_starter"],
@@ -132,7 +139,12 @@ class Practices:
                 created_at=now,
             )
         )
-        return []
+        if not first:
+            return []
+        # The second onboarding card, now that the three needs were just rated.
+        partner = next((m.name for pid, m in couple.members.items() if pid != person), "")
+        card = self.renderer.render("common/onboarding_needs", partner=partner)
+        return [Outgoing(person, card)]
 
     def _latest(self, conn: Connection, person: int) -> Any:
         return (

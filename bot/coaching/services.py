@@ -99,6 +99,8 @@ class Services:
             return self.safety.button(event, data)
         if isinstance(data, buttons.AgreementChoice):
             return self.agreements.answer(event, data)
+        if isinstance(data, buttons.TimezoneChoice):
+            return self.couples.choose_timezone(event, data.zone)
         if isinstance(data, buttons.LanguageChoice):
             return self.languages.button(event, data)
         if isinstance(data, buttons.ForgetChoice):

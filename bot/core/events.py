@@ -26,3 +26,5 @@ class Event:
     update_id: int | None = None
     # In groups under privacy mode we only see replies to the bot; this says it was one.
     replied_to_bot: bool = False
+    # A shared location (latitude, longitude): used once, for the time zone, never stored.
+    location: tuple[float, float] | None = None

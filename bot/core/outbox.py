@@ -41,6 +41,9 @@ class Outgoing:
     # The chart's words, one per line (title, the three spectrum marks, the three needs, the
     # x axis), said in the chat's language like the text.
     chart_labels: str | None = None
+    # A private chat's "share my location" key (Telegram's reply keyboard): its label.
+    ask_location: str | None = None
+    remove_keyboard: bool = False  # take such a key away again
 
 
 @dataclass(frozen=True)

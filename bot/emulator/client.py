@@ -74,6 +74,10 @@ class Human:
                 return self.says(text, chat, reply_to=message)
         return self.says(text, chat)
 
+    def shares_location(self, latitude: float, longitude: float) -> StoredMessage:
+        """Press a "share my location" key: Telegram sends the location as a message."""
+        return self.sends_raw(location={"latitude": latitude, "longitude": longitude})
+
     def sends_raw(self, in_: SimChat | None = None, **fields: Any) -> StoredMessage:
         """Send a message with raw fields (a sticker, a photo) and no text."""
         chat = in_ or self.private

@@ -41,6 +41,10 @@ def _row(message: Outgoing) -> dict[str, Any]:
         extra["force_reply"] = True
     if message.placeholder:
         extra["placeholder"] = message.placeholder
+    if message.ask_location:
+        extra["ask_location"] = message.ask_location
+    if message.remove_keyboard:
+        extra["remove_keyboard"] = True
     if message.mention:
         extra["mention"] = list(message.mention)
     if message.reply_to_message_id:
@@ -74,6 +78,8 @@ def _message(row: Any) -> Outgoing:
         ),
         force_reply=bool(extra.get("force_reply")),
         placeholder=extra.get("placeholder"),
+        ask_location=extra.get("ask_location"),
+        remove_keyboard=bool(extra.get("remove_keyboard")),
         mention=(int(mention[0]), str(mention[1])) if mention else None,
         reply_to_message_id=extra.get("reply_to"),
         document=(row.document_name, row.document) if row.document is not None else None,

@@ -83,6 +83,7 @@ def translated(message: Outgoing, lang: str) -> Outgoing:
         message,
         text=str(said_in(message.text, lang)),
         placeholder=str(said_in(message.placeholder, lang)) if message.placeholder else None,
+        ask_location=str(said_in(message.ask_location, lang)) if message.ask_location else None,
         chart_labels=str(said_in(message.chart_labels, lang)) if message.chart_labels else None,
         buttons=tuple(
             tuple(Button(str(said_in(b.label, lang)), b.data, b.url) for b in row)

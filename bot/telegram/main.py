@@ -142,6 +142,7 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             # Buttons and free text go to the running flow.
             CallbackQueryHandler(inputs.button),
             MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, inputs.text),
+            MessageHandler(new_message & filters.LOCATION & private_chat, private.location),
             # What is left: unknown commands, and input we cannot read.
             MessageHandler(new_message & filters.COMMAND, inputs.unknown_command),
             MessageHandler(

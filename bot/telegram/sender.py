@@ -20,7 +20,10 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     ReplyParameters,
 )
 from telegram.constants import ParseMode
@@ -54,7 +57,9 @@ LostChat = Callable[[int], list[Queued]]
 MovedChat = Callable[[int, int], None]
 
 
-def markup(message: Outgoing) -> InlineKeyboardMarkup | ForceReply | None:
+def markup(
+    message: Outgoing,
+) -> InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     if message.buttons:
         return InlineKeyboardMarkup(
             [
@@ -72,6 +77,14 @@ def markup(message: Outgoing) -> InlineKeyboardMarkup | ForceReply | None:
         return ForceReply(
             selective=message.mention is not None, input_field_placeholder=message.placeholder
         )
+    if message.ask_location:  # only a reply keyboard can ask for a location (private chats)
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(message.ask_location, request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if message.remove_keyboard:
+        return ReplyKeyboardRemove()
     return None
 
 

@@ -112,6 +112,14 @@ class LanguageChoice(ButtonData):
     code: str
 
 
+@dataclass(frozen=True)
+class TimezoneChoice(ButtonData):
+    """A suggested time zone (an IANA name), or "other" for the next few."""
+
+    prefix: ClassVar[str] = "tz"
+    zone: str
+
+
 Data = (
     FlowChoice
     | SwitchFlow
@@ -123,6 +131,7 @@ Data = (
     | SafetyChoice
     | AgreementChoice
     | LanguageChoice
+    | TimezoneChoice
 )
 AnyData = Data | ForgetChoice
 # Longest prefixes first, so "n:start" is not read as an "n" with fields.
@@ -137,6 +146,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     AgreementChoice,
     ForgetChoice,
     LanguageChoice,
+    TimezoneChoice,
     FlowChoice,
 )
 

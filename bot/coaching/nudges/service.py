@@ -26,6 +26,7 @@ from bot.coaching.nudges.common import Nudging
 from bot.coaching.nudges.expiry import FlowExpiry
 from bot.coaching.nudges.follow_ups import FollowUps
 from bot.coaching.nudges.metime import MeTimeNudges
+from bot.coaching.nudges.onboarding import OnboardingPractices
 from bot.coaching.nudges.recap import WeeklyRecaps
 from bot.coaching.nudges.reminders import FlowReminders
 from bot.coaching.nudges.safety_check import SafetyChecks
@@ -72,6 +73,7 @@ class NudgeService:
             FlowExpiry(*parts),
             MeTimeNudges(*parts),
             BreakEnds(*parts),
+            OnboardingPractices(*parts),
             StartSmallInvitations(*parts),
             SafetyChecks(*parts),
             WaitsOver(*parts),

@@ -41,6 +41,11 @@ def event_from(update: Update, context: CoachContext, *, text: str | None = None
         button=query.data if query else None,
         update_id=update.update_id,
         replied_to_bot=replied_to_bot,
+        location=(
+            (message.location.latitude, message.location.longitude)
+            if message is not None and message.location is not None and not query
+            else None
+        ),
     )
 
 

@@ -80,6 +80,13 @@ async def join(update: Update, context: CoachContext) -> None:
     await deliver(context, update, work)
 
 
+async def location(update: Update, context: CoachContext) -> None:
+    """A shared location, in a private chat: the time zone it is in (nothing is stored)."""
+    event = event_from(update, context)
+    if event is not None and event.location is not None:
+        await deliver(context, update, lambda: context.services.couples.located(event))
+
+
 async def timezone(update: Update, context: CoachContext) -> None:
     """Show or set the couple's timezone."""
     event = event_from(update, context)

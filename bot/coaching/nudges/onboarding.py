@@ -1,0 +1,63 @@
+"""The third onboarding card (the small practices), before the couple's first Wednesday:
+on that Wednesday at noon, local time, hours before the start-small invitation that asks
+them to try one (or at once, when they paired on a Wednesday afternoon). Once a person."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.coaching.nudges.common import Nudging
+from bot.core.outbox import Outgoing
+from bot.storage.tables import COUPLES
+
+log = logging.getLogger(__name__)
+
+SCAN = timedelta(minutes=10)  # how often new couples are looked through
+NEW = timedelta(days=8)  # a couple this new may still be waiting for its card
+WEDNESDAY, NOON = 2, time(12, 0)
+
+
+def card_due(paired_at: datetime, timezone: str) -> datetime:
+    """The first Wednesday noon (local) at or after pairing; pairing later on a Wednesday
+    is due at once."""
+    zone = ZoneInfo(timezone)
+    local = paired_at.astimezone(zone)
+    day = local.date() + timedelta(days=(WEDNESDAY - local.weekday()) % 7)
+    due = datetime.combine(day, NOON, tzinfo=zone).astimezone(UTC)
+    return max(due, paired_at) if day == local.date() else due
+
+
+class OnboardingPractices(Nudging):
+    _next_scan = datetime.min.replace(tzinfo=UTC)  # per instance once it has looked
+
+    def run(self, now: datetime, limit: int = 0) -> int:
+        if now < self._next_scan:
+            return 0
+        self._next_scan = now + SCAN
+        with self.db.connect() as conn:
+            couples = conn.execute(
+                select(COUPLES.c.id, COUPLES.c.timezone, COUPLES.c.created_at).where(
+                    COUPLES.c.status == "active", COUPLES.c.created_at >= now - NEW
+                )
+            ).all()
+        count = 0
+        for couple in couples:
+            if now < card_due(couple.created_at, couple.timezone):
+                continue
+            with self.db.begin() as conn:
+                people = self.people(conn, couple.id)
+                if len(people) != 2:
+                    continue
+                for person, other in (people, people[::-1]):
+                    if not self.claim(conn, couple.id, f"onboarding:{person.id}", "practices", now):
+                        continue
+                    card = self.renderer.render("common/onboarding_practices", partner=other.name)
+                    self.queue_privately(
+                        conn, person, couple.timezone, couple.id, Outgoing(person.id, card), now
+                    )
+                    count += 1
+        return count
