@@ -384,3 +384,14 @@ ANSWERS_1 = [
     "I keep it to myself and handle it",
 ]
 ANSWERS_KEYS = ["fused", "team", "alone"]
+
+
+async def test_does_this_fit_a_check_in_result_is_a_snapshot_not_a_label(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    await check_in(alex, "hyper", (4, 4, 4))
+    result = await alex.sees("hyper-independence", "Does this fit?")
+    assert "This doesn't fit me" in [b["text"] for b in result.buttons]
+    await alex.presses("This doesn't fit me")
+    await alex.sees("a snapshot of lately, not a label")
+    with Session(rig.engine) as session:
+        assert session.exec(select(CheckIn)).one().leaning == "hyper-independent"  # kept, private
