@@ -17,7 +17,8 @@ from jinja2 import TemplateError, TemplateSyntaxError
 from pydantic import ValidationError
 
 from bot.engine.check_languages import language_problems
-from bot.engine.runner import BREAK, CONDITIONS, FlowRunner
+from bot.engine.run import BREAK, CONDITIONS
+from bot.engine.runner import FlowRunner
 from bot.engine.samples import Problem, sample_context, sample_variables
 from bot.engine.schema import Flow, State
 from bot.words.texts import Renderer

@@ -4,7 +4,7 @@ people, and queueing into the outbox (held back by a person's quiet hours)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +48,16 @@ class Nudging:
 
     def run(self, now: datetime, limit: int) -> int:
         raise NotImplementedError
+
+    # Kinds that look through every couple do it at most every `scan` (per instance).
+    scan = timedelta(minutes=10)
+    _next_scan = datetime.min.replace(tzinfo=UTC)
+
+    def time_to_scan(self, now: datetime) -> bool:
+        if now < self._next_scan:
+            return False
+        self._next_scan = now + self.scan
+        return True
 
     def claim(
         self,

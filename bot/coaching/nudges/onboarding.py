@@ -16,7 +16,6 @@ from bot.storage.tables import COUPLES
 
 log = logging.getLogger(__name__)
 
-SCAN = timedelta(minutes=10)  # how often new couples are looked through
 NEW = timedelta(days=8)  # a couple this new may still be waiting for its card
 WEDNESDAY, NOON = 2, time(12, 0)
 
@@ -32,12 +31,9 @@ def card_due(paired_at: datetime, timezone: str) -> datetime:
 
 
 class OnboardingPractices(Nudging):
-    _next_scan = datetime.min.replace(tzinfo=UTC)  # per instance once it has looked
-
     def run(self, now: datetime, limit: int = 0) -> int:
-        if now < self._next_scan:
+        if not self.time_to_scan(now):
             return 0
-        self._next_scan = now + SCAN
         with self.db.connect() as conn:
             couples = conn.execute(
                 select(COUPLES.c.id, COUPLES.c.timezone, COUPLES.c.created_at).where(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
@@ -18,7 +18,6 @@ from bot.storage.tables import AGREEMENTS, APPRECIATIONS, COUPLES, METIMES, RUNS
 
 log = logging.getLogger(__name__)
 
-SCAN = timedelta(minutes=10)  # how often the couples are looked through
 AFTER_MEETING = timedelta(hours=2)  # the meeting has ended by then
 NO_SLOT = (6, "19:00")  # Sunday evening, for couples without a meeting time
 NEW_COUPLE = timedelta(days=3)  # too soon after pairing for a week's recap
@@ -45,12 +44,9 @@ class Week:
 
 
 class WeeklyRecaps(Nudging):
-    _next_scan = datetime.min.replace(tzinfo=UTC)  # per instance once it has looked
-
     def run(self, now: datetime, limit: int = 0) -> int:
-        if now < self._next_scan:
+        if not self.time_to_scan(now):
             return 0
-        self._next_scan = now + SCAN
         with self.db.connect() as conn:
             couples = conn.execute(
                 select(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,19 +16,13 @@ from bot.words.buttons import StartSmall
 log = logging.getLogger(__name__)
 
 
-SCAN = timedelta(minutes=10)  # how often the couples are looked through
-
-
 class StartSmallInvitations(Nudging):
     """At the start-small flow's `timing` (a weekday and a local time), once a week, to
     each partner who has not used that flow in the last seven days."""
 
-    _next_scan = datetime.min.replace(tzinfo=UTC)  # per instance once it has looked
-
     def run(self, now: datetime, limit: int = 0) -> int:
-        if now < self._next_scan:
+        if not self.time_to_scan(now):
             return 0
-        self._next_scan = now + SCAN
         count = 0
         with self.db.connect() as conn:
             couples = conn.execute(
