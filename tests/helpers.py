@@ -174,14 +174,14 @@ def engine_for(db_path: Path) -> Engine:
     return make_engine(f"sqlite:///{db_path}")
 
 
-async def send_letgo(person: Human, words: str) -> None:
-    """Let go up to the preview: the struggle typed, "Just listen" chosen, nothing sent."""
+async def send_letgo(person: Human, words: str, kind: str = "Just listen") -> None:
+    """Let go up to the preview: the struggle typed, a kind of support chosen, nothing sent."""
     person.says("/letgo")
     await person.presses("I have something")
     await person.sees("Put it in a sentence")
     person.says(words)
     await person.sees("What would help")
-    await person.presses("Just listen")
+    await person.presses(kind)
     await person.sees("exactly what")
 
 

@@ -272,3 +272,33 @@ def test_on_the_meeting_day_the_follow_up_comes_with_the_weekly_prompt(
     # and no separate follow-up afterwards
     later = run_clock(services, clock, datetime(2026, 3, 10, tzinfo=UTC))
     assert follow_ups(later) == []
+
+
+async def test_the_weekly_prompt_carries_the_follow_up_due_that_day(rig: Rig) -> None:
+    """Through the bot: the follow-up and the weekly prompt fall due together (the meeting
+    day); one message comes, with the follow-up's answers, and both answer it."""
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    alex.says("/schedule sun 19:30", group)
+    await alex.sees("Sunday", in_=group)
+    await meet_and_agree(rig, alex, sam, group, "A walk after dinner")
+    now = utcnow()
+    with Session(rig.engine) as session:
+        agreement = session.exec(select(Agreement)).one()
+        couple = session.exec(select(Couple)).one()
+        agreement.follow_up_at = couple.next_prompt_at = now
+        session.add(agreement)
+        session.add(couple)
+        session.commit()
+    prompt = await alex.sees("State of the Union", "Last time you agreed", in_=group)
+    assert "A walk after dinner" in prompt.text
+    labels = [b["text"] for b in prompt.buttons]
+    assert labels[:3] == ["It's working", "Needs another look", "Let it go"]
+    await sam.presses("It's working", group)
+    await alex.sees("Sam says", "Alex, do you agree?", in_=group)
+    await alex.presses("It's working", group)
+    await sam.sees("working for you", in_=group)
+    await rig.ticks(2)
+    await rig.talk.settle()
+    asked = [m.text for m in rig.server.bot_messages(group.id) if "How is it going" in m.text]
+    assert len(asked) == 1  # no second message beside the prompt

@@ -11,7 +11,14 @@ from bot.emulator import Human
 from bot.emulator.server import StoredMessage
 from bot.storage.models import FlowRun
 from bot.storage.tables import OUTBOX
-from tests.helpers import Rig, lean_in_until_on_it, pair, time_passes_for_waits, until
+from tests.helpers import (
+    Rig,
+    lean_in_until_on_it,
+    pair,
+    send_letgo,
+    time_passes_for_waits,
+    until,
+)
 
 
 def as_utc(at: datetime) -> datetime:
@@ -251,3 +258,67 @@ async def test_how_did_it_feel_waits_for_the_morning_when_it_falls_in_quiet_hour
 
     clock.start_at(datetime(2026, 6, 10, 8, 0, 1, tzinfo=UTC))
     await alex.sees("how did it feel")
+
+
+async def test_a_let_go_is_reminded_within_two_hours_and_never_left_in_silence(rig: Rig) -> None:
+    """On the one clock, through the bot: Sam is reminded after 90 minutes; when nothing
+    happens before the Lean in expires, Alex hears something kind (and only Alex)."""
+    alex, sam = await pair(rig)
+    alex.says("/letgo")
+    await alex.presses("I have something")
+    await alex.sees("Put it in a sentence")
+    alex.says("Work has been heavy")
+    await alex.presses("Just listen")
+    await alex.presses("Send it")
+    await alex.sees("Sent to Sam")
+    await sam.sees("Lean in", "Work has been heavy")
+    clock.start_at(datetime(2026, 6, 9, 10, 31, tzinfo=UTC))  # 91 minutes on
+    await sam.sees("gentle reminder", timeout=30)
+    await sam.sees("Lean in", "Work has been heavy")  # the step again, under the reminder
+    for person in (alex, sam):
+        person.ignores("3/3 ·")  # Wednesday's onboarding card comes on the way
+    clock.start_at(datetime(2026, 6, 12, 12, 0, tzinfo=UTC))  # past the three days
+    kind = await alex.sees("Sam hasn't got to what you shared yet", timeout=30)
+    assert "Work has been heavy" not in kind.text
+    await sam.sees("closed", timeout=30)
+    await rig.talk.settle()
+    assert not any("hasn't got to" in t for t in sam.inbox())
+
+
+async def test_space_is_asked_about_the_next_day_and_cant_right_now_is_never_silence(
+    rig: Rig,
+) -> None:
+    """Through the bot, on the one clock: "A bit of space" and "I'm on it" ask how it felt
+    the next day, not that evening; "I can't right now" reaches the sharer kindly and asks
+    nothing later."""
+    alex, sam = await pair(rig)
+    await send_letgo(alex, "I need a quiet evening", kind="A bit of space")
+    await alex.presses("Send it")
+    await alex.sees("Sent to Sam")
+    await sam.sees("Lean in", "A bit of space")
+    await sam.presses("I'm on it 💛")
+    await alex.sees("will give you the space you asked for")
+    await sam.sees("tomorrow I'll ask Alex")
+    clock.start_at(datetime(2026, 6, 9, 21, 0, tzinfo=UTC))  # that evening: nothing yet
+    await rig.ticks(2)
+    await rig.talk.settle()
+    assert not any("how did it feel" in t.lower() for t in alex.inbox())
+    for person in (alex, sam):
+        person.ignores("3/3 ·")  # Wednesday's onboarding card comes on the way
+    clock.start_at(datetime(2026, 6, 10, 10, 0, tzinfo=UTC))  # the next day
+    await alex.sees("how did it feel", timeout=30)
+    await alex.presses("It helped")
+    await alex.sees("I've told Sam")
+    await sam.sees("your support helped")
+
+    await send_letgo(sam, "My mum is ill", kind="Just listen")
+    await sam.presses("Send it")
+    await sam.sees("Sent to Alex")
+    await alex.sees("Lean in", "My mum is ill")
+    await alex.presses("I can't right now: tell them I'm thinking of them")
+    await sam.sees("can't be there right now", "is thinking of you")
+    await alex.sees("a little later still counts")
+    clock.start_at(datetime(2026, 6, 12, 10, 0, tzinfo=UTC))
+    await rig.ticks(2)
+    await rig.talk.settle()
+    assert sum("how did it feel" in t.lower() for t in sam.inbox()) == 0

@@ -279,3 +279,15 @@ def test_names_in_a_list_are_joined_the_local_way() -> None:
         "Alex und Sam",
         "Alex y Sam",
     )
+
+
+def test_flows_check_flags_english_day_names_in_another_language(tmp_path: Path) -> None:
+    """An example people copy ("sat 15:00") is in their own words in each language."""
+    flows, prompts = copied(tmp_path)
+    when = prompts / "de" / "metime" / "when.j2"
+    when.write_text(when.read_text(encoding="utf-8").replace("Sa 15:00", "sat 15:00"))
+    commands = prompts / "es" / "commands.yaml"
+    commands.write_text(commands.read_text(encoding="utf-8").replace("domingo", "Sunday"))
+    found = problems_of(flows, prompts)
+    assert ("prompts/de/metime/when.j2", "english-day", False) in found
+    assert ("prompts/es/commands.yaml", "english-day", False) in found

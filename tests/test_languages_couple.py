@@ -337,6 +337,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
     await alex.presses("Großartig")
     await alex.sees("Soll ich es Sam sagen")
     await alex.presses("Meinem Gegenüber sagen")
+    await alex.sees("Ich habe es Sam erzählt")
     await sam.sees("Alex tuvo su tiempo para sí", "genial")
     await sam.presses("Precioso")
     await sam.sees("¿Qué disfrutaste")

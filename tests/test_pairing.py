@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from bot.core import clock
 from bot.emulator import Human
 from bot.storage.db import utcnow
 from bot.storage.models import Couple, Invite, Partner
@@ -180,3 +181,16 @@ async def pair_in_english(rig: Rig) -> tuple[Human, Human]:
         first = await person.sees("1/3")
         assert "2/3" not in first.text and "two-minute check-in" in first.text
     return alex, sam
+
+
+async def test_the_practices_card_arrives_on_the_first_wednesday(rig: Rig) -> None:
+    """Paired on a Tuesday (the tests' day): on Wednesday at noon (UTC here) the third card
+    comes to both, hours before the start-small invitation."""
+    alex, sam = await pair_in_english(rig)
+    await rig.ticks(2)
+    await rig.talk.settle()
+    assert not any("3/3" in t for t in alex.inbox())  # not on Tuesday
+    clock.start_at(datetime(2026, 6, 10, 12, 0, 1, tzinfo=UTC))
+    for person in (alex, sam):
+        card = await person.sees("3/3 · Small practices", timeout=30)
+        assert "/letgo" in card.text and "/sotu" in card.text

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.core import clock
 from bot.emulator import Human
 from bot.storage.db import utcnow
 from bot.storage.models import CheckIn, FlowRun, MeTime
@@ -198,6 +199,19 @@ async def test_you_time_is_planned_and_the_partner_told_only_if_agreed(rig: Rig)
         assert plan.tell_partner and plan.at.weekday() == 5
         assert session.exec(select(FlowRun)).one().status == "done"
 
+    # The time comes and goes; Alex tells Sam how it was, and Sam celebrates with one press.
+    await quiet_hours_off(rig)
+    _move_plan(rig, 0)
+    await alex.sees("climbing with Jo")  # the reminder
+    _move_plan(rig, 3.1)
+    await alex.sees("How was your")
+    await alex.presses("Great")
+    await alex.presses("Tell my partner")
+    await alex.sees("I've told Sam")
+    await sam.sees("Alex had their", "climbing with Jo", "Celebrate them")
+    await sam.presses("Send 🎉")
+    await alex.sees('Sam is celebrating your "you" time with you!')
+
 
 def _move_plan(rig: Rig, hours_ago: float) -> None:
     """The planned time comes (moved to now: the clock test waits for the real day)."""
@@ -300,6 +314,18 @@ async def test_a_win_is_shared_after_confirming_and_celebrated_with_one_press(
     assert "ask one question about it" in note.text and note.chat_id == sam.id
     await sam.presses("Celebrate 🎉")
     await alex.sees("Sam is celebrating your win with you!")
+
+    # The week's recap, after Sunday's meeting slot, counts it (for both to read).
+    alex.says("/schedule sun 19:00")
+    await alex.sees("Sunday at 19:00")
+    await sam.sees("Sunday at 19:00")
+    for person in (alex, sam):  # the week also brings the weekly prompt and the 3rd card
+        person.ignores("weekly State of the Union")
+        person.ignores("3/3 ·")
+    clock.start_at(datetime(2026, 6, 14, 21, 0, 30, tzinfo=UTC))
+    for person in (alex, sam):
+        recap = await person.sees("🌱 Your week", timeout=30)
+        assert "🏆 1 win shared" in recap.text
 
 
 async def propose_together(alex: Human, sam: Human, choices: tuple[str, ...], when: str) -> None:

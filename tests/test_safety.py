@@ -111,6 +111,7 @@ async def test_a_sign_in_the_group_is_answered_privately_and_the_group_hears_not
     alex.says("/sotu", group)
     await alex.presses("We're ready", group)
     ask = await alex.sees("Up to five, one per message", in_=group)
+    await alex.sees("✍️ Reply here.", in_=group)  # the step's last message
     before_group = len(rig.server.bot_messages(group.id))
     sam.replies(ask, "I'm scared of him MARKER-2")
     await sam.sees("afraid of a partner")

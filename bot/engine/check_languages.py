@@ -10,6 +10,7 @@ gettext's fuzzy flag does: a warning, since the old words still work).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,22 @@ def _counted(env: Any, source: str) -> set[str]:
     }
 
 
+# An English day name in another language's words: an example people would copy ("sat
+# 15:00") should be in their own words ("Sa 15:00", "sábado 15:00", «السبت 15:00»).
+ENGLISH_DAY = re.compile(
+    r"\b(?:mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\b", re.IGNORECASE
+)
+
+
+def _english_days(file: str, text: str) -> list[Any]:
+    found = sorted({m.group(0) for m in ENGLISH_DAY.finditer(text)})
+    if not found:
+        return []
+    return [
+        _problem(file, "english-day", f"says {', '.join(found)}: use this language's day names")
+    ]
+
+
 def _plural_forms(env: Any, source: str) -> list[set[str]]:
     """The categories each `plural(...)` filter in a template gives."""
     return [
@@ -117,6 +134,7 @@ def _templates(
         source = (folder / name).read_text(encoding="utf-8")
         original = (english_dir / name).read_text(encoding="utf-8")
         file = f"{where}/{name}"
+        problems += _english_days(file, source)
         try:
             extra = _variables(env, source) - _variables(env, original)
             forms = _plural_forms(env, source)
@@ -287,9 +305,10 @@ def _commands(renderer: Renderer, lang: str) -> list[Any]:
     if not path.is_file():
         return [_problem(file, "missing-translation", "no command descriptions", warning=True)]
     english = yaml.safe_load((renderer.prompts_dir / "commands.yaml").read_text(encoding="utf-8"))
-    given = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    text = path.read_text(encoding="utf-8")
+    given = yaml.safe_load(text) or {}
     recorded = given.pop("source", None)
-    problems = _compare(file, english, given)
+    problems = _compare(file, english, given) + _english_days(file, text)
     if recorded != source_hash(english):
         problems.append(
             _problem(
