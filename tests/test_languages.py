@@ -185,7 +185,7 @@ async def test_the_menus_are_published_in_every_language(rig: Rig) -> None:
     assert german["forget"] == "Alles über dich löschen"
     assert german["sotu"] == "Euer wöchentliches Paargespräch"  # a flow's own description
     assert set(german) == set(private)  # the same commands, in another language
-    assert arabic["link"] == "اجعل هذه المجموعة مساحتكما المشتركة"
+    assert arabic["link"] == "جعل هذه المجموعة مساحتكما المشتركة"
     assert {c["command"] for c in menus["all_private_chats:es"]} == set(private)
 
 

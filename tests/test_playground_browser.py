@@ -246,9 +246,9 @@ async def test_one_flow_in_each_language(page: Page) -> None:
     await sees(page, "sam", "ماذا ستفعل")
     await say(page, "sam", "الرسم مع صديقتي")
     await sees(page, "sam", "أرسل يومًا ووقتًا")
-    await say(page, "sam", "sat 15:00")
+    await say(page, "sam", "السبت 15:00")  # the example's own words
     await sees(page, "sam", "ليشجّعك")
-    await press(page, "sam", "نعم، أخبره")
+    await press(page, "sam", "نعم، لا مانع")
     planned = column(page, "sam").locator(".msg.bot", has_text="السبت 15:00").last
     await expect(planned).to_be_visible(timeout=30_000)
     direction = await planned.locator("div[dir=auto]").evaluate(
@@ -266,7 +266,7 @@ async def test_one_flow_in_each_language(page: Page) -> None:
     await say(page, "alex", "tu paciencia conmigo")
     await sees(page, "alex", "Esto es exactamente lo que recibirá Sam")
     await press(page, "alex", "Enviarlo")
-    await sees(page, "sam", "يقدّرك")
+    await sees(page, "sam", "كلمة تقدير من")
 
     # English: Sam's Telegram now speaks English.
     await language(page, "sam", "en")
