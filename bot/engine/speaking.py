@@ -13,7 +13,7 @@ from bot.engine.run import (
     Said,
     shuffled,
 )
-from bot.engine.schema import Flow, State
+from bot.engine.schema import Choice, Flow, State
 from bot.words.languages import names_list
 from bot.words.texts import Renderer, mention
 
@@ -65,29 +65,34 @@ class Speaking:
         for key, ref in run.context.items():
             if not (key.startswith("_") and key.endswith("_ref") and isinstance(ref, str)):
                 continue
-            flow_id, _colon, place = ref.partition(":")
-            sid, _dot, pressed = place.partition(".")
-            source = self.flows.get(flow_id, flow if flow.id == flow_id else None)
-            if source is None or sid not in source.states:
+            pressed = self._pressed(flow, ref)
+            if pressed is None:
                 continue
-            choice = source.states[sid].choices.get(pressed)
-            if choice is None:
-                continue
+            source, sid, choice_key, choice = pressed
             save = key[1 : -len("_ref")]
             if f"{save}_label" in run.context:
-                found[f"{save}_label"] = labels.choice(source, sid, pressed, names)
+                found[f"{save}_label"] = labels.choice(source, sid, choice_key, names)
             if isinstance(choice.value, str) and save in run.context:
-                found[save] = labels.value(source, sid, pressed)
+                found[save] = labels.value(source, sid, choice_key)
         return found
 
-    def _label_of(self, flow: Flow, ref: str, names: dict[str, str]) -> Any:
-        """The label of the button `ref` ("flow:state.key") names, in each reader's language."""
+    def _pressed(self, flow: Flow, ref: str) -> tuple[Flow, str, str, Choice] | None:
+        """The button a stored ref ("flow:state.key") names, if its flow still has it."""
         flow_id, _colon, place = ref.partition(":")
-        sid, _dot, pressed = place.partition(".")
+        sid, _dot, key = place.partition(".")
         source = self.flows.get(flow_id, flow if flow.id == flow_id else None)
-        if source is None or pressed not in source.states.get(sid, State(to="group")).choices:
+        if source is None or sid not in source.states:
             return None
-        return self.renderer.labels.choice(source, sid, pressed, names)
+        choice = source.states[sid].choices.get(key)
+        return None if choice is None else (source, sid, key, choice)
+
+    def _label_of(self, flow: Flow, ref: str, names: dict[str, str]) -> Any:
+        """The label of the button `ref` names, in each reader's language."""
+        pressed = self._pressed(flow, ref)
+        if pressed is None:
+            return None
+        source, sid, key, _choice = pressed
+        return self.renderer.labels.choice(source, sid, key, names)
 
     def _audience(
         self, flow: Flow, run: Run, to: str, in_private: bool = False
