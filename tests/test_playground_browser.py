@@ -141,6 +141,7 @@ async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
     await say(page, "group", "/sotu", "alex")
     await press(page, "group", "We're ready")
     await sees(page, "group", "Up to five, one per message")
+    await sees(page, "group", "Reply here")  # the step's last message: the page is settled
     await reply_to(page, "group", "Up to five, one per message", "Sam cooked for me", "alex")
     await sees(page, "group", "Noted")
     await column(page, "group").locator("select").select_option("alex")
