@@ -266,16 +266,26 @@ async def bench_coach(
             phase = {"n": 0}
             last: dict[int, StoredMessage] = {}
 
+            async def under(chat_id: int, label: str) -> tuple[StoredMessage, str]:
+                # A reply can be several messages (/timezone's buttons, then the location
+                # keyboard); the button pressed next is on one of them.
+                message = last[chat_id]
+                while True:
+                    for button in message.buttons:
+                        if button["text"] == label:
+                            return message, button["callback_data"]
+                    _, message = await inbox.next(chat_id)
+
             async def step() -> float:
                 who, text, label = script[phase["n"] % len(script)]
                 chat_id = who.private.id
+                if label is not None:
+                    message, data = await under(chat_id, label)
                 inbox.drain(chat_id)
                 sent = time.perf_counter()
                 if text is not None:
                     who.says(text)
                 else:
-                    message = last[chat_id]
-                    data = next(b["callback_data"] for b in message.buttons if b["text"] == label)
                     server.user_presses(who.user, message, data)
                 arrived, message = await inbox.next(chat_id)
                 phase["n"] += 1

@@ -92,8 +92,9 @@ class CoupleService:
     def reply(self, event: Event, template: str, /, **context: object) -> Reply:
         return Reply().add(self.say(event.chat_id, template, **context))
 
-    def register(self, person: Person) -> None:
-        """Create or refresh the person's row; writing to us also means they can be reached."""
+    def register(self, person: Person) -> bool:
+        """Create or refresh the person's row; writing to us also means they can be reached.
+        True when the person is new."""
         values = {
             "person": person.id,
             "name": person.first_name[:128],
@@ -101,7 +102,7 @@ class CoupleService:
         }
         with self.db.begin() as conn:
             if conn.execute(_REFRESH, values).rowcount:
-                return
+                return False
             conn.execute(
                 insert(PARTNERS).values(
                     id=person.id,
@@ -113,6 +114,7 @@ class CoupleService:
                     created_at=self.clock(),
                 )
             )
+        return True
 
     def partner_of(self, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
         """Return (me, my couple, my partner), any of them None (on Core: the hot path)."""

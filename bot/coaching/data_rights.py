@@ -90,6 +90,9 @@ class DataRights:
             data["profile"]["help_check_planned_at"] = _stamp(me["safety_check_at"])
             data["profile"]["nudges_paused_quietly"] = me["hushed"]
             data["profile"]["help_country"] = me["country"]
+            data["profile"]["language_chosen"] = me["language"]
+            # How they are addressed in Spanish and Arabic: m, f, n (without gender) or None.
+            data["profile"]["addressed_as"] = me["form"]
             couple_id = me["couple_id"]
             if couple_id is not None:
                 couple = (

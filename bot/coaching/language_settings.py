@@ -13,8 +13,9 @@ from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.storage.db import Database
 from bot.storage.tables import COUPLES, PARTNERS
-from bot.words.buttons import LanguageChoice
-from bot.words.languages import NAMES, SHIPPED, base, pick, unspoken
+from bot.storage.voices import voices
+from bot.words.buttons import FormChoice, LanguageChoice
+from bot.words.languages import FORMS, GENDERED, NAMES, SHIPPED, base, pick, unspoken
 from bot.words.texts import Renderer
 
 AUTO = "auto"
@@ -40,7 +41,7 @@ class LanguageSettings:
             if wanted in SHIPPED or argument.strip().lower() == AUTO:
                 return self._choose(event, whose, wanted if wanted in SHIPPED else AUTO)
             return self._menu(event, whose, given=argument.strip()[:32])
-        return self._menu(event, whose)
+        return self._menu(event, whose).extend(self.form_question(event, again=True))
 
     def button(self, event: Event, data: LanguageChoice) -> Reply:
         if data.whose not in ("me", "us") or (data.code not in SHIPPED and data.code != AUTO):
@@ -79,7 +80,39 @@ class LanguageSettings:
         heard = chosen or pick(None, event.person.language_code)
         if whose == "me" and heard not in self.reads:
             reply.extend(self.safety_unread(event.chat_id))
+        if whose == "me":
+            reply.extend(self.form_question(event))
         return reply
+
+    def form_question(self, event: Event, *, again: bool = False) -> Reply:
+        """In a language whose words change with gender, how the person wants to be
+        addressed: asked once (when they first write, or first choose such a language), and
+        with /language again. Never in a group: it is each person's own choice."""
+        if event.in_group:
+            return Reply()
+        person = event.person.id
+        with self.db.connect() as conn:
+            voice = voices(conn, [person], (person, event.person.language_code))[person]
+            form = conn.execute(select(PARTNERS.c.form).where(PARTNERS.c.id == person)).scalar()
+        if voice.lang not in GENDERED or (form is not None and not again):
+            return Reply()
+        rows = tuple(
+            (Button(self.renderer.label(f"common/form_{f}_button"), data=FormChoice(f).pack()),)
+            for f in FORMS
+        )
+        text = self.renderer.render("common/form_question", chosen=form)
+        return Reply().add(Outgoing(event.chat_id, text, buttons=rows))
+
+    def choose_form(self, event: Event, form: str) -> Reply:
+        if form not in FORMS or event.in_group:
+            return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        with self.db.begin() as conn:
+            changed = conn.execute(
+                update(PARTNERS).where(PARTNERS.c.id == event.person.id).values(form=form)
+            ).rowcount
+        if not changed:
+            return Reply(notice=Notice(self.renderer.render("common/not_paired")))
+        return self._say(event, "form_set")
 
     def safety_unread(self, chat_id: int, telegram_code: str | None = None) -> Reply:
         """Said once a person hears a language the safety check cannot read: the help stays

@@ -103,6 +103,8 @@ class Services:
             return self.couples.choose_timezone(event, data.zone)
         if isinstance(data, buttons.LanguageChoice):
             return self.languages.button(event, data)
+        if isinstance(data, buttons.FormChoice):
+            return self.languages.choose_form(event, data.form)
         if isinstance(data, buttons.ForgetChoice):
             return self.rights.button(event, data)
         if isinstance(data, buttons.FlowChoice | buttons.SwitchFlow | buttons.KeepFlow):

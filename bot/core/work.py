@@ -10,7 +10,7 @@ from bot.core.outbox import REPLY, Reply
 from bot.storage.db import Database
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
-from bot.storage.voices import Hint, person_language, remember, translated_notice
+from bot.storage.voices import Hint, remember, translated_notice, voices
 
 
 @dataclass
@@ -56,7 +56,8 @@ class UnitOfWork:
                 hint=hint,
             )
             if reply.notice is not None and hint is not None:
-                reply.notice = translated_notice(reply.notice, person_language(conn, hint[0], hint))
+                voice = voices(conn, [hint[0]], hint)[hint[0]]
+                reply.notice = translated_notice(reply.notice, voice)
         if not self.sends_here:
             queued = []
         if update_id is not None:

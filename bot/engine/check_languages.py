@@ -18,6 +18,7 @@ import yaml
 from babel import Locale, UnknownLocaleError
 from jinja2 import ChainableUndefined, TemplateError, meta, nodes
 
+from bot.engine.check_words import flat, word_problems
 from bot.engine.runner import FlowRunner
 from bot.engine.samples import Problem, sample_variables
 from bot.engine.schema import Flow
@@ -27,7 +28,7 @@ from bot.words.texts import SOURCE, Renderer
 
 MAX_TEXT = 4096
 MAX_LABEL = 64  # characters of a button label (the schema's limit for English)
-GLOBALS = {"mention", "lang"}
+GLOBALS = {"mention", "lang", "g", "pg", "of"}
 
 
 def languages_in(prompts_root: Path) -> list[str]:
@@ -72,7 +73,34 @@ def language_problems(
         problems += _templates(renderer, lang, flows, samples)
         problems += _labels(renderer, lang, flows)
         problems += _commands(renderer, lang)
+        problems += word_problems(renderer.root, lang, _texts(renderer, lang, flows))
     return problems
+
+
+def _texts(renderer: Renderer, lang: str, flows: dict[str, Flow]) -> dict[str, tuple[str, str]]:
+    """Every translated text with its English: templates, flow labels and menus."""
+    english_dir, folder = renderer.prompts_dir, renderer.root / lang
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted(folder.rglob("*.j2")):
+        source = english_dir / path.relative_to(folder)
+        if source.is_file():
+            found[f"prompts/{lang}/{path.relative_to(folder).as_posix()}"] = (
+                source.read_text(encoding="utf-8"),
+                path.read_text(encoding="utf-8"),
+            )
+    for flow in flows.values():
+        path = folder / flow.id / "labels.yaml"
+        if path.is_file():
+            given = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for key, pair in flat(english_labels(flow), given).items():
+                found[f"prompts/{lang}/{flow.id}/labels.yaml {key}"] = pair
+    path = folder / "commands.yaml"
+    if path.is_file():
+        english = yaml.safe_load((english_dir / "commands.yaml").read_text(encoding="utf-8"))
+        given = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, pair in flat(english, given).items():
+            found[f"prompts/{lang}/commands.yaml {key}"] = pair
+    return found
 
 
 def _variables(env: Any, source: str) -> set[str]:
@@ -288,6 +316,8 @@ def _compare(file: str, english: dict[str, Any], given: dict[str, Any], at: str 
             else:
                 problems += _compare(file, ours, theirs, f"{at}{key}.")
             continue
+        if isinstance(theirs, dict) and set(theirs) == {"m", "f", "n"}:
+            theirs = max(theirs.values(), key=len)  # the longest of its forms
         if not isinstance(theirs, str) or (ours and not theirs.strip()):
             problems.append(_problem(file, "labels", f"{at}{key} should be text"))
             continue

@@ -48,6 +48,9 @@ class Partner(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)  # their /language choice
     # The country whose help numbers they chose in /safe (else: timezone, language region).
     country: str | None = Field(default=None, max_length=2)
+    # How they are addressed where grammar has gender (Spanish, Arabic): "m", "f" or "n"
+    # (without gender); None until they chose (texts then use their neutral wording).
+    form: str | None = Field(default=None, max_length=1)
     couple_id: int | None = Field(default=None, foreign_key="couple.id", index=True)
     seat: int | None = None
     unreachable: bool = Field(default=False)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select,
 from bot.core.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
 from bot.storage.tables import OUTBOX
-from bot.storage.voices import Hint, languages, translated
+from bot.storage.voices import Hint, translated, voices
 
 OUTBOX_CHANNEL = "uscoach_outbox"  # PostgreSQL NOTIFY channel: new rows to send
 
@@ -120,7 +120,7 @@ class Outbox:
         now = utcnow()
         queued = []
         if messages:
-            heard = languages(conn, [m.chat_id for m in messages], hint)
+            heard = voices(conn, [m.chat_id for m in messages], hint)
             messages = [translated(m, heard[m.chat_id]) for m in messages]
         for message in messages:
             values = _row(message) | {

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select, update
 
 from bot.core.outbox import Button, Notice, Outgoing
 from bot.storage.tables import COUPLES, PARTNERS
-from bot.words.languages import ENGLISH, pick, said_in
+from bot.words.languages import ENGLISH, GENDERED, Voice, both, pick, said_in
 
 Hint = tuple[int, str | None]  # (person id, Telegram language code) of the update's sender
 
@@ -35,49 +35,91 @@ def person_language(conn: Connection, person_id: int, hint: Hint | None = None) 
 
 
 def languages(conn: Connection, chat_ids: list[int], hint: Hint | None = None) -> dict[int, str]:
+    return {chat: voice.lang for chat, voice in voices(conn, chat_ids, hint).items()}
+
+
+def voices(conn: Connection, chat_ids: list[int], hint: Hint | None = None) -> dict[int, Voice]:
+    """Each chat's language and, in a gendered language, the forms its words take: a private
+    chat's person and their partner; a group's couple (plural) and each partner by name."""
     people = sorted({c for c in chat_ids if c > 0} | ({hint[0]} if hint else set()))
     groups = sorted({c for c in chat_ids if c < 0})
-    found: dict[int, str] = {}
+    found: dict[int, Voice] = {}
     if people:
+        other = PARTNERS.alias("other")
         rows = conn.execute(
-            select(PARTNERS.c.id, PARTNERS.c.language, PARTNERS.c.language_code).where(
-                PARTNERS.c.id.in_(people)
+            select(
+                PARTNERS.c.id,
+                PARTNERS.c.language,
+                PARTNERS.c.language_code,
+                PARTNERS.c.first_name,
+                PARTNERS.c.form,
+                other.c.first_name.label("partner_name"),
+                other.c.form.label("partner_form"),
             )
+            .outerjoin(
+                other,
+                (other.c.couple_id == PARTNERS.c.couple_id) & (other.c.id != PARTNERS.c.id),
+            )
+            .where(PARTNERS.c.id.in_(people))
         ).all()
         for row in rows:
             code = row.language_code
             if hint and row.id == hint[0] and hint[1]:
                 code = hint[1]  # what Telegram says now beats what we stored
-            found[row.id] = pick(row.language, code)
+            lang = pick(row.language, code)
+            if lang not in GENDERED:
+                found[row.id] = Voice(lang)
+                continue
+            mine = [(row.first_name, row.form or "")]
+            if row.partner_name is not None:
+                mine.append((row.partner_name, row.partner_form or ""))
+            found[row.id] = Voice(lang, row.form or "", row.partner_form or "", tuple(mine))
         if hint and hint[0] not in found:
-            found[hint[0]] = pick(None, hint[1])
+            found[hint[0]] = Voice(pick(None, hint[1]))
     if groups:
-        first = PARTNERS.alias("first")
+        first, second = PARTNERS.alias("first"), PARTNERS.alias("second")
         groups_rows = conn.execute(
             select(
                 COUPLES.c.group_chat_id,
                 COUPLES.c.language,
                 first.c.language.label("first_language"),
                 first.c.language_code,
+                first.c.first_name.label("first_name"),
+                first.c.form.label("first_form"),
+                second.c.first_name.label("second_name"),
+                second.c.form.label("second_form"),
             )
             .select_from(COUPLES)
             .outerjoin(first, (first.c.couple_id == COUPLES.c.id) & (first.c.seat == 1))
+            .outerjoin(second, (second.c.couple_id == COUPLES.c.id) & (second.c.seat == 2))
             .where(COUPLES.c.group_chat_id.in_(groups))
         ).all()
         for group in groups_rows:
-            found[group.group_chat_id] = group.language or pick(
-                group.first_language, group.language_code
+            lang = group.language or pick(group.first_language, group.language_code)
+            known = tuple(
+                (name, form or "")
+                for name, form in (
+                    (group.first_name, group.first_form),
+                    (group.second_name, group.second_form),
+                )
+                if name is not None
             )
+            if lang not in GENDERED:
+                found[group.group_chat_id] = Voice(lang)
+            else:
+                plural = both(group.first_form, group.second_form)
+                found[group.group_chat_id] = Voice(lang, plural, "", known)
     # A chat we know nothing of (a group not linked yet) hears whoever is acting in it.
-    unknown = found[hint[0]] if hint else ENGLISH
+    unknown = Voice(found[hint[0]].lang) if hint else Voice(ENGLISH)
     return {chat: found.get(chat, unknown) for chat in chat_ids} | (
         {hint[0]: found[hint[0]]} if hint else {}
     )
 
 
-def translated(message: Outgoing, lang: str) -> Outgoing:
-    """The message in `lang`: its Words said again (anything else stays as it is)."""
-    if lang == ENGLISH:
+def translated(message: Outgoing, voice: Voice | str) -> Outgoing:
+    """The message in `voice`: its Words said again (anything else stays as it is)."""
+    lang = voice if isinstance(voice, Voice) else Voice(voice)
+    if lang.lang == ENGLISH:
         return message
     return replace(
         message,
@@ -92,5 +134,5 @@ def translated(message: Outgoing, lang: str) -> Outgoing:
     )
 
 
-def translated_notice(notice: Notice, lang: str) -> Notice:
+def translated_notice(notice: Notice, lang: Voice | str) -> Notice:
     return Notice(str(said_in(notice.text, lang)))

@@ -113,6 +113,14 @@ class LanguageChoice(ButtonData):
 
 
 @dataclass(frozen=True)
+class FormChoice(ButtonData):
+    """How a person is addressed in a gendered language: "m", "f" or "n" (without gender)."""
+
+    prefix: ClassVar[str] = "form"
+    form: str
+
+
+@dataclass(frozen=True)
 class TimezoneChoice(ButtonData):
     """A suggested time zone (an IANA name), or "other" for the next few."""
 
@@ -131,6 +139,7 @@ Data = (
     | SafetyChoice
     | AgreementChoice
     | LanguageChoice
+    | FormChoice
     | TimezoneChoice
 )
 AnyData = Data | ForgetChoice
@@ -146,6 +155,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     AgreementChoice,
     ForgetChoice,
     LanguageChoice,
+    FormChoice,
     TimezoneChoice,
     FlowChoice,
 )

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bot.engine.schema import Flow
-from bot.words.languages import ENGLISH, Words, english_hash
+from bot.words.languages import ENGLISH, Voice, Voiced, Words, english_hash
 
 ROLE = re.compile(r"\{([a-z_]+)\}")
 
@@ -69,37 +69,42 @@ class Labels:
     def _flow(self, lang: str, flow_id: str) -> dict[str, Any]:
         return self.file(lang, f"{flow_id}/labels.yaml")
 
-    def _look(self, flow: Flow, path: tuple[str, ...], english: str, lang: str) -> str:
-        if lang == ENGLISH:
+    def _look(self, flow: Flow, path: tuple[str, ...], english: str, voice: Voice) -> str:
+        """A translated label; in a gendered language it may be `{m: ..., f: ..., n: ...}`,
+        said in the reader's form (neutral until they chose)."""
+        if voice.lang == ENGLISH:
             return english
-        found: Any = self._flow(lang, flow.id)
+        found: Any = self._flow(voice.lang, flow.id)
         for part in path:
-            found = found.get(part) if isinstance(found, dict) else None
+            found = found.get(part) if isinstance(found, dict) and part in found else None
+        if isinstance(found, dict) and set(found) == {"m", "f", "n"}:
+            found = found.get(voice.you) if voice.you in ("m", "f") else found["n"]
         return str(found) if isinstance(found, str) and found else english
 
     def title(self, flow: Flow) -> Words:
-        return Words(flow.title, partial(self._look, flow, ("title",), flow.title))
+        return Voiced(flow.title, partial(self._look, flow, ("title",), flow.title))
 
     def description(self, flow: Flow) -> Words:
-        return Words(
+        return Voiced(
             flow.description, partial(self._look, flow, ("description",), flow.description)
         )
 
     def break_label(self, flow: Flow) -> Words:
         english = flow.break_.label if flow.break_ else ""
-        return Words(english, partial(self._look, flow, ("break",), english))
+        return Voiced(english, partial(self._look, flow, ("break",), english))
 
     def choice(self, flow: Flow, state: str, key: str, names: dict[str, str]) -> Words:
         english = flow.states[state].choices[key].label
         path = ("choices", state, key)
-        return Words(
-            fill(english, names), lambda lang: fill(self._look(flow, path, english, lang), names)
+        return Voiced(
+            fill(english, names),
+            lambda voice: fill(self._look(flow, path, english, voice), names),  # type: ignore[arg-type]
         )
 
     def value(self, flow: Flow, state: str, key: str) -> Words:
         """The words a suggested answer saves ("Money", "a picnic in the park")."""
         english = str(flow.states[state].choices[key].value)
-        return Words(english, partial(self._look, flow, ("values", state, key), english))
+        return Voiced(english, partial(self._look, flow, ("values", state, key), english))
 
     def commands(self, scope: str) -> list[tuple[str, Words]]:
         """The built-in commands of a menu ("private" or "group"), described in English."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from babel import Locale
@@ -60,9 +61,40 @@ def plural_categories(lang: str) -> tuple[str, ...]:
 PLURAL_SAMPLES = (0, 1, 2, 3, 11, 100, 1_000_000)
 
 
+# The grammatical forms a person can be addressed in: masculine, feminine, or without
+# gender ("sin género"); not chosen yet reads as neutral, like "n".
+FORMS = ("m", "f", "n")
+# The languages whose second and third person change with the person's gender: only these ask.
+GENDERED = frozenset({"es", "ar"})
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How a chat is spoken to: its language, and for gendered languages the reader's form
+    (in a group: the couple's), the reader's partner's, and each person's by name."""
+
+    lang: str = ENGLISH
+    you: str = ""
+    partner: str = ""
+    people: tuple[tuple[str, str], ...] = ()  # (first name, form) of the couple's partners
+
+    def of(self, name: object) -> str:
+        found = {form for person, form in self.people if person == str(name)}
+        return found.pop() if len(found) == 1 else ""  # two partners of one name: neutral
+
+
+def both(first: str | None, second: str | None) -> str:
+    """A couple's plural form: feminine when both chose it, masculine when both chose one
+    and one is masculine (the grammar's plural), else neutral."""
+    forms = {first or "", second or ""}
+    if forms == {"f"}:
+        return "f"
+    return "m" if forms <= {"m", "f"} else "n"
+
+
 class Words(str):
     """Text in English that can be said again in another language (same template, same
-    values). The one way out (the outbox) asks it for the recipient's language."""
+    values). The one way out (the outbox) asks it for the recipient's voice."""
 
     say: Callable[[str], str]
 
@@ -71,8 +103,19 @@ class Words(str):
         made.say = say
         return made
 
-    def in_(self, lang: str) -> str:
-        return str(self) if lang == ENGLISH else self.say(lang)
+    def in_(self, voice: Voice | str) -> str:
+        voice = voice if isinstance(voice, Voice) else Voice(voice)
+        return str(self) if voice.lang == ENGLISH else self._said(voice)
+
+    def _said(self, voice: Voice) -> str:
+        return self.say(voice.lang)
+
+
+class Voiced(Words):
+    """Words whose other languages also follow the reader's grammatical form (a template)."""
+
+    def _said(self, voice: Voice) -> str:
+        return self.say(voice)  # type: ignore[arg-type]
 
 
 def joined(separator: str, parts: Sequence[str]) -> str:
@@ -80,7 +123,7 @@ def joined(separator: str, parts: Sequence[str]) -> str:
     english = separator.join(parts)
     if not any(isinstance(p, Words) for p in parts):
         return english
-    return Words(english, lambda lang: separator.join(str(said_in(p, lang)) for p in parts))
+    return Voiced(english, lambda voice: separator.join(str(said_in(p, voice)) for p in parts))
 
 
 def names_list(names: Sequence[str]) -> str:
@@ -91,13 +134,13 @@ def names_list(names: Sequence[str]) -> str:
     return Words(english, lambda lang: format_list(list(names), locale=lang))
 
 
-def said_in(value: Any, lang: str) -> Any:
-    """`value` in `lang` when it is Words (also inside lists, tuples and dicts); anything
-    else as it is."""
+def said_in(value: Any, voice: Voice | str) -> Any:
+    """`value` in `voice` (a Voice or a language) when it is Words (also inside lists, tuples
+    and dicts); anything else as it is."""
     if isinstance(value, Words):
-        return value.in_(lang)
+        return value.in_(voice)
     if isinstance(value, (list, tuple)):
-        return type(value)(said_in(v, lang) for v in value)
+        return type(value)(said_in(v, voice) for v in value)
     if isinstance(value, dict):
-        return {k: said_in(v, lang) for k, v in value.items()}
+        return {k: said_in(v, voice) for k, v in value.items()}
     return value

@@ -11,11 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import format_skeleton, get_day_names
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from bot.words.labels import Labels
-from bot.words.languages import ENGLISH, Words, plural_categories, right_to_left, said_in
+from bot.words.languages import (
+    ENGLISH,
+    Voice,
+    Voiced,
+    Words,
+    plural_categories,
+    right_to_left,
+    said_in,
+)
 from bot.words.parsing import ParseError, parse_weekly_slot
 
 # Unicode first-strong isolate and pop directional isolate: a Latin name or a number inside
@@ -93,6 +102,35 @@ def _when(lang: str, value: object) -> str:
     return f"{_weekday(lang, value.weekday())} {_time(lang, value)}"
 
 
+VOICE = "_voice"  # the render context's key for the reader's Voice
+
+
+def _form(form: str, m: str, f: str, n: str) -> str:
+    return {"m": m, "f": f}.get(form, n)
+
+
+@pass_context
+def _g(context: Context, m: str, f: str, n: str) -> str:
+    """`{{ g("listo", "lista", "con todo a punto") }}`: the reader's form (masculine,
+    feminine, neutral; neutral until they chose). In a group, the couple's plural."""
+    voice = context.get(VOICE) or Voice()
+    return _form(voice.you, m, f, n)
+
+
+@pass_context
+def _pg(context: Context, m: str, f: str, n: str) -> str:
+    """The same for the reader's partner (in a private chat; neutral in a group)."""
+    voice = context.get(VOICE) or Voice()
+    return _form(voice.partner, m, f, n)
+
+
+@pass_context
+def _of(context: Context, name: object, m: str, f: str, n: str) -> str:
+    """The same for the partner called `name` (`{{ of(name.speaker, "...", "...", "...") }}`)."""
+    voice = context.get(VOICE) or Voice()
+    return _form(voice.of(name), m, f, n)
+
+
 class Isolated(Markup):
     """Text whose names and numbers are isolated already (a plural's words around its number)."""
 
@@ -121,6 +159,9 @@ def environment(folders: list[Path], lang: str, undefined: type[Undefined]) -> E
         finalize=_isolate if right_to_left(lang) else None,
     )
     env.globals["mention"] = mention
+    env.globals["g"] = _g
+    env.globals["pg"] = _pg
+    env.globals["of"] = _of
     env.globals["lang"] = lang
     env.filters["slot"] = partial(_slot, lang)
     env.filters["plural"] = partial(_plural, lang)
@@ -169,24 +210,33 @@ class Renderer:
 
     def render(self, name: str, /, **context: Any) -> Words:
         """Telegram HTML: what a person typed is escaped."""
-        return Words(self.render_in(ENGLISH, name, **context), partial(self._again, name, context))
+        return Voiced(
+            self.render_in(ENGLISH, name, **context), partial(self._again, name, context)
+        )
 
     def label(self, name: str, /, **context: Any) -> Words:
         """A button label or a toast: plain text, shown as written."""
-        return Words(
+        return Voiced(
             self.label_in(ENGLISH, name, **context), partial(self._again, name, context, plain=True)
         )
 
-    def render_in(self, lang: str, name: str, /, **context: Any) -> str:
-        values = {k: said_in(v, lang) for k, v in context.items()}
-        return _tidy(self._env(lang)[0].get_template(f"{name}.j2").render(**values))
+    def render_in(self, voice: Voice | str, name: str, /, **context: Any) -> str:
+        return self._render(0, voice, name, context)
 
-    def label_in(self, lang: str, name: str, /, **context: Any) -> str:
-        values = {k: said_in(v, lang) for k, v in context.items()}
-        return _tidy(self._env(lang)[1].get_template(f"{name}.j2").render(**values))
+    def label_in(self, voice: Voice | str, name: str, /, **context: Any) -> str:
+        return self._render(1, voice, name, context)
 
-    def _again(self, name: str, context: dict[str, Any], lang: str, *, plain: bool = False) -> str:
-        return (self.label_in if plain else self.render_in)(lang, name, **context)
+    def _render(self, plain: int, voice: Voice | str, name: str, context: dict[str, Any]) -> str:
+        voice = voice if isinstance(voice, Voice) else Voice(voice)
+        values = {k: said_in(v, voice) for k, v in context.items()}
+        values[VOICE] = voice
+        template = self._env(voice.lang)[plain].get_template(f"{name}.j2")
+        return _tidy(template.render(**values))
+
+    def _again(
+        self, name: str, context: dict[str, Any], voice: Voice, *, plain: bool = False
+    ) -> str:
+        return self._render(int(plain), voice, name, context)
 
     def environment(self, lang: str) -> Environment:
         return self._env(lang)[0]

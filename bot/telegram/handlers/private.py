@@ -17,11 +17,13 @@ async def start(update: Update, context: CoachContext) -> None:
     couples, payload = context.services.couples, command_argument(context)
 
     def work() -> Reply:
-        couples.register(event.person)
+        new = couples.register(event.person)
         reply = couples.start(event, payload)
         languages, code = context.services.languages, event.person.language_code
         if not payload and not languages.reads_code(code):
             reply.extend(languages.safety_unread(event.chat_id, code))
+        if new:  # asked once; /language asks again
+            reply.extend(languages.form_question(event))
         return reply
 
     await deliver(context, update, work)

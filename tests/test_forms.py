@@ -1,0 +1,136 @@
+"""Each person in their own grammatical form: the choice (asked once, in the person's own
+chat, only in Spanish and Arabic), the templates' g()/pg()/of(), and `flows check`'s form
+tables and glossaries. tests/test_forms_couple.py walks a woman and a man through the flows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.engine.check_words import forms, glossary
+from bot.storage.tables import PARTNERS
+from bot.words.languages import Voice, both
+from bot.words.texts import Renderer
+from tests.helpers import Rig, pair
+from tests.test_languages import copied, problems_of
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_a_template_speaks_to_and_about_each_person_in_their_form(tmp_path: Path) -> None:
+    write(tmp_path / "en" / "common" / "ready.j2", "Ready, {{ name }}? {{ other }} listened.")
+    write(
+        tmp_path / "es" / "common" / "ready.j2",
+        '¿{{ g("Listo", "Lista", "Todo a punto") }}? '
+        '{{ pg("Él", "Ella", "Tu pareja") }} te ha {{ g("escuchado", "escuchada", "oído") }}; '
+        '{{ other }} está {{ of(other, "atento", "atenta", "con atención") }}.',
+    )
+    words = Renderer(tmp_path).render("common/ready", name="Ana", other="Sam")
+    assert str(words) == "Ready, Ana? Sam listened."  # English has no forms
+    couple = (("Ana", "f"), ("Sam", "m"))
+    assert words.in_(Voice("es", "f", "m", couple)) == (
+        "¿Lista? Él te ha escuchada; Sam está atento."
+    )
+    assert words.in_(Voice("es", "m", "f", (("Ana", "m"), ("Sam", "f")))) == (
+        "¿Listo? Ella te ha escuchado; Sam está atenta."
+    )
+    # Not chosen yet, or chosen "without gender": the neutral wording.
+    neutral = "¿Todo a punto? Tu pareja te ha oído; Sam está con atención."
+    assert words.in_(Voice("es")) == neutral
+    assert words.in_(Voice("es", "n", "", (("Ana", "n"), ("Sam", "")))) == neutral
+    # Two partners with one name: nobody can tell whom `of` means, so it is neutral.
+    assert "con atención" in words.in_(Voice("es", "f", "m", (("Sam", "f"), ("Sam", "m"))))
+
+
+def test_a_couples_plural_follows_both_choices() -> None:
+    assert both("f", "f") == "f"
+    assert both("f", "m") == "m"  # Spanish and Arabic: a mixed pair is grammatically masculine
+    assert both("m", "m") == "m"
+    assert both("f", None) == "n"  # until both chose
+    assert both("n", "f") == "n"
+
+
+def test_flows_check_finds_a_gendered_word_without_the_readers_form(tmp_path: Path) -> None:
+    flows, prompts = copied(tmp_path)
+    write(prompts / "es" / "FORMS.yaml", "masculine: [listo, querido]\nfeminine: [lista, querida]\n")
+    kept = prompts / "es" / "letgo" / "kept_private.j2"
+    kept.write_text(kept.read_text(encoding="utf-8") + "\nCuando estés listo.\n", encoding="utf-8")
+    chosen = prompts / "es" / "letgo" / "preview.j2"
+    chosen.write_text(
+        chosen.read_text(encoding="utf-8") + '\n{{ g("Querido", "Querida", "Hola") }}.\n',
+        encoding="utf-8",
+    )
+    found = problems_of(flows, prompts)
+    assert ("prompts/es/letgo/kept_private.j2", "gender", False) in found
+    assert not {p for p in found if p[0] == "prompts/es/letgo/preview.j2"}  # inside g(): fine
+
+
+def test_flows_check_holds_each_language_to_its_glossary(tmp_path: Path) -> None:
+    flows, prompts = copied(tmp_path)
+    write(
+        prompts / "de" / "GLOSSARY.md",
+        "# Glossar\n\n| English | de | never |\n|---|---|---|\n"
+        "| Let go | Sich öffnen | Loslassen |\n\nNotes.\n",
+    )
+    write(prompts / "de" / "FORMS.yaml", "never: ['\\bjede:r\\b', '\\ber oder sie\\b']\n")
+    terms = glossary(prompts, "de")
+    assert [(t.english, t.ours, t.never) for t in terms] == [
+        ("Let go", "Sich öffnen", ("Loslassen",))
+    ]
+    assert forms(prompts, "de").never
+    title = prompts / "de" / "letgo" / "start_small.j2"
+    title.write_text(
+        title.read_text(encoding="utf-8").replace("Sich öffnen", "Loslassen"), encoding="utf-8"
+    )
+    welcome = prompts / "de" / "sotu" / "welcome.j2"
+    welcome.write_text(
+        welcome.read_text(encoding="utf-8") + "\nJede:r spricht, er oder sie hört zu.\n",
+        encoding="utf-8",
+    )
+    found = problems_of(flows, prompts)
+    assert ("prompts/de/letgo/start_small.j2", "glossary", False) in found
+    assert ("prompts/de/sotu/welcome.j2", "form", False) in found
+
+
+async def test_the_form_is_asked_once_in_spanish_and_arabic_and_never_in_english(
+    rig: Rig,
+) -> None:
+    ana = rig.person("Ana", language_code="es-MX")
+    ana.says("/start")
+    await ana.sees("Soy Us Coach")
+    asked = await ana.sees("¿Cómo quieres que te hable?")
+    await ana.presses(asked.buttons[1]["text"])  # as a woman
+    await ana.sees("✅")
+    with rig.engine.connect() as conn:
+        form = conn.execute(select(PARTNERS.c.form).where(PARTNERS.c.id == ana.user.id)).scalar()
+    assert form == "f"
+    ana.says("/start")
+    await ana.sees("Soy Us Coach")
+    await rig.talk.settle()
+    assert not rig.talk.unread(ana.private)  # asked once is enough
+    ana.says("/language")
+    await ana.sees("¿En qué idioma te hablo?")
+    again = await ana.sees("¿Cómo quieres que te hable?")  # /language shows it again
+    assert len(again.buttons) == 3
+
+    alex, sam = await pair(rig)  # English: never asked
+    alex.says("/language")
+    await alex.sees("Which language")
+    alex.says("/language es")
+    await alex.sees("te hablaré en español")
+    await alex.sees("¿Cómo quieres que te hable?")  # a first gendered language asks
+
+
+async def test_a_forged_form_changes_nothing(rig: Rig) -> None:
+    omar = rig.person("Omar", language_code="ar")
+    omar.says("/start")
+    await omar.sees("أنا Us Coach")
+    await omar.sees("بأيّ صيغة أخاطبك")
+    assert await omar.toast_for(omar.forges("form:x"))  # "that button doesn't work"
+    with rig.engine.connect() as conn:
+        form = conn.execute(select(PARTNERS.c.form).where(PARTNERS.c.id == omar.user.id)).scalar()
+    assert form is None
