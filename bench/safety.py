@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.safety.detect import ASK, Detector
-from bot.safety.model import READER_OF, Model, Trained, development_files, shipped_languages
+from bot.safety.learning import development_files, shipped_languages
+from bot.safety.model import Model, Trained
 from bot.safety.normalise import normalise
+from bot.safety.reading import READER_OF
 from bot.safety.rules import Rules
 from bot.safety.sets import Example, load_set
 

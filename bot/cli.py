@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import clock
-from bot.engine.check import FlowError
+from bot.engine.loading import FlowError
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -207,9 +207,13 @@ def cmd_flows_stamp(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_flows_graph(args: argparse.Namespace, settings: Settings) -> int:
     from bot.coaching import practices
-    from bot.engine.check import check_flows, mermaid
+    from bot.engine.check import mermaid
+    from bot.engine.loading import read_flows
 
-    flows, _problems = check_flows(settings.flows_dir, settings.prompts_dir, practices.names())
+    # Drawing needs the flows, not every template rendered in every language.
+    flows, _good, _carried, _problems = read_flows(
+        settings.flows_dir, settings.prompts_dir, practices.names()
+    )
     flow = flows.get(args.flow)
     if flow is None:
         print(

@@ -56,7 +56,9 @@ def test_a_couples_plural_follows_both_choices() -> None:
 
 def test_flows_check_finds_a_gendered_word_without_the_readers_form(tmp_path: Path) -> None:
     flows, prompts = copied(tmp_path)
-    write(prompts / "es" / "FORMS.yaml", "masculine: [listo, querido]\nfeminine: [lista, querida]\n")
+    write(
+        prompts / "es" / "FORMS.yaml", "masculine: [listo, querido]\nfeminine: [lista, querida]\n"
+    )
     kept = prompts / "es" / "letgo" / "kept_private.j2"
     kept.write_text(kept.read_text(encoding="utf-8") + "\nCuando estés listo.\n", encoding="utf-8")
     chosen = prompts / "es" / "letgo" / "preview.j2"
@@ -117,7 +119,7 @@ async def test_the_form_is_asked_once_in_spanish_and_arabic_and_never_in_english
     again = await ana.sees("¿Cómo quieres que te hable?")  # /language shows it again
     assert len(again.buttons) == 3
 
-    alex, sam = await pair(rig)  # English: never asked
+    alex, _sam = await pair(rig)  # English: never asked
     alex.says("/language")
     await alex.sees("Which language")
     alex.says("/language es")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot.coaching.couples import reschedule
+from bot.coaching.couple_settings import reschedule
 from bot.storage.db import utcnow
 from bot.storage.models import Couple, FlowRun, Partner
 from tests.helpers import Rig, linked_group, pair, passed

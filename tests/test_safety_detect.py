@@ -10,7 +10,8 @@ import pytest
 from scipy.sparse import hstack
 
 from bot.safety.detect import Detector
-from bot.safety.model import TRAINED, Model, Trained, data_hash, shipped_languages
+from bot.safety.learning import data_hash, shipped_languages
+from bot.safety.model import TRAINED, Model, Trained
 from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
 from bot.safety.sets import load_set
@@ -121,7 +122,8 @@ def test_the_fast_scorer_is_the_trained_regression() -> None:
     both must score alike, and the analyzers must cut n-grams exactly as scikit-learn's."""
     from sklearn.linear_model import LogisticRegression
 
-    from bot.safety.model import Analyzer, model_text
+    from bot.safety.model import Analyzer
+    from bot.safety.reading import model_text
 
     model = Model.train(DEVELOPMENT)
     texts = [model_text(e.text) for e in DEVELOPMENT]

@@ -10,36 +10,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from bot.coaching.agreements import AgreementService
 from bot.coaching.couples import Clock, CoupleService
+from bot.coaching.flow_clock import RETRIES, FlowClock, timers
+from bot.coaching.run_messages import addressed
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
-from bot.engine.runner import BREAK, FlowBug, FlowRunner, Input, Outcome, Run, Said
-from bot.engine.schema import Flow, duration_minutes
+from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
+from bot.engine.schema import Flow
 from bot.safety.care import careful
 from bot.storage.db import Database, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.storage.tables import PARTNERS
 from bot.words.buttons import FlowChoice, KeepFlow, SwitchFlow
-from bot.words.texts import Renderer, mention
+from bot.words.texts import Renderer
 
 log = logging.getLogger(__name__)
 # An effect runs inside the step's transaction and may answer with messages.
 Effect = Callable[[Connection, FlowRun, CoupleView, dict[str, Any], datetime], list[Outgoing]]
 # A seed gives a new run context from the couple's data (e.g. this week's appreciations).
 Seed = Callable[[int, datetime], dict[str, Any]]
-RETRIES = 5
 # Longer answers are refused with a kind note (Telegram itself caps a message at 4,096).
 MAX_ANSWER_CHARS = 2000
 
 
-class FlowService:
+class FlowService(FlowClock):
     def __init__(
         self,
         db: Database,
@@ -73,17 +74,7 @@ class FlowService:
         return self.renderer.labels.title(flow) if flow else "the flow"
 
     def _timers(self, run: Run, now: datetime) -> Timers:
-        """The new step's reminder and expiry, from the state or else the flow."""
-        if run.status != "active":
-            return None, None, None
-        flow = self.flows[run.flow_id]
-        state = flow.states[run.state]
-        expires = now + timedelta(minutes=duration_minutes(state.expires or flow.expires))
-        if state.wait is not None:  # nobody to remind: the clock moves it on
-            wake = now + timedelta(minutes=duration_minutes(state.wait))
-            return None, max(expires, wake + timedelta(hours=1)), wake
-        remind = duration_minutes(state.reminder or flow.reminder)
-        return now + timedelta(minutes=remind), expires, None
+        return timers(self.flows[run.flow_id], run, now)
 
     def _key(self, flow: Flow, couple_id: int, owner: int) -> str:
         return f"couple:{couple_id}" if flow.runs_in == "group" else f"person:{owner}"
@@ -95,48 +86,7 @@ class FlowService:
         return Reply(notice=Notice(self.renderer.render(f"common/{template}", **args)))
 
     def outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
-        """Address the engine's messages: a person's private chat, or the couple's group."""
-        out: list[Outgoing] = []
-        for said in saids:
-            buttons = tuple(
-                (Button(label, data=FlowChoice(row.id or 0, said.step, key).pack()),)
-                for key, label in said.choices
-            )
-            if said.person is not None:
-                out.append(Outgoing(chat_id=said.person, text=said.text, buttons=buttons))
-            elif row.in_group and couple.group_chat_id is not None:
-                out.extend(self._in_group(couple, said, buttons))
-            else:  # the group was unlinked mid-flow: fall back to both private chats
-                out.extend(
-                    Outgoing(chat_id=p, text=said.text, buttons=buttons) for p in couple.members
-                )
-        return out
-
-    def _in_group(
-        self, couple: CoupleView, said: Said, buttons: tuple[tuple[Button, ...], ...]
-    ) -> list[Outgoing]:
-        """A step's message in the group. A text step opens Telegram's reply box (ForceReply,
-        aimed at whoever should answer), because under privacy mode only a reply reaches the
-        bot. A message has one keyboard, so the step's own buttons come with its text and the
-        reply box follows in a short message of its own; a break button alone is left out
-        (an earlier one still works)."""
-        group = couple.group_chat_id or 0
-        target = couple.members.get(said.force_reply_to or 0)
-        if target is None and not said.force_reply_all:
-            return [Outgoing(chat_id=group, text=said.text, buttons=buttons)]
-        aimed = (target.id, target.name) if target else None
-        if all(key == BREAK for key, _label in said.choices):
-            return [Outgoing(chat_id=group, text=said.text, force_reply=True, mention=aimed)]
-        name = mention(target.id, target.name) if target else ""
-        return [
-            Outgoing(chat_id=group, text=said.text, buttons=buttons),
-            Outgoing(
-                chat_id=group,
-                text=self.renderer.render("common/reply_here", name=name),
-                force_reply=True,
-                mention=aimed,
-            ),
-        ]
+        return addressed(self.renderer, row, saids, couple)
 
     # ----- starting ------------------------------------------------------------------------
 
@@ -441,77 +391,3 @@ class FlowService:
                 select(PARTNERS.c.safety_at).where(PARTNERS.c.id == person)
             ).scalar()
         return careful(safety_at, self.clock())
-
-    def hold_reminders(self, person: int) -> None:
-        """Pause the person's flows: no reminder until they move on (safety first)."""
-        couple = self.store.couple_of(person)
-        if couple is None:
-            return
-        with self.db.begin() as conn:
-            for row in couple.runs:
-                if person in row.roles.values():
-                    self.store.clear_reminder(conn, row)
-
-    def prompt_again_for(self, person: int) -> list[Outgoing]:
-        """The question a private run is waiting on this person for, asked again."""
-        couple = self.store.couple_of(person)
-        if couple is None:
-            return []
-        for row in couple.runs:
-            run = run_view(row)
-            if row.in_group or person not in self.runner.waiting_for(run):
-                continue
-            saids = [s for s in self.runner.prompt_again(run, couple.members) if s.person == person]
-            return self.outgoing(row, saids, couple)
-        return []
-
-    # ----- breaks --------------------------------------------------------------------------
-
-    def expiry_notes(self, row: FlowRun) -> list[Outgoing]:
-        """What the flow says privately when `row` expires (its `on_expiry`)."""
-        loaded = self.store.load(row.id or 0)
-        if loaded is None:
-            return []
-        _row, couple = loaded
-        return self.outgoing(row, self.runner.on_expiry(run_view(row), couple.members), couple)
-
-    def wake(self, run_id: int) -> Reply:
-        """A `wait:` step is over: the run moves on by itself (the clock calls this)."""
-        loaded = self.store.load(run_id)
-        if loaded is None:
-            return Reply()
-        row, couple = loaded
-        now = self.clock()
-        if (
-            row.status != "active"
-            or row.wake_at is None
-            or row.wake_at > now + timedelta(seconds=1)
-        ):
-            return Reply()  # moved on meanwhile, or not yet
-        outcome = self.runner.wake(run_view(row), couple.members)
-        if not outcome.changed:
-            return Reply()
-        with self.db.begin() as conn:
-            if not self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
-                return Reply()  # somebody else moved it: the clock finds it again if due
-            reply = self._apply_effects(conn, row, outcome, couple)
-        reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
-        return reply
-
-    def end_break(self, run_id: int) -> Reply:
-        """The break is over: check back and ask the current question again."""
-        for _attempt in range(RETRIES):
-            loaded = self.store.load(run_id)
-            if loaded is None:
-                return Reply()
-            row, couple = loaded
-            if row.status != "active" or row.break_until is None:
-                return Reply()
-            if row.break_until > self.clock() + timedelta(seconds=1):
-                return Reply()  # not yet: the clock finds it again when it is due
-            outcome = self.runner.resume(run_view(row), couple.members)
-            now = self.clock()
-            with self.db.begin() as conn:
-                if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
-                    return Reply(messages=self.outgoing(row, outcome.messages, couple))
-        return Reply()

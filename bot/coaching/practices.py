@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 from bot.coaching.flows import Effect, FlowService
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Outgoing
-from bot.engine.check import Names
+from bot.engine.names import Names
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView
 from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES, METIMES

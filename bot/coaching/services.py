@@ -19,7 +19,7 @@ from bot.config import ConfigError, Settings
 from bot.core.events import Event
 from bot.core.outbox import SCHEDULED, Notice, Reply
 from bot.core.work import UnitOfWork
-from bot.engine.check import load_flows
+from bot.engine.loading import load_flows
 from bot.safety.detect import Detector
 from bot.safety.respond import SafetyService, Screened
 from bot.storage.db import Database, pending_migrations, upgrade

@@ -14,16 +14,9 @@ import random
 from pathlib import Path
 
 from bot.safety.detect import Detector, Reading, decide
-from bot.safety.model import (
-    READER_OF,
-    Languages,
-    Model,
-    Trained,
-    data_hash,
-    development_files,
-    everyday,
-    shipped_languages,
-)
+from bot.safety.learning import data_hash, development_files, everyday, shipped_languages
+from bot.safety.model import Languages, Model, Trained
+from bot.safety.reading import READER_OF
 from bot.safety.rules import Rules
 from bot.safety.sets import Example, load_set
 

@@ -1,27 +1,23 @@
 """The second layer: one small classifier per shipped language, for what the rules cannot reach.
 
 Per language, character n-grams (which survive missing accents, umlauts and typos) and word
-n-grams (TF-IDF) feed two logistic regressions (scikit-learn): one says whether a message
-signals danger, one which kind. A third regression tells the languages apart, so a message is
-read in every language it could be in (a German speaker whose Telegram is in English writes
-German; Arabizi is read as Arabic). Long messages are read sentence by sentence as well as
-whole, so one danger sentence inside a paragraph is not diluted.
+n-grams (TF-IDF) feed two logistic regressions (scikit-learn): whether a message signals
+danger, and which kind. A third tells the languages apart, so a message is read in every
+language it could be in (reading.py: Arabizi as Arabic; long messages sentence by sentence).
 
 Training happens at build time, never while a person waits: `us-coach safety train` writes
-`trained.json.gz` with the hash of the development sets it learned from; a test fails when
-the file is stale. Scoring through scikit-learn costs milliseconds of input checking, so the
-weights are kept in dictionaries and a message is scored with the same arithmetic in plain
-Python (test_safety_detect checks the two agree); scikit-learn is imported only to train.
+`trained.json.gz` with the hash of what it learned from (learning.py); a test fails when it
+is stale. The weights are kept in dictionaries and a message is scored with the same
+arithmetic in plain Python (test_safety_detect checks the two agree): scikit-learn's input
+checking costs milliseconds, so it is imported only to train.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,148 +25,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.safety.normalise import normalise
+from bot.safety.learning import data_hash, shipped_languages
+from bot.safety.reading import READERS, model_text, pieces
 from bot.safety.sets import Example
 
 HERE = Path(__file__).resolve().parent
 TRAINED = HERE / "trained.json.gz"
-# Bumped when features or training change, so a shipped model made the old way is stale.
-RECIPE = "8"
 WORD_PATTERN = r"(?u)\b\w\w+\b"
-SENTENCE = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
-MIN_SENTENCE_WORDS = 3
 KIND_FROM = 0.5  # below this danger probability no threshold asks, so no kind is needed
 WHITE = re.compile(r"\s\s+")
-
-
-def model_text(text: str) -> str:
-    """What the classifiers read: the rules' normal form, without accents or umlauts (people
-    type "schlaegt", "schlagt" and "schlägt"; "tambien" and "también")."""
-    clean = normalise(text).replace("ß", "ss")
-    decomposed = unicodedata.normalize("NFD", clean)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-# Arabic is typed in its own script and in Latin letters with digits (Arabizi: "jouzi
-# darabni" is "جوزي ضربني"). Both are also read as one consonant skeleton ("jz drbn"), so
-# what one writer types in one script teaches the classifier the other.
-ARABIZI = {
-    **dict.fromkeys("اأإآٱ", "a"),
-    "ب": "b",
-    "ت": "t",
-    "ث": "th",
-    "ج": "j",
-    "ح": "7",
-    "خ": "5",
-    "د": "d",
-    "ذ": "th",
-    "ر": "r",
-    "ز": "z",
-    "س": "s",
-    "ش": "sh",
-    "ص": "s",
-    "ض": "d",
-    "ط": "t",
-    "ظ": "z",
-    "ع": "3",
-    "غ": "gh",
-    "ف": "f",
-    "ق": "2",
-    "ك": "k",
-    "ل": "l",
-    "م": "m",
-    "ن": "n",
-    "ه": "h",
-    "ة": "a",
-    "و": "w",
-    "ي": "y",
-    "ى": "a",
-    **dict.fromkeys("ءئؤ", "2"),
-    "گ": "g",
-    "چ": "ch",
-    "پ": "p",
-    "ڤ": "v",
-}
-ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")
-
-
-def skeleton(text: str) -> str:
-    """Arabic script and Arabizi alike as Latin consonants and Arabizi digits."""
-    text = ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())
-    text = "".join(ARABIZI.get(c, c) for c in text)
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-    text = text.replace("kh", "5").replace("9", "2").replace("q", "2").replace("8", "5")
-    text = re.sub(r"[aeiouyw]", "", text)
-    return re.sub(r"\s+", " ", re.sub(r"(.)\1+", r"\1", text)).strip()
-
-
-def arabic_text(text: str) -> str:
-    return f"{model_text(text)} {skeleton(text)}"
-
-
-READERS = {"plain": model_text, "arabic": arabic_text}
-READER_OF = {"ar": "arabic"}
-
-
-def pieces(text: str) -> list[str]:
-    """The whole message and, when it has several, each sentence of three words or more."""
-    parts = [p for p in SENTENCE.split(text) if len(p.split()) >= MIN_SENTENCE_WORDS]
-    return [text, *parts] if len(parts) > 1 else [text]
-
-
-def development_files(lang: str) -> list[Path]:
-    """The development sets a language's classifier learns from (never the held-out sets)."""
-    if lang == "en":
-        return [HERE / "development.yaml", *sorted((HERE / "en").glob("development*.yaml"))]
-    return sorted((HERE / lang).glob("development*.yaml"))
-
-
-PROMPTS = HERE.parent.parent / "prompts"
-# The bot's own words about danger are no everyday talk: they stay out of the safe examples.
-NOT_EVERYDAY = ("safety", "safe", "help", "privacy", "forget")
-
-
-def everyday_files(lang: str) -> list[Path]:
-    """The bot's own templates in a language: coaching talk about feelings, struggles,
-    appreciations and plans, which the classifier learns as safe (it once read "Es erinnerte
-    mich an meine Schulzeit" as danger)."""
-    folder = PROMPTS / lang
-    return sorted(p for p in folder.glob("*/*.j2") if not p.stem.startswith(NOT_EVERYDAY))
-
-
-def everyday(lang: str) -> list[Example]:
-    """Each template's sentences, without markup, variables or tags, as safe examples."""
-    found: dict[str, None] = {}
-    for path in everyday_files(lang):
-        text = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}|<[^>]+>", " ", path.read_text("utf-8"))
-        for sentence in SENTENCE.split(text):
-            sentence = " ".join(sentence.split())
-            if len(sentence.split()) >= MIN_SENTENCE_WORDS and "/" not in sentence:
-                found.setdefault(sentence)
-    return [Example(t, False, "everyday", "bot_words") for t in found]
-
-
-def shipped_languages() -> list[str]:
-    return ["en", *sorted(p.parent.name for p in HERE.glob("*/signals.yaml"))]
-
-
-def data_hash(languages: list[str], templates: bool = True) -> str:
-    """The hash of what the classifiers learn from. The development sets ship inside the
-    package; the templates (the everyday words) may live elsewhere in an installed image, so
-    a running bot checks the sets alone and the test suite checks both."""
-    digest = hashlib.sha256(RECIPE.encode())
-    for lang in languages:
-        for path in development_files(lang):
-            digest.update(f"{lang}/{path.name}".encode())
-            digest.update(path.read_bytes())
-    sets = digest.hexdigest()
-    if not templates:
-        return sets
-    for lang in languages:
-        for path in everyday_files(lang):
-            digest.update(f"{lang}/{path.name}".encode())
-            digest.update(path.read_bytes())
-    return f"{sets}:{digest.hexdigest()}"
 
 
 @dataclass(frozen=True)

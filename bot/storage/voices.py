@@ -43,77 +43,86 @@ def voices(conn: Connection, chat_ids: list[int], hint: Hint | None = None) -> d
     chat's person and their partner; a group's couple (plural) and each partner by name."""
     people = sorted({c for c in chat_ids if c > 0} | ({hint[0]} if hint else set()))
     groups = sorted({c for c in chat_ids if c < 0})
-    found: dict[int, Voice] = {}
-    if people:
-        other = PARTNERS.alias("other")
-        rows = conn.execute(
-            select(
-                PARTNERS.c.id,
-                PARTNERS.c.language,
-                PARTNERS.c.language_code,
-                PARTNERS.c.first_name,
-                PARTNERS.c.form,
-                other.c.first_name.label("partner_name"),
-                other.c.form.label("partner_form"),
-            )
-            .outerjoin(
-                other,
-                (other.c.couple_id == PARTNERS.c.couple_id) & (other.c.id != PARTNERS.c.id),
-            )
-            .where(PARTNERS.c.id.in_(people))
-        ).all()
-        for row in rows:
-            code = row.language_code
-            if hint and row.id == hint[0] and hint[1]:
-                code = hint[1]  # what Telegram says now beats what we stored
-            lang = pick(row.language, code)
-            if lang not in GENDERED:
-                found[row.id] = Voice(lang)
-                continue
-            mine = [(row.first_name, row.form or "")]
-            if row.partner_name is not None:
-                mine.append((row.partner_name, row.partner_form or ""))
-            found[row.id] = Voice(lang, row.form or "", row.partner_form or "", tuple(mine))
-        if hint and hint[0] not in found:
-            found[hint[0]] = Voice(pick(None, hint[1]))
+    found = _private(conn, people, hint) if people else {}
     if groups:
-        first, second = PARTNERS.alias("first"), PARTNERS.alias("second")
-        groups_rows = conn.execute(
-            select(
-                COUPLES.c.group_chat_id,
-                COUPLES.c.language,
-                first.c.language.label("first_language"),
-                first.c.language_code,
-                first.c.first_name.label("first_name"),
-                first.c.form.label("first_form"),
-                second.c.first_name.label("second_name"),
-                second.c.form.label("second_form"),
-            )
-            .select_from(COUPLES)
-            .outerjoin(first, (first.c.couple_id == COUPLES.c.id) & (first.c.seat == 1))
-            .outerjoin(second, (second.c.couple_id == COUPLES.c.id) & (second.c.seat == 2))
-            .where(COUPLES.c.group_chat_id.in_(groups))
-        ).all()
-        for group in groups_rows:
-            lang = group.language or pick(group.first_language, group.language_code)
-            known = tuple(
-                (name, form or "")
-                for name, form in (
-                    (group.first_name, group.first_form),
-                    (group.second_name, group.second_form),
-                )
-                if name is not None
-            )
-            if lang not in GENDERED:
-                found[group.group_chat_id] = Voice(lang)
-            else:
-                plural = both(group.first_form, group.second_form)
-                found[group.group_chat_id] = Voice(lang, plural, "", known)
+        found |= _groups(conn, groups)
     # A chat we know nothing of (a group not linked yet) hears whoever is acting in it.
     unknown = Voice(found[hint[0]].lang) if hint else Voice(ENGLISH)
     return {chat: found.get(chat, unknown) for chat in chat_ids} | (
         {hint[0]: found[hint[0]]} if hint else {}
     )
+
+
+def _private(conn: Connection, people: list[int], hint: Hint | None) -> dict[int, Voice]:
+    other = PARTNERS.alias("other")
+    rows = conn.execute(
+        select(
+            PARTNERS.c.id,
+            PARTNERS.c.language,
+            PARTNERS.c.language_code,
+            PARTNERS.c.first_name,
+            PARTNERS.c.form,
+            other.c.first_name.label("partner_name"),
+            other.c.form.label("partner_form"),
+        )
+        .outerjoin(
+            other, (other.c.couple_id == PARTNERS.c.couple_id) & (other.c.id != PARTNERS.c.id)
+        )
+        .where(PARTNERS.c.id.in_(people))
+    ).all()
+    found: dict[int, Voice] = {}
+    for row in rows:
+        code = row.language_code
+        if hint and row.id == hint[0] and hint[1]:
+            code = hint[1]  # what Telegram says now beats what we stored
+        lang = pick(row.language, code)
+        if lang not in GENDERED:
+            found[row.id] = Voice(lang)
+            continue
+        mine = [(row.first_name, row.form or "")]
+        if row.partner_name is not None:
+            mine.append((row.partner_name, row.partner_form or ""))
+        found[row.id] = Voice(lang, row.form or "", row.partner_form or "", tuple(mine))
+    if hint and hint[0] not in found:
+        found[hint[0]] = Voice(pick(None, hint[1]))
+    return found
+
+
+def _groups(conn: Connection, groups: list[int]) -> dict[int, Voice]:
+    first, second = PARTNERS.alias("first"), PARTNERS.alias("second")
+    rows = conn.execute(
+        select(
+            COUPLES.c.group_chat_id,
+            COUPLES.c.language,
+            first.c.language.label("first_language"),
+            first.c.language_code,
+            first.c.first_name.label("first_name"),
+            first.c.form.label("first_form"),
+            second.c.first_name.label("second_name"),
+            second.c.form.label("second_form"),
+        )
+        .select_from(COUPLES)
+        .outerjoin(first, (first.c.couple_id == COUPLES.c.id) & (first.c.seat == 1))
+        .outerjoin(second, (second.c.couple_id == COUPLES.c.id) & (second.c.seat == 2))
+        .where(COUPLES.c.group_chat_id.in_(groups))
+    ).all()
+    found: dict[int, Voice] = {}
+    for group in rows:
+        lang = group.language or pick(group.first_language, group.language_code)
+        if lang not in GENDERED:
+            found[group.group_chat_id] = Voice(lang)
+            continue
+        known = tuple(
+            (name, form or "")
+            for name, form in (
+                (group.first_name, group.first_form),
+                (group.second_name, group.second_form),
+            )
+            if name is not None
+        )
+        plural = both(group.first_form, group.second_form)
+        found[group.group_chat_id] = Voice(lang, plural, "", known)
+    return found
 
 
 def translated(message: Outgoing, voice: Voice | str) -> Outgoing:

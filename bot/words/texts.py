@@ -210,9 +210,7 @@ class Renderer:
 
     def render(self, name: str, /, **context: Any) -> Words:
         """Telegram HTML: what a person typed is escaped."""
-        return Voiced(
-            self.render_in(ENGLISH, name, **context), partial(self._again, name, context)
-        )
+        return Voiced(self.render_in(ENGLISH, name, **context), partial(self._again, name, context))
 
     def label(self, name: str, /, **context: Any) -> Words:
         """A button label or a toast: plain text, shown as written."""

@@ -1,0 +1,293 @@
+"""The couple's settings: the time zone (a tap for each zone their language suggests, a
+shared location, or a typed name), the weekly meeting's day and time, pausing nudges, and
+each person's quiet hours.
+
+Part of CoupleService (bot/coaching/couples.py), kept apart because it is a feature of its
+own: what it needs from the service is declared below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy import update
+
+from bot.coaching import timezones
+from bot.coaching.schedule import next_weekly
+from bot.core.events import Event
+from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.storage.db import Database
+from bot.storage.models import Couple, Partner
+from bot.storage.tables import PARTNERS
+from bot.storage.voices import languages
+from bot.words.buttons import TimezoneChoice
+from bot.words.languages import Words
+from bot.words.parsing import (
+    ParseError,
+    WeeklySlot,
+    parse_quiet_hours,
+    parse_timezone,
+    parse_weekly_slot,
+)
+from bot.words.texts import Renderer
+
+
+def reschedule(couple: Couple, now: datetime) -> None:
+    """Set the couple's next weekly prompt from their day, time and timezone."""
+    if couple.meeting_day is None or not couple.meeting_time:
+        couple.next_prompt_at = None
+        return
+    couple.next_prompt_at = next_weekly(
+        now, couple.meeting_day, couple.meeting_time, couple.timezone
+    )
+
+
+# The hot path's statements, built once (see bot/storage/runs.py).
+
+
+class CoupleSettings:
+    db: Database
+    renderer: Renderer
+    clock: Callable[[], datetime]
+
+    def say(self, chat_id: int, template: str, /, **context: object) -> Outgoing:
+        raise NotImplementedError
+
+    def reply(self, event: Event, template: str, /, **context: object) -> Reply:
+        raise NotImplementedError
+
+    def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
+        raise NotImplementedError
+
+    def change_couple(self, couple: Couple, change: Callable[[Couple], None]) -> None:
+        raise NotImplementedError
+
+    def not_paired(self, event: Event) -> Reply:
+        raise NotImplementedError
+
+    @staticmethod
+    def _said_in_own_group(event: Event, couple: Couple) -> bool:
+        """The partner read it in the couple's group: a private notice would say it twice."""
+        return event.in_group and couple.group_chat_id == event.chat_id
+
+    def set_timezone(self, event: Event, argument: str) -> Reply:
+        """/timezone: the question with a tap for each suggested zone (and, in private, a key
+        to share a location); a typed zone name still works."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        if not argument.strip():
+            asked = self.timezone_question(
+                event.chat_id, event.in_group, event.person.language_code, couple.timezone
+            )
+            return Reply().add(*asked)
+        try:
+            name = parse_timezone(argument)
+        except ParseError:
+            return self.reply(event, "timezone_bad", given=argument[:64])
+        return self._use_timezone(event, couple, other, name)
+
+    def choose_timezone(self, event: Event, zone: str) -> Reply:
+        """A suggested zone tapped ("other": ask again)."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        if zone == "other":
+            asked = self.timezone_question(
+                event.chat_id, event.in_group, event.person.language_code, couple.timezone
+            )
+            return Reply().add(*asked)
+        try:
+            name = parse_timezone(zone)
+        except ParseError:  # forged
+            return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
+        return self._use_timezone(event, couple, other, name)
+
+    def located(self, event: Event) -> Reply:
+        """A shared location: its zone, to confirm (a border town can be nearer a city over
+        the border). The location itself is used for this and kept nowhere."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        assert event.location is not None
+        zone = timezones.nearest(*event.location)
+        now = self.clock()
+        buttons = (
+            (
+                Button(
+                    self.renderer.label("common/timezone_yes_button"),
+                    data=TimezoneChoice(zone).pack(),
+                ),
+            ),
+            (
+                Button(
+                    self.renderer.label("common/timezone_other_button"),
+                    data=TimezoneChoice("other").pack(),
+                ),
+            ),
+        )
+        text = self.renderer.render(
+            "common/timezone_found",
+            city=Words(timezones.city(zone, "en"), partial(timezones.city, zone)),
+            time=timezones.time_in(zone, now, "en"),
+        )
+        return Reply().add(Outgoing(event.chat_id, text, buttons))
+
+    def timezone_question(
+        self, chat_id: int, in_group: bool, language_code: str | None, current: str = "UTC"
+    ) -> list[Outgoing]:
+        """Which time zone? A tap for each zone suggested by the chat's language (and the
+        region Telegram gives), each with its time now; in a private chat, also a key to
+        share a location."""
+        now = self.clock()
+        with self.db.connect() as conn:
+            lang = languages(conn, [chat_id], (chat_id, language_code))[chat_id]
+        zones = timezones.suggested(lang, language_code)
+        buttons = tuple(
+            (Button(self._zone_words(zone, now), data=TimezoneChoice(zone).pack()),)
+            for zone in zones
+        )
+        unset = current == "UTC"
+        asked = [
+            Outgoing(
+                chat_id,
+                self.renderer.render(
+                    "common/timezone_ask", current=None if unset else self._zone_words(current, now)
+                ),
+                buttons,
+            )
+        ]
+        if not in_group:  # Telegram asks for a location only in private chats
+            asked.append(
+                Outgoing(
+                    chat_id,
+                    self.renderer.render("common/timezone_location"),
+                    ask_location=self.renderer.label("common/timezone_location_button"),
+                )
+            )
+        return asked
+
+    @staticmethod
+    def _zone_words(zone: str, now: datetime) -> Words:
+        """ "Wien · 10:42", in each reader's language."""
+        return Words(
+            timezones.label(zone, "en", now), lambda lang: timezones.label(zone, lang, now)
+        )
+
+    def _use_timezone(
+        self, event: Event, couple: Couple, other: Partner | None, name: str
+    ) -> Reply:
+        def to_timezone(row: Couple) -> None:
+            row.timezone = name
+            reschedule(row, self.clock())
+
+        self.change_couple(couple, to_timezone)
+        place = self._zone_words(name, self.clock())
+        said = self.say(event.chat_id, "timezone_set", timezone=place)
+        # The location key, if it was offered, goes away again.
+        reply = Reply().add(replace(said, remove_keyboard=not event.in_group))
+        if other is not None and not self._said_in_own_group(event, couple):
+            reply.add(
+                self.say(
+                    other.id,
+                    "partner_set_timezone",
+                    partner=event.person.first_name,
+                    timezone=place,
+                )
+            )
+        return reply
+
+    def schedule(self, event: Event, argument: str) -> Reply:
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        if not argument.strip():
+            slot = (
+                WeeklySlot(couple.meeting_day, couple.meeting_time)
+                if couple.meeting_day is not None and couple.meeting_time
+                else None
+            )
+            return self.reply(event, "schedule_show", slot=slot, timezone=couple.timezone)
+        try:
+            slot = parse_weekly_slot(argument)
+        except ParseError:
+            return self.reply(event, "schedule_bad", given=argument[:64])
+
+        def to_slot(row: Couple) -> None:
+            row.meeting_day, row.meeting_time = slot.day, slot.time
+            reschedule(row, self.clock())
+
+        self.change_couple(couple, to_slot)
+        reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
+        if other is not None and not self._said_in_own_group(event, couple):
+            reply.add(
+                self.say(
+                    other.id,
+                    "partner_set_schedule",
+                    partner=event.person.first_name,
+                    slot=slot,
+                    timezone=couple.timezone,
+                )
+            )
+        return reply
+
+    def set_paused(self, event: Event, paused: bool) -> Reply:
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        couple, other = found
+        was = couple.paused
+        if not paused and self._unhush(event.person.id) and not was:
+            # Only this person's quiet pause (after a safety answer) was on: lift it privately.
+            return Reply().add(self.say(event.person.id, "safety_resumed"))
+
+        def to_paused(row: Couple) -> None:
+            row.paused = paused
+            if not paused:  # slots that passed while paused are not owed
+                reschedule(row, self.clock())
+
+        self.change_couple(couple, to_paused)
+        word = "paused" if paused else "resumed"
+        if was == paused:
+            return self.reply(event, f"already_{word}")
+        reply = self.reply(event, word)
+        if other is not None:
+            reply.add(self.say(other.id, f"partner_{word}", partner=event.person.first_name))
+        return reply
+
+    def _unhush(self, person: int) -> bool:
+        """Lift a quiet pause; whether there was one."""
+        with self.db.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(PARTNERS)
+                    .where(PARTNERS.c.id == person, PARTNERS.c.hushed.is_(True))
+                    .values(hushed=False)
+                ).rowcount
+            )
+
+    def set_quiet(self, event: Event, argument: str) -> Reply:
+        """Show or set the person's quiet hours (no private nudges inside them)."""
+        found = self._require_couple(event)
+        if isinstance(found, Reply):
+            return found
+        with self.db.session() as session:
+            me = session.get(Partner, event.person.id)
+            assert me is not None
+            if not argument.strip():
+                return self.reply(event, "quiet_show", start=me.quiet_start, end=me.quiet_end)
+            try:
+                me.quiet_start, me.quiet_end = parse_quiet_hours(argument)
+            except ParseError:
+                return self.reply(event, "quiet_bad", given=argument[:64])
+            session.add(me)
+            session.commit()
+            return self.reply(event, "quiet_set", start=me.quiet_start, end=me.quiet_end)
+
+    # ----- the couple's group --------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""What the clock does to flow runs: a `wait:` step that is over, a break that ended, a run
+that expired, and the reminders a safety answer holds back.
+
+Part of FlowService (bot/coaching/flows.py): the run writes go through the same store and
+version check as a person's answer; what it needs from the service is declared below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from bot.core.outbox import Outgoing, Reply
+from bot.engine.runner import FlowRunner, Outcome, Run, Said
+from bot.engine.schema import Flow, duration_minutes
+from bot.storage.db import Database
+from bot.storage.models import FlowRun
+from bot.storage.runs import CoupleView, RunStore, Timers, run_view
+
+RETRIES = 5
+
+
+def timers(flow: Flow, run: Run, now: datetime) -> Timers:
+    """The new step's reminder and expiry, from the state or else the flow."""
+    if run.status != "active":
+        return None, None, None
+    state = flow.states[run.state]
+    expires = now + timedelta(minutes=duration_minutes(state.expires or flow.expires))
+    if state.wait is not None:  # nobody to remind: the clock moves it on
+        wake = now + timedelta(minutes=duration_minutes(state.wait))
+        return None, max(expires, wake + timedelta(hours=1)), wake
+    remind = duration_minutes(state.reminder or flow.reminder)
+    return now + timedelta(minutes=remind), expires, None
+
+
+class FlowClock:
+    db: Database
+    store: RunStore
+    runner: FlowRunner
+    clock: Callable[[], datetime]
+
+    def outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
+        raise NotImplementedError
+
+    def _timers(self, run: Run, now: datetime) -> Timers:
+        raise NotImplementedError
+
+    def _apply_effects(
+        self, conn: Connection, row: FlowRun, outcome: Outcome, couple: CoupleView
+    ) -> Reply:
+        raise NotImplementedError
+
+    def hold_reminders(self, person: int) -> None:
+        """Pause the person's flows: no reminder until they move on (safety first)."""
+        couple = self.store.couple_of(person)
+        if couple is None:
+            return
+        with self.db.begin() as conn:
+            for row in couple.runs:
+                if person in row.roles.values():
+                    self.store.clear_reminder(conn, row)
+
+    def prompt_again_for(self, person: int) -> list[Outgoing]:
+        """The question a private run is waiting on this person for, asked again."""
+        couple = self.store.couple_of(person)
+        if couple is None:
+            return []
+        for row in couple.runs:
+            run = run_view(row)
+            if row.in_group or person not in self.runner.waiting_for(run):
+                continue
+            saids = [s for s in self.runner.prompt_again(run, couple.members) if s.person == person]
+            return self.outgoing(row, saids, couple)
+        return []
+
+    # ----- breaks --------------------------------------------------------------------------
+
+    def expiry_notes(self, row: FlowRun) -> list[Outgoing]:
+        """What the flow says privately when `row` expires (its `on_expiry`)."""
+        loaded = self.store.load(row.id or 0)
+        if loaded is None:
+            return []
+        _row, couple = loaded
+        return self.outgoing(row, self.runner.on_expiry(run_view(row), couple.members), couple)
+
+    def wake(self, run_id: int) -> Reply:
+        """A `wait:` step is over: the run moves on by itself (the clock calls this)."""
+        loaded = self.store.load(run_id)
+        if loaded is None:
+            return Reply()
+        row, couple = loaded
+        now = self.clock()
+        if (
+            row.status != "active"
+            or row.wake_at is None
+            or row.wake_at > now + timedelta(seconds=1)
+        ):
+            return Reply()  # moved on meanwhile, or not yet
+        outcome = self.runner.wake(run_view(row), couple.members)
+        if not outcome.changed:
+            return Reply()
+        with self.db.begin() as conn:
+            if not self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
+                return Reply()  # somebody else moved it: the clock finds it again if due
+            reply = self._apply_effects(conn, row, outcome, couple)
+        reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
+        return reply
+
+    def end_break(self, run_id: int) -> Reply:
+        """The break is over: check back and ask the current question again."""
+        for _attempt in range(RETRIES):
+            loaded = self.store.load(run_id)
+            if loaded is None:
+                return Reply()
+            row, couple = loaded
+            if row.status != "active" or row.break_until is None:
+                return Reply()
+            if row.break_until > self.clock() + timedelta(seconds=1):
+                return Reply()  # not yet: the clock finds it again when it is due
+            outcome = self.runner.resume(run_view(row), couple.members)
+            now = self.clock()
+            with self.db.begin() as conn:
+                if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
+                    return Reply(messages=self.outgoing(row, outcome.messages, couple))
+        return Reply()

@@ -1,0 +1,168 @@
+"""Two women, two men and two people who chose no gender, in Spanish and in Arabic, go through
+Let go (handing off to Lean in), Repair, the check-in and the weekly meeting in their group,
+end to end. Every message each of them receives is checked against the language's form table
+(prompts/<lang>/FORMS.yaml, the one `flows check` enforces): two women never read a masculine
+word, two men never a feminine one, and where nobody chose, no gendered word at all. A couple
+of one gender makes the check exact: every gendered word in their chats, whether it speaks to
+them, about the partner or to both in the group, must be theirs.
+
+The walk presses buttons by their data (`f:<run>:<step>:<choice>`), which never changes with
+the language, so it does not depend on how a translator words a button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot import PROJECT_ROOT
+from bot.emulator import Human
+from bot.engine.check_words import forms
+from bot.engine.loading import load_flows
+from bot.storage.tables import RUNS
+from tests.helpers import Rig, time_passes_for_waits
+
+FLOWS = load_flows(PROJECT_ROOT / "flows", PROJECT_ROOT / "prompts")
+PEOPLE = {
+    ("es", "f"): ("Ana", "Lucía"),
+    ("es", "m"): ("Omar", "Diego"),
+    ("es", "n"): ("Alex", "Sam"),
+    ("ar", "f"): ("Layla", "Mona"),
+    ("ar", "m"): ("Omar", "Karim"),
+    ("ar", "n"): ("Alex", "Sam"),
+}
+# What the partners type: gender-free, and nothing the safety check should stop.
+TYPED = {
+    "es": "Hoy fue un día largo en el trabajo",
+    "ar": "كان اليوم طويلًا في العمل",
+}
+# Buttons a walk does not take: they leave the practice or go back a step.
+AVOID = {"not_now", "change", "keep", "cant", "later", "stop", "no", "not_yet", "skip"}
+
+
+def flow_buttons(message: Any, run_id: int, step: int) -> list[str]:
+    return [
+        b["callback_data"]
+        for row in (message.reply_markup or {}).get("inline_keyboard", [])
+        for b in row
+        if b.get("callback_data", "").startswith(f"f:{run_id}:{step}:")
+    ]
+
+
+async def pair_in(rig: Rig, lang: str, form: str) -> tuple[Human, Human, Any]:
+    first, second = PEOPLE[lang, form]
+    a = rig.person(first, language_code=lang)
+    b = rig.person(second, language_code=lang)
+    for person in (a, b):
+        person.says("/start")
+        await rig.talk.settle()
+        asked = next(m for m in rig.talk.unread(person.private) if _has(m, "form:"))
+        rig.server.user_presses(person.user, asked, f"form:{form}")
+        await rig.talk.settle()
+    a.says("/invite")
+    await rig.talk.settle()
+    invite = next(m for m in rig.talk.unread(a.private) if "?start=" in m.text)
+    b.says(f"/start {invite.text.split('?start=')[1].split()[0]}")
+    await rig.talk.settle()
+    group = rig.talk.group("Nosotros" if lang == "es" else "نحن", a, b)
+    rig.server.add_bot_to_group(group, a.user)
+    await rig.talk.settle()
+    a.says("/link", group)
+    await rig.talk.settle()
+    return a, b, group
+
+
+def _has(message: Any, prefix: str) -> bool:
+    return any(
+        b.get("callback_data", "").startswith(prefix)
+        for row in (message.reply_markup or {}).get("inline_keyboard", [])
+        for b in row
+    )
+
+
+async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lang: str) -> None:
+    """Take a practice from start to end: the first forward button on the current step, or
+    typed words where the step asks for them (a reply in the group), until the run ends."""
+    flow = FLOWS[flow_id]
+    for _ in range(120):
+        await rig.talk.settle()
+        with rig.engine.connect() as conn:
+            run = conn.execute(
+                select(RUNS).where(RUNS.c.flow_id == flow_id).order_by(RUNS.c.id.desc())
+            ).first()
+        assert run is not None, f"{flow_id} never started"
+        if run.status != "active":
+            return
+        state = flow.states[run.state]
+        if state.wait is not None:
+            time_passes_for_waits(rig.engine)
+            continue
+        acted = False
+        chats = [(p, p.private) for p in people.values()] + [(p, group) for p in people.values()]
+        for person, chat in chats:
+            for message in reversed(rig.server.bot_messages(chat.id)):
+                data = [
+                    d
+                    for d in flow_buttons(message, run.id, run.step)
+                    if d.split(":")[3] not in AVOID
+                ]
+                if data and person.id in _allowed(run, state):
+                    rig.server.user_presses(person.user, message, data[0])
+                    acted = True
+                    break
+        if acted:
+            continue
+        if state.takes_text:
+            for person_id in _allowed(run, state) - {int(k) for k in run.marks.get("answered", {})}:
+                person = people[person_id]
+                if run.in_group:
+                    prompt = rig.server.bot_messages(group.id)[-1]
+                    person.replies(prompt, TYPED[lang])
+                else:
+                    person.says(TYPED[lang])
+            continue
+        raise AssertionError(f"{flow_id} is stuck at {run.state}")
+    raise AssertionError(f"{flow_id} never ended")
+
+
+def _allowed(run: Any, state: Any) -> set[int]:
+    roles = {k: int(v) for k, v in run.roles.items()}
+    if state.to in ("both", "group"):
+        return set(roles.values())
+    return {roles[state.to]}
+
+
+@pytest.mark.parametrize("form", ["f", "m", "n"])
+@pytest.mark.parametrize("lang", ["es", "ar"])
+async def test_each_person_reads_their_own_form_and_their_partners(
+    rig: Rig, lang: str, form: str
+) -> None:
+    a, b, group = await pair_in(rig, lang, form)
+    people = {a.id: a, b.id: b}
+    a.says("/letgo")
+    await walk(rig, people, group, "letgo", lang)
+    await walk(rig, people, group, "leanin", lang)  # Let go handed off to the partner
+    b.says("/repair")
+    await walk(rig, people, group, "repair", lang)
+    for person in (a, b):
+        person.says("/checkin")
+        await walk(rig, people, group, "checkin", lang)
+    a.says("/sotu", group)
+    await walk(rig, people, group, "sotu", lang)
+    await rig.talk.settle()
+
+    table = forms(PROJECT_ROOT / "prompts", lang)
+    other = {"f": "m", "m": "f"}.get(form)
+    own = 0
+    for chat in (a.private, b.private, group):
+        for message in rig.server.bot_messages(chat.id):
+            text = message.text.replace(TYPED[lang], " ")
+            if other is None:  # nobody chose: the neutral wording only
+                assert not table.gendered(text), (chat.id, table.gendered(text), text)
+                continue
+            assert not table.of_gender(text, other), (chat.id, table.of_gender(text, other), text)
+            own += len(table.of_gender(text, form))
+        rig.talk.mark_read(chat)
+    if other is not None:  # the forms are in use, not only avoided
+        assert own >= 3, own
