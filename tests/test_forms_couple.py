@@ -11,6 +11,7 @@ the language, so it does not depend on how a translator words a button."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -38,7 +39,7 @@ TYPED = {
     "ar": "كان اليوم طويلًا في العمل",
 }
 # Buttons a walk does not take: they leave the practice or go back a step.
-AVOID = {"not_now", "change", "keep", "cant", "later", "stop", "no", "not_yet", "skip"}
+AVOID = {"not_now", "change", "keep", "cant", "later", "stop", "no", "not_yet", "skip", "_break"}
 
 
 def flow_buttons(message: Any, run_id: int, step: int) -> list[str]:
@@ -85,6 +86,7 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
     """Take a practice from start to end: the first forward button on the current step, or
     typed words where the step asks for them (a reply in the group), until the run ends."""
     flow = FLOWS[flow_id]
+    picked: set[tuple[int, int, int]] = set()
     for _ in range(120):
         await rig.talk.settle()
         with rig.engine.connect() as conn:
@@ -95,8 +97,9 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
         if run.status != "active":
             return
         state = flow.states[run.state]
-        if state.wait is not None:
+        if state.wait is not None:  # the bot's own clock moves it on once it is due
             time_passes_for_waits(rig.engine)
+            await moved_on(rig, run.id, run.step)
             continue
         acted = False
         chats = [(p, p.private) for p in people.values()] + [(p, group) for p in people.values()]
@@ -107,6 +110,11 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
                     for d in flow_buttons(message, run.id, run.step)
                     if d.split(":")[3] not in AVOID
                 ]
+                if state.pick and data:  # pick one feeling, then the button that goes on
+                    mark = (run.id, run.step, person.id)
+                    onward = [d for d in data if state.choices[d.split(":")[3]].next]
+                    data = onward if mark in picked else [d for d in data if d not in onward]
+                    picked.add(mark)
                 if data and person.id in _allowed(run, state):
                     rig.server.user_presses(person.user, message, data[0])
                     acted = True
@@ -124,6 +132,16 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
             continue
         raise AssertionError(f"{flow_id} is stuck at {run.state}")
     raise AssertionError(f"{flow_id} never ended")
+
+
+async def moved_on(rig: Rig, run_id: int, step: int) -> None:
+    for _ in range(600):
+        with rig.engine.connect() as conn:
+            now = conn.execute(select(RUNS.c.step).where(RUNS.c.id == run_id)).scalar()
+        if now != step:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {run_id} never woke from step {step}")
 
 
 def _allowed(run: Any, state: Any) -> set[int]:

@@ -260,7 +260,7 @@ def test_the_trend_chart_and_the_help_lines_speak_the_language_too() -> None:
     renderer = Renderer(PROMPTS)
     chart = Outgoing(1, "x", chart=({},), chart_labels=renderer.label("common/trend_chart_labels"))
     arabic = translated(chart, "ar").chart_labels
-    assert arabic is not None and arabic.splitlines()[0] == "تقييماتك الذاتية"
+    assert arabic is not None and arabic.splitlines()[0] == "وقفاتك مع النفس"
     assert translated(chart, "de").chart_labels.splitlines()[4] == "Autonomie"  # type: ignore[union-attr]
     rows = [{"spectrum": 0.1, "autonomy": 3, "competence": 4, "relatedness": 2}] * 2
     assert trend_chart(rows, arabic.splitlines()) != trend_chart(rows)  # drawn in Arabic

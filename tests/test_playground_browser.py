@@ -229,7 +229,7 @@ async def test_one_flow_in_each_language(page: Page) -> None:
     await language(page, "sam", "ar")
     await page.get_by_role("button", name="Pair Alex and Sam").click()
     await sees(page, "alex", "seid jetzt hier ein Paar")
-    await sees(page, "sam", "مرتبطان الآن هنا")
+    await sees(page, "sam", "تمّ الارتباط بينك وبين")
 
     # German: Let go, kept private at the preview.
     await say(page, "alex", "/letgo")
@@ -244,11 +244,11 @@ async def test_one_flow_in_each_language(page: Page) -> None:
     # Arabic: "you" time, right to left on the page.
     await say(page, "sam", "/metime")
     await press(page, "sam", "لنخطط له")
-    await sees(page, "sam", "ماذا ستفعل")
+    await sees(page, "sam", "ما خطتك؟")
     await say(page, "sam", "الرسم مع صديقتي")
-    await sees(page, "sam", "أرسل يومًا ووقتًا")
+    await sees(page, "sam", "يكفي يوم ووقت")
     await say(page, "sam", "السبت 15:00")  # the example's own words
-    await sees(page, "sam", "ليشجّعك")
+    await sees(page, "sam", "قليل من التشجيع يفيد")
     await press(page, "sam", "نعم، لا مانع")
     planned = column(page, "sam").locator(".msg.bot", has_text="السبت 15:00").last
     await expect(planned).to_be_visible(timeout=30_000)

@@ -64,7 +64,7 @@ class FlowReminders(Nudging):
                 for s in self.flows.runner.prompt_again(run, couple.members)
                 if s.person is None or s.person in waiting
             ]
-            note = self.renderer.render("common/reminder", title=flow.title)
+            title = self.renderer.labels.title(flow)  # in each reader's language
             timezone = (
                 conn.execute(
                     select(COUPLES.c.timezone).where(COUPLES.c.id == row.couple_id)
@@ -73,8 +73,10 @@ class FlowReminders(Nudging):
             )
             people = {p.id: p for p in self.people(conn, row.couple_id)}
             for message in self.flows.outgoing(row, saids, couple):
+                person = people.get(message.chat_id)
+                # To one person, or to both in the group: the note is said to whoever reads it.
+                note = self.renderer.render("common/reminder", title=title, group=person is None)
                 for each in (Outgoing(message.chat_id, note), message):
-                    person = people.get(message.chat_id)
                     if person is None:  # the group
                         self.queue(conn, each, row.couple_id, now, now)
                     else:
