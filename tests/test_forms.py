@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.engine.check_words import forms, glossary
@@ -136,3 +137,22 @@ async def test_a_forged_form_changes_nothing(rig: Rig) -> None:
     with rig.engine.connect() as conn:
         form = conn.execute(select(PARTNERS.c.form).where(PARTNERS.c.id == omar.user.id)).scalar()
     assert form is None
+
+
+@pytest.mark.parametrize(
+    ("form", "said", "not_said"), [("f", "sola", "solo"), ("m", "solo", "sola")]
+)
+async def test_a_safety_answer_speaks_to_a_woman_and_a_man_in_their_own_form(
+    rig: Rig, form: str, said: str, not_said: str
+) -> None:
+    """Spanish is written without gender wherever that reads naturally; where it does not
+    (the safety answers' "you are not alone"), the person's form is used."""
+    ana = rig.person("Ana", language_code="es")
+    ana.says("/start")
+    await ana.sees("Soy Us Coach")
+    asked = await ana.sees("¿Cómo quieres que te hable?")
+    rig.server.user_presses(ana.user, asked, f"form:{form}")
+    await ana.sees("✅")
+    ana.says("Mi pareja me pegó anoche otra vez")
+    answer = await ana.sees("Gracias por contármelo")
+    assert f"No estás {said}" in answer.text and f"No estás {not_said}" not in answer.text

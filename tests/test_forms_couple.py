@@ -12,6 +12,7 @@ the language, so it does not depend on how a translator words a button."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -64,7 +65,8 @@ async def pair_in(rig: Rig, lang: str, form: str) -> tuple[Human, Human, Any]:
     a.says("/invite")
     await rig.talk.settle()
     invite = next(m for m in rig.talk.unread(a.private) if "?start=" in m.text)
-    b.says(f"/start {invite.text.split('?start=')[1].split()[0]}")
+    code = re.findall(r"start=([\w-]+)", invite.text)[0]
+    b.says(f"/start {code}")
     await rig.talk.settle()
     group = rig.talk.group("Nosotros" if lang == "es" else "نحن", a, b)
     rig.server.add_bot_to_group(group, a.user)
@@ -87,6 +89,7 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
     typed words where the step asks for them (a reply in the group), until the run ends."""
     flow = FLOWS[flow_id]
     picked: set[tuple[int, int, int]] = set()
+    wrote: set[tuple[int, int, int]] = set()
     for _ in range(120):
         await rig.talk.settle()
         with rig.engine.connect() as conn:
@@ -101,6 +104,13 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
             time_passes_for_waits(rig.engine)
             await moved_on(rig, run.id, run.step)
             continue
+        if state.collect:  # each writes once (the step wants at least one), then goes on
+            writers = {p for p in _allowed(run, state) if (run.id, run.step, p) not in wrote}
+            for person_id in writers:
+                wrote.add((run.id, run.step, person_id))
+                _type(rig, people[person_id], group, run.in_group, lang)
+            if writers:
+                continue
         acted = False
         chats = [(p, p.private) for p in people.values()] + [(p, group) for p in people.values()]
         for person, chat in chats:
@@ -123,15 +133,19 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
             continue
         if state.takes_text:
             for person_id in _allowed(run, state) - {int(k) for k in run.marks.get("answered", {})}:
-                person = people[person_id]
-                if run.in_group:
-                    prompt = rig.server.bot_messages(group.id)[-1]
-                    person.replies(prompt, TYPED[lang])
-                else:
-                    person.says(TYPED[lang])
+                _type(rig, people[person_id], group, run.in_group, lang)
             continue
         raise AssertionError(f"{flow_id} is stuck at {run.state}")
     raise AssertionError(f"{flow_id} never ended")
+
+
+def _type(rig: Rig, person: Human, group: Any, in_group: bool, lang: str) -> None:
+    """Words for a text step: in the group, a reply to the bot's last message (privacy mode
+    lets only replies reach the bot)."""
+    if in_group:
+        person.replies(rig.server.bot_messages(group.id)[-1], TYPED[lang])
+    else:
+        person.says(TYPED[lang])
 
 
 async def moved_on(rig: Rig, run_id: int, step: int) -> None:
@@ -182,5 +196,8 @@ async def test_each_person_reads_their_own_form_and_their_partners(
             assert not table.of_gender(text, other), (chat.id, table.of_gender(text, other), text)
             own += len(table.of_gender(text, form))
         rig.talk.mark_read(chat)
-    if other is not None:  # the forms are in use, not only avoided
+    if other is not None and lang == "ar":  # Arabic's forms are in use, not only avoided
         assert own >= 3, own
+    # Spanish texts are written without gender wherever that reads naturally (the native
+    # writers' choice, prompts/es/GLOSSARY.md); the safety answers use the reader's form
+    # (tests/test_forms.py).
