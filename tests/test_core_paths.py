@@ -112,7 +112,7 @@ async def test_a_renamed_meeting_flow_still_starts_from_the_weekly_prompt(
     text = (flows / "sotu.yaml").read_text().replace("id: sotu", "id: meeting", 1)
     (flows / "sotu.yaml").unlink()
     (flows / "meeting.yaml").write_text(text)
-    for language in prompts.iterdir():  # its words, in every language, move with it
+    for language in (p for p in prompts.iterdir() if p.is_dir()):  # its words move with it
         (language / "sotu").rename(language / "meeting")
     db_path = tmp_path / "coach.db"
     bot = await start_bot(
