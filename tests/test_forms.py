@@ -22,6 +22,12 @@ def write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def edit(path: Path, old: str = "", new: str = "", *, add: str = "") -> None:
+    """A translator's slip planted in a copied template: `old` replaced, or a line added."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text((text.replace(old, new) if old else text) + add, encoding="utf-8")
+
+
 def test_a_template_speaks_to_and_about_each_person_in_their_form(tmp_path: Path) -> None:
     write(tmp_path / "en" / "common" / "ready.j2", "Ready, {{ name }}? {{ other }} listened.")
     write(
@@ -60,13 +66,8 @@ def test_flows_check_finds_a_gendered_word_without_the_readers_form(tmp_path: Pa
     write(
         prompts / "es" / "FORMS.yaml", "masculine: [listo, querido]\nfeminine: [lista, querida]\n"
     )
-    kept = prompts / "es" / "letgo" / "kept_private.j2"
-    kept.write_text(kept.read_text(encoding="utf-8") + "\nCuando estés listo.\n", encoding="utf-8")
-    chosen = prompts / "es" / "letgo" / "preview.j2"
-    chosen.write_text(
-        chosen.read_text(encoding="utf-8") + '\n{{ g("Querido", "Querida", "Hola") }}.\n',
-        encoding="utf-8",
-    )
+    edit(prompts / "es" / "letgo" / "kept_private.j2", add="\nCuando estés listo.\n")
+    edit(prompts / "es" / "letgo" / "preview.j2", add='\n{{ g("Querido", "Querida", "Hola") }}.\n')
     found = problems_of(flows, prompts)
     assert ("prompts/es/letgo/kept_private.j2", "gender", False) in found
     assert not {p for p in found if p[0] == "prompts/es/letgo/preview.j2"}  # inside g(): fine
@@ -85,15 +86,8 @@ def test_flows_check_holds_each_language_to_its_glossary(tmp_path: Path) -> None
         ("Let go", "Sich öffnen", ("Loslassen",))
     ]
     assert forms(prompts, "de").never
-    title = prompts / "de" / "letgo" / "start_small.j2"
-    title.write_text(
-        title.read_text(encoding="utf-8").replace("Sich öffnen", "Loslassen"), encoding="utf-8"
-    )
-    welcome = prompts / "de" / "sotu" / "welcome.j2"
-    welcome.write_text(
-        welcome.read_text(encoding="utf-8") + "\nJede:r spricht, er oder sie hört zu.\n",
-        encoding="utf-8",
-    )
+    edit(prompts / "de" / "letgo" / "start_small.j2", "Sich öffnen", "Loslassen")
+    edit(prompts / "de" / "sotu" / "welcome.j2", add="\nJede:r spricht, er oder sie hört zu.\n")
     found = problems_of(flows, prompts)
     assert ("prompts/de/letgo/start_small.j2", "glossary", False) in found
     assert ("prompts/de/sotu/welcome.j2", "form", False) in found

@@ -68,6 +68,15 @@ class CoupleSettings:
     def not_paired(self, event: Event) -> Reply:
         raise NotImplementedError
 
+    def _tell_partner(
+        self, event: Event, couple: Couple, other: Partner | None, template: str, **context: object
+    ) -> Reply:
+        """The partner hears of a change to the couple's settings, privately, unless they read
+        it already in their group."""
+        if other is None or self._said_in_own_group(event, couple):
+            return Reply()
+        return Reply().add(self.say(other.id, template, partner=event.person.first_name, **context))
+
     @staticmethod
     def _said_in_own_group(event: Event, couple: Couple) -> bool:
         """The partner read it in the couple's group: a private notice would say it twice."""
@@ -191,16 +200,9 @@ class CoupleSettings:
         said = self.say(event.chat_id, "timezone_set", timezone=place)
         # The location key, if it was offered, goes away again.
         reply = Reply().add(replace(said, remove_keyboard=not event.in_group))
-        if other is not None and not self._said_in_own_group(event, couple):
-            reply.add(
-                self.say(
-                    other.id,
-                    "partner_set_timezone",
-                    partner=event.person.first_name,
-                    timezone=place,
-                )
-            )
-        return reply
+        return reply.extend(
+            self._tell_partner(event, couple, other, "partner_set_timezone", timezone=place)
+        )
 
     def schedule(self, event: Event, argument: str) -> Reply:
         found = self._require_couple(event)
@@ -225,17 +227,11 @@ class CoupleSettings:
 
         self.change_couple(couple, to_slot)
         reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
-        if other is not None and not self._said_in_own_group(event, couple):
-            reply.add(
-                self.say(
-                    other.id,
-                    "partner_set_schedule",
-                    partner=event.person.first_name,
-                    slot=slot,
-                    timezone=couple.timezone,
-                )
+        return reply.extend(
+            self._tell_partner(
+                event, couple, other, "partner_set_schedule", slot=slot, timezone=couple.timezone
             )
-        return reply
+        )
 
     def set_paused(self, event: Event, paused: bool) -> Reply:
         found = self._require_couple(event)
