@@ -94,7 +94,7 @@ def test_words_said_for_another_chat_keep_their_values() -> None:
     words = renderer.render("common/partner_set_timezone", partner="Sam", timezone="Asia/Tokyo")
     assert str(words) == "Sam set your timezone to <b>Asia/Tokyo</b>."
     assert words.in_("de") == "Sam hat eure Zeitzone auf <b>Asia/Tokyo</b> gestellt."
-    assert words.in_("es") == "Sam fijó su zona horaria en <b>Asia/Tokyo</b>."
+    assert words.in_("es") == "Sam fijó la zona horaria de ustedes en <b>Asia/Tokyo</b>."
 
 
 # ----- flows check, per language --------------------------------------------------------
