@@ -43,13 +43,16 @@ TYPED = {
 AVOID = {"not_now", "change", "keep", "cant", "later", "stop", "no", "not_yet", "skip", "_break"}
 
 
-def flow_buttons(message: Any, run_id: int, step: int) -> list[str]:
+def button_data(message: Any) -> list[str]:
     return [
-        b["callback_data"]
+        b.get("callback_data", "")
         for row in (message.reply_markup or {}).get("inline_keyboard", [])
         for b in row
-        if b.get("callback_data", "").startswith(f"f:{run_id}:{step}:")
     ]
+
+
+def flow_buttons(message: Any, run_id: int, step: int) -> list[str]:
+    return [d for d in button_data(message) if d.startswith(f"f:{run_id}:{step}:")]
 
 
 async def pair_in(rig: Rig, lang: str, form: str) -> tuple[Human, Human, Any]:
@@ -59,7 +62,11 @@ async def pair_in(rig: Rig, lang: str, form: str) -> tuple[Human, Human, Any]:
     for person in (a, b):
         person.says("/start")
         await rig.talk.settle()
-        asked = next(m for m in rig.talk.unread(person.private) if _has(m, "form:"))
+        asked = next(
+            m
+            for m in rig.talk.unread(person.private)
+            if any(d.startswith("form:") for d in button_data(m))
+        )
         rig.server.user_presses(person.user, asked, f"form:{form}")
         await rig.talk.settle()
     a.says("/invite")
@@ -74,14 +81,6 @@ async def pair_in(rig: Rig, lang: str, form: str) -> tuple[Human, Human, Any]:
     a.says("/link", group)
     await rig.talk.settle()
     return a, b, group
-
-
-def _has(message: Any, prefix: str) -> bool:
-    return any(
-        b.get("callback_data", "").startswith(prefix)
-        for row in (message.reply_markup or {}).get("inline_keyboard", [])
-        for b in row
-    )
 
 
 async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lang: str) -> None:

@@ -93,7 +93,7 @@ class LanguageSettings:
         person = event.person.id
         with self.db.connect() as conn:
             voice = voices(conn, [person], (person, event.person.language_code))[person]
-            form = conn.execute(select(PARTNERS.c.form).where(PARTNERS.c.id == person)).scalar()
+        form = voice.you or None  # their stored choice (a gendered language's voice carries it)
         if voice.lang not in GENDERED or (form is not None and not again):
             return Reply()
         rows = tuple(
