@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram"
     # `text` for people, `json` for log collectors (never message text, in either).
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
+    # Voice notes are heard on this machine (bot/voice/). Off: a voice note gets the
+    # "I can read text" answer. The model: the shipped Whisper base unless a folder is named.
+    voice_enabled: bool = True
+    voice_model_dir: str = ""
+    # Load the model at start-up (a first note need not wait); off: at the first note.
+    voice_load_at_start: bool = True
+    # Notes heard at once, and CPU threads for each (0: sized for the machine).
+    voice_workers: int = Field(default=0, ge=0, le=64)
+    voice_threads: int = Field(default=0, ge=0, le=256)
     # Seconds added to the machine's clock (bot/core/clock.py). Zero in production; the tests
     # and the playground's browser test start every process at the same fixed daytime.
     clock_offset_seconds: float = 0

@@ -33,6 +33,8 @@ def settings_for(db_path: Path, base_url: str, **overrides: Any) -> Settings:
         "flood_chat_per_second": 10_000,
         "nudge_tick_seconds": 0.2,
         "outbox_lease_seconds": 2,
+        # The speech model loads when a test sends the first voice note, not in every test.
+        "voice_load_at_start": False,
     }
     values.update(overrides)
     return load_settings(**values)

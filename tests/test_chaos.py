@@ -115,7 +115,12 @@ async def run_chaos(
     await server.start()
     talk = Conversation(server, timeout=PATIENCE)
     database_url = database_url or f"sqlite:///{tmp_path / 'coach.db'}"
-    env = {"OUTBOX_LEASE_SECONDS": "2", "POLL_TIMEOUT": "1", "DATABASE_URL": database_url}
+    env = {
+        "OUTBOX_LEASE_SECONDS": "2",
+        "POLL_TIMEOUT": "1",
+        "DATABASE_URL": database_url,
+        "VOICE_LOAD_AT_START": "false",  # no voice here: each restart need not load the model
+    }
     polls = server.poll_count
     process = launch(server, tmp_path, env)
     rng = random.Random(seed)

@@ -5,6 +5,7 @@ import graph: a rule a reviewer would otherwise have to remember.
 - `words/` (templates, labels, languages, parsing, button data) sits beside the engine.
 - `storage/` and `core/` (unit of work, outbox, clock, budget) never import a service.
 - `coaching/` and `safety/` (the services) never import the Telegram edge.
+- `voice/` (hearing voice notes) imports nothing of the bot's world.
 - Only `telegram/` imports python-telegram-bot (and `cli.py`, which starts it).
 """
 
@@ -29,6 +30,8 @@ MAY_NOT = {
     "core": SERVICES | EDGE,
     "coaching": EDGE,
     "safety": EDGE,
+    # audio in, words out: nothing of the couple's world
+    "voice": {"engine", "words", "storage", "core", "playground", "emulator"} | SERVICES | EDGE,
 }
 
 

@@ -238,6 +238,7 @@ class DataRights:
                 update(t.INVITES).where(t.INVITES.c.used_by == person).values(used_by=None)
             )
             conn.execute(delete(t.OUTBOX).where(t.OUTBOX.c.chat_id == person))
+            conn.execute(delete(t.VOICE_NOTES).where(t.VOICE_NOTES.c.person_id == person))
             conn.execute(delete(t.NUDGES).where(t.NUDGES.c.kind.like(f"%:{person}")))
             conn.execute(delete(t.PARTNERS).where(t.PARTNERS.c.id == person))
         log.info("a partner was forgotten (couple %s dissolved)", couple_id)

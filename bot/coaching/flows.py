@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from bot.coaching.agreements import AgreementService
 from bot.coaching.couples import Clock, CoupleService
@@ -23,11 +23,10 @@ from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
 from bot.engine.schema import Flow
-from bot.safety.care import careful
+from bot.safety.care import careful_person
 from bot.storage.db import Database, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
-from bot.storage.tables import PARTNERS
 from bot.words.buttons import FlowChoice, KeepFlow, SwitchFlow
 from bot.words.texts import Renderer
 
@@ -79,9 +78,6 @@ class FlowService(FlowClock):
     def _key(self, flow: Flow, couple_id: int, owner: int) -> str:
         return f"couple:{couple_id}" if flow.runs_in == "group" else f"person:{owner}"
 
-    def _say(self, chat_id: int, template: str, /, **args: Any) -> Outgoing:
-        return Outgoing(chat_id=chat_id, text=self.renderer.render(f"common/{template}", **args))
-
     def _notice(self, template: str, /, **args: Any) -> Reply:
         return Reply(notice=Notice(self.renderer.render(f"common/{template}", **args)))
 
@@ -111,7 +107,7 @@ class FlowService(FlowClock):
         carry: dict[str, Any] = {}
         for seed in flow.seed:
             carry.update(self.seeds[seed](couple.id, self.clock()))
-        if self._careful(me):
+        if careful_person(self.db, me, self.clock()):
             carry["careful"] = True  # shown help lately: flows keep their things private
         outcome = self.runner.start(
             flow.id, couple.members[me], partner, in_group=in_group, carry=carry
@@ -134,7 +130,9 @@ class FlowService(FlowClock):
         reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
         if in_group and not event.in_group:
             reply.add(
-                self._say(event.chat_id, "started_in_group", title=self.renderer.labels.title(flow))
+                self.couples.say(
+                    event.chat_id, "started_in_group", title=self.renderer.labels.title(flow)
+                )
             )
         log.info("flow %s run %s started by %s", flow.id, row.id, me)
         return reply
@@ -252,7 +250,7 @@ class FlowService(FlowClock):
             except FlowBug:
                 log.exception("flow run %s cannot go on; closing it", row.id)
                 self.store.end(row, "cancelled", self.clock())
-                return Reply().add(*(self._say(p, "flow_changed") for p in couple.members))
+                return Reply().add(*(self.couples.say(p, "flow_changed") for p in couple.members))
             if not outcome.changed:
                 return self._notice_reply(row, outcome, given, couple)
             now = self.clock()
@@ -290,6 +288,19 @@ class FlowService(FlowClock):
     def text(self, event: Event) -> Reply | None:
         """Free text: give it to the run that waits for it, or None when no run does."""
         assert event.text is not None
+        if (found := self._takes_text(event)) is None:
+            return None
+        row, couple = found
+        given = Input(
+            person=event.person.id, at=event.at, text=event.text, private=not event.in_group
+        )
+        return self._step(row, couple, given)
+
+    def waits_for_text(self, event: Event) -> bool:
+        """Whether a run waits for this person's words here (then a voice note is offered)."""
+        return self._takes_text(event) is not None
+
+    def _takes_text(self, event: Event) -> tuple[FlowRun, CoupleView] | None:
         person = event.person.id
         couple = self.store.couple_of(person)
         if couple is None:
@@ -309,8 +320,7 @@ class FlowService(FlowClock):
         if not runs:
             return None
         row = next((r for r in runs if self.runner.takes_text_from(run_view(r), person)), runs[0])
-        given = Input(person=person, at=event.at, text=event.text, private=not event.in_group)
-        return self._step(row, couple, given)
+        return row, couple
 
     def button(self, event: Event, data: FlowChoice | SwitchFlow | KeepFlow) -> Reply:
         if isinstance(data, KeepFlow):
@@ -382,12 +392,7 @@ class FlowService(FlowClock):
         row = runs[0]
         reply = self._leave(row, event.person.id)
         if not (row.in_group and event.in_group):
-            reply.messages.insert(0, self._say(event.chat_id, "cancelled", title=self.title(row)))
+            reply.messages.insert(
+                0, self.couples.say(event.chat_id, "cancelled", title=self.title(row))
+            )
         return reply
-
-    def _careful(self, person: int) -> bool:
-        with self.db.connect() as conn:
-            safety_at = conn.execute(
-                select(PARTNERS.c.safety_at).where(PARTNERS.c.id == person)
-            ).scalar()
-        return careful(safety_at, self.clock())

@@ -15,6 +15,7 @@ from bot.coaching.flows import MAX_ANSWER_CHARS, FlowService
 from bot.coaching.language_settings import LanguageSettings
 from bot.coaching.nudges import NudgeService
 from bot.coaching.practices import Practices
+from bot.coaching.voice_notes import VoiceNoteService
 from bot.config import ConfigError, Settings
 from bot.core.events import Event
 from bot.core.outbox import SCHEDULED, Notice, Reply
@@ -25,6 +26,7 @@ from bot.safety.respond import SafetyService, Screened
 from bot.storage.db import Database, pending_migrations, upgrade
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
+from bot.storage.voice_notes import VoiceNotes
 from bot.words import buttons
 from bot.words.languages import Words
 from bot.words.texts import Renderer
@@ -45,6 +47,7 @@ class Services:
     agreements: AgreementService
     rights: DataRights
     languages: LanguageSettings
+    voice: VoiceNoteService
 
     @property
     def engine(self) -> Engine:
@@ -107,6 +110,8 @@ class Services:
             return self.languages.choose_form(event, data.form)
         if isinstance(data, buttons.ForgetChoice):
             return self.rights.button(event, data)
+        if isinstance(data, buttons.VoiceChoice):
+            return self.voice.choose(event, data, self.text)
         if isinstance(data, buttons.FlowChoice | buttons.SwitchFlow | buttons.KeepFlow):
             return self.flows.button(event, data)
         # Forged, or from a version of the bot that made other buttons.
@@ -192,4 +197,5 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         couples=couples,
         flows=flow_service,
         nudges=nudges,
+        voice=VoiceNoteService(db, VoiceNotes(db), couples, flow_service, safety),
     )

@@ -58,6 +58,32 @@ class Human:
         one only for those it mentions), else as a plain message, which privacy mode keeps
         from the bot in a group."""
         chat = in_ or self.private
+        return self.says(text, chat, reply_to=self._reply_box(chat))
+
+    def speaks(
+        self,
+        audio: bytes,
+        seconds: int,
+        in_: SimChat | None = None,
+        *,
+        kind: str = "voice",
+        mime: str = "audio/ogg",
+    ) -> StoredMessage:
+        """Hold the microphone and send a voice note (OGG/Opus bytes), as a reply where a
+        bot message opened the reply box, like `types`."""
+        chat = in_ or self.private
+        box = self._reply_box(chat)
+        return self.talk.server.user_sends_voice(
+            self.user,
+            chat,
+            audio,
+            seconds,
+            kind=kind,
+            mime=mime,
+            reply_to=box.message_id if box else None,
+        )
+
+    def _reply_box(self, chat: SimChat) -> StoredMessage | None:
         for message in reversed(self.talk.server.messages.get(chat.id, [])):
             if not message.from_bot:
                 if message.sender is not None and message.sender.id == self.user.id:
@@ -71,8 +97,8 @@ class Human:
                 for e in message.entities
             )
             if not selective or mentioned:
-                return self.says(text, chat, reply_to=message)
-        return self.says(text, chat)
+                return message
+        return None
 
     def shares_location(self, latitude: float, longitude: float) -> StoredMessage:
         """Press a "share my location" key: Telegram sends the location as a message."""

@@ -37,6 +37,7 @@ def environment(server: BotApiServer, database_url: str, **extra: str) -> dict[s
         "LOG_LEVEL": "INFO",
         "OUTBOX_LEASE_SECONDS": "2",
         "NUDGE_TICK_SECONDS": "0.5",
+        "VOICE_LOAD_AT_START": "false",  # workers load the speech model at their first note
         **extra,
     }
 

@@ -57,6 +57,7 @@ INT_FIELDS = {
     "user_id",
     "from_chat_id",
 }
+MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile refuses bigger files to bots
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?")
 
 
@@ -162,6 +163,7 @@ class BotApiServer:
         self.chats: dict[int, SimChat] = {}
         self.messages: dict[int, list[StoredMessage]] = defaultdict(list)
         self.files: dict[str, tuple[str, bytes, str]] = {}
+        self.chat_actions: list[tuple[int, str]] = []  # ("typing" while a note is heard)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         # The clients reading this server (a test checks at its end that they read it all).
@@ -385,6 +387,34 @@ class BotApiServer:
         self._notify("message", message)
         return message
 
+    def user_sends_voice(
+        self,
+        user: SimUser,
+        chat: SimChat,
+        audio: bytes,
+        seconds: int,
+        *,
+        kind: str = "voice",
+        mime: str = "audio/ogg",
+        reply_to: int | None = None,
+    ) -> StoredMessage:
+        """A person sends a voice note (or a round `video_note`, or an `audio` file): the
+        bytes are kept as Telegram keeps them, for getFile and the download that follows."""
+        file_id = f"file-{next(self._file_ids)}"
+        name = {"voice": "voice.oga", "video_note": "round.mp4", "audio": "audio.mp3"}[kind]
+        self.files[file_id] = (name, audio, mime)
+        media: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "duration": seconds,
+            "file_size": len(audio),
+        }
+        if kind == "video_note":
+            media["length"] = 240
+        else:
+            media["mime_type"] = mime
+        return self.user_sends(user, chat, "", reply_to=reply_to, extra={kind: media})
+
     def user_edits(self, user: SimUser, message: StoredMessage, text: str) -> None:
         message.text = text
         message.edited = True
@@ -555,10 +585,11 @@ class BotApiServer:
         return web.json_response(body, status=exc.code)
 
     async def _download(self, request: web.Request) -> web.Response:
-        path = request.match_info["path"]
-        for name, content, mime in self.files.values():
-            if path.endswith(name):
-                return web.Response(body=content, content_type=mime)
+        # file_path is "files/<file_id>/<name>", as getFile hands it out
+        parts = request.match_info["path"].split("/")
+        if len(parts) == 3 and parts[1] in self.files:
+            _name, content, mime = self.files[parts[1]]
+            return web.Response(body=content, content_type=mime)
         raise web.HTTPNotFound()
 
     def outage(self, seconds: float, kind: str = "502") -> None:
@@ -775,7 +806,8 @@ class BotApiServer:
         return self.message_dict(message)
 
     async def api_sendchataction(self, params: dict[str, Any]) -> bool:
-        self._chat_for_sending(params.get("chat_id"))
+        chat = self._chat_for_sending(params.get("chat_id"))
+        self.chat_actions.append((chat.id, str(params.get("action"))))
         return True
 
     def _edit_target(self, params: dict[str, Any]) -> StoredMessage:
@@ -916,9 +948,11 @@ class BotApiServer:
         if file_id not in self.files:
             raise ApiError(400, "Bad Request: invalid file_id")
         name, content, _mime = self.files[file_id]
+        if len(content) > MAX_DOWNLOAD:
+            raise ApiError(400, "Bad Request: file is too big")
         return {
             "file_id": file_id,
             "file_unique_id": file_id,
             "file_size": len(content),
-            "file_path": f"documents/{name}",
+            "file_path": f"files/{file_id}/{name}",
         }

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
+from bot.storage.db import Database
+from bot.storage.tables import PARTNERS
+
 # For this long after a safety answer, "leave quietly" is offered on /forget and "you" time
 # is kept private unless the person chooses to share it.
 CAREFUL_FOR = timedelta(days=90)
@@ -16,3 +21,10 @@ def careful(safety_at: datetime | None, now: datetime) -> bool:
     if safety_at.tzinfo is None and now.tzinfo is not None:
         now = now.replace(tzinfo=None)  # SQLite hands datetimes back without their zone
     return now - safety_at < CAREFUL_FOR
+
+
+def careful_person(db: Database, person: int, now: datetime) -> bool:
+    """Whether `person` was given a safety answer recently (see `careful`)."""
+    with db.connect() as conn:
+        at = conn.execute(select(PARTNERS.c.safety_at).where(PARTNERS.c.id == person)).scalar()
+    return careful(at, now)

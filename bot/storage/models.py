@@ -229,3 +229,34 @@ class MeTime(SQLModel, table=True):
     together: bool = Field(default=False)
     status: str = Field(default="planned", max_length=16)  # planned, reminded, asked
     created_at: datetime
+
+
+class VoiceNote(SQLModel, table=True):
+    """A voice note waiting to be heard, or heard and waiting for its speaker's "Use this".
+
+    The audio is never kept: `file_id` fetches it from Telegram when its turn comes. The
+    transcript is here only between "I heard: ..." and the speaker's choice; then it goes
+    where typed words would (or nowhere) and the row is done. `turn` orders the queue fairly:
+    a note's turn is its couple's previous waiting note's turn plus that note's length, so
+    ten notes from one couple do not hold back another couple's one."""
+
+    __table_args__ = (UniqueConstraint("update_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    person_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    first_name: str = Field(default="", max_length=64)
+    language_code: str | None = Field(default=None, max_length=16)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int = Field(default=0)  # the note's own message: answers reply to it
+    couple_id: int | None = Field(default=None)
+    in_group: bool = Field(default=False)
+    file_id: str = Field(max_length=256)
+    seconds: int = Field(default=0)
+    status: str = Field(default="waiting", max_length=16)  # waiting, heard, done
+    turn: datetime = Field(index=True)
+    # A process listening to the note holds it until then; if it dies, another takes it.
+    claimed_until: datetime | None = None
+    attempts: int = Field(default=0)
+    transcript: str | None = None
+    created_at: datetime

@@ -16,6 +16,7 @@ from bot.storage.models import (
     NudgeLog,
     OutboxMessage,
     Partner,
+    VoiceNote,
 )
 
 
@@ -35,3 +36,4 @@ OUTBOX = _table(OutboxMessage)
 PARTNERS = _table(Partner)
 RUNS = _table(FlowRun)
 INBOX = _table(InboxUpdate)
+VOICE_NOTES = _table(VoiceNote)

@@ -34,9 +34,11 @@ from bot.core.budget import FloodBudget
 from bot.storage.db import utcnow
 from bot.telegram.context import CoachApp, CoachContext
 from bot.telegram.handlers import errors, flows, group, inputs, nudges, private
+from bot.telegram.hearing import Hearing
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.intake import Dispatcher, Poller
 from bot.telegram.sender import Sender
+from bot.voice.transcriber import Transcriber
 from bot.words.languages import ENGLISH, SHIPPED
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ def use_db_threads(services: Services) -> None:
     )
 
 
-def build_application(settings: Settings, services: Services) -> CoachApp:
+def build_application(settings: Settings, services: Services, *, hears: bool = True) -> CoachApp:
     token = settings.require_token()
     base = settings.telegram_api_base_url
     # One pool for sending; long polls get their own connection, so sends never wait.
@@ -97,6 +99,21 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
         ),
         lost_chat=services.chat_lost,
         moved_chat=services.follow_group,
+    )
+    # Voice notes are heard where messages are sent from (`run`, workers), never in web
+    # processes; with voice off, a voice note gets the "I can read text" answer.
+    hearing = settings.voice_enabled and hears
+    application.bot_data["hearing"] = Hearing(
+        application.bot,
+        services,
+        application.bot_data["sender"],
+        Transcriber(
+            settings.voice_model_dir or None,
+            workers=settings.voice_workers or None,
+            threads=settings.voice_threads or None,
+        )
+        if hearing
+        else None,
     )
 
     flow_commands = [c for c, _description in services.commands if services.flows.by_command(c)]
@@ -143,6 +160,12 @@ def build_application(settings: Settings, services: Services) -> CoachApp:
             CallbackQueryHandler(inputs.button),
             MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, inputs.text),
             MessageHandler(new_message & filters.LOCATION & private_chat, private.location),
+            MessageHandler(
+                new_message
+                & (filters.VOICE | filters.VIDEO_NOTE | filters.AUDIO)
+                & (filters.ALL if settings.voice_enabled else ~filters.ALL),
+                inputs.voice,
+            ),
             # What is left: unknown commands, and input we cannot read.
             MessageHandler(new_message & filters.COMMAND, inputs.unknown_command),
             MessageHandler(
@@ -218,6 +241,7 @@ async def serve(
     use_db_threads(services)
     application = build_application(settings, services)
     sender: Sender = application.bot_data["sender"]
+    hearing: Hearing = application.bot_data["hearing"]
     dispatcher = Dispatcher(application, services.inbox, services.work)
     poller = Poller(
         application,
@@ -236,6 +260,7 @@ async def serve(
                 asyncio.create_task(sender.run(halt), name="sender"),
                 asyncio.create_task(dispatcher.run(halt), name="dispatcher"),
                 asyncio.create_task(poller.run(halt), name="poller"),
+                asyncio.create_task(hearing.run(halt), name="hearing"),
             ]
             log.info("Us Coach is running as @%s", application.bot.username)
             if on_started is not None:
@@ -270,4 +295,5 @@ async def serve(
         # If start-up failed half-way (Telegram unreachable), PTB leaves these open.
         for request in application.bot_data["requests"]:
             await request.shutdown()
+        hearing.close()
         services.db.dispose()

@@ -218,13 +218,14 @@ def process_application(settings: Settings, *, sends: bool) -> tuple[Services, C
     services.work.sends_here = sends
     use_db_threads(services)
     metrics.watch(services.db)
-    return services, build_application(settings, services)
+    return services, build_application(settings, services, hears=sends)
 
 
 async def release(application: CoachApp, services: Services) -> None:
     """What a web or worker process lets go of last: its HTTP clients, then the database."""
     for request in application.bot_data["requests"]:
         await request.shutdown()
+    application.bot_data["hearing"].close()
     services.db.dispose()
 
 

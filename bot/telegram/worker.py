@@ -149,6 +149,7 @@ async def serve_worker(
             sending = asyncio.create_task(
                 send_while_leader(sender, services.db, halt), name="sending"
             )
+            hearing = asyncio.create_task(application.bot_data["hearing"].run(halt))
             health.up = True
             log.info("Us Coach worker is running (health on %s:%s)", host, port)
             if ready is not None:
@@ -159,7 +160,9 @@ async def serve_worker(
             log.info("stopping")
             health.draining = True
             halt.set()
-            results: list[Any] = list(await asyncio.gather(sending, return_exceptions=True))
+            results: list[Any] = list(
+                await asyncio.gather(sending, hearing, return_exceptions=True)
+            )
             await sender.drain()
             server.should_exit = True
             await asyncio.gather(serving, return_exceptions=True)

@@ -128,6 +128,15 @@ class TimezoneChoice(ButtonData):
     zone: str
 
 
+@dataclass(frozen=True)
+class VoiceChoice(ButtonData):
+    """After "I heard: ...": "use" the transcript as the answer, or "type" it instead."""
+
+    prefix: ClassVar[str] = "v"
+    note_id: int
+    action: str
+
+
 Data = (
     FlowChoice
     | SwitchFlow
@@ -141,6 +150,7 @@ Data = (
     | LanguageChoice
     | FormChoice
     | TimezoneChoice
+    | VoiceChoice
 )
 AnyData = Data | ForgetChoice
 # Longest prefixes first, so "n:start" is not read as an "n" with fields.
@@ -157,6 +167,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     LanguageChoice,
     FormChoice,
     TimezoneChoice,
+    VoiceChoice,
     FlowChoice,
 )
 

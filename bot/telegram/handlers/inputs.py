@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from telegram import Update
 
+from bot.coaching.voice_notes import Clip
 from bot.telegram.context import CoachContext
 from bot.telegram.handlers.adapt import deliver, event_from
 
@@ -33,6 +35,24 @@ async def button(update: Update, context: CoachContext) -> None:
     await deliver(context, update, lambda: context.services.button(event))
 
 
+async def voice(update: Update, context: CoachContext) -> None:
+    """A voice note, round video or audio file: queued to be heard (bot/telegram/hearing.py)."""
+    event = event_from(update, context)
+    message = update.effective_message
+    if event is None or message is None or (event.in_group and not event.replied_to_bot):
+        return
+    media = message.voice or message.video_note or message.audio
+    if media is None:
+        return
+    length = media.duration or 0  # seconds (a timedelta when PTB_TIMEDELTA is set)
+    seconds = length.total_seconds() if isinstance(length, timedelta) else length
+    clip = Clip(media.file_id, int(seconds), media.file_size, message.message_id)
+    await deliver(context, update, lambda: context.services.voice.received(event, clip))
+    hearing = context.application.bot_data.get("hearing")
+    if hearing is not None:  # web processes only queue: a worker hears
+        hearing.wake()
+
+
 async def unknown_command(update: Update, context: CoachContext) -> None:
     """Answer a command we don't know; stay quiet about commands meant for other bots."""
     event = event_from(update, context)
@@ -50,4 +70,7 @@ async def not_text(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None or (event.in_group and not event.replied_to_bot):
         return
-    await deliver(context, update, lambda: context.services.couples.reply(event, "not_text"))
+    voice = context.services.settings.voice_enabled
+    await deliver(
+        context, update, lambda: context.services.couples.reply(event, "not_text", voice=voice)
+    )

@@ -54,4 +54,5 @@ async def tick(context: CoachContext) -> None:
 async def purge_old_transcripts(context: CoachContext) -> None:
     """The daily retention job (and the inbox's old entries)."""
     await asyncio.to_thread(context.services.rights.purge)
+    await asyncio.to_thread(context.services.voice.notes.purge, utcnow())
     await asyncio.to_thread(context.services.inbox.forget_old)
