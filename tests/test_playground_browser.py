@@ -1,9 +1,12 @@
 """The playground in a real headless Chromium: pair, link the group, Let go reaches Sam as
-Lean in, and a State of the Union runs to its first summary step. Saves a screenshot."""
+Lean in, and a State of the Union runs to its first summary step. Saves a screenshot. Voice
+notes: a spoken recording uploaded in the page, and one recorded from Chromium's fake
+microphone."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import socket
@@ -15,6 +18,7 @@ import pytest
 
 from bot import PROJECT_ROOT
 from tests.helpers import engine_for, time_passes_for_waits
+from tests.speech import needs_espeak, spoken
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 try:
@@ -52,8 +56,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def page(tmp_path: Path) -> AsyncIterator[Page]:
+# Chromium's own stand-in microphone (a beeping tone), allowed without asking.
+FAKE_MICROPHONE = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+@contextlib.asynccontextmanager
+async def playground_page(tmp_path: Path, flags: list[str]) -> AsyncIterator[Page]:
     from bot.playground.app import run_playground
 
     port = free_port()
@@ -61,13 +69,25 @@ async def page(tmp_path: Path) -> AsyncIterator[Page]:
     task = asyncio.create_task(run_playground(port, str(tmp_path / "pg.db"), stop, ready))
     await asyncio.wait_for(ready.wait(), 30)
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
         page = await browser.new_page(viewport={"width": 1400, "height": 900})
         await page.goto(f"http://127.0.0.1:{port}/")
         yield page
         await browser.close()
     stop.set()
     await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Page]:
+    async with playground_page(tmp_path, FLAGS) as page:
+        yield page
+
+
+@pytest.fixture
+async def page_with_microphone(tmp_path: Path) -> AsyncIterator[Page]:
+    async with playground_page(tmp_path, FLAGS + FAKE_MICROPHONE) as page:
+        yield page
 
 
 def column(page: Page, name: str):  # type: ignore[no-untyped-def]
@@ -275,3 +295,85 @@ async def test_one_flow_in_each_language(page: Page) -> None:
     await sees(page, "sam", "Time together")
     await press(page, "sam", "Another time")
     await sees(page, "sam", "/together whenever you want")
+
+
+HEARING = 60_000  # the speech model loads for the first note
+
+
+async def pair_and_share(page: Page) -> None:
+    """Pair through the page; Alex starts Let go and is asked for a sentence."""
+    await page.get_by_role("button", name="Pair Alex and Sam").click()
+    await sees(page, "alex", "now a couple")
+    await sees(page, "sam", "now a couple")
+    await say(page, "alex", "/letgo")
+    await press(page, "alex", "I have something")
+    await sees(page, "alex", "Put it in a sentence")
+
+
+@needs_espeak
+async def test_a_voice_note_uploaded_in_the_browser(page: Page, tmp_path: Path) -> None:
+    alex = column(page, "alex")
+    # No microphone (a page opened over plain http, or permission refused): the page says so
+    # and keeps working.
+    await page.evaluate(
+        "() => Object.defineProperty(navigator, 'mediaDevices', {value: undefined})"
+    )
+    await page.get_by_role("button", name="Record a voice note as Alex").click()
+    await expect(page.locator("#toast")).to_have_text(
+        "Microphone not available here: upload a recording instead"
+    )
+    for name in ("Record a voice note as Sam", "Upload a voice note as Sam"):
+        await expect(page.get_by_role("button", name=name)).to_be_visible()
+    group = column(page, "group")
+    await group.locator("select").select_option("sam")
+    upload = page.get_by_role("button", name="Upload a voice note in the group as Sam")
+    await expect(upload).to_be_visible()
+    await group.locator("select").select_option("alex")
+    record = page.get_by_role("button", name="Record a voice note in the group as Alex")
+    await expect(record).to_be_visible()
+
+    await pair_and_share(page)
+    recording = tmp_path / "money.ogg"
+    recording.write_bytes(spoken("I am worried about money and I need you to listen"))
+    await page.get_by_label("Voice note file from Alex").set_input_files(recording)
+
+    bubble = alex.locator(".msg.user", has=page.locator(".voice")).last
+    await expect(bubble).to_be_visible(timeout=30_000)
+    await expect(bubble).to_contain_text(re.compile(r"🎤 Voice note · 0:0[2-9]"))
+    player = bubble.locator("audio")
+    assert await player.get_attribute("controls") is not None
+    assert await player.get_attribute("preload") == "none"
+    size = await player.evaluate("a => fetch(a.src).then(r => r.blob()).then(b => b.size)")
+    assert size == recording.stat().st_size  # the page plays the very bytes the bot heard
+
+    heard = alex.locator(".msg.bot", has_text="I heard").last
+    await expect(heard).to_be_visible(timeout=HEARING)
+    await expect(heard).to_contain_text("money")
+    buttons = heard.locator(".buttons button")
+    await expect(buttons).to_have_text(["✅ Use this", "⌨️ Type it instead"])
+    await press(page, "alex", "Use this")
+    await sees(page, "alex", "What would help")
+
+
+async def test_a_voice_note_recorded_in_the_browser(page_with_microphone: Page) -> None:
+    page = page_with_microphone
+    alex = column(page, "alex")
+    await pair_and_share(page)
+    bots_before = await alex.locator(".msg.bot").count()
+
+    await page.get_by_role("button", name="Record a voice note as Alex").click()
+    record = alex.locator("button.record")
+    await expect(record).to_have_text(re.compile(r"⏹ 0:0[0-9]"))
+    await expect(record).to_have_attribute("aria-label", "Stop and send the voice note as Alex")
+    await expect(record).to_have_text("⏹ 0:02", timeout=10_000)  # the timer runs
+    await record.click()
+    await expect(record).to_have_text("🎤")
+    await expect(record).to_have_attribute("aria-label", "Record a voice note as Alex")
+
+    bubble = alex.locator(".msg.user", has=page.locator(".voice")).last
+    await expect(bubble).to_be_visible(timeout=30_000)
+    await expect(bubble).to_contain_text(re.compile(r"🎤 Voice note · 0:0[2-5]"))
+    # A beeping tone has no words: the bot answers it all the same (whatever it made of it).
+    answer = alex.locator(".msg.user:has(.voice) ~ .msg.bot")
+    await expect(answer.first).to_be_visible(timeout=HEARING)
+    assert await alex.locator(".msg.bot").count() > bots_before

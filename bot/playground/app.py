@@ -1,8 +1,9 @@
 """`us-coach playground`: one process runs the local Bot API server, the real bot against
 it (the same `serve()` as `us-coach run`), and a page at http://127.0.0.1:8080.
 
-The page talks to this module's small JSON API: send as a person, press a button, add
-the bot to the group, start a new couple, and the control strip's scheduler shortcuts.
+The page talks to this module's small JSON API: send as a person (words, or a voice note
+recorded or uploaded in the page), press a button, add the bot to the group, start a new
+couple, and the control strip's scheduler shortcuts.
 New messages and the Bot API call log reach the page as server-sent events.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from sqlalchemy import func, select, update
 
 from bot.config import Settings, load_settings
 from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
+from bot.playground.voice import voice_note
 from bot.storage.db import make_engine, upgrade, utcnow
 from bot.storage.tables import COUPLES, INBOX, PARTNERS, RUNS
 from bot.telegram.context import CoachApp
@@ -32,6 +35,7 @@ from bot.words.languages import SHIPPED
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TOKEN = "424242:PLAYGROUND-token-for-the-local-bot-api-server"
+VOICE_KINDS = ("voice", "audio", "video_note")
 
 
 @dataclass
@@ -148,6 +152,12 @@ class Playground:
             }
         if message.photo:
             data["photo"] = f"/file/{message.photo[0]['file_id']}"
+        media = next((message.extra[k] for k in VOICE_KINDS if message.extra.get(k)), None)
+        if media is not None:  # a voice note, an audio file or a round video: played as sound
+            data["voice"] = {
+                "url": f"/file/{media['file_id']}",
+                "seconds": int(media.get("duration") or 0),
+            }
         if message.extra.get("new_chat_members"):
             data["text"] = f"{sender} added Us Coach to the group"
         return data
@@ -324,6 +334,7 @@ def routes(playground: Playground, tick: Any) -> web.Application:
     app.router.add_get("/state", state)
     app.router.add_get("/events", events)
     app.router.add_post("/send", send)
+    app.router.add_post("/voice", functools.partial(voice_note, playground))
     app.router.add_post("/press", press)
     app.router.add_post("/add-bot", add_bot)
     app.router.add_post("/rename", rename)
