@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot.storage.models import Couple, Partner
 from tests.helpers import Rig, linked_group, pair
+from tests.speech import needs_espeak, silence, spoken
 
 STICKER = {
     "sticker": {
@@ -149,3 +150,29 @@ async def test_a_partner_who_blocked_the_bot_is_marked_unreachable_once(rig: Rig
     with Session(rig.engine) as session:
         partner = session.get(Partner, sam.id)
         assert partner is not None and not partner.unreachable
+
+
+@needs_espeak
+async def test_voice_notes_that_cannot_be_heard_get_a_clear_answer(rig: Rig) -> None:
+    alex, _sam = await pair(rig)
+    whole = spoken("I am worried about money and I need you to listen")
+    alex.speaks(b"", 3)
+    await alex.sees("couldn't play that recording")
+    alex.speaks(whole[: len(whole) // 3], 3)  # cut off mid-page
+    answer = await alex.sees("I")
+    assert "couldn't play" in answer.text or "I heard" in answer.text
+    alex.speaks(b"OggS" + bytes(range(256)) * 40, 3)  # looks like OGG, is noise
+    await alex.sees("couldn't play that recording")
+    alex.speaks(b"RIFF\x00\x00\x00\x00WAVEfmt " + bytes(500), 2, kind="audio", mime="audio/wav")
+    await alex.sees("couldn't play that recording")
+    alex.speaks(bytes(20 * 1024 * 1024 + 1), 60)  # over Telegram's 20 MB for bots
+    await alex.sees("longer than 5 minutes")
+    alex.speaks(whole, 301)  # over five minutes, by Telegram's word: never fetched
+    await alex.sees("longer than 5 minutes")
+    alex.speaks(silence(2.0), 2)
+    await alex.sees("couldn't make out any words")
+    await rig.talk.settle()
+    with rig.engine.connect() as conn:  # nothing of them is kept
+        assert conn.execute(text("SELECT count(*) FROM voicenote")).scalar() == 0
+    alex.says("/help")
+    await alex.sees("What I can do")
