@@ -150,6 +150,21 @@ async def pair(rig: Rig, first: str = "Alex", second: str = "Sam") -> tuple[Huma
     return alex, sam
 
 
+async def pair_by_invite(talk: Conversation) -> tuple[Human, Human]:
+    """Alex and Sam pair through an invite link, with a bot in a process of its own (the
+    chaos and process tests); the onboarding's second card is left unread."""
+    alex, sam = talk.person("Alex"), talk.person("Sam")
+    alex.says("/invite")
+    code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    for person in (alex, sam):
+        await person.sees("now a couple")
+        await person.sees("Share my location")
+        await person.sees("1/3")
+        person.ignores("2/3 ·")
+    return alex, sam
+
+
 async def linked_group(rig: Rig, alex: Human, sam: Human, title: str = "Us") -> Any:
     group = rig.talk.group(title, alex, sam)
     # A text step's "✍️ Reply here" only opens Telegram's reply box (tests/test_group.py

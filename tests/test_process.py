@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.emulator import BotApiServer, Conversation
-from tests.helpers import TOKEN
+from tests.helpers import TOKEN, pair_by_invite
 
 
 def launch(
@@ -49,15 +49,7 @@ async def test_killed_bot_restarts_with_nothing_lost(server: BotApiServer, tmp_p
     talk = Conversation(server, timeout=60)  # a slow start is slow, not wrong
     process = launch(server, tmp_path)
     try:
-        alex, sam = talk.person("Alex"), talk.person("Sam")
-        alex.says("/invite")
-        code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
-        sam.says(f"/start {code}")
-        await sam.sees("now a couple")
-        await alex.sees("now a couple")
-        for person in (alex, sam):
-            await person.sees("Share my location")
-            await person.sees("1/3")
+        alex, sam = await pair_by_invite(talk)
         alex.says("/schedule fri 18:30")
         await alex.sees("Friday at 18:30")
         await sam.sees("Alex set your weekly", "Friday at 18:30")

@@ -25,6 +25,7 @@ from bot.emulator.cluster import SECRET, Cluster, free_port
 from bot.storage.db import make_engine, upgrade
 from bot.storage.tables import INBOX
 from tests.helpers import TOKEN, settings_for, until
+from tests.speech import needs_espeak, seconds_of, spoken
 from tests.test_chaos import couple_goes_through_let_go
 
 
@@ -214,3 +215,27 @@ async def test_sigterm_answers_new_requests_503_and_finishes_the_one_in_flight(
         query = "SELECT update_id, processed_at IS NOT NULL FROM inboxupdate"
         stored = conn.execute(query).fetchall()
     assert stored == [(1, 1)]  # the one in flight was stored and handled; the 503 was not
+
+
+@POSTGRES
+@needs_espeak
+async def test_a_voice_note_through_a_web_process_is_heard_by_a_worker(
+    server: BotApiServer, database_url: str, tmp_path: Path
+) -> None:
+    """Web processes only queue a note; a worker, which loads the model, hears it."""
+    cluster = Cluster(server, database_url, tmp_path)
+    await cluster.start(webs=1, workers=1)
+    try:
+        talk = Conversation(server, timeout=90)
+        robin = talk.person("Robin")
+        robin.says("/start")
+        await robin.sees("/invite")
+        note = spoken("I am worried about money and I need you to listen")
+        robin.speaks(note, seconds_of(note))
+        heard = await robin.sees("I heard", "money")
+        assert heard.chat_id == robin.id
+        talk.mark_read(robin.private)
+    finally:
+        await cluster.stop()
+    assert "speech model" not in cluster.webs[0].log.read_text()
+    assert "voice note 1 heard" in cluster.workers[0].log.read_text(), cluster.logs()

@@ -17,7 +17,7 @@ from bot.storage.db import Database, make_engine, upgrade, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.tables import INBOX, VOICE_NOTES
 from bot.storage.voice_notes import Note, VoiceNotes
-from tests.helpers import Rig, linked_group, pair, until
+from tests.helpers import Rig, linked_group, pair, pair_by_invite, until
 from tests.speech import needs_espeak, seconds_of, spoken
 from tests.test_chaos import in_flight
 from tests.test_process import launch, wait_exit
@@ -32,13 +32,19 @@ def notes_left(rig: Rig) -> list[tuple[str, str | None]]:
         return [(r.status, r.transcript) for r in conn.execute(select(VOICE_NOTES))]
 
 
-async def test_a_let_go_said_aloud_reaches_the_partner_only_after_use_this(rig: Rig) -> None:
+async def says_a_struggle_aloud(rig: Rig) -> tuple[Human, Human]:
+    """Alex starts Let go and says the struggle in a voice note instead of typing it."""
     alex, sam = await pair(rig)
     alex.says("/letgo")
     await alex.presses("I have something")
     await alex.sees("Put it in a sentence")
     note = spoken(STRUGGLE)
     alex.speaks(note, seconds_of(note))
+    return alex, sam
+
+
+async def test_a_let_go_said_aloud_reaches_the_partner_only_after_use_this(rig: Rig) -> None:
+    alex, sam = await says_a_struggle_aloud(rig)
     heard = await alex.sees("I heard", "worried about money", "Speech recognition")
     assert [b["text"] for b in heard.buttons] == ["✅ Use this", "⌨️ Type it instead"]
     await rig.talk.settle()
@@ -60,12 +66,7 @@ async def test_a_let_go_said_aloud_reaches_the_partner_only_after_use_this(rig: 
 
 
 async def test_type_it_instead_drops_the_words_and_keeps_the_step_open(rig: Rig) -> None:
-    alex, _sam = await pair(rig)
-    alex.says("/letgo")
-    await alex.presses("I have something")
-    await alex.sees("Put it in a sentence")
-    note = spoken(STRUGGLE)
-    alex.speaks(note, seconds_of(note))
+    alex, _sam = await says_a_struggle_aloud(rig)
     await alex.sees("I heard")
     await alex.presses("⌨️ Type it instead")
     await alex.sees("those words are gone", "step is still open")
@@ -275,15 +276,7 @@ async def test_a_bot_killed_while_hearing_a_note_answers_it_once(
     talk = Conversation(server, timeout=120)  # a start that loads the model is slow, not wrong
     process = launch(server, tmp_path)
     try:
-        alex, sam = talk.person("Alex"), talk.person("Sam")
-        alex.says("/invite")
-        code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
-        sam.says(f"/start {code}")
-        for person in (alex, sam):
-            await person.sees("now a couple")
-            await person.sees("Share my location")
-            await person.sees("1/3")
-            person.ignores("2/3 ·")
+        alex, _sam = await pair_by_invite(talk)
         note = spoken(" ".join([STRUGGLE] * 8))  # about 25 s: killed while it is heard
         actions = len(server.chat_actions)
         alex.speaks(note, seconds_of(note))
