@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     # Notes heard at once, and CPU threads for each (0: sized for the machine).
     voice_workers: int = Field(default=0, ge=0, le=64)
     voice_threads: int = Field(default=0, ge=0, le=256)
+    # Our space, the couple's Mini App (bot/miniapp/): `us-coach web` serves it at /app/ beside
+    # the webhook; `us-coach run` on this port (0: not served). Telegram opens it over HTTPS
+    # only: MINIAPP_URL is its public address (a reverse proxy or tunnel in front of the port),
+    # MINIAPP_SHORT_NAME the name BotFather gave it (the group's link needs it).
+    miniapp_port: int = Field(default=0, ge=0, le=65535)
+    miniapp_host: str = "127.0.0.1"
+    miniapp_url: str = ""
+    miniapp_short_name: str = Field(default="", pattern=r"^[A-Za-z0-9_]{0,64}$")
+    # The script that gives the page `window.Telegram.WebApp`: Telegram's own when empty; the
+    # playground serves a local stand-in (bot/miniapp/stand_in.py).
+    miniapp_script: str = ""
     # Seconds added to the machine's clock (bot/core/clock.py). Zero in production; the tests
     # and the playground's browser test start every process at the same fixed daytime.
     clock_offset_seconds: float = 0

@@ -31,6 +31,8 @@ MAY_NOT = {
     "coaching": EDGE,
     "safety": EDGE,
     # audio in, words out: nothing of the couple's world
+    # the couple's Mini App: services and storage, never Telegram's library
+    "miniapp": {"playground", "emulator"} | EDGE,
     "voice": {"engine", "words", "storage", "core", "playground", "emulator"} | SERVICES | EDGE,
 }
 

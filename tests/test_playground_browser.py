@@ -377,3 +377,102 @@ async def test_a_voice_note_recorded_in_the_browser(page_with_microphone: Page) 
     answer = alex.locator(".msg.user:has(.voice) ~ .msg.bot")
     await expect(answer.first).to_be_visible(timeout=HEARING)
     assert await alex.locator(".msg.bot").count() > bots_before
+
+
+def seed_the_couples_weeks(db: Path) -> None:
+    """What a few weeks of the practices leave behind, written as the services store it: an
+    agreement from a meeting and its follow-up, check-ins (some shared), appreciations."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select
+
+    from bot.storage.db import utcnow
+    from bot.storage.tables import AGREEMENTS, APPRECIATIONS, CHECKINS, PARTNERS
+
+    now = utcnow()
+    with engine_for(db).begin() as conn:
+        people = {r.first_name: r for r in conn.execute(select(PARTNERS))}
+        alex, sam = people["Alex"], people["Sam"]
+        couple = alex.couple_id
+        conn.execute(
+            insert(AGREEMENTS).values(
+                couple_id=couple,
+                author_id=sam.id,
+                text="Phones away at dinner",
+                status="working",
+                created_at=now - timedelta(days=9),
+                follow_up=(now - timedelta(days=2)).date(),
+                history=[{"at": now.isoformat(), "answer": "working", "by": [alex.id, sam.id]}],
+            )
+        )
+        for days, who, spectrum, shared in (
+            (20, alex, -0.6, True),
+            (10, alex, -0.2, True),
+            (12, sam, 0.4, True),
+            (2, sam, 0.9, False),  # Sam's latest is Sam's own
+        ):
+            conn.execute(
+                insert(CHECKINS).values(
+                    partner_id=who.id,
+                    spectrum=spectrum,
+                    leaning="interdependent",
+                    autonomy=3,
+                    competence=4,
+                    relatedness=3,
+                    shared=shared,
+                    created_at=now - timedelta(days=days),
+                )
+            )
+        for author, recipient, words in (
+            (sam, alex, "Thank you for making tea every morning"),
+            (alex, sam, "Thank you for the walk on Sunday"),
+        ):
+            conn.execute(
+                insert(APPRECIATIONS).values(
+                    couple_id=couple,
+                    author_id=author.id,
+                    recipient_id=recipient.id,
+                    text=words,
+                    created_at=now - timedelta(days=1),
+                )
+            )
+
+
+async def test_our_space_as_alex_and_as_sam(page: Page, tmp_path: Path) -> None:
+    """Each partner opens Our space from the playground (signed as Telegram would), sees their
+    own picture of the couple, and Alex sets the time zone from the list: the chat confirms."""
+    await language(page, "sam", "ar")
+    await page.get_by_role("button", name="Pair Alex and Sam").click()
+    await sees(page, "alex", "now a couple")
+    seed_the_couples_weeks(tmp_path / "pg.db")
+    browser = page.context.browser
+    assert browser is not None
+    phone = {"width": 390, "height": 844}
+    alex = await browser.new_page(viewport=phone)
+    await alex.goto(page.url + "space/alex")
+    space = alex.locator("main")
+    await expect(alex.get_by_role("heading", name="Our agreements")).to_be_visible(timeout=30_000)
+    await expect(space).to_contain_text("Phones away at dinner")
+    await expect(space).to_contain_text("Thank you for making tea every morning")
+    await expect(space).not_to_contain_text("Thank you for the walk on Sunday")  # Sam's, not Alex's
+    await alex.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space.png"), full_page=True)
+
+    dark = await browser.new_page(viewport=phone)
+    await dark.goto(page.url + "space/alex?theme=dark")
+    await expect(dark.get_by_role("heading", name="Our agreements")).to_be_visible(timeout=30_000)
+    background = await dark.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(33, 33, 33)", background  # Telegram's night theme
+    await dark.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space-dark.png"), full_page=True)
+
+    sam = await browser.new_page(viewport=phone)
+    await sam.goto(page.url + "space/sam")
+    await expect(sam.locator("html")).to_have_attribute("dir", "rtl", timeout=30_000)
+    await expect(sam.locator("main")).to_contain_text("Thank you for the walk on Sunday")
+    await expect(sam.locator("main")).not_to_contain_text("Thank you for making tea")
+    await sam.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space-ar.png"), full_page=True)
+
+    # The time zone without typing a zone name: a city from the list.
+    await alex.fill("#tz-q", "tok")
+    await alex.locator("button.zone", has_text="Tokyo").click()
+    await expect(alex.locator("#status")).to_contain_text("confirmed", timeout=30_000)
+    await sees(page, "alex", "Tokyo")  # said in Alex's chat, as /timezone would

@@ -14,6 +14,7 @@ from bot.coaching.data_rights import DataRights
 from bot.coaching.flows import MAX_ANSWER_CHARS, FlowService
 from bot.coaching.language_settings import LanguageSettings
 from bot.coaching.nudges import NudgeService
+from bot.coaching.our_space import OurSpace
 from bot.coaching.practices import Practices
 from bot.coaching.voice_notes import VoiceNoteService
 from bot.config import ConfigError, Settings
@@ -48,6 +49,7 @@ class Services:
     rights: DataRights
     languages: LanguageSettings
     voice: VoiceNoteService
+    space: OurSpace
 
     @property
     def engine(self) -> Engine:
@@ -198,4 +200,5 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         flows=flow_service,
         nudges=nudges,
         voice=VoiceNoteService(db, VoiceNotes(db), couples, flow_service, safety),
+        space=OurSpace(couples, settings.miniapp_url, settings.miniapp_short_name),
     )

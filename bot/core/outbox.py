@@ -15,11 +15,13 @@ REPLY, SCHEDULED = 0, 1
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: either callback `data` (at most 64 bytes) or a `url`."""
+    """An inline button: callback `data` (at most 64 bytes), a `url`, or a Mini App to open
+    (`web_app`, its HTTPS address; private chats only)."""
 
     label: str
     data: str | None = None
     url: str | None = None
+    web_app: str | None = None
 
 
 @dataclass(frozen=True)

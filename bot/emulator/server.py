@@ -45,6 +45,7 @@ JSON_FIELDS = {
     "reply_parameters",
     "link_preview_options",
     "caption_entities",
+    "menu_button",
 }
 INT_FIELDS = {
     "chat_id",
@@ -164,6 +165,7 @@ class BotApiServer:
         self.messages: dict[int, list[StoredMessage]] = defaultdict(list)
         self.files: dict[str, tuple[str, bytes, str]] = {}
         self.chat_actions: list[tuple[int, str]] = []  # ("typing" while a note is heard)
+        self.menu_button: Any = None  # setChatMenuButton's (the default for every chat)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         # The clients reading this server (a test checks at its end that they read it all).
@@ -668,11 +670,13 @@ class BotApiServer:
             text, entities = raw, list(params.get("entities") or [])
         return text.strip(), entities
 
-    def _check_markup(self, markup: Any) -> dict[str, Any] | None:
+    def _check_markup(self, markup: Any, chat: SimChat | None = None) -> dict[str, Any] | None:
         if not markup:
             return None
         for row in markup.get("inline_keyboard", []):
             for button in row:
+                if "web_app" in button and chat is not None and chat.type != "private":
+                    raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
@@ -792,7 +796,7 @@ class BotApiServer:
             raise ApiError(400, "Bad Request: message text is empty")
         if utf16_len(text) > MAX_TEXT:
             raise ApiError(400, "Bad Request: message is too long")
-        markup = self._check_markup(params.get("reply_markup"))
+        markup = self._check_markup(params.get("reply_markup"), chat)
         self._check_flood(chat.id)
         message = self._new_message(
             chat,
@@ -804,6 +808,10 @@ class BotApiServer:
         )
         self._notify("bot_message", message)
         return self.message_dict(message)
+
+    async def api_setchatmenubutton(self, params: dict[str, Any]) -> bool:
+        self.menu_button = params.get("menu_button")
+        return True
 
     async def api_sendchataction(self, params: dict[str, Any]) -> bool:
         chat = self._chat_for_sending(params.get("chat_id"))

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 
 from bot.config import Settings, load_settings
 from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
+from bot.playground.space import Space
 from bot.playground.voice import voice_note
 from bot.storage.db import make_engine, upgrade, utcnow
 from bot.storage.tables import COUPLES, INBOX, PARTNERS, RUNS
@@ -362,9 +363,9 @@ async def run_playground(
     engine.dispose()
     server = BotApiServer(TOKEN, first_update_id=last_update + 1)
     base_url = await server.start()
-    settings = load_settings(
-        telegram_bot_token=TOKEN, telegram_api_base_url=base_url, database_url=url, poll_timeout=5
-    )
+    space = Space(host, TOKEN)
+    at = {"telegram_api_base_url": base_url, "database_url": url, "poll_timeout": 5}
+    settings = load_settings(telegram_bot_token=TOKEN, **at, **space.settings())
     playground = Playground.create(settings, server)
     server.listeners.append(playground.on_server)
     bot_ready, bot_stop = asyncio.Event(), asyncio.Event()
@@ -374,7 +375,9 @@ async def run_playground(
     async def tick() -> None:
         await playground.run_tick()
 
-    runner = web.AppRunner(routes(playground, tick), access_log=None)
+    app = routes(playground, tick)
+    app.router.add_get("/space/{who}", functools.partial(space.open, playground))
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

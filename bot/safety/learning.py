@@ -23,8 +23,9 @@ def development_files(lang: str) -> list[Path]:
 
 
 PROMPTS = HERE.parent.parent / "prompts"
-# The bot's own words about danger are no everyday talk: they stay out of the safe examples.
-NOT_EVERYDAY = ("safety", "safe", "help", "privacy", "forget")
+# The bot's own words about danger are no everyday talk: they stay out of the safe examples,
+# and so do its words about itself (help, privacy, Our space): menus, not coaching talk.
+NOT_EVERYDAY = ("safety", "safe", "help", "privacy", "forget", "space")
 
 
 def everyday_files(lang: str) -> list[Path]:

@@ -57,7 +57,10 @@ def _row(message: Outgoing) -> dict[str, Any]:
         "chat_id": message.chat_id,
         "text": str(message.text),
         "buttons": [
-            [{"label": str(b.label), "data": b.data or "", "url": b.url or ""} for b in row]
+            [
+                {"label": str(b.label), "data": b.data or "", "url": b.url or "", "app": b.web_app}
+                for b in row
+            ]
             for row in message.buttons
         ],
         "extra": extra,
@@ -73,7 +76,15 @@ def _message(row: Any) -> Outgoing:
         chat_id=row.chat_id,
         text=row.text,
         buttons=tuple(
-            tuple(Button(b["label"], data=b["data"] or None, url=b["url"] or None) for b in r)
+            tuple(
+                Button(
+                    b["label"],
+                    data=b["data"] or None,
+                    url=b["url"] or None,
+                    web_app=b.get("app") or None,
+                )
+                for b in r
+            )
             for r in row.buttons
         ),
         force_reply=bool(extra.get("force_reply")),

@@ -9,12 +9,15 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     LinkPreviewOptions,
+    MenuButtonWebApp,
+    WebAppInfo,
 )
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -147,6 +150,7 @@ def build_application(settings: Settings, services: Services, *, hears: bool = T
             CommandHandler("quiet", nudges.quiet, filters=new_message),
             CommandHandler("language", private.language, filters=new_message),
             CommandHandler("safe", private.safe, filters=new_message),
+            CommandHandler("space", private.space, filters=new_message),
             CommandHandler("privacy", private.privacy, filters=new_message),
             CommandHandler(
                 ["export", "forget"], private.private_only, filters=groups & new_message
@@ -191,6 +195,12 @@ async def publish_commands(application: CoachApp) -> None:
         (services.commands, BotCommandScopeAllPrivateChats()),
         (services.group_commands, BotCommandScopeAllGroupChats()),
     )
+    url = services.settings.miniapp_url
+    if url:  # the chat's menu button opens Our space (private chats)
+        label = services.renderer.label("common/space_button")
+        await application.bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(str(label), WebAppInfo(url))
+        )
     # English is the default (no language_code): anyone whose language we do not ship.
     for lang in SHIPPED:
         for menu, scope in menus:
@@ -229,6 +239,26 @@ async def start_clock(application: CoachApp) -> None:
     )
 
 
+def our_space(settings: Settings, services: Services, sender: Sender) -> Any:
+    """The Mini App's server in the one-process mode (MINIAPP_PORT), or None; its
+    confirmations go to this process's sender at once."""
+    if not settings.miniapp_port:
+        return None
+    from bot.miniapp import stand_in
+    from bot.miniapp.app import TELEGRAM_JS, miniapp_routes
+    from bot.miniapp.stand_in import stand_in_routes
+    from bot.telegram.web import quiet_server
+
+    script = settings.miniapp_script or TELEGRAM_JS
+    routes = miniapp_routes(
+        services, settings.telegram_bot_token, telegram_js=script, hand_over=sender.hand_over
+    )
+    if script == stand_in.PATH:  # the playground's own stand-in, never Telegram's
+        routes += stand_in_routes()
+    log.info("Our space is served on %s:%s/app/", settings.miniapp_host, settings.miniapp_port)
+    return quiet_server(routes, settings.miniapp_host, settings.miniapp_port)
+
+
 async def serve(
     settings: Settings,
     stop: asyncio.Event,
@@ -262,6 +292,9 @@ async def serve(
                 asyncio.create_task(poller.run(halt), name="poller"),
                 asyncio.create_task(hearing.run(halt), name="hearing"),
             ]
+            space = our_space(settings, services, sender)
+            if space is not None:
+                loops.append(asyncio.create_task(space.serve(), name="our-space"))
             log.info("Us Coach is running as @%s", application.bot.username)
             if on_started is not None:
                 on_started(application)
@@ -284,6 +317,8 @@ async def serve(
             # In order: no new updates; finish those being handled; then the messages
             # already handed to Telegram; give the rest back to the outbox.
             halt.set()
+            if space is not None:
+                space.should_exit = True
             await asyncio.gather(*loops, return_exceptions=True)
             await dispatcher.drain()
             await sender.drain()

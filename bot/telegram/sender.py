@@ -25,6 +25,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
+    WebAppInfo,
 )
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -64,7 +65,9 @@ def markup(
         return InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(b.label, url=b.url)
+                    InlineKeyboardButton(b.label, web_app=WebAppInfo(b.web_app))
+                    if b.web_app
+                    else InlineKeyboardButton(b.label, url=b.url)
                     if b.url
                     else InlineKeyboardButton(b.label, callback_data=b.data)
                     for b in row

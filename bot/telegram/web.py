@@ -30,6 +30,7 @@ from telegram import Update
 from bot import metrics
 from bot.coaching.services import Services, build_services
 from bot.config import ConfigError, Settings
+from bot.miniapp.app import miniapp_routes
 from bot.storage.inbox import Stored
 from bot.telegram.context import CoachApp
 from bot.telegram.intake import Dispatcher, chat_of
@@ -179,7 +180,12 @@ async def serve_web(
     dispatcher = Dispatcher(application, services.inbox, services.work, rescan_after=RESCAN_AFTER)
     health = Health(services)
     hook = Webhook(settings, services, application, dispatcher, health)
-    routes = [Route(settings.webhook_path, hook.receive, methods=["POST"]), *health.routes()]
+    routes = [
+        Route(settings.webhook_path, hook.receive, methods=["POST"]),
+        *health.routes(),
+        # Our space: its confirmations wait in the outbox for a worker's sender.
+        *miniapp_routes(services, settings.telegram_bot_token),
+    ]
     server = quiet_server(routes, host, port)
     halt = asyncio.Event()
     try:

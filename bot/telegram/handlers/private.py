@@ -144,6 +144,13 @@ async def safe(update: Update, context: CoachContext) -> None:
         await deliver(context, update, lambda: context.services.safety.safe(event))
 
 
+async def space(update: Update, context: CoachContext) -> None:
+    """Our space: a button that opens the Mini App (a link to it in the group)."""
+    event = event_from(update, context)
+    if event is not None:
+        await deliver(context, update, lambda: context.services.space.open(event))
+
+
 async def privacy(update: Update, context: CoachContext) -> None:
     """Explain what is stored, why, for how long, and who can see it."""
     event = event_from(update, context)
