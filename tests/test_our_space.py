@@ -4,9 +4,24 @@ there), and a plain answer where the operator has not switched it on."""
 
 from __future__ import annotations
 
-from tests.helpers import Rig, linked_group, pair
+import socket
+from typing import Any
+
+import aiohttp
+
+from bot.emulator import Human
+from bot.miniapp.auth import sign_init_data
+from tests.helpers import TOKEN, Rig, linked_group, pair
+from tests.test_agreements import meet_and_agree
+from tests.test_practices import check_in
 
 URL = "https://coach.example.org/app/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def test_space_is_a_kind_answer_until_the_operator_switches_it_on(rig: Rig) -> None:
@@ -34,3 +49,60 @@ async def test_space_opens_the_mini_app_in_private_and_links_it_in_the_group(rig
     (button,) = said.buttons
     assert button["url"].startswith(f"https://t.me/{rig.server.bot_username}/space?startapp=c")
     assert "web_app" not in button
+
+
+async def test_what_each_partner_sees_after_a_real_week(rig: Rig) -> None:
+    """A whole meeting with an agreement, check-ins shared by both (and one Sam kept), an
+    appreciation: then each opens Our space over HTTP, signed as Telegram would sign it."""
+    port = free_port()
+    await rig.restart(miniapp_port=port)
+    alex, sam = await pair(rig)
+    group = await linked_group(rig, alex, sam)
+    for person, style, ratings in ((alex, "hyper", (5, 5, 2)), (sam, "team", (4, 4, 4))):
+        await check_in(person, style, ratings)
+        await person.presses("Share with my partner")
+    await alex.sees("Sam's latest check-in")
+    await sam.sees("Alex's latest check-in")
+    await check_in(sam, "fused", (2, 2, 5))  # kept to Sam: never shown to Alex
+    await sam.presses("Done")
+    alex.says("/appreciate")
+    await alex.sees("One or two sentences")
+    alex.says("the soup you made when I was ill")
+    await alex.presses("Send it")
+    await sam.sees("Alex appreciates you", "soup")
+    await meet_and_agree(rig, alex, sam, group, "Phones away at dinner")
+    await rig.talk.settle()
+    rig.talk.mark_read(alex.private)
+    rig.talk.mark_read(sam.private)
+    rig.talk.mark_read(group)
+
+    base = f"http://127.0.0.1:{port}/app/api/"
+    async with aiohttp.ClientSession() as session:
+
+        async def me(person: Human) -> dict[str, Any]:
+            init = sign_init_data(TOKEN, {"id": person.id, "first_name": person.name})
+            async with session.get(base + "me", headers={"Authorization": f"tma {init}"}) as r:
+                assert r.status == 200
+                return dict(await r.json())
+
+        seen_by_alex, seen_by_sam = await me(alex), await me(sam)
+        async with session.get(base + "me") as r:
+            assert r.status == 401  # no initData, no couple
+        for seen in (seen_by_alex, seen_by_sam):
+            assert [a["text"] for a in seen["agreements"]] == ["Phones away at dinner"]
+        assert [a["text"] for a in seen_by_sam["appreciations"]] == [
+            "the soup you made when I was ill"
+        ]
+        assert seen_by_alex["appreciations"] == []  # sent, not received
+        assert len(seen_by_alex["checkins"]["partner"]) == 1  # Sam's shared one, not the kept
+        assert len(seen_by_sam["checkins"]["mine"]) == 2
+
+        init = sign_init_data(TOKEN, {"id": alex.id, "first_name": alex.name})
+        async with session.post(
+            base + "settings/timezone",
+            json={"zone": "Asia/Tokyo"},
+            headers={"Authorization": f"tma {init}"},
+        ) as r:
+            assert r.status == 200 and (await r.json())["confirmed"] is True
+    await alex.sees("Tokyo")  # the chat confirms it, as after /timezone
+    await sam.sees("Alex", "Tokyo")  # and the partner hears of it, as after the command
