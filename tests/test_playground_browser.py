@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_ROOT
+from bot.emulator import BotApiServer, Conversation, Human
 from tests.helpers import engine_for, time_passes_for_waits
 from tests.speech import needs_espeak, spoken
+from tests.test_agreements import meet_and_agree
+from tests.test_practices import check_in
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 try:
@@ -61,12 +64,15 @@ FAKE_MICROPHONE = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-medi
 
 
 @contextlib.asynccontextmanager
-async def playground_page(tmp_path: Path, flags: list[str]) -> AsyncIterator[Page]:
+async def playground_page(
+    tmp_path: Path, flags: list[str], server: BotApiServer | None = None
+) -> AsyncIterator[Page]:
     from bot.playground.app import run_playground
 
     port = free_port()
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_playground(port, str(tmp_path / "pg.db"), stop, ready))
+    db = str(tmp_path / "pg.db")
+    task = asyncio.create_task(run_playground(port, db, stop, ready, server=server))
     await asyncio.wait_for(ready.wait(), 30)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
@@ -379,100 +385,87 @@ async def test_a_voice_note_recorded_in_the_browser(page_with_microphone: Page) 
     assert await alex.locator(".msg.bot").count() > bots_before
 
 
-def seed_the_couples_weeks(db: Path) -> None:
-    """What a few weeks of the practices leave behind, written as the services store it: an
-    agreement from a meeting and its follow-up, check-ins (some shared), appreciations."""
-    from datetime import timedelta
-
-    from sqlalchemy import insert, select
-
-    from bot.storage.db import utcnow
-    from bot.storage.tables import AGREEMENTS, APPRECIATIONS, CHECKINS, PARTNERS
-
-    now = utcnow()
-    with engine_for(db).begin() as conn:
-        people = {r.first_name: r for r in conn.execute(select(PARTNERS))}
-        alex, sam = people["Alex"], people["Sam"]
-        couple = alex.couple_id
-        conn.execute(
-            insert(AGREEMENTS).values(
-                couple_id=couple,
-                author_id=sam.id,
-                text="Phones away at dinner",
-                status="working",
-                created_at=now - timedelta(days=9),
-                follow_up=(now - timedelta(days=2)).date(),
-                history=[{"at": now.isoformat(), "answer": "working", "by": [alex.id, sam.id]}],
-            )
-        )
-        for days, who, spectrum, shared in (
-            (20, alex, -0.6, True),
-            (10, alex, -0.2, True),
-            (12, sam, 0.4, True),
-            (2, sam, 0.9, False),  # Sam's latest is Sam's own
-        ):
-            conn.execute(
-                insert(CHECKINS).values(
-                    partner_id=who.id,
-                    spectrum=spectrum,
-                    leaning="interdependent",
-                    autonomy=3,
-                    competence=4,
-                    relatedness=3,
-                    shared=shared,
-                    created_at=now - timedelta(days=days),
-                )
-            )
-        for author, recipient, words in (
-            (sam, alex, "Thank you for making tea every morning"),
-            (alex, sam, "Thank you for the walk on Sunday"),
-        ):
-            conn.execute(
-                insert(APPRECIATIONS).values(
-                    couple_id=couple,
-                    author_id=author.id,
-                    recipient_id=recipient.id,
-                    text=words,
-                    created_at=now - timedelta(days=1),
-                )
-            )
+async def a_real_week(server: BotApiServer) -> tuple[Human, Human]:
+    """Through the bot, as the playground's Alex and Sam: paired, the group linked, check-ins
+    shared by both (and one Sam keeps), an appreciation, and a meeting with an agreement."""
+    talk = Conversation(server, timeout=60)
+    alex, sam = Human(talk, server.users[1001]), Human(talk, server.users[1002])
+    alex.says("/invite")
+    code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
+    sam.says(f"/start {code}")
+    for person in (alex, sam):  # the onboarding, read as pair() reads it
+        await person.sees("now a couple")
+        await person.sees("Share my location")
+        await person.sees("1/3")
+        person.ignores("2/3 ·")
+    group = server.chats[-4000000001]
+    server.add_bot_to_group(group, alex.user)
+    await alex.sees("/link", in_=group)
+    alex.says("/link", group)
+    await alex.sees("shared space", in_=group)
+    for person, style, ratings in ((alex, "hyper", (5, 5, 2)), (sam, "team", (4, 4, 4))):
+        await check_in(person, style, ratings)
+        await person.presses("Share with my partner")
+        await talk.settle()  # what sharing says to the partner comes before their check-in
+    await alex.sees("Sam's latest check-in")
+    await sam.sees("Alex's latest check-in")
+    await check_in(sam, "fused", (2, 2, 5))
+    await sam.presses("Done")  # this one Sam keeps
+    alex.says("/appreciate")
+    await alex.sees("One or two sentences")
+    alex.says("Thank you for making tea every morning")
+    await alex.presses("Send it")
+    await sam.sees("Alex appreciates you", "tea")
+    await meet_and_agree(None, alex, sam, group, "Phones away at dinner")
+    return alex, sam
 
 
-async def test_our_space_as_alex_and_as_sam(page: Page, tmp_path: Path) -> None:
+async def test_our_space_as_alex_and_as_sam(tmp_path: Path) -> None:
     """Each partner opens Our space from the playground (signed as Telegram would), sees their
-    own picture of the couple, and Alex sets the time zone from the list: the chat confirms."""
-    await language(page, "sam", "ar")
-    await page.get_by_role("button", name="Pair Alex and Sam").click()
-    await sees(page, "alex", "now a couple")
-    seed_the_couples_weeks(tmp_path / "pg.db")
-    browser = page.context.browser
-    assert browser is not None
-    phone = {"width": 390, "height": 844}
-    alex = await browser.new_page(viewport=phone)
-    await alex.goto(page.url + "space/alex")
-    space = alex.locator("main")
-    await expect(alex.get_by_role("heading", name="Our agreements")).to_be_visible(timeout=30_000)
-    await expect(space).to_contain_text("Phones away at dinner")
-    await expect(space).to_contain_text("Thank you for making tea every morning")
-    await expect(space).not_to_contain_text("Thank you for the walk on Sunday")  # Sam's, not Alex's
-    await alex.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space.png"), full_page=True)
+    own picture of the couple after a real week, and Alex sets the time zone from the list:
+    the chat confirms."""
+    from bot.playground.app import TOKEN
 
-    dark = await browser.new_page(viewport=phone)
-    await dark.goto(page.url + "space/alex?theme=dark")
-    await expect(dark.get_by_role("heading", name="Our agreements")).to_be_visible(timeout=30_000)
-    background = await dark.evaluate("getComputedStyle(document.body).backgroundColor")
-    assert background == "rgb(33, 33, 33)", background  # Telegram's night theme
-    await dark.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space-dark.png"), full_page=True)
+    server = BotApiServer(TOKEN)
+    async with playground_page(tmp_path, FLAGS, server) as page:
+        _alex, sam_in_chat = await a_real_week(server)
+        await language(page, "sam", "ar")  # Sam's Telegram now speaks Arabic
+        sam_in_chat.says("/help")
+        await sam_in_chat.sees("/")
+        browser = page.context.browser
+        assert browser is not None
+        phone = {"width": 390, "height": 844}
+        alex = await browser.new_page(viewport=phone)
+        await alex.goto(page.url + "space/alex")
+        space = alex.locator("main")
+        await expect(alex.get_by_role("heading", name="Our agreements")).to_be_visible(
+            timeout=30_000
+        )
+        await expect(space).to_contain_text("Phones away at dinner")
+        await expect(space).to_contain_text("Sam's check-ins")  # shared by both
+        await expect(space).not_to_contain_text("Thank you for making tea")  # sent, not received
+        await alex.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space.png"), full_page=True)
 
-    sam = await browser.new_page(viewport=phone)
-    await sam.goto(page.url + "space/sam")
-    await expect(sam.locator("html")).to_have_attribute("dir", "rtl", timeout=30_000)
-    await expect(sam.locator("main")).to_contain_text("Thank you for the walk on Sunday")
-    await expect(sam.locator("main")).not_to_contain_text("Thank you for making tea")
-    await sam.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space-ar.png"), full_page=True)
+        dark = await browser.new_page(viewport=phone)
+        await dark.goto(page.url + "space/alex?theme=dark")
+        await expect(dark.get_by_role("heading", name="Our agreements")).to_be_visible(
+            timeout=30_000
+        )
+        background = await dark.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(33, 33, 33)", background  # Telegram's night theme
+        await dark.screenshot(
+            path=str(PROJECT_ROOT / "docs" / "our-space-dark.png"), full_page=True
+        )
 
-    # The time zone without typing a zone name: a city from the list.
-    await alex.fill("#tz-q", "tok")
-    await alex.locator("button.zone", has_text="Tokyo").click()
-    await expect(alex.locator("#status")).to_contain_text("confirmed", timeout=30_000)
-    await sees(page, "alex", "Tokyo")  # said in Alex's chat, as /timezone would
+        sam = await browser.new_page(viewport=phone)
+        await sam.goto(page.url + "space/sam")
+        await expect(sam.locator("html")).to_have_attribute("dir", "rtl", timeout=30_000)
+        await expect(sam.locator("main")).to_contain_text("Thank you for making tea every morning")
+        await expect(sam.locator("main")).to_contain_text("Phones away at dinner")
+        await sam.screenshot(path=str(PROJECT_ROOT / "docs" / "our-space-ar.png"), full_page=True)
+
+        # The time zone without typing a zone name: a city from the list.
+        await alex.fill("#tz-q", "tok")
+        await alex.locator("button.zone", has_text="Tokyo").click()
+        await expect(alex.locator("#status")).to_contain_text("confirmed", timeout=30_000)
+        await sees(page, "alex", "Tokyo")  # said in Alex's chat, as /timezone would

@@ -353,15 +353,17 @@ async def run_playground(
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
     host: str = "127.0.0.1",
+    server: BotApiServer | None = None,
 ) -> None:
-    """Start everything, print the address, run until `stop` is set."""
+    """Start everything, print the address, run until `stop` is set. `server`: a Bot API
+    server of the caller's (a test that also talks to the bot through it)."""
     url = f"sqlite:///{db}"
     engine = make_engine(url)
     upgrade(engine)  # so an earlier session can be read
     with engine.connect() as conn:  # update ids only grow, as on Telegram
         last_update = conn.execute(select(func.max(INBOX.c.update_id))).scalar() or 0
     engine.dispose()
-    server = BotApiServer(TOKEN, first_update_id=last_update + 1)
+    server = server or BotApiServer(TOKEN, first_update_id=last_update + 1)
     base_url = await server.start()
     space = Space(host, TOKEN)
     at = {"telegram_api_base_url": base_url, "database_url": url, "poll_timeout": 5}
