@@ -51,6 +51,25 @@ async def test_space_opens_the_mini_app_in_private_and_links_it_in_the_group(rig
     assert "web_app" not in button
 
 
+async def a_week_of_practices(alex: Human, sam: Human, group: Any, appreciation: str) -> None:
+    """Check-ins shared by both (and one Sam keeps to themself), an appreciation from Alex,
+    and a State of the Union that ends in an agreement: what Our space then shows."""
+    for person, style, ratings in ((alex, "hyper", (5, 5, 2)), (sam, "team", (4, 4, 4))):
+        await check_in(person, style, ratings)
+        await person.presses("Share with my partner")
+        await person.talk.settle()  # what sharing tells the partner comes before their turn
+    await alex.sees("Sam's latest check-in")
+    await sam.sees("Alex's latest check-in")
+    await check_in(sam, "fused", (2, 2, 5))  # kept to Sam: never shown to Alex
+    await sam.presses("Done")
+    alex.says("/appreciate")
+    await alex.sees("One or two sentences")
+    alex.says(appreciation)
+    await alex.presses("Send it")
+    await sam.sees("Alex appreciates you", appreciation.split()[-1])
+    await meet_and_agree(None, alex, sam, group, "Phones away at dinner")
+
+
 async def test_what_each_partner_sees_after_a_real_week(rig: Rig) -> None:
     """A whole meeting with an agreement, check-ins shared by both (and one Sam kept), an
     appreciation: then each opens Our space over HTTP, signed as Telegram would sign it."""
@@ -58,19 +77,7 @@ async def test_what_each_partner_sees_after_a_real_week(rig: Rig) -> None:
     await rig.restart(miniapp_port=port)
     alex, sam = await pair(rig)
     group = await linked_group(rig, alex, sam)
-    for person, style, ratings in ((alex, "hyper", (5, 5, 2)), (sam, "team", (4, 4, 4))):
-        await check_in(person, style, ratings)
-        await person.presses("Share with my partner")
-    await alex.sees("Sam's latest check-in")
-    await sam.sees("Alex's latest check-in")
-    await check_in(sam, "fused", (2, 2, 5))  # kept to Sam: never shown to Alex
-    await sam.presses("Done")
-    alex.says("/appreciate")
-    await alex.sees("One or two sentences")
-    alex.says("the soup you made when I was ill")
-    await alex.presses("Send it")
-    await sam.sees("Alex appreciates you", "soup")
-    await meet_and_agree(rig, alex, sam, group, "Phones away at dinner")
+    await a_week_of_practices(alex, sam, group, "the soup you made when I was ill")
     await rig.talk.settle()
     rig.talk.mark_read(alex.private)
     rig.talk.mark_read(sam.private)

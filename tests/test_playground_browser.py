@@ -20,8 +20,7 @@ from bot import PROJECT_ROOT
 from bot.emulator import BotApiServer, Conversation, Human
 from tests.helpers import engine_for, time_passes_for_waits
 from tests.speech import needs_espeak, spoken
-from tests.test_agreements import meet_and_agree
-from tests.test_practices import check_in
+from tests.test_our_space import a_week_of_practices
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 try:
@@ -403,20 +402,7 @@ async def a_real_week(server: BotApiServer) -> tuple[Human, Human]:
     await alex.sees("/link", in_=group)
     alex.says("/link", group)
     await alex.sees("shared space", in_=group)
-    for person, style, ratings in ((alex, "hyper", (5, 5, 2)), (sam, "team", (4, 4, 4))):
-        await check_in(person, style, ratings)
-        await person.presses("Share with my partner")
-        await talk.settle()  # what sharing says to the partner comes before their check-in
-    await alex.sees("Sam's latest check-in")
-    await sam.sees("Alex's latest check-in")
-    await check_in(sam, "fused", (2, 2, 5))
-    await sam.presses("Done")  # this one Sam keeps
-    alex.says("/appreciate")
-    await alex.sees("One or two sentences")
-    alex.says("Thank you for making tea every morning")
-    await alex.presses("Send it")
-    await sam.sees("Alex appreciates you", "tea")
-    await meet_and_agree(None, alex, sam, group, "Phones away at dinner")
+    await a_week_of_practices(alex, sam, group, "Thank you for making tea every morning")
     return alex, sam
 
 
