@@ -4,24 +4,18 @@ there), and a plain answer where the operator has not switched it on."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import aiohttp
 
 from bot.emulator import Human
+from bot.emulator.cluster import free_port
 from bot.miniapp.auth import sign_init_data
 from tests.helpers import TOKEN, Rig, linked_group, pair
 from tests.test_agreements import meet_and_agree
 from tests.test_practices import check_in
 
 URL = "https://coach.example.org/app/"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_space_is_a_kind_answer_until_the_operator_switches_it_on(rig: Rig) -> None:

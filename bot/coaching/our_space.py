@@ -9,6 +9,12 @@ from bot.core.events import Event
 from bot.core.outbox import Button, Outgoing, Reply
 
 
+def start_param_for(couple_id: int) -> str:
+    """The `startapp` payload naming a couple (t.me/<bot>/<app>?startapp=c42); the app reads
+    it back (bot/miniapp/views.py) and checks the opener belongs to that couple."""
+    return f"c{couple_id}"
+
+
 class OurSpace:
     def __init__(self, couples: CoupleService, url: str, short_name: str) -> None:
         self.couples = couples
@@ -23,11 +29,12 @@ class OurSpace:
             button = Button(label, web_app=self.url)
         else:
             couple = self.couples.couple_by_group(event.chat_id)
-            if couple is None or not self.short_name:
+            if couple is None or couple.id is None or not self.short_name:
                 return self.couples.reply(event, "space_off")
             bot = self.couples.bot_username
             button = Button(
-                label, url=f"https://t.me/{bot}/{self.short_name}?startapp=c{couple.id}"
+                label,
+                url=f"https://t.me/{bot}/{self.short_name}?startapp={start_param_for(couple.id)}",
             )
         text = self.couples.renderer.render("common/space")
         return Reply().add(Outgoing(chat_id=event.chat_id, text=text, buttons=((button,),)))

@@ -20,7 +20,7 @@ from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.safety.respond import SafetyService, Screened
 from bot.storage.db import Database, utcnow
 from bot.storage.tables import PARTNERS
-from bot.storage.voice_notes import HEARD, Note, VoiceNotes
+from bot.storage.voice_notes import HEARD, WAITING, Note, VoiceNotes
 from bot.words.buttons import VoiceChoice
 
 # Telegram lets a bot fetch files up to 20 MB; five minutes is plenty for one turn.
@@ -76,7 +76,7 @@ class VoiceNoteService:
             in_group=event.in_group,
             file_id=clip.file_id,
             seconds=clip.seconds,
-            status="waiting",
+            status=WAITING,
             attempts=0,
             transcript=None,
         )

@@ -20,13 +20,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, or_, select
 
 from bot.coaching.nudges.recap import NEW_COUPLE, WEEK, Week, recap_due
+from bot.coaching.our_space import start_param_for
 from bot.coaching.schedule import week_number
+from bot.storage.db import aware
 from bot.storage.tables import AGREEMENTS, APPRECIATIONS, CHECKINS, COUPLES, METIMES, PARTNERS
 from bot.storage.voices import voices
 from bot.words.languages import Voice, right_to_left
@@ -38,11 +40,6 @@ SHOWN = 100  # rows of a kind the page shows, newest first
 CHECKIN_FIELDS = ("spectrum", "leaning", "autonomy", "competence", "relatedness")
 
 CountWeek = Callable[[Connection, int, datetime, datetime], Week]
-
-
-def start_param_for(couple_id: int) -> str:
-    """The `startapp` payload of a link to Our space for this couple (the group's button)."""
-    return f"c{couple_id}"
 
 
 def named_couple(start_param: str | None) -> int | None:
@@ -89,10 +86,7 @@ def find_couple(conn: Connection, person_id: int, start_param: str | None) -> Ou
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    """Aware UTC (SQLite hands datetimes back without their zone)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware(moment) if moment is not None else None
 
 
 def _iso(moment: datetime | date | None) -> str | None:

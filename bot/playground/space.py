@@ -4,11 +4,11 @@ local stand-in for Telegram's script, opened as Alex or Sam the way Telegram wou
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.emulator.cluster import free_port
 from bot.miniapp import stand_in
 
 if TYPE_CHECKING:
@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 class Space:
     def __init__(self, host: str, token: str) -> None:
         self.host, self.token = host, token
-        with socket.socket() as s:
-            s.bind((host, 0))
-            self.port = int(s.getsockname()[1])
+        self.port = free_port()
 
     def settings(self) -> dict[str, Any]:
         """What the bot's settings need to serve it (`us-coach run` does, on MINIAPP_PORT)."""

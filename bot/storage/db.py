@@ -13,7 +13,7 @@ import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,11 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # The connection of the unit of work running in this thread or task, if any.
 _unit: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("unit", default=None)
+
+
+def aware(moment: datetime) -> datetime:
+    """Aware UTC: SQLite hands datetimes back without their zone (PostgreSQL with it)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def utcnow() -> datetime:

@@ -5,11 +5,11 @@ runs out), and done in the same transaction as the answer it caused."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
-from bot.storage.db import Database
+from bot.storage.db import Database, aware
 from bot.storage.tables import VOICE_NOTES
 
 WAITING, HEARD = "waiting", "heard"  # a note that is done is deleted
@@ -62,7 +62,7 @@ class VoiceNotes:
         ).first()
         turn = now
         if last is not None:
-            previous = _aware(last.turn) + timedelta(seconds=max(last.seconds, 1))
+            previous = aware(last.turn) + timedelta(seconds=max(last.seconds, 1))
             turn = max(now, previous)
         values = {name: getattr(note, name) for name in Note.__dataclass_fields__ if name != "id"}
         values.update(status=WAITING, turn=turn, attempts=0, transcript=None, created_at=now)
@@ -141,13 +141,6 @@ class VoiceNotes:
             )
         return int(done.rowcount or 0)
 
-    def waiting(self) -> int:
-        with self.db.connect() as conn:
-            count = conn.execute(
-                select(func.count()).where(VOICE_NOTES.c.status == WAITING)
-            ).scalar()
-        return int(count or 0)
-
     def purge(self, now: datetime) -> int:
         """Heard notes nobody chose for a day leave no trace."""
         with self.db.begin() as conn:
@@ -157,7 +150,3 @@ class VoiceNotes:
                 )
             )
         return int(gone.rowcount or 0)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
