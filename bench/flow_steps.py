@@ -1,6 +1,6 @@
 """Flow steps per second and latency, against a bare echo bot, over the local Bot API server.
 
-    python bench/flow_steps.py [--couples 50] [--seconds 15]
+    python bench/flow_steps.py [--couples 50] [--cold 5] [--warmup 3] [--seconds 15]
 
 Two workloads for Us Coach, each against the same echo bots in the same run: Let go's
 steps, and a mix (/help, /timezone, /checkin and its first answers, /cancel, and the
@@ -92,35 +92,65 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def drive(
-    loops: list[Any], seconds: float, warmup: float, bot_pid: int
-) -> tuple[int, list[float], float, str]:
-    """Run every loop until time is up; count steps and latencies after the warm-up."""
-    latencies: list[float] = []
-    counted = 0
-    start = time.perf_counter()
-    measure_from = start + warmup
-    end = measure_from + seconds
-    marks: dict[str, float] = {}
+Window = tuple[float, float]  # seconds after the load starts: (from, to)
+Measured = tuple[int, list[float], float, str]  # steps, latencies, span, CPU line
 
-    async def mark() -> None:
-        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        marks.update(bot=cpu_seconds(bot_pid), us=time.process_time())
+
+async def drive(
+    loops: list[Any], windows: dict[str, Window], bot_pid: int, server: BotApiServer, since: int
+) -> dict[str, Measured]:
+    """Run every loop until the last window closes; count the steps finished in each window.
+
+    Called right after the bot's process is launched: the first updates wait on the server
+    while it starts, as after a deploy, which gives the first reply's time from the launch.
+    The windows count from the bot's first poll (it has started): "cold" right away,
+    nothing warmed or cached yet; "warm" after a warm-up. A step counts in the window it
+    finishes in.
+    """
+    done: list[tuple[float, float]] = []  # (finished at, latency), perf_counter seconds
+    launched = time.perf_counter()
+    polled = asyncio.ensure_future(wait_polling(server, since))
+    cpu: dict[tuple[str, int], tuple[float, float]] = {}
+
+    def over() -> bool:
+        return polled.done() and time.perf_counter() >= start + last
+
+    async def mark(name: str, edge: int, at: float) -> None:
+        await polled
+        await asyncio.sleep(max(0.0, start + at - time.perf_counter()))
+        cpu[(name, edge)] = (cpu_seconds(bot_pid), time.process_time())
 
     async def run(loop: Any) -> None:
-        nonlocal counted
-        while time.perf_counter() < end:
+        while not over():
             latency = await loop()
-            if time.perf_counter() >= measure_from and latency is not None:
-                latencies.append(latency)
-                counted += 1
+            if latency is not None:
+                done.append((time.perf_counter(), latency))
 
-    await asyncio.gather(mark(), *(run(loop) for loop in loops))
-    busy = (
-        f"CPU: bot {100 * (cpu_seconds(bot_pid) - marks['bot']) / seconds:.0f}%, "
-        f"server+driver {100 * (time.process_time() - marks['us']) / seconds:.0f}%"
+    last = max(to for _, to in windows.values())
+    start = launched  # until the first poll; the windows then count from there
+    runs = asyncio.gather(*(run(loop) for loop in loops))
+    await polled
+    start = time.perf_counter()
+    marks = [mark(name, edge, w[edge]) for name, w in windows.items() for edge in (0, 1)]
+    await asyncio.gather(*marks, runs)
+    first = min(at for at, _ in done) - launched
+    print(
+        f"  first reply {first:.2f} s after launch (polling after {start - launched:.2f} s), "
+        f"with {len(loops)} people waiting"
     )
-    return counted, latencies, seconds, busy
+    measured: dict[str, Measured] = {}
+    for name, (since_s, to) in windows.items():
+        latencies = [latency for at, latency in done if since_s <= at - start < to]
+        (bot0, us0), (bot1, us1) = cpu[(name, 0)], cpu[(name, 1)]
+        span = to - since_s
+        bot, us = 100 * (bot1 - bot0) / span, 100 * (us1 - us0) / span
+        busy = f"CPU: bot {bot:.0f}%, server+driver {us:.0f}%"
+        measured[name] = (len(latencies), latencies, span, busy)
+    return measured
+
+
+def windows(cold: float, warmup: float, seconds: float) -> dict[str, Window]:
+    return {"cold": (0.0, cold), "warm": (cold + warmup, cold + warmup + seconds)}
 
 
 def summary(
@@ -150,53 +180,49 @@ async def bench_echo(
     server: BotApiServer,
     inbox: Inbox,
     users: list[SimUser],
-    seconds: float,
-    warmup: float,
+    spans: dict[str, Window],
     workdir: Path,
-) -> dict[str, float]:
+) -> dict[str, dict[str, float]]:
     env = {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
         "ECHO_HTTP": http,
         "PYTHONPATH": str(ROOT),
     }
+
+    def loop_for(user: SimUser) -> Any:
+        chat = server.chats[user.id]
+
+        async def step() -> float:
+            inbox.drain(chat.id)
+            sent = time.perf_counter()
+            server.user_sends(user, chat, "hello there")
+            arrived, _ = await inbox.next(chat.id)
+            return arrived - sent
+
+        return step
+
+    print(f"echo bot ({http})")
     since = server.poll_count
     process = launch(
         [sys.executable, str(ROOT / "bench" / "echo_bot.py")], env, workdir / "echo.log"
     )
     try:
-        await wait_polling(server, since)
-
-        def loop_for(user: SimUser) -> Any:
-            chat = server.chats[user.id]
-
-            async def step() -> float:
-                inbox.drain(chat.id)
-                sent = time.perf_counter()
-                server.user_sends(user, chat, "hello there")
-                arrived, _ = await inbox.next(chat.id)
-                return arrived - sent
-
-            return step
-
-        counted, latencies, span, busy = await drive(
-            [loop_for(u) for u in users], seconds, warmup, process.pid
-        )
+        measured = await drive([loop_for(u) for u in users], spans, process.pid, server, since)
     finally:
         stop(process)
-    return summary(f"echo bot ({http})", counted, latencies, span, busy)
+    return {name: summary(f"  {name}", *m) for name, m in measured.items()}
 
 
 async def bench_coach(
     server: BotApiServer,
     inbox: Inbox,
     couples: int,
-    seconds: float,
-    warmup: float,
+    spans: dict[str, Window],
     workdir: Path,
     profile: str | None = None,
     workload: str = "letgo",
-) -> dict[str, float]:
+) -> dict[str, dict[str, float]]:
     workdir = workdir / workload
     workdir.mkdir(exist_ok=True)
     env = {
@@ -210,9 +236,9 @@ async def bench_coach(
     }
     since = server.poll_count
     command = [sys.executable, "-m", "bot.cli", "run"]
-    if profile:  # py-spy's collapsed stacks of the bot process, for finding where time goes
-        command = ["py-spy", "record", "--gil", "--format", "raw", "-o", profile, "--", *command]
-    process = launch(command, env, workdir / "coach.log")
+    # The couples pair through a first process, which then stops: the one measured starts
+    # with the load already waiting, as after a deploy.
+    process = launch(command, env, workdir / "pairing.log")
     talk = Conversation(server, timeout=60)
     try:
         await wait_polling(server, since)
@@ -228,6 +254,15 @@ async def bench_coach(
                 await alex.presses("I have something")
                 await alex.sees("Put it in a sentence")
             people.append((alex, sam))
+    finally:
+        stop(process)
+    if profile:  # py-spy's collapsed stacks of the bot process, for finding where time goes
+        command = ["py-spy", "record", "--gil", "--format", "raw", "-o", profile, "--", *command]
+    name = "Us Coach Let go steps" if workload == "letgo" else "Us Coach mixed steps"
+    print(name)
+    since = server.poll_count
+    process = launch(command, env, workdir / "coach.log")
+    try:
 
         def loop_for(person: Any) -> Any:
             chat_id = person.private.id
@@ -295,20 +330,21 @@ async def bench_coach(
             return step
 
         loops = [loop_for(a) if workload == "letgo" else mixed_for((a, s)) for a, s in people]
-        counted, latencies, span, busy = await drive(loops, seconds, warmup, process.pid)
+        measured = await drive(loops, spans, process.pid, server, since)
     finally:
         stop(process, signal.SIGINT if profile else signal.SIGTERM)  # py-spy writes on SIGINT
-    name = "Us Coach Let go steps" if workload == "letgo" else "Us Coach mixed steps"
-    return summary(name, counted, latencies, span, busy)
+    return {window: summary(f"  {window}", *m) for window, m in measured.items()}
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--couples", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--cold", type=float, default=5, help="seconds measured from the launch")
+    parser.add_argument("--warmup", type=float, default=3, help="then seconds not measured")
+    parser.add_argument("--seconds", type=float, default=15, help="then seconds measured warm")
     parser.add_argument("--profile", help="record the bot with py-spy into this file")
     args = parser.parse_args()
+    spans = windows(args.cold, args.warmup, args.seconds)
 
     server = BotApiServer(TOKEN)
     await server.start()
@@ -316,25 +352,17 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         print(
-            f"{args.couples} concurrent couples/users, {args.seconds:.0f} s measured "
-            f"after {args.warmup:.0f} s warm-up, {os.cpu_count()} cores"
+            f"{args.couples} concurrent couples/users from the launch: {args.cold:.0f} s measured "
+            f"cold, {args.warmup:.0f} s not, {args.seconds:.0f} s measured warm; "
+            f"{os.cpu_count()} cores"
         )
         print(f"{'':<22} {'steps/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         users = [server.add_user(f"E{i}") for i in range(args.couples)]
-        echo = await bench_echo("httpx", server, inbox, users, args.seconds, args.warmup, workdir)
-        echo_aiohttp = await bench_echo(
-            "aiohttp", server, inbox, users, args.seconds, args.warmup, workdir
-        )
+        echo = await bench_echo("httpx", server, inbox, users, spans, workdir)
+        echo_aiohttp = await bench_echo("aiohttp", server, inbox, users, spans, workdir)
         coaches = {
             workload: await bench_coach(
-                server,
-                inbox,
-                args.couples,
-                args.seconds,
-                args.warmup,
-                workdir,
-                args.profile,
-                workload,
+                server, inbox, args.couples, spans, workdir, args.profile, workload
             )
             for workload in ("letgo", "mixed")
         }
@@ -344,11 +372,13 @@ async def main() -> None:
             ("bare PTB echo bot", echo),
             ("echo bot on our HTTP layer", echo_aiohttp),
         ):
-            print(
-                f"{workload} vs {name}: throughput ratio "
-                f"{coach['steps_per_s'] / base['steps_per_s']:.2f} (issue 21: >= 1.0), "
-                f"p95 latency ratio {coach['p95'] / base['p95']:.2f} (issue 21: <= 3.0)"
-            )
+            for window in spans:
+                ours, theirs = coach[window], base[window]
+                print(
+                    f"{workload} vs {name}, {window}: throughput ratio "
+                    f"{ours['steps_per_s'] / theirs['steps_per_s']:.2f} (issue 21: >= 1.0), "
+                    f"p95 latency ratio {ours['p95'] / theirs['p95']:.2f} (issue 21: <= 3.0)"
+                )
 
 
 if __name__ == "__main__":

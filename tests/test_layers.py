@@ -124,3 +124,61 @@ def test_modules_and_functions_stay_small() -> None:
                 long.add(f"{name}:{node.name}")
     assert not big, big
     assert long <= LONG_FUNCTIONS, sorted(long - LONG_FUNCTIONS)
+
+
+# A table whose rows many modules write has no one place that says what a row can become.
+ONE_WRITER = {
+    "PARTNERS": "bot/storage/partners.py",
+    "Partner": "bot/storage/partners.py",
+    "COUPLES": "bot/storage/couples.py",
+    "Couple": "bot/storage/couples.py",
+}
+
+
+def _table_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):  # `tables.PARTNERS`, `t.COUPLES`
+        return node.attr
+    return None
+
+
+def writes_in(source: str) -> list[tuple[int, str]]:
+    """(line, table) of each insert/update/delete of a table, and each ORM add/delete or
+    field assignment of a row, in a module's source."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = getattr(func, "id", None) or getattr(func, "attr", None)
+            if name in ("insert", "update", "delete") and node.args:
+                table = _table_name(node.args[0])
+                if table in ONE_WRITER:
+                    found.append((node.lineno, table))
+            if name in ("add", "delete", "merge") and isinstance(func, ast.Attribute):
+                for arg in node.args:
+                    called = arg.func if isinstance(arg, ast.Call) else None
+                    if called is not None and _table_name(called) in ONE_WRITER:
+                        found.append((node.lineno, _table_name(called) or ""))
+    return sorted(found)
+
+
+def test_the_partner_and_couple_tables_have_one_writer_each() -> None:
+    """Only bot/storage/partners.py writes `partner` rows, and only bot/storage/couples.py
+    writes `couple` rows (the emulator and the playground's fixtures are not the bot)."""
+    strays = []
+    for path in sorted(BOT.rglob("*.py")):
+        name = str(path.relative_to(PROJECT_ROOT))
+        if "emulator" in path.parts:
+            continue
+        for line, table in writes_in(path.read_text(encoding="utf-8")):
+            if ONE_WRITER[table] != name:
+                strays.append(f"{name}:{line} writes {table}")
+    assert not strays, strays
+
+
+def test_the_writer_check_sees_a_stray_write() -> None:
+    stray = (
+        "conn.execute(update(t.PARTNERS).values(hushed=True))\nsession.add(Couple(timezone='UTC'))"
+    )
+    assert writes_in(stray) == [(1, "PARTNERS"), (2, "Couple")]

@@ -13,15 +13,13 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import update
-
 from bot.coaching import timezones
 from bot.coaching.schedule import next_weekly
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.storage.db import Database
 from bot.storage.models import Couple, Partner
-from bot.storage.tables import PARTNERS
+from bot.storage.partners import Partners
 from bot.storage.voices import languages
 from bot.words.buttons import TimezoneChoice
 from bot.words.languages import Words
@@ -60,6 +58,9 @@ class CoupleSettings:
         raise NotImplementedError
 
     def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
+        raise NotImplementedError
+
+    def partner_of(self, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
         raise NotImplementedError
 
     def change_couple(self, couple: Couple, change: Callable[[Couple], None]) -> None:
@@ -260,30 +261,21 @@ class CoupleSettings:
     def _unhush(self, person: int) -> bool:
         """Lift a quiet pause; whether there was one."""
         with self.db.begin() as conn:
-            return bool(
-                conn.execute(
-                    update(PARTNERS)
-                    .where(PARTNERS.c.id == person, PARTNERS.c.hushed.is_(True))
-                    .values(hushed=False)
-                ).rowcount
-            )
+            return Partners.unhush(conn, person)
 
     def set_quiet(self, event: Event, argument: str) -> Reply:
         """Show or set the person's quiet hours (no private nudges inside them)."""
-        found = self._require_couple(event)
-        if isinstance(found, Reply):
-            return found
-        with self.db.session() as session:
-            me = session.get(Partner, event.person.id)
-            assert me is not None
-            if not argument.strip():
-                return self.reply(event, "quiet_show", start=me.quiet_start, end=me.quiet_end)
-            try:
-                me.quiet_start, me.quiet_end = parse_quiet_hours(argument)
-            except ParseError:
-                return self.reply(event, "quiet_bad", given=argument[:64])
-            session.add(me)
-            session.commit()
-            return self.reply(event, "quiet_set", start=me.quiet_start, end=me.quiet_end)
+        me, couple, _other = self.partner_of(event.person.id)
+        if me is None or couple is None:
+            return self.not_paired(event)
+        if not argument.strip():
+            return self.reply(event, "quiet_show", start=me.quiet_start, end=me.quiet_end)
+        try:
+            start, end = parse_quiet_hours(argument)
+        except ParseError:
+            return self.reply(event, "quiet_bad", given=argument[:64])
+        with self.db.begin() as conn:
+            Partners.set_quiet_hours(conn, event.person.id, start, end)
+        return self.reply(event, "quiet_set", start=start, end=end)
 
     # ----- the couple's group --------------------------------------------------------------

@@ -11,15 +11,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from bot.coaching.couple_settings import CoupleSettings
 from bot.core.events import Event, Person
 from bot.core.outbox import Button, Outgoing, Reply
+from bot.storage.couples import Couples
 from bot.storage.db import Database, utcnow
 from bot.storage.models import Couple, Invite, Partner
+from bot.storage.partners import Partners
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.words.buttons import FirstCheckIn
 from bot.words.texts import Renderer
@@ -33,15 +35,6 @@ _PARTNER = core_select(PARTNERS).where(PARTNERS.c.id == bindparam("person"))
 _COUPLE = core_select(COUPLES).where(COUPLES.c.id == bindparam("couple"))
 _OTHER = core_select(PARTNERS).where(
     PARTNERS.c.couple_id == bindparam("couple"), PARTNERS.c.id != bindparam("person")
-)
-_REFRESH = (
-    update(PARTNERS)
-    .where(PARTNERS.c.id == bindparam("person"))
-    .values(
-        first_name=func.coalesce(func.nullif(bindparam("name"), ""), PARTNERS.c.first_name),
-        language_code=func.coalesce(bindparam("telegram_language"), PARTNERS.c.language_code),
-        unreachable=False,
-    )
 )
 
 
@@ -73,26 +66,10 @@ class CoupleService(CoupleSettings):
     def register(self, person: Person) -> bool:
         """Create or refresh the person's row; writing to us also means they can be reached.
         True when the person is new."""
-        values = {
-            "person": person.id,
-            "name": person.first_name[:128],
-            "telegram_language": person.language_code,
-        }
         with self.db.begin() as conn:
-            if conn.execute(_REFRESH, values).rowcount:
-                return False
-            conn.execute(
-                insert(PARTNERS).values(
-                    id=person.id,
-                    first_name=person.first_name[:128] or "Partner",
-                    language_code=person.language_code,
-                    unreachable=False,
-                    quiet_start="22:00",
-                    quiet_end="08:00",
-                    created_at=self.clock(),
-                )
+            return Partners.register(
+                conn, person.id, person.first_name, person.language_code, self.clock()
             )
-        return True
 
     def partner_of(self, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
         """Return (me, my couple, my partner), any of them None (on Core: the hot path)."""
@@ -131,12 +108,9 @@ class CoupleService(CoupleSettings):
 
     def change_couple(self, couple: Couple, change: Callable[[Couple], None]) -> None:
         """Apply `change` to the couple's stored row and save it."""
-        with self.db.session() as session:
-            row = session.get(Couple, couple.id)
-            assert row is not None
-            change(row)
-            session.add(row)
-            session.commit()
+        assert couple.id is not None
+        with self.db.begin() as conn:
+            Couples.change(conn, couple.id, change)
 
     def lost_chat(self, chat_id: int) -> Reply:
         """Telegram said 403 for this chat: a person blocked us, or we left a group."""
@@ -144,13 +118,8 @@ class CoupleService(CoupleSettings):
 
     def mark_unreachable(self, person_id: int) -> Reply:
         """The person blocked us: stop writing to them and tell their partner once."""
-        with self.db.session() as session:
-            changed = session.execute(
-                update(Partner)
-                .where(col(Partner.id) == person_id, col(Partner.unreachable).is_(False))
-                .values(unreachable=True)
-            ).rowcount  # type: ignore[attr-defined]
-            session.commit()
+        with self.db.begin() as conn:
+            changed = Partners.mark_unreachable(conn, person_id)
         if not changed:
             return Reply()
         me, _couple, other = self.partner_of(person_id)
@@ -231,16 +200,11 @@ class CoupleService(CoupleSettings):
                 return self.reply(event, "join_refused")
             invite = session.get(Invite, code)
             assert invite is not None
-            new_couple = Couple(timezone=self.default_timezone, created_at=now)
-            session.add(new_couple)
-            session.flush()
+            conn = session.connection()
+            couple_id = Couples.create(conn, self.default_timezone, now)
             seated = 0
             for seat, person_id in ((1, invite.inviter_id), (2, joiner)):
-                seated += session.execute(
-                    update(Partner)
-                    .where(col(Partner.id) == person_id, col(Partner.couple_id).is_(None))
-                    .values(couple_id=new_couple.id, seat=seat)
-                ).rowcount  # type: ignore[attr-defined]
+                seated += Partners.seat(conn, person_id, couple_id, seat)
             if seated != 2:
                 # The inviter paired with someone else meanwhile (or never registered).
                 session.rollback()
@@ -249,7 +213,7 @@ class CoupleService(CoupleSettings):
             inviter = session.get(Partner, invite.inviter_id)
             joined = session.get(Partner, joiner)
             assert inviter is not None and joined is not None
-        log.info("couple %s formed", new_couple.id)
+        log.info("couple %s formed", couple_id)
         reply = Reply()
         for person, partner in ((joined, inviter), (inviter, joined)):
             # Paired, and at once the first question: the time zone, with a tap.
@@ -285,11 +249,7 @@ class CoupleService(CoupleSettings):
         """Nothing shared to do. Someone whose partner left quietly (after a safety answer)
         learns here, once and in neutral words, that the couple has ended."""
         with self.db.begin() as conn:
-            ended = conn.execute(
-                update(PARTNERS)
-                .where(PARTNERS.c.id == event.person.id, PARTNERS.c.couple_ended.is_(True))
-                .values(couple_ended=False)
-            ).rowcount
+            ended = Partners.clear_couple_ended(conn, event.person.id)
         if ended:  # privately, even when asked in a group
             return Reply().add(self.say(event.person.id, "couple_ended"))
         return self.reply(event, "not_paired")
@@ -325,10 +285,5 @@ class CoupleService(CoupleSettings):
 
     def migrated(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: follow it to its new id."""
-        with self.db.session() as session:
-            session.execute(
-                update(Couple)
-                .where(col(Couple.group_chat_id) == old_chat_id)
-                .values(group_chat_id=new_chat_id)
-            )
-            session.commit()
+        with self.db.begin() as conn:
+            Couples.follow_group(conn, old_chat_id, new_chat_id)

@@ -21,7 +21,9 @@ from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.engine.marks import Marks
 from bot.safety.care import careful
 from bot.storage import tables as t
+from bot.storage.couples import Couples
 from bot.storage.db import Database, utcnow
+from bot.storage.partners import Partners
 from bot.words.buttons import ForgetChoice
 from bot.words.texts import Renderer
 
@@ -212,18 +214,8 @@ class DataRights:
                     )
                 ).scalar()
                 self._scrub_runs(conn, couple_id, person)
-                conn.execute(
-                    update(t.PARTNERS)
-                    .where(t.PARTNERS.c.couple_id == couple_id)
-                    .values(couple_id=None, seat=None)
-                )
-                conn.execute(
-                    update(t.COUPLES)
-                    .where(t.COUPLES.c.id == couple_id)
-                    .values(
-                        status="dissolved", group_chat_id=None, next_prompt_at=None, snooze_at=None
-                    )
-                )
+                Partners.unseat_couple(conn, couple_id)
+                Couples.dissolve(conn, couple_id)
             conn.execute(delete(t.AGREEMENTS).where(t.AGREEMENTS.c.author_id == person))
             conn.execute(delete(t.CHECKINS).where(t.CHECKINS.c.partner_id == person))
             conn.execute(delete(t.METIMES).where(t.METIMES.c.partner_id == person))
@@ -240,14 +232,12 @@ class DataRights:
             conn.execute(delete(t.OUTBOX).where(t.OUTBOX.c.chat_id == person))
             conn.execute(delete(t.VOICE_NOTES).where(t.VOICE_NOTES.c.person_id == person))
             conn.execute(delete(t.NUDGES).where(t.NUDGES.c.kind.like(f"%:{person}")))
-            conn.execute(delete(t.PARTNERS).where(t.PARTNERS.c.id == person))
+            Partners.forget(conn, person)
         log.info("a partner was forgotten (couple %s dissolved)", couple_id)
         reply.add(Outgoing(person, self.renderer.render("common/forgotten")))
         if other is not None and quietly:
             with self.db.begin() as conn:
-                conn.execute(
-                    update(t.PARTNERS).where(t.PARTNERS.c.id == other).values(couple_ended=True)
-                )
+                Partners.mark_couple_ended(conn, other)
         elif other is not None:
             reply.add(Outgoing(other, self.renderer.render("common/partner_left")))
         return reply

@@ -7,11 +7,13 @@ out (bot/storage/voices.py), so the answer to a choice already speaks the new la
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.storage.couples import Couples
 from bot.storage.db import Database
+from bot.storage.partners import Partners
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import voices
 from bot.words.buttons import FormChoice, LanguageChoice
@@ -67,15 +69,9 @@ class LanguageSettings:
         chosen = None if code == AUTO else code
         with self.db.begin() as conn:
             if whose == "us":
-                conn.execute(
-                    update(COUPLES)
-                    .where(COUPLES.c.group_chat_id == event.chat_id)
-                    .values(language=chosen)
-                )
+                Couples.set_group_language(conn, event.chat_id, chosen)
             else:
-                conn.execute(
-                    update(PARTNERS).where(PARTNERS.c.id == event.person.id).values(language=chosen)
-                )
+                Partners.set_language(conn, event.person.id, chosen)
         reply = self._say(event, "language_set", auto=chosen is None, whose=whose)
         heard = chosen or pick(None, event.person.language_code)
         if whose == "me" and heard not in self.reads:
@@ -107,9 +103,7 @@ class LanguageSettings:
         if form not in FORMS or event.in_group:
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
         with self.db.begin() as conn:
-            changed = conn.execute(
-                update(PARTNERS).where(PARTNERS.c.id == event.person.id).values(form=form)
-            ).rowcount
+            changed = Partners.set_form(conn, event.person.id, form)
         if not changed:
             return Reply(notice=Notice(self.renderer.render("common/not_paired")))
         return self._say(event, "form_set")

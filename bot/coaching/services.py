@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy import Engine
 
@@ -55,15 +56,16 @@ class Services:
     def engine(self) -> Engine:
         return self.db.engine
 
-    @property
+    @cached_property
     def commands(self) -> list[tuple[str, Words]]:
         """The private chat's menu: the flows' own commands first, then the built-in ones;
-        each description says itself in every language (bot/words/labels.py)."""
+        each description says itself in every language (bot/words/labels.py). Flows are
+        fixed for a process's life: made once, not at every /help."""
         labels = self.renderer.labels
         own = [(f.command, labels.description(f)) for f in self.flows.flows.values() if f.command]
         return own + labels.commands("private")
 
-    @property
+    @cached_property
     def group_commands(self) -> list[tuple[str, Words]]:
         labels = self.renderer.labels
         own = [

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from bot.coaching.couples import CoupleService
 from bot.coaching.flows import FlowService
@@ -26,6 +26,7 @@ from bot.safety import country
 from bot.safety.detect import Detector, Finding
 from bot.safety.helplines import entries, helplines_for
 from bot.storage.models import FlowRun
+from bot.storage.partners import Partners
 from bot.storage.runs import CoupleView
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import person_language
@@ -129,9 +130,7 @@ class SafetyService:
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
         self.couples.register(event.person)  # someone who only ever sent /safe has no row yet
         with self.couples.db.begin() as conn:
-            conn.execute(
-                update(PARTNERS).where(PARTNERS.c.id == event.person.id).values(country=code)
-            )
+            Partners.set_country(conn, event.person.id, code)
         return self.safe(event)
 
     def answer(self, event: Event, kind: str) -> Reply:
@@ -209,7 +208,7 @@ class SafetyService:
         log.info("check-in: %s does not always feel safe to speak up; fear answer given", person)
         # No nudge towards joint conflict work (the weekly meeting, Repair): their private
         # nudges pause quietly, as "Pause all nudges quietly" does; /resume lifts it.
-        conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(hushed=True))
+        Partners.hush(conn, person)
         self._remember(person)
         # Already paused, and said so in the answer: no "pause" or "continue" to press.
         return [self._help(event, "safety_fear", [], paused=True)]
@@ -244,9 +243,7 @@ class SafetyService:
         couple changes: the partner's nudges, the group's weekly prompt, /pause and /export
         all look as before."""
         with self.couples.db.begin() as conn:
-            conn.execute(
-                update(PARTNERS).where(PARTNERS.c.id == event.person.id).values(hushed=True)
-            )
+            Partners.hush(conn, event.person.id)
         text = self.renderer.render("common/safety_paused")
         return Reply(notice=Notice(self.renderer.label("common/safety_paused_notice"))).add(
             Outgoing(event.person.id, text)
@@ -258,9 +255,4 @@ class SafetyService:
         """Note the answer and plan one gentle check for the next day (not one per message)."""
         now = self.couples.clock()
         with self.couples.db.begin() as conn:
-            conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(safety_at=now))
-            conn.execute(
-                update(PARTNERS)
-                .where(PARTNERS.c.id == person, PARTNERS.c.safety_check_at.is_(None))
-                .values(safety_check_at=now + CHECK_AFTER)
-            )
+            Partners.note_safety_answer(conn, person, now, now + CHECK_AFTER)

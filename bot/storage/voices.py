@@ -10,24 +10,58 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select
 
 from bot.core.outbox import Button, Notice, Outgoing
+from bot.storage.partners import Partners
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.words.languages import ENGLISH, GENDERED, Voice, both, pick, said_in
 
 Hint = tuple[int, str | None]  # (person id, Telegram language code) of the update's sender
 
 
+# Built once: an alias made per call costs more than the query (its column collection is set
+# up anew each time), and these two run for every message queued.
+_OTHER = PARTNERS.alias("other")
+_PRIVATE = (
+    select(
+        PARTNERS.c.id,
+        PARTNERS.c.language,
+        PARTNERS.c.language_code,
+        PARTNERS.c.first_name,
+        PARTNERS.c.form,
+        _OTHER.c.first_name.label("partner_name"),
+        _OTHER.c.form.label("partner_form"),
+    )
+    .outerjoin(
+        _OTHER, (_OTHER.c.couple_id == PARTNERS.c.couple_id) & (_OTHER.c.id != PARTNERS.c.id)
+    )
+    .where(PARTNERS.c.id.in_(bindparam("people", expanding=True)))
+)
+_FIRST, _SECOND = PARTNERS.alias("first"), PARTNERS.alias("second")
+_GROUPS = (
+    select(
+        COUPLES.c.group_chat_id,
+        COUPLES.c.language,
+        _FIRST.c.language.label("first_language"),
+        _FIRST.c.language_code,
+        _FIRST.c.first_name.label("first_name"),
+        _FIRST.c.form.label("first_form"),
+        _SECOND.c.first_name.label("second_name"),
+        _SECOND.c.form.label("second_form"),
+    )
+    .select_from(COUPLES)
+    .outerjoin(_FIRST, (_FIRST.c.couple_id == COUPLES.c.id) & (_FIRST.c.seat == 1))
+    .outerjoin(_SECOND, (_SECOND.c.couple_id == COUPLES.c.id) & (_SECOND.c.seat == 2))
+    .where(COUPLES.c.group_chat_id.in_(bindparam("groups", expanding=True)))
+)
+
+
 def remember(conn: Connection, hint: Hint) -> None:
     """Keep a person's Telegram language as Telegram last said it (they may change it)."""
     person, code = hint
     if code:
-        conn.execute(
-            update(PARTNERS)
-            .where(PARTNERS.c.id == person, PARTNERS.c.language_code.is_distinct_from(code))
-            .values(language_code=code[:16])
-        )
+        Partners.remember_language(conn, person, code)
 
 
 def person_language(conn: Connection, person_id: int, hint: Hint | None = None) -> str:
@@ -54,22 +88,7 @@ def voices(conn: Connection, chat_ids: list[int], hint: Hint | None = None) -> d
 
 
 def _private(conn: Connection, people: list[int], hint: Hint | None) -> dict[int, Voice]:
-    other = PARTNERS.alias("other")
-    rows = conn.execute(
-        select(
-            PARTNERS.c.id,
-            PARTNERS.c.language,
-            PARTNERS.c.language_code,
-            PARTNERS.c.first_name,
-            PARTNERS.c.form,
-            other.c.first_name.label("partner_name"),
-            other.c.form.label("partner_form"),
-        )
-        .outerjoin(
-            other, (other.c.couple_id == PARTNERS.c.couple_id) & (other.c.id != PARTNERS.c.id)
-        )
-        .where(PARTNERS.c.id.in_(people))
-    ).all()
+    rows = conn.execute(_PRIVATE, {"people": people}).all()
     found: dict[int, Voice] = {}
     for row in rows:
         code = row.language_code
@@ -89,23 +108,7 @@ def _private(conn: Connection, people: list[int], hint: Hint | None) -> dict[int
 
 
 def _groups(conn: Connection, groups: list[int]) -> dict[int, Voice]:
-    first, second = PARTNERS.alias("first"), PARTNERS.alias("second")
-    rows = conn.execute(
-        select(
-            COUPLES.c.group_chat_id,
-            COUPLES.c.language,
-            first.c.language.label("first_language"),
-            first.c.language_code,
-            first.c.first_name.label("first_name"),
-            first.c.form.label("first_form"),
-            second.c.first_name.label("second_name"),
-            second.c.form.label("second_form"),
-        )
-        .select_from(COUPLES)
-        .outerjoin(first, (first.c.couple_id == COUPLES.c.id) & (first.c.seat == 1))
-        .outerjoin(second, (second.c.couple_id == COUPLES.c.id) & (second.c.seat == 2))
-        .where(COUPLES.c.group_chat_id.in_(groups))
-    ).all()
+    rows = conn.execute(_GROUPS, {"groups": groups}).all()
     found: dict[int, Voice] = {}
     for group in rows:
         lang = group.language or pick(group.first_language, group.language_code)

@@ -35,6 +35,8 @@ IDLE_SECONDS = 2.0  # a safety net: look for waiting notes nobody woke us for
 TYPING_EVERY = 4.0  # Telegram shows "typing" for about five seconds
 FETCH_TRIES = 5
 RETRY_AFTER = timedelta(seconds=20)
+WARM_AFTER = 5.0  # the speech model loads after the first seconds, which belong to the people
+# waiting on a fresh start (a note that comes sooner loads it itself, and waits)
 
 
 class Hearing:
@@ -62,12 +64,16 @@ class Hearing:
             # One process by construction: a claim it finds was left by its own last life.
             await asyncio.to_thread(notes.reclaim)
         if self.services.settings.voice_load_at_start:
-            self.transcriber.warm().add_done_callback(_report_load)
+            asyncio.get_running_loop().call_later(WARM_AFTER, self._warm, halt)
         listeners = [
             asyncio.create_task(self._listen(halt), name=f"listener-{n}")
             for n in range(self.transcriber.workers)
         ]
         await asyncio.gather(*listeners)
+
+    def _warm(self, halt: asyncio.Event) -> None:
+        if self.transcriber is not None and not halt.is_set():
+            self.transcriber.warm().add_done_callback(_report_load)
 
     async def _listen(self, halt: asyncio.Event) -> None:
         notes = self.services.voice.notes

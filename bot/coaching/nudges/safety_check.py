@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.coaching.nudges.common import Nudging, Person
 from bot.core.outbox import Button, Outgoing
+from bot.storage.partners import Partners
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.words.buttons import SafetyChoice
 
@@ -27,11 +28,7 @@ class SafetyChecks(Nudging):
             ).all()
         for person_id, due_at in due:
             with self.db.unit() as conn:  # taken and queued, or neither
-                taken = conn.execute(
-                    update(PARTNERS)
-                    .where(PARTNERS.c.id == person_id, PARTNERS.c.safety_check_at == due_at)
-                    .values(safety_check_at=None)
-                ).rowcount
+                taken = Partners.take_safety_check(conn, person_id, due_at)
                 if not taken:
                     continue  # another process did it
                 row = (

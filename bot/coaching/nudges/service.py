@@ -16,8 +16,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-
 from bot.coaching.agreements import AgreementService
 from bot.coaching.couples import CoupleService
 from bot.coaching.flows import FlowService
@@ -36,9 +34,9 @@ from bot.coaching.nudges.weekly import WeeklyPrompts
 from bot.coaching.schedule import same_time_next_day
 from bot.core.events import Event
 from bot.core.outbox import Notice, Outgoing, Reply
+from bot.storage.couples import Couples
 from bot.storage.db import Database
 from bot.storage.outbox import Outbox
-from bot.storage.tables import COUPLES
 from bot.words.buttons import FirstCheckIn, Snooze, StartMeeting, StartSmall
 from bot.words.texts import Renderer
 
@@ -112,7 +110,7 @@ class NudgeService:
             slot = datetime.fromtimestamp(data.slot, tz=UTC)
             at = same_time_next_day(slot, couple.timezone)
             with self.db.begin() as conn:
-                conn.execute(update(COUPLES).where(COUPLES.c.id == couple.id).values(snooze_at=at))
+                Couples.snooze(conn, couple.id, at)
             local = at.astimezone(ZoneInfo(couple.timezone))
             text = self.renderer.render("common/snoozed", by=event.person.first_name, at=local)
             return Reply(notice=Notice(text)).add(Outgoing(event.chat_id, text))

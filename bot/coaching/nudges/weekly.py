@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, RowMapping, or_, select, update
 
 from bot.coaching.agreements import AgreementService
 from bot.coaching.nudges.common import Nudging
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Button, Outgoing
+from bot.storage.couples import Couples
 from bot.storage.tables import AGREEMENTS, COUPLES, RUNS
 from bot.words.buttons import Snooze, StartMeeting
 
@@ -68,17 +69,8 @@ class WeeklyPrompts(Nudging):
                 ).all()
                 if not rows:
                     return done
-                conn.execute(
-                    update(COUPLES)
-                    .where(COUPLES.c.id == bindparam("couple"))
-                    .values(next_prompt_at=bindparam("due")),
-                    [
-                        {
-                            "couple": r.id,
-                            "due": due(r.meeting_day, r.meeting_time, r.timezone),
-                        }
-                        for r in rows
-                    ],
+                Couples.set_next_prompts(
+                    conn, [(r.id, due(r.meeting_day, r.meeting_time, r.timezone)) for r in rows]
                 )
             done, after = done + len(rows), rows[-1].id
 
@@ -110,21 +102,12 @@ class WeeklyPrompts(Nudging):
         couple_id = couple["id"]
         with self.db.begin() as conn:
             # Move the couple on to its next slot (only if nobody did meanwhile) ...
-            if kind == "weekly":
-                following = next_weekly(
-                    slot, couple["meeting_day"], couple["meeting_time"], couple["timezone"]
-                )
-                conn.execute(
-                    update(COUPLES)
-                    .where(and_(COUPLES.c.id == couple_id, COUPLES.c.next_prompt_at == slot))
-                    .values(next_prompt_at=following)
-                )
-            else:
-                conn.execute(
-                    update(COUPLES)
-                    .where(and_(COUPLES.c.id == couple_id, COUPLES.c.snooze_at == slot))
-                    .values(snooze_at=None)
-                )
+            following = (
+                next_weekly(slot, couple["meeting_day"], couple["meeting_time"], couple["timezone"])
+                if kind == "weekly"
+                else None
+            )
+            Couples.move_on(conn, couple_id, kind, slot, following)
             # ... claim this slot's nudge, exactly once, and queue its messages with it.
             late = now - slot
             skipped = late > self.max_late
