@@ -3,6 +3,8 @@ production migrations."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +33,33 @@ def engine(database_url: str) -> Iterator[Engine]:
 def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def test_head_is_alembics_newest_migration(engine: Engine) -> None:
+    """`HEAD` lets a start skip Alembic; a migration added without moving it fails here."""
+    from alembic.script import ScriptDirectory
+
+    from bot.storage.db import HEAD, alembic_config, current_revision
+
+    config = alembic_config(str(engine.url))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+    assert current_revision(engine) == HEAD
+
+
+def test_a_start_on_a_current_database_loads_no_alembic(tmp_path: Path) -> None:
+    """Migrated once; the next process only reads the version row (Alembic's 11 MB stay
+    out of every process that finds nothing to do)."""
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    upgrade(make_engine(url))
+    script = (
+        "import sys; from bot.storage.db import make_engine, upgrade, pending_migrations; "
+        f"e = make_engine({url!r}); print(upgrade(e), pending_migrations(e), "
+        "any(m.startswith('alembic') for m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["[]", "[]", "False"]
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:

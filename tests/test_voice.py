@@ -17,7 +17,15 @@ from bot.storage.db import Database, make_engine, upgrade, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.tables import INBOX, VOICE_NOTES
 from bot.storage.voice_notes import Note, VoiceNotes
-from tests.helpers import Rig, linked_group, pair, pair_by_invite, until
+from tests.helpers import (
+    Rig,
+    bot_running,
+    linked_group,
+    pair,
+    pair_by_invite,
+    settings_for,
+    until,
+)
 from tests.speech import needs_espeak, seconds_of, spoken
 from tests.test_chaos import in_flight
 from tests.test_process import launch, wait_exit
@@ -209,6 +217,22 @@ async def test_a_note_outside_a_flow_says_what_it_heard_and_keeps_nothing(rig: R
     said = await alex.sees("I heard", "worried about money", "/letgo")
     assert said.buttons == []
     assert notes_left(rig) == []
+
+
+async def test_with_voice_off_the_bot_keeps_running_and_asks_for_text(
+    server: BotApiServer, tmp_path: Path
+) -> None:
+    """VOICE_ENABLED=false: no hearing loop to run, which must not end the process."""
+    settings = settings_for(tmp_path / "coach.db", server.base_url, voice_enabled=False)
+    async with bot_running(settings) as bot:
+        alex, _sam = await pair_by_invite(Conversation(server))
+        note = spoken(STRUGGLE)
+        alex.speaks(note, seconds_of(note))
+        said = await alex.sees("I can only read text. Type your answer")
+        assert "voice" not in said.text
+        alex.says("/help")
+        await alex.sees("/letgo")
+        assert not bot.task.done()
 
 
 async def test_a_round_video_and_an_audio_file_are_heard_too(rig: Rig) -> None:

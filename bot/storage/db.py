@@ -17,16 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from bot.core import clock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The newest migration (tests/test_storage.py holds it to Alembic's own head): a start that
+# finds the database there needs no Alembic at all, which keeps 11 MB out of every process.
+HEAD = "0014"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # The connection of the unit of work running in this thread or task, if any.
@@ -143,7 +143,9 @@ class Database:
         self.engine.dispose()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -161,6 +163,12 @@ def upgrade(engine: Engine) -> list[str]:
     may run it at once: the first applies, the others wait and then find nothing to do.
     (SQLite's BEGIN IMMEDIATE serialises the same way.)
     """
+    if current_revision(engine) == HEAD:
+        return []
+    from alembic import command
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -177,11 +185,23 @@ def upgrade(engine: Engine) -> list[str]:
 
 def pending_migrations(engine: Engine) -> list[str]:
     """Migrations the database still lacks (web and worker refuse to start until none)."""
+    current = current_revision(engine)
+    if current == HEAD:
+        return []
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
     head = ScriptDirectory.from_config(config).get_current_head()
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
     if current == head:
         return []
     scripts = ScriptDirectory.from_config(config)
     return [s.revision for s in scripts.iterate_revisions(head, current)][::-1]
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's migration, read from Alembic's own table (None: a new database)."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:  # no table yet
+        return None

@@ -58,6 +58,8 @@ class Hearing:
 
     async def run(self, halt: asyncio.Event) -> None:
         if self.transcriber is None:
+            # Voice is off here: nothing to hear, but a loop that ends stops the process.
+            await halt.wait()
             return
         notes = self.services.voice.notes
         if self.services.db.engine.dialect.name == "sqlite":
