@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot.coaching.agreements import AgreementService
 from bot.coaching.schedule import local_instant
 from bot.coaching.services import Services
+from bot.storage.agreements import Agreements
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, Couple
 from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
@@ -128,7 +129,7 @@ def make_agreement(services: Services, clock: Clock, days: int) -> int:
     with services.db.unit() as conn:
         couple_id = conn.execute(select(Couple.id)).scalar_one()  # type: ignore[call-overload]
         follow_up, at = AgreementService.due_at(conn, couple_id, days, clock.now)
-        services.flows.store.add_agreement(
+        Agreements.add(
             conn, couple_id, None, "Phones away at dinner", follow_up, clock.now, None, at
         )
     return couple_id

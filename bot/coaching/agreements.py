@@ -9,12 +9,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from bot.coaching.couples import CoupleService
 from bot.coaching.schedule import local_instant, parse_clock
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.storage.agreements import Agreements
 from bot.storage.db import Database
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView
@@ -131,11 +132,7 @@ class AgreementService:
 
     @staticmethod
     def _store(conn: Connection, agreement_id: int, status: str, history: list[Any]) -> None:
-        conn.execute(
-            update(AGREEMENTS)
-            .where(AGREEMENTS.c.id == agreement_id)
-            .values(status=status, history=history)
-        )
+        Agreements.set_status(conn, agreement_id, status, history)
 
     def _ask_partner(
         self,
@@ -239,12 +236,6 @@ class AgreementService:
             )
         ).first()
         if agreement is not None:
-            conn.execute(
-                update(AGREEMENTS)
-                .where(AGREEMENTS.c.id == int(params["id"]))
-                .values(
-                    status="revisited",
-                    history=[*agreement.history, {"at": now.isoformat(), "answer": "revisited"}],
-                )
-            )
+            history = [*agreement.history, {"at": now.isoformat(), "answer": "revisited"}]
+            Agreements.set_status(conn, int(params["id"]), "revisited", history)
         return []

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
@@ -20,7 +20,8 @@ from bot.core.events import Event, Person
 from bot.core.outbox import Button, Outgoing, Reply
 from bot.storage.couples import Couples
 from bot.storage.db import Database, utcnow
-from bot.storage.models import Couple, Invite, Partner
+from bot.storage.invites import Invites
+from bot.storage.models import Couple, Partner
 from bot.storage.partners import Partners
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.words.buttons import FirstCheckIn
@@ -36,6 +37,10 @@ _COUPLE = core_select(COUPLES).where(COUPLES.c.id == bindparam("couple"))
 _OTHER = core_select(PARTNERS).where(
     PARTNERS.c.couple_id == bindparam("couple"), PARTNERS.c.id != bindparam("person")
 )
+
+
+class _Refused(Exception):
+    """An invite that cannot be taken: what was written for it is rolled back."""
 
 
 class CoupleService(CoupleSettings):
@@ -147,22 +152,8 @@ class CoupleService(CoupleSettings):
             return self.reply(event, "already_paired", partner=other.first_name if other else "")
         now = self.clock()
         code = secrets.token_urlsafe(16)  # 22 chars of A-Z a-z 0-9 _ -, fine for a deep link
-        with self.db.session() as session:
-            # One live invite per person: a fresh /invite retires the older links.
-            session.execute(
-                update(Invite)
-                .where(col(Invite.inviter_id) == event.person.id, col(Invite.used_at).is_(None))
-                .values(revoked=True)
-            )
-            session.add(
-                Invite(
-                    code=code,
-                    inviter_id=event.person.id,
-                    created_at=now,
-                    expires_at=now + self.invite_ttl,
-                )
-            )
-            session.commit()
+        with self.db.begin() as conn:
+            Invites.issue(conn, code, event.person.id, now, now + self.invite_ttl)
         link = f"https://t.me/{self.bot_username}?start={code}"
         hours = int(self.invite_ttl.total_seconds() // 3600)
         text = self.renderer.render("common/invite", link=link, code=code, hours=hours)
@@ -177,42 +168,29 @@ class CoupleService(CoupleSettings):
         _me, couple, _other = self.partner_of(joiner)
         if couple is not None:
             return self.reply(event, "join_already_paired")
-        with self.db.session() as session:
-            invite = session.get(Invite, code[:64]) if code else None
-            if invite is not None and invite.inviter_id == joiner:
-                return self.reply(event, "join_own_invite")
-        with self.db.session() as session:
-            # Claim the invite first: the write takes SQLite's lock, so two people racing
-            # for one code cannot both win.
-            claimed = session.execute(
-                update(Invite)
-                .where(
-                    col(Invite.code) == code[:64],
-                    col(Invite.used_at).is_(None),
-                    col(Invite.revoked).is_(False),
-                    col(Invite.expires_at) > now,
-                    col(Invite.inviter_id) != joiner,
+        code = code[:64]
+        with self.db.connect() as conn:
+            invite = Invites.find(conn, code) if code else None
+        if invite is not None and invite["inviter_id"] == joiner:
+            return self.reply(event, "join_own_invite")
+        try:
+            with self.db.unit() as conn:  # claimed, couple made and both seated, or none of it
+                inviter_id = Invites.claim(conn, code, joiner, now)
+                if inviter_id is None:
+                    raise _Refused
+                couple_id = Couples.create(conn, self.default_timezone, now)
+                seated = [
+                    Partners.seat(conn, person_id, couple_id, seat)
+                    for seat, person_id in ((1, inviter_id), (2, joiner))
+                ]
+                if not all(seated):
+                    raise _Refused  # the inviter paired with someone else meanwhile
+                inviter, joined = (
+                    Partner(**conn.execute(_PARTNER, {"person": p}).mappings().one())
+                    for p in (inviter_id, joiner)
                 )
-                .values(used_at=now, used_by=joiner)
-            ).rowcount  # type: ignore[attr-defined]
-            if not claimed:
-                session.rollback()
-                return self.reply(event, "join_refused")
-            invite = session.get(Invite, code)
-            assert invite is not None
-            conn = session.connection()
-            couple_id = Couples.create(conn, self.default_timezone, now)
-            seated = 0
-            for seat, person_id in ((1, invite.inviter_id), (2, joiner)):
-                seated += Partners.seat(conn, person_id, couple_id, seat)
-            if seated != 2:
-                # The inviter paired with someone else meanwhile (or never registered).
-                session.rollback()
-                return self.reply(event, "join_refused")
-            session.commit()
-            inviter = session.get(Partner, invite.inviter_id)
-            joined = session.get(Partner, joiner)
-            assert inviter is not None and joined is not None
+        except _Refused:
+            return self.reply(event, "join_refused")
         log.info("couple %s formed", couple_id)
         reply = Reply()
         for person, partner in ((joined, inviter), (inviter, joined)):

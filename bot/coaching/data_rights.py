@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, select
 
 from bot.coaching.couples import Clock, CoupleService
 from bot.core.events import Event
@@ -21,9 +21,16 @@ from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.engine.marks import Marks
 from bot.safety.care import careful
 from bot.storage import tables as t
+from bot.storage.agreements import Agreements
 from bot.storage.couples import Couples
 from bot.storage.db import Database, utcnow
+from bot.storage.invites import Invites
+from bot.storage.nudge_claims import NudgeClaims
+from bot.storage.outbox import Outbox
 from bot.storage.partners import Partners
+from bot.storage.practices import Appreciations, CheckIns, MeTimes
+from bot.storage.runs import RunStore
+from bot.storage.voice_notes import VoiceNotes
 from bot.words.buttons import ForgetChoice
 from bot.words.texts import Renderer
 
@@ -216,22 +223,15 @@ class DataRights:
                 self._scrub_runs(conn, couple_id, person)
                 Partners.unseat_couple(conn, couple_id)
                 Couples.dissolve(conn, couple_id)
-            conn.execute(delete(t.AGREEMENTS).where(t.AGREEMENTS.c.author_id == person))
-            conn.execute(delete(t.CHECKINS).where(t.CHECKINS.c.partner_id == person))
-            conn.execute(delete(t.METIMES).where(t.METIMES.c.partner_id == person))
-            conn.execute(delete(t.APPRECIATIONS).where(t.APPRECIATIONS.c.author_id == person))
-            conn.execute(
-                update(t.APPRECIATIONS)
-                .where(t.APPRECIATIONS.c.recipient_id == person)
-                .values(recipient_id=None)
-            )
-            conn.execute(delete(t.INVITES).where(t.INVITES.c.inviter_id == person))
-            conn.execute(
-                update(t.INVITES).where(t.INVITES.c.used_by == person).values(used_by=None)
-            )
-            conn.execute(delete(t.OUTBOX).where(t.OUTBOX.c.chat_id == person))
-            conn.execute(delete(t.VOICE_NOTES).where(t.VOICE_NOTES.c.person_id == person))
-            conn.execute(delete(t.NUDGES).where(t.NUDGES.c.kind.like(f"%:{person}")))
+            # Each table's own store forgets what it holds of them.
+            Agreements.forget_author(conn, person)
+            CheckIns.forget(conn, person)
+            MeTimes.forget(conn, person)
+            Appreciations.forget(conn, person)
+            Invites.forget(conn, person)
+            Outbox.forget_chat(conn, person)
+            VoiceNotes.forget(conn, person)
+            NudgeClaims.forget(conn, person)
             Partners.forget(conn, person)
         log.info("a partner was forgotten (couple %s dissolved)", couple_id)
         reply.add(Outgoing(person, self.renderer.render("common/forgotten")))
@@ -252,25 +252,19 @@ class DataRights:
             context, marks = Marks.from_json(run["marks"]).scrub(run["context"], person)
             seen = marks.seen
             if run["started_by"] == person and not seen:  # theirs alone: it goes
-                conn.execute(
-                    update(t.AGREEMENTS)
-                    .where(t.AGREEMENTS.c.run_id == run["id"])
-                    .values(run_id=None)
-                )
-                conn.execute(delete(runs).where(runs.c.id == run["id"]))
+                Agreements.detach_runs(conn, [run["id"]])
+                RunStore.forget(conn, [run["id"]])
                 continue
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run["id"])
-                .values(
-                    context=context,
-                    marks=marks.to_json(),
-                    roles={r: (0 if p == person else p) for r, p in run["roles"].items()},
-                    started_by=0 if run["started_by"] == person else run["started_by"],
-                    status="cancelled" if run["status"] == "active" else run["status"],
-                    active_key=None,
-                    ended_at=run["ended_at"] or now,
-                )
+            RunStore.scrub(
+                conn,
+                run["id"],
+                context=context,
+                marks=marks.to_json(),
+                roles={r: (0 if p == person else p) for r, p in run["roles"].items()},
+                started_by=0 if run["started_by"] == person else run["started_by"],
+                status="cancelled" if run["status"] == "active" else run["status"],
+                active_key=None,
+                ended_at=run["ended_at"] or now,
             )
 
     # ----- retention -----------------------------------------------------------------------
@@ -285,10 +279,8 @@ class DataRights:
             ids = [r.id for r in conn.execute(select(runs.c.id).where(old))]
             if not ids:
                 return 0
-            conn.execute(
-                update(t.AGREEMENTS).where(t.AGREEMENTS.c.run_id.in_(ids)).values(run_id=None)
-            )
-            conn.execute(delete(runs).where(runs.c.id.in_(ids)))
-            conn.execute(delete(t.NUDGES).where(t.NUDGES.c.claimed_at < cutoff))
+            Agreements.detach_runs(conn, ids)
+            RunStore.forget(conn, ids)
+            NudgeClaims.purge(conn, cutoff)
         log.info("retention: purged %d flow transcripts", len(ids))
         return len(ids)

@@ -24,6 +24,7 @@ from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
 from bot.engine.schema import Flow
 from bot.safety.care import careful_person
+from bot.storage.agreements import Agreements
 from bot.storage.db import Database, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
@@ -198,9 +199,7 @@ class FlowService(FlowClock):
             follow_up, follow_up_at = (
                 AgreementService.due_at(conn, row.couple_id, days, now) if days else (None, None)
             )
-            self.store.add_agreement(
-                conn, row.couple_id, row.id, text, follow_up, now, author, follow_up_at
-            )
+            Agreements.add(conn, row.couple_id, row.id, text, follow_up, now, author, follow_up_at)
         for name, params in outcome.effects:
             reply.messages.extend(self.effects[name](conn, row, couple, params, now))
         requests = list(outcome.start_flows)

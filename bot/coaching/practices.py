@@ -9,15 +9,16 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
 from bot.coaching.flows import Effect, FlowService
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Outgoing
 from bot.engine.names import Names
 from bot.storage.models import FlowRun
+from bot.storage.practices import Appreciations, CheckIns, MeTimes
 from bot.storage.runs import CoupleView
-from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES, METIMES
+from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES
 from bot.words.parsing import ParseError, parse_weekly_slot
 from bot.words.texts import Renderer
 
@@ -127,17 +128,16 @@ class Practices:
             ).first()
             is None
         )
-        conn.execute(
-            insert(CHECKINS).values(
-                partner_id=params["_starter"],
-                spectrum=float(params.get("spectrum") or 0),
-                leaning=str(params.get("leaning") or "interdependent")[:32],
-                autonomy=_int(params.get("autonomy")),
-                competence=_int(params.get("competence")),
-                relatedness=_int(params.get("relatedness")),
-                shared=False,
-                created_at=now,
-            )
+        CheckIns.add(
+            conn,
+            partner_id=params["_starter"],
+            spectrum=float(params.get("spectrum") or 0),
+            leaning=str(params.get("leaning") or "interdependent")[:32],
+            autonomy=_int(params.get("autonomy")),
+            competence=_int(params.get("competence")),
+            relatedness=_int(params.get("relatedness")),
+            shared=False,
+            created_at=now,
         )
         if not first:
             return []
@@ -171,7 +171,7 @@ class Practices:
         mine = self._latest(conn, me)
         if mine is None or partner is None:
             return []
-        conn.execute(update(CHECKINS).where(CHECKINS.c.id == mine["id"]).values(shared=True))
+        CheckIns.share(conn, mine["id"])
         theirs = self._latest(conn, partner)
         if theirs is None or not theirs["shared"]:
             return [
@@ -236,15 +236,7 @@ class Practices:
         now: datetime,
     ) -> list[Outgoing]:
         me, partner = _me_and_partner(params, couple)
-        conn.execute(
-            insert(APPRECIATIONS).values(
-                couple_id=couple.id,
-                author_id=me,
-                recipient_id=partner,
-                text=str(params.get("text") or "")[:4000],
-                created_at=now,
-            )
-        )
+        Appreciations.add(conn, couple.id, me, partner, str(params.get("text") or ""), now)
         return []
 
     def plan_metime(
@@ -289,17 +281,16 @@ class Practices:
         except ParseError:
             return []  # the flow only gets here with a time it already checked
         at = next_weekly(now, slot.day, slot.time, timezone)
-        conn.execute(
-            insert(METIMES).values(
-                partner_id=me,
-                couple_id=couple.id,
-                what=str(params.get("what") or "")[:500],
-                at=at,
-                tell_partner=tell,
-                together=together,
-                status="planned",
-                created_at=now,
-            )
+        MeTimes.add(
+            conn,
+            partner_id=me,
+            couple_id=couple.id,
+            what=str(params.get("what") or "")[:500],
+            at=at,
+            tell_partner=tell,
+            together=together,
+            status="planned",
+            created_at=now,
         )
         if together or not tell or partner is None:
             return []  # time together was proposed and accepted in the flow itself

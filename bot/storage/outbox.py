@@ -209,6 +209,11 @@ class Outbox:
         with self.db.begin() as conn:
             conn.execute(delete(OUTBOX).where(OUTBOX.c.id == outbox_id))
 
+    @staticmethod
+    def forget_chat(conn: Connection, chat: int) -> None:
+        """Erasure: nothing still waiting goes to a person who was forgotten."""
+        conn.execute(delete(OUTBOX).where(OUTBOX.c.chat_id == chat))
+
     def sent_many(self, ids: list[int]) -> None:
         """A batch of messages Telegram accepted."""
         with self.db.begin() as conn:

@@ -7,17 +7,17 @@ a step reads its run and the couple in one query and writes in one statement.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.engine.marks import Marks
 from bot.engine.runner import Member, Run
 from bot.storage.db import Database
 from bot.storage.models import FlowRun
-from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS, RUNS
+from bot.storage.tables import COUPLES, PARTNERS, RUNS
 from bot.words.languages import pick
 
 # When a run's step gets its one reminder, and when the run expires.
@@ -226,6 +226,24 @@ class RunStore:
         values |= {"remind": timers[0], "expires": timers[1], "wake": timers[2]}
         return bool(conn.execute(_WRITE_NEW_STEP, values).rowcount)
 
+    @staticmethod
+    def mark_reminded(conn: Connection, run: int, step: int) -> bool:
+        """Note the reminder for this step, only if the run is still on it."""
+        marked = conn.execute(
+            update(RUNS).where(RUNS.c.id == run, RUNS.c.step == step).values(reminded_step=step)
+        )
+        return bool(marked.rowcount)
+
+    @staticmethod
+    def scrub(conn: Connection, run: int, **values: Any) -> None:
+        """Erasure: what a run keeps once one of its people is forgotten."""
+        conn.execute(update(RUNS).where(RUNS.c.id == run).values(**values))
+
+    @staticmethod
+    def forget(conn: Connection, runs: list[int]) -> None:
+        """Erasure and retention: the transcripts go (agreements detach first)."""
+        conn.execute(delete(RUNS).where(RUNS.c.id.in_(runs)))
+
     def clear_reminder(self, conn: Connection, row: FlowRun) -> None:
         conn.execute(update(RUNS).where(RUNS.c.id == row.id).values(remind_at=None))
 
@@ -234,29 +252,6 @@ class RunStore:
         with self.db.begin() as conn:
             values = {"run": row.id, "status": status, "now": now}
             return bool(conn.execute(_END, values).rowcount)
-
-    def add_agreement(
-        self,
-        conn: Connection,
-        couple_id: int,
-        run_id: int | None,
-        text: str,
-        follow_up: date | None,
-        now: datetime,
-        author: int | None = None,
-        follow_up_at: datetime | None = None,
-    ) -> None:
-        conn.execute(
-            insert(AGREEMENTS).values(
-                couple_id=couple_id,
-                run_id=run_id,
-                author_id=author,
-                text=text[:4000],
-                follow_up=follow_up,
-                follow_up_at=follow_up_at,
-                created_at=now,
-            )
-        )
 
     def breaks_due(self, now: datetime, limit: int) -> list[int]:
         """Runs whose break is over: the one clock's query for breaks."""

@@ -131,6 +131,10 @@ class VoiceNotes:
                 .values(claimed_until=retry_at)
             )
 
+    @staticmethod
+    def forget(conn: Connection, person: int) -> None:
+        conn.execute(delete(VOICE_NOTES).where(VOICE_NOTES.c.person_id == person))
+
     def reclaim(self) -> int:
         """Clear every claim (a lone process at start-up: the claims were its own)."""
         with self.db.begin() as conn:

@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, select
 
 from bot.coaching.flows import FlowService
 from bot.coaching.schedule import in_quiet_hours
 from bot.core.outbox import Outgoing
 from bot.storage.db import Database
+from bot.storage.nudge_claims import NudgeClaims
 from bot.storage.outbox import Outbox
-from bot.storage.tables import NUDGES, PARTNERS
+from bot.storage.tables import PARTNERS
 from bot.words.texts import Renderer
 
 
@@ -68,20 +68,7 @@ class Nudging:
         now: datetime,
         status: str = "queued",
     ) -> bool:
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(NUDGES).values(
-                        couple_id=couple_id,
-                        kind=kind,
-                        slot=slot,
-                        status=status,
-                        claimed_at=now,
-                    )
-                )
-        except IntegrityError:
-            return False  # already claimed: by us before a restart, or by another process
-        return True
+        return NudgeClaims.claim(conn, couple_id, kind, slot, now, status)
 
     def people(self, conn: Connection, couple_id: int) -> list[Person]:
         return [

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from bot.coaching.agreements import AgreementService
 from bot.coaching.nudges.common import Nudging
+from bot.storage.agreements import Agreements
 from bot.storage.tables import AGREEMENTS, COUPLES
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,7 @@ class FollowUps(Nudging):
             )
         for agreement_id in due:
             with self.db.unit() as conn:  # taken and queued, or neither
-                taken = conn.execute(
-                    update(AGREEMENTS)
-                    .where(AGREEMENTS.c.id == agreement_id, AGREEMENTS.c.followed_up_at.is_(None))
-                    .values(followed_up_at=now)
-                ).rowcount
+                taken = Agreements.take_follow_up(conn, agreement_id, now)
                 if not taken:
                     continue  # another process did it
                 row = dict(

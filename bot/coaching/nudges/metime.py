@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 
 from bot.coaching.nudges.common import Nudging
 from bot.core.outbox import Outgoing
 from bot.engine.schema import Flow, duration_minutes
+from bot.storage.practices import MeTimes
 from bot.storage.tables import COUPLES, METIMES
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,9 @@ class MeTimeNudges(Nudging):
             asking = plan["status"] == "reminded"
             together = bool(plan["together"])
             with self.db.unit() as conn:  # moved on, claimed and queued, or none of it
-                moved = conn.execute(
-                    update(METIMES)
-                    .where(and_(METIMES.c.id == plan["id"], METIMES.c.status == plan["status"]))
-                    .values(status="asked" if asking else "reminded")
-                ).rowcount
+                moved = MeTimes.move_on(
+                    conn, plan["id"], plan["status"], "asked" if asking else "reminded"
+                )
                 kind = "metime_asked" if asking else "metime_reminder"
                 if not moved or not self.claim(conn, plan["couple_id"], kind, str(plan["id"]), now):
                     continue

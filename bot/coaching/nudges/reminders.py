@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select
 
 from bot.coaching.nudges.common import Nudging
 from bot.core.outbox import Outgoing
 from bot.storage.models import FlowRun
-from bot.storage.runs import run_view
+from bot.storage.runs import RunStore, run_view
 from bot.storage.tables import COUPLES, RUNS
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,7 @@ class FlowReminders(Nudging):
 
     def _remind(self, row: FlowRun, now: datetime) -> None:
         with self.db.unit() as conn:
-            marked = conn.execute(
-                update(RUNS)
-                .where(and_(RUNS.c.id == row.id, RUNS.c.step == row.step))
-                .values(reminded_step=row.step)
-            ).rowcount
+            marked = RunStore.mark_reminded(conn, row.id or 0, row.step)
             flow = self.flows.flows.get(row.flow_id)
             loaded = self.flows.store.load(row.id or 0)
             if flow is None or loaded is None:

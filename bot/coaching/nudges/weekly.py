@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, RowMapping, or_, select, update
+from sqlalchemy import Connection, RowMapping, or_, select
 
 from bot.coaching.agreements import AgreementService
 from bot.coaching.nudges.common import Nudging
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Button, Outgoing
+from bot.storage.agreements import Agreements
 from bot.storage.couples import Couples
 from bot.storage.tables import AGREEMENTS, COUPLES, RUNS
 from bot.words.buttons import Snooze, StartMeeting
@@ -202,9 +203,4 @@ class WeeklyPrompts(Nudging):
         )
         if row is None:
             return None
-        taken = conn.execute(
-            update(AGREEMENTS)
-            .where(AGREEMENTS.c.id == row["id"], AGREEMENTS.c.followed_up_at.is_(None))
-            .values(followed_up_at=now)
-        ).rowcount
-        return row if taken else None
+        return row if Agreements.take_follow_up(conn, row["id"], now) else None
