@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -182,10 +182,23 @@ def build_application(settings: Settings, services: Services, *, hears: bool = T
 
 
 async def on_startup(application: CoachApp) -> None:
-    """One process does everything (`us-coach run`): menus, and the clock."""
+    """One process does everything (`us-coach run`): menus, and the clock. The menus are
+    published beside the first conversations: people waiting on a fresh start come first."""
     learn_username(application)
-    await publish_commands(application)
+    background(application, publish_commands(application), "menus")
     await start_clock(application)
+
+
+def background(application: CoachApp, work: Coroutine[Any, Any, None], name: str) -> None:
+    """Start-up work nobody waits for; kept referenced, and its failure logged."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("start-up work %r failed", name, exc_info=task.exception())
+
+    task = asyncio.create_task(work, name=name)
+    task.add_done_callback(done)
+    application.bot_data.setdefault("background", set()).add(task)
 
 
 async def publish_commands(application: CoachApp) -> None:
@@ -222,12 +235,22 @@ async def start_clock(application: CoachApp) -> None:
         name="retention:daily",
         job_kwargs={"id": "retention:daily", "replace_existing": True},
     )
-    # The schedule lives in the database; one fixed-id job looks for what is due.
+    # Filling in missing weekly slots (after an upgrade) takes a second for 100,000 couples:
+    # it runs beside the first conversations, and the tick starts once it is done.
+    background(application, _schedule_then_tick(application), "schedule")
+
+
+async def _schedule_then_tick(application: CoachApp) -> None:
+    services: Services = application.bot_data["services"]
     began = time.perf_counter()
-    rebuilt = await asyncio.to_thread(services.nudges.rebuild, utcnow())
-    if rebuilt:
-        took = time.perf_counter() - began
-        log.info("scheduled the weekly prompt of %d couples in %.2f s", rebuilt, took)
+    try:
+        rebuilt = await asyncio.to_thread(services.nudges.rebuild, utcnow())
+        if rebuilt:
+            took = time.perf_counter() - began
+            log.info("scheduled the weekly prompt of %d couples in %.2f s", rebuilt, took)
+    except Exception:  # the tick still runs: what has a slot is still due on time
+        log.exception("could not fill in the weekly slots; the next start tries again")
+    # The schedule lives in the database; one fixed-id job looks for what is due.
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         nudges.tick,
