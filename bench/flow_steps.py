@@ -264,6 +264,7 @@ async def bench_coach(
             people.append((alex, sam))
     finally:
         stop(process)
+    await asyncio.sleep(1)  # the server answers what the stopped process sent last (stop blocks)
     if profile:  # py-spy's collapsed stacks of the bot process, for finding where time goes
         command = ["py-spy", "record", "--gil", "--format", "raw", "-o", profile, "--", *command]
     name = "Us Coach Let go steps" if workload == "letgo" else "Us Coach mixed steps"

@@ -243,13 +243,19 @@ async def start_clock(application: CoachApp) -> None:
 async def _schedule_then_tick(application: CoachApp) -> None:
     services: Services = application.bot_data["services"]
     began = time.perf_counter()
+    # Its own thread: on SQLite the database work of the first conversations has one thread
+    # (use_db_threads), which the fill would hold for its whole second.
+    own = ThreadPoolExecutor(1, thread_name_prefix="schedule")
     try:
-        rebuilt = await asyncio.to_thread(services.nudges.rebuild, utcnow())
+        loop = asyncio.get_running_loop()
+        rebuilt = await loop.run_in_executor(own, services.nudges.rebuild, utcnow())
         if rebuilt:
             took = time.perf_counter() - began
             log.info("scheduled the weekly prompt of %d couples in %.2f s", rebuilt, took)
     except Exception:  # the tick still runs: what has a slot is still due on time
         log.exception("could not fill in the weekly slots; the next start tries again")
+    finally:
+        own.shutdown(wait=False)
     # The schedule lives in the database; one fixed-id job looks for what is due.
     assert application.job_queue is not None
     application.job_queue.run_repeating(
