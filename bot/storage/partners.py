@@ -33,6 +33,20 @@ _REMEMBER = (
 )
 
 
+def _set(conn: Connection, person: int, **values: object) -> int:
+    """Set columns of one person's row; how many rows changed (0: no such person)."""
+    return conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(**values)).rowcount
+
+
+def _flip(conn: Connection, person: int, flag: str, to: bool) -> bool:
+    """Turn a flag to `to` if it was the other way; whether it was."""
+    column = PARTNERS.c[flag]
+    changed = conn.execute(
+        update(PARTNERS).where(PARTNERS.c.id == person, column.is_(not to)).values({flag: to})
+    )
+    return bool(changed.rowcount)
+
+
 class Partners:
     @staticmethod
     def register(
@@ -62,38 +76,30 @@ class Partners:
 
     @staticmethod
     def set_language(conn: Connection, person: int, language: str | None) -> None:
-        conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(language=language))
+        _set(conn, person, language=language)
 
     @staticmethod
     def set_form(conn: Connection, person: int, form: str) -> bool:
         """How a gendered language addresses them; False when they have no row."""
-        changed = conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(form=form))
-        return bool(changed.rowcount)
+        return bool(_set(conn, person, form=form))
 
     @staticmethod
     def set_country(conn: Connection, person: int, country: str) -> None:
-        conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(country=country))
+        _set(conn, person, country=country)
 
     @staticmethod
     def set_quiet_hours(conn: Connection, person: int, start: str, end: str) -> None:
-        conn.execute(
-            update(PARTNERS).where(PARTNERS.c.id == person).values(quiet_start=start, quiet_end=end)
-        )
+        _set(conn, person, quiet_start=start, quiet_end=end)
 
     @staticmethod
     def hush(conn: Connection, person: int) -> None:
         """Pause the person's private nudges quietly (after a safety answer)."""
-        conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(hushed=True))
+        _set(conn, person, hushed=True)
 
     @staticmethod
     def unhush(conn: Connection, person: int) -> bool:
         """Lift a quiet pause; whether there was one."""
-        lifted = conn.execute(
-            update(PARTNERS)
-            .where(PARTNERS.c.id == person, PARTNERS.c.hushed.is_(True))
-            .values(hushed=False)
-        )
-        return bool(lifted.rowcount)
+        return _flip(conn, person, "hushed", False)
 
     @staticmethod
     def note_safety_answer(
@@ -101,7 +107,7 @@ class Partners:
     ) -> None:
         """A safety answer was given now; one gentle check is due at `check_at` (a check
         already planned stays: one per answer, not one per message)."""
-        conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(safety_at=now))
+        _set(conn, person, safety_at=now)
         conn.execute(
             update(PARTNERS)
             .where(PARTNERS.c.id == person, PARTNERS.c.safety_check_at.is_(None))
@@ -121,12 +127,7 @@ class Partners:
     @staticmethod
     def mark_unreachable(conn: Connection, person: int) -> bool:
         """They blocked us; True the first time."""
-        changed = conn.execute(
-            update(PARTNERS)
-            .where(PARTNERS.c.id == person, PARTNERS.c.unreachable.is_(False))
-            .values(unreachable=True)
-        )
-        return bool(changed.rowcount)
+        return _flip(conn, person, "unreachable", True)
 
     @staticmethod
     def seat(conn: Connection, person: int, couple: int, seat: int) -> bool:
@@ -147,17 +148,12 @@ class Partners:
     @staticmethod
     def mark_couple_ended(conn: Connection, person: int) -> None:
         """Their partner left quietly: they learn it once, when they next ask for something."""
-        conn.execute(update(PARTNERS).where(PARTNERS.c.id == person).values(couple_ended=True))
+        _set(conn, person, couple_ended=True)
 
     @staticmethod
     def clear_couple_ended(conn: Connection, person: int) -> bool:
         """True when there was an ended couple to tell them about."""
-        ended = conn.execute(
-            update(PARTNERS)
-            .where(PARTNERS.c.id == person, PARTNERS.c.couple_ended.is_(True))
-            .values(couple_ended=False)
-        )
-        return bool(ended.rowcount)
+        return _flip(conn, person, "couple_ended", False)
 
     @staticmethod
     def forget(conn: Connection, person: int) -> None:
