@@ -13,6 +13,12 @@ partner loops through Let go's steps (type a struggle, press "Just listen", pres
 "Change it"), one step at a time; the echo bot's users each send text and wait for
 the echo. Latency runs from the update being queued on the server to the bot's reply
 arriving there.
+
+Each bot is measured from its launch, with everyone's first update already waiting (as
+after a deploy): the first reply's time from the launch; a cold window (the first
+`--cold` seconds after the bot's first poll: nothing warmed or cached); and, after
+`--warmup` seconds, a warm window. Us Coach's couples pair through a first process that
+then stops, so the measured process starts fresh on a database that has them.
 """
 
 from __future__ import annotations
