@@ -43,9 +43,6 @@ def reschedule(couple: Couple, now: datetime) -> None:
     )
 
 
-# The hot path's statements, built once (see bot/storage/runs.py).
-
-
 class CoupleSettings:
     db: Database
     renderer: Renderer

@@ -10,7 +10,8 @@ from bot.core.outbox import REPLY, Reply
 from bot.storage.db import Database
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
-from bot.storage.voices import Hint, remember, translated_notice, voices
+from bot.storage.partners import Partners
+from bot.storage.voices import Hint, translated_notice, voices
 
 
 @dataclass
@@ -44,8 +45,8 @@ class UnitOfWork:
         with self.db.unit() as conn:
             if update_id is not None and not self.inbox.claim(conn, update_id):
                 return None
-            if hint is not None:
-                remember(conn, hint)
+            if hint is not None and hint[1]:  # their Telegram language, as Telegram says it now
+                Partners.remember_language(conn, hint[0], hint[1])
             reply = work()
             queued = self.outbox.put(
                 conn,

@@ -13,7 +13,6 @@ from dataclasses import replace
 from sqlalchemy import Connection, bindparam, select
 
 from bot.core.outbox import Button, Notice, Outgoing
-from bot.storage.partners import Partners
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.words.languages import ENGLISH, GENDERED, Voice, both, pick, said_in
 
@@ -55,13 +54,6 @@ _GROUPS = (
     .outerjoin(_SECOND, (_SECOND.c.couple_id == COUPLES.c.id) & (_SECOND.c.seat == 2))
     .where(COUPLES.c.group_chat_id.in_(bindparam("groups", expanding=True)))
 )
-
-
-def remember(conn: Connection, hint: Hint) -> None:
-    """Keep a person's Telegram language as Telegram last said it (they may change it)."""
-    person, code = hint
-    if code:
-        Partners.remember_language(conn, person, code)
 
 
 def person_language(conn: Connection, person_id: int, hint: Hint | None = None) -> str:
