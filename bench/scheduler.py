@@ -38,7 +38,7 @@ from sqlalchemy import insert
 
 from bot.emulator import BotApiServer
 from bot.storage.db import make_engine, upgrade
-from bot.storage.models import Couple, Partner
+from bot.storage.models import Couple, Partner, Timer
 
 TOKEN = "123456:BENCH-token-for-the-local-bot-api-server"
 ZONES = ["Europe/Berlin", "America/New_York", "Pacific/Auckland", "Asia/Tokyo", "UTC"]
@@ -51,7 +51,7 @@ def build_database(
     upgrade(engine)
     now = datetime.now(UTC)
     rng = random.Random(7)
-    couple_rows, partner_rows = [], []
+    couple_rows, partner_rows, timer_rows = [], [], []
     for n in range(1, couples + due + 1):
         crowded = n > couples
         group = None
@@ -78,6 +78,11 @@ def build_database(
                 created_at=now,
             )
         )
+        # Each couple's wake-ups (recap, start small), spread over the week as in a steady state.
+        timer_rows += [
+            dict(kind=kind, key=str(n), due_at=now + timedelta(seconds=rng.randrange(7 * 86400)))
+            for kind in ("recap", "start_small")
+        ]
         for seat in (1, 2):
             partner_rows.append(
                 dict(
@@ -94,6 +99,7 @@ def build_database(
     with engine.begin() as conn:
         conn.execute(insert(Couple.__table__), couple_rows)  # type: ignore[attr-defined]
         conn.execute(insert(Partner.__table__), partner_rows)  # type: ignore[attr-defined]
+        conn.execute(insert(Timer.__table__), timer_rows)  # type: ignore[attr-defined]
     engine.dispose()
 
 

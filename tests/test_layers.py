@@ -88,27 +88,8 @@ def test_the_flow_checkers_do_not_import_each_other() -> None:
     assert "bot.engine.check import" not in source
 
 
-# Functions still over 60 lines, each a list of steps that reads top to bottom (a wiring
-# function, a checker's list of rules, an export's sections); the list may only shrink.
-LONG_FUNCTIONS = {
-    "bot/coaching/couples.py:join",
-    "bot/coaching/data_rights.py:collect",
-    "bot/coaching/nudges/metime.py:run",
-    "bot/coaching/nudges/recap.py:count",
-    "bot/coaching/nudges/weekly.py:_prompt",
-    "bot/engine/check_structure.py:structure_problems",
-    "bot/engine/check_structure.py:template_problems",
-    "bot/engine/inputs.py:_choose",
-    "bot/engine/inputs.py:_text",
-    "bot/engine/loading.py:read_flows",
-    "bot/playground/app.py:routes",
-    "bot/telegram/main.py:build_application",
-    "bot/telegram/main.py:serve",
-}
-
-
 def test_modules_and_functions_stay_small() -> None:
-    """No module in bot/ over 400 lines and no new function over 60 (the emulator, a test
+    """No module in bot/ over 400 lines and no function over 60 (the emulator, a test
     server, is exempt): a newcomer reads a module in one sitting."""
     big, long = [], set()
     for path in sorted(BOT.rglob("*.py")):
@@ -123,7 +104,7 @@ def test_modules_and_functions_stay_small() -> None:
             if isinstance(node, functions) and (node.end_lineno or 0) - node.lineno + 1 > 60:
                 long.add(f"{name}:{node.name}")
     assert not big, big
-    assert long <= LONG_FUNCTIONS, sorted(long - LONG_FUNCTIONS)
+    assert not long, sorted(long)
 
 
 # A table whose rows many modules write has no one place that says what a row can become:
@@ -145,6 +126,7 @@ STORES = {
         "MeTime",
     ),
     "bot/storage/runs.py": ("RUNS", "FlowRun"),
+    "bot/storage/timers.py": ("TIMERS", "Timer"),
     "bot/storage/voice_notes.py": ("VOICE_NOTES", "VoiceNote"),
 }
 ONE_WRITER = {table: store for store, tables in STORES.items() for table in tables}

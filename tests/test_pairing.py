@@ -9,7 +9,7 @@ from bot.core import clock
 from bot.emulator import Human
 from bot.storage.db import utcnow
 from bot.storage.models import Couple, Invite, Partner
-from tests.helpers import Rig, pair
+from tests.helpers import Rig, pair, until
 
 
 async def test_start_says_what_the_bot_is_and_what_to_do(rig: Rig) -> None:
@@ -29,6 +29,8 @@ async def test_help_lists_the_commands(rig: Rig) -> None:
 
 
 async def test_command_menus_are_published(rig: Rig) -> None:
+    # The menus are published beside the first conversations, right after start.
+    await until(lambda: "all_group_chats" in rig.server.commands, what="the menus")
     private = [c["command"] for c in rig.server.commands["all_private_chats"]]
     groups = [c["command"] for c in rig.server.commands["all_group_chats"]]
     assert "invite" in private and "schedule" in private

@@ -16,6 +16,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from bot.coaching.couple_settings import CoupleSettings
+from bot.coaching.wake_ups import wake_couple
 from bot.core.events import Event, Person
 from bot.core.outbox import Button, Outgoing, Reply
 from bot.storage.couples import Couples
@@ -116,6 +117,7 @@ class CoupleService(CoupleSettings):
         assert couple.id is not None
         with self.db.begin() as conn:
             Couples.change(conn, couple.id, change)
+            wake_couple(conn, couple.id, self.clock())  # a slot, zone or pause may have moved
 
     def lost_chat(self, chat_id: int) -> Reply:
         """Telegram said 403 for this chat: a person blocked us, or we left a group."""
@@ -179,6 +181,7 @@ class CoupleService(CoupleSettings):
                 if inviter_id is None:
                     raise _Refused
                 couple_id = Couples.create(conn, self.default_timezone, now)
+                wake_couple(conn, couple_id, now)
                 seated = [
                     Partners.seat(conn, person_id, couple_id, seat)
                     for seat, person_id in ((1, inviter_id), (2, joiner))

@@ -13,9 +13,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, RowMapping, and_, select
 
 from bot.coaching.couples import Clock, CoupleService
+from bot.coaching.wake_ups import forget_couple
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.engine.marks import Marks
@@ -39,6 +40,116 @@ log = logging.getLogger(__name__)
 
 def _stamp(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+# ----- what /export collects, one part at a time ------------------------------------------
+
+
+def _profile(me: RowMapping) -> dict[str, Any]:
+    profile = {
+        k: _stamp(me[k])
+        for k in (
+            "id",
+            "first_name",
+            "language_code",
+            "quiet_start",
+            "quiet_end",
+            "created_at",
+        )
+    }
+    # Only in the person's own export: the partner's never mentions any of this.
+    profile["help_last_shown_at"] = _stamp(me["safety_at"])
+    profile["help_check_planned_at"] = _stamp(me["safety_check_at"])
+    profile["nudges_paused_quietly"] = me["hushed"]
+    profile["help_country"] = me["country"]
+    profile["language_chosen"] = me["language"]
+    # How they are addressed in Spanish and Arabic: m, f, n (without gender) or None.
+    profile["addressed_as"] = me["form"]
+    return profile
+
+
+def _couple(conn: Connection, couple_id: int, person: int) -> dict[str, Any]:
+    couple = conn.execute(select(t.COUPLES).where(t.COUPLES.c.id == couple_id)).mappings().one()
+    other = conn.execute(
+        select(t.PARTNERS.c.first_name).where(
+            t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
+        )
+    ).scalar()
+    return {
+        "partner_first_name": other,
+        "timezone": couple["timezone"],
+        "weekly_meeting": {
+            "day": couple["meeting_day"],
+            "time": couple["meeting_time"],
+        },
+        "nudges_paused": couple["paused"],
+        "group_linked": couple["group_chat_id"] is not None,
+    }
+
+
+def _agreements(conn: Connection, couple_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "text": a["text"],
+            "made": _stamp(a["created_at"]),
+            "follow_up": _stamp(a["follow_up"]),
+        }
+        for a in conn.execute(
+            select(t.AGREEMENTS).where(t.AGREEMENTS.c.couple_id == couple_id)
+        ).mappings()
+    ]
+
+
+def _practices(conn: Connection, person: int) -> dict[str, Any]:
+    """The person's own check-ins, appreciations and you-time, keyed as in the export."""
+    return {
+        "check_ins": [
+            {
+                k: _stamp(c[k])
+                for k in (
+                    "created_at",
+                    "leaning",
+                    "spectrum",
+                    "autonomy",
+                    "competence",
+                    "relatedness",
+                    "shared",
+                )
+            }
+            for c in conn.execute(
+                select(t.CHECKINS).where(t.CHECKINS.c.partner_id == person)
+            ).mappings()
+        ],
+        "appreciations_sent": [
+            {"text": a["text"], "sent": _stamp(a["created_at"])}
+            for a in conn.execute(
+                select(t.APPRECIATIONS).where(t.APPRECIATIONS.c.author_id == person)
+            ).mappings()
+        ],
+        "you_time": [
+            {"what": m["what"], "at": _stamp(m["at"]), "told_partner": m["tell_partner"]}
+            for m in conn.execute(
+                select(t.METIMES).where(t.METIMES.c.partner_id == person)
+            ).mappings()
+        ],
+    }
+
+
+def _flow_answers(conn: Connection, couple_id: int, person: int) -> list[dict[str, Any]]:
+    """Only what `person` wrote in the couple's flows, never the partner's private answers."""
+    answers = []
+    for run in conn.execute(select(t.RUNS).where(t.RUNS.c.couple_id == couple_id)).mappings():
+        mine = Marks.from_json(run["marks"]).authored_by(run["context"], person)
+        if mine:
+            answers.append(
+                {
+                    "flow": run["flow_id"],
+                    "started": _stamp(run["created_at"]),
+                    "status": run["status"],
+                    "answers": mine,
+                }
+            )
+    return answers
 
 
 class DataRights:
@@ -83,101 +194,15 @@ class DataRights:
             }
             if me is None:
                 return data
-            data["profile"] = {
-                k: _stamp(me[k])
-                for k in (
-                    "id",
-                    "first_name",
-                    "language_code",
-                    "quiet_start",
-                    "quiet_end",
-                    "created_at",
-                )
-            }
-            # Only in the person's own export: the partner's never mentions any of this.
-            data["profile"]["help_last_shown_at"] = _stamp(me["safety_at"])
-            data["profile"]["help_check_planned_at"] = _stamp(me["safety_check_at"])
-            data["profile"]["nudges_paused_quietly"] = me["hushed"]
-            data["profile"]["help_country"] = me["country"]
-            data["profile"]["language_chosen"] = me["language"]
-            # How they are addressed in Spanish and Arabic: m, f, n (without gender) or None.
-            data["profile"]["addressed_as"] = me["form"]
+            data["profile"] = _profile(me)
             couple_id = me["couple_id"]
             if couple_id is not None:
-                couple = (
-                    conn.execute(select(t.COUPLES).where(t.COUPLES.c.id == couple_id))
-                    .mappings()
-                    .one()
-                )
-                other = conn.execute(
-                    select(t.PARTNERS.c.first_name).where(
-                        t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
-                    )
-                ).scalar()
-                data["couple"] = {
-                    "partner_first_name": other,
-                    "timezone": couple["timezone"],
-                    "weekly_meeting": {
-                        "day": couple["meeting_day"],
-                        "time": couple["meeting_time"],
-                    },
-                    "nudges_paused": couple["paused"],
-                    "group_linked": couple["group_chat_id"] is not None,
-                }
-                data["agreements"] = [
-                    {
-                        "text": a["text"],
-                        "made": _stamp(a["created_at"]),
-                        "follow_up": _stamp(a["follow_up"]),
-                    }
-                    for a in conn.execute(
-                        select(t.AGREEMENTS).where(t.AGREEMENTS.c.couple_id == couple_id)
-                    ).mappings()
-                ]
-            data["check_ins"] = [
-                {
-                    k: _stamp(c[k])
-                    for k in (
-                        "created_at",
-                        "leaning",
-                        "spectrum",
-                        "autonomy",
-                        "competence",
-                        "relatedness",
-                        "shared",
-                    )
-                }
-                for c in conn.execute(
-                    select(t.CHECKINS).where(t.CHECKINS.c.partner_id == person)
-                ).mappings()
-            ]
-            data["appreciations_sent"] = [
-                {"text": a["text"], "sent": _stamp(a["created_at"])}
-                for a in conn.execute(
-                    select(t.APPRECIATIONS).where(t.APPRECIATIONS.c.author_id == person)
-                ).mappings()
-            ]
-            data["you_time"] = [
-                {"what": m["what"], "at": _stamp(m["at"]), "told_partner": m["tell_partner"]}
-                for m in conn.execute(
-                    select(t.METIMES).where(t.METIMES.c.partner_id == person)
-                ).mappings()
-            ]
-            data["flow_answers"] = []
-            if couple_id is not None:
-                for run in conn.execute(
-                    select(t.RUNS).where(t.RUNS.c.couple_id == couple_id)
-                ).mappings():
-                    mine = Marks.from_json(run["marks"]).authored_by(run["context"], person)
-                    if mine:
-                        data["flow_answers"].append(
-                            {
-                                "flow": run["flow_id"],
-                                "started": _stamp(run["created_at"]),
-                                "status": run["status"],
-                                "answers": mine,
-                            }
-                        )
+                data["couple"] = _couple(conn, couple_id, person)
+                data["agreements"] = _agreements(conn, couple_id)
+            data.update(_practices(conn, person))
+            data["flow_answers"] = (
+                _flow_answers(conn, couple_id, person) if couple_id is not None else []
+            )
         return data
 
     # ----- /forget -------------------------------------------------------------------------
@@ -223,6 +248,7 @@ class DataRights:
                 self._scrub_runs(conn, couple_id, person)
                 Partners.unseat_couple(conn, couple_id)
                 Couples.dissolve(conn, couple_id)
+                forget_couple(conn, couple_id)
             # Each table's own store forgets what it holds of them.
             Agreements.forget_author(conn, person)
             CheckIns.forget(conn, person)

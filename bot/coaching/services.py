@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from functools import cached_property
+from datetime import datetime, timedelta
+from functools import cached_property, partial
 
 from sqlalchemy import Engine
 
@@ -144,6 +144,27 @@ class Services:
         return done.queued if done is not None else []
 
 
+def retention(rights: DataRights, voice_notes: VoiceNotes, inbox: Inbox, now: datetime) -> None:
+    """The daily wake-up (nudges/timers.py): what has been kept long enough goes."""
+    rights.purge(now)
+    voice_notes.purge(now)
+    inbox.forget_old()
+
+
+def open_database(url: str, migrate: bool) -> Database:
+    """The database at `url`, migrated, or (web and worker processes) known to be."""
+    db = Database.at(url)
+    if migrate:
+        upgrade(db.engine)
+    elif missing := pending_migrations(db.engine):
+        db.dispose()
+        raise ConfigError(
+            f"the database lacks migrations {', '.join(missing)}: run `us-coach db upgrade` "
+            "once (a release step) before starting web or worker processes"
+        )
+    return db
+
+
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     """Validate the flows, migrate the database (or, with `migrate=False`, as web and worker
     processes do, insist it already is), build the services.
@@ -153,15 +174,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     """
     renderer = Renderer(settings.prompts_dir)
     flows = load_flows(settings.flows_dir, settings.prompts_dir, practices.names())
-    db = Database.at(settings.database_url)
-    if migrate:
-        upgrade(db.engine)
-    elif missing := pending_migrations(db.engine):
-        db.dispose()
-        raise ConfigError(
-            f"the database lacks migrations {', '.join(missing)}: run `us-coach db upgrade` "
-            "once (a release step) before starting web or worker processes"
-        )
+    db = open_database(settings.database_url, migrate)
     inbox = Inbox(db)
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds))
     couples = CoupleService(
@@ -174,6 +187,8 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     agreements = AgreementService(db, renderer, couples)
     flow_service.seeds["agreements_review"] = agreements.review
     flow_service.effects["revisit_taken"] = agreements.revisit_taken
+    rights = DataRights(db, renderer, couples, retention=timedelta(days=settings.retention_days))
+    voice_notes = VoiceNotes(db)
     nudges = NudgeService(
         db,
         outbox,
@@ -182,11 +197,11 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         flow_service,
         agreements,
         max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
+        retention=partial(retention, rights, voice_notes, inbox),
     )
     detector = Detector.load()
     safety = SafetyService(detector, renderer, couples, flow_service)
     Practices(flow_service, renderer).register()
-    rights = DataRights(db, renderer, couples, retention=timedelta(days=settings.retention_days))
     return Services(
         agreements=agreements,
         rights=rights,
@@ -201,6 +216,6 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         couples=couples,
         flows=flow_service,
         nudges=nudges,
-        voice=VoiceNoteService(db, VoiceNotes(db), couples, flow_service, safety),
+        voice=VoiceNoteService(db, voice_notes, couples, flow_service, safety),
         space=OurSpace(couples, settings.miniapp_url, settings.miniapp_short_name),
     )

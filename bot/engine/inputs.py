@@ -16,7 +16,7 @@ from bot.engine.run import (
     Run,
     Said,
 )
-from bot.engine.schema import Flow, State
+from bot.engine.schema import Choice, Flow, State
 from bot.words.labels import fill
 
 
@@ -93,23 +93,36 @@ class Inputs(Moving):
         if state.save and (
             not state.takes_text or (choice.value is not None and not state.collect)
         ):
-            run.context[state.save] = choice.value if choice.value is not None else given.choice
-            # Which button it was, so its words can be said in each reader's language later
-            # (in this flow or one it is carried to).
-            run.context[f"_{state.save}_ref"] = f"{flow.id}:{run.state}.{given.choice}"
-            if isinstance(choice.value, str):  # a suggested answer: words, in the chooser's
-                lang = members[given.person].lang if given.person in members else "en"
-                said = self.renderer.labels.value(flow, run.state, given.choice or "")
-                run.context[state.save] = said.in_(lang)
-            names = {role: members[p].name for role, p in run.roles.items() if p in members}
-            run.context[f"{state.save}_label"] = fill(choice.label, names)
-            run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
+            self._save_choice(flow, state, run, members, given, choice)
         target = choice.next or state.next
         if target is None:
             raise FlowBug(f"{flow.id}.{run.state}: choice {given.choice} leads nowhere")
         outcome.changed = True
         self._advance(flow, outcome, target, members)
         return outcome
+
+    def _save_choice(
+        self,
+        flow: Flow,
+        state: State,
+        run: Run,
+        members: dict[int, Member],
+        given: Input,
+        choice: Choice,
+    ) -> None:
+        """The chosen value under `save`, with its button ref, its label and who chose it."""
+        assert state.save is not None
+        run.context[state.save] = choice.value if choice.value is not None else given.choice
+        # Which button it was, so its words can be said in each reader's language later
+        # (in this flow or one it is carried to).
+        run.context[f"_{state.save}_ref"] = f"{flow.id}:{run.state}.{given.choice}"
+        if isinstance(choice.value, str):  # a suggested answer: words, in the chooser's
+            lang = members[given.person].lang if given.person in members else "en"
+            said = self.renderer.labels.value(flow, run.state, given.choice or "")
+            run.context[state.save] = said.in_(lang)
+        names = {role: members[p].name for role, p in run.roles.items() if p in members}
+        run.context[f"{state.save}_label"] = fill(choice.label, names)
+        run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
 
     def _pick(
         self, flow: Flow, state: State, outcome: Outcome, members: dict[int, Member], given: Input
@@ -184,26 +197,7 @@ class Inputs(Moving):
         if state.share and not run.in_group:
             self._relay(outcome, author, text, members)
         if state.collect:
-            if state.save:
-                run.context.setdefault(state.save, []).append(
-                    {"name": author.name, "text": text, "by": author.id}
-                )
-            if state.ack:
-                outcome.messages.append(
-                    self._said(
-                        flow,
-                        run,
-                        members,
-                        f"{flow.id}/{state.ack}",
-                        state,
-                        None if run.in_group else given.person,
-                        prompt=True,
-                        # In a group the step's buttons are just above; the note keeps the
-                        # reply box open for the next one instead of a second keyboard.
-                        keyboard=not run.in_group,
-                    )
-                )
-            return outcome
+            return self._collect(flow, state, outcome, members, given, text)
         if state.from_ == "both":
             answered = run.marks.answered
             if str(given.person) in answered:
@@ -233,6 +227,39 @@ class Inputs(Moving):
         if state.next is None:
             raise FlowBug(f"{flow.id}.{run.state}: text leads nowhere")
         self._advance(flow, outcome, state.next, members)
+        return outcome
+
+    def _collect(
+        self,
+        flow: Flow,
+        state: State,
+        outcome: Outcome,
+        members: dict[int, Member],
+        given: Input,
+        text: str,
+    ) -> Outcome:
+        """One more written item in a collected list (a button moves on, not the text)."""
+        run = outcome.run
+        author = members[given.person]
+        if state.save:
+            run.context.setdefault(state.save, []).append(
+                {"name": author.name, "text": text, "by": author.id}
+            )
+        if state.ack:
+            outcome.messages.append(
+                self._said(
+                    flow,
+                    run,
+                    members,
+                    f"{flow.id}/{state.ack}",
+                    state,
+                    None if run.in_group else given.person,
+                    prompt=True,
+                    # In a group the step's buttons are just above; the note keeps the
+                    # reply box open for the next one instead of a second keyboard.
+                    keyboard=not run.in_group,
+                )
+            )
         return outcome
 
     def _take_break(

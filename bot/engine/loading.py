@@ -76,6 +76,23 @@ def read_flows(
     is carried into it by a hand-off, problems). Templates are looked for, and with `render`
     rendered in English."""
     renderer = Renderer(prompts_dir)
+    flows, problems = _parse_all(flows_dir)
+    problems += _command_problems(flows)
+    if names is not None and names.roles:  # checked against the bot's own code
+        problems += role_problems(flows, names)
+    carried = _carried(flows)
+    good: dict[str, Flow] = {}
+    for flow, file in flows.values():
+        found = structure_problems(flow, file, set(flows), names)
+        problems += found
+        if not found:
+            problems += template_problems(flow, file, renderer, carried[flow.id], render)
+            good[flow.id] = flow
+    return {fid: flow for fid, (flow, _f) in flows.items()}, good, carried, problems
+
+
+def _parse_all(flows_dir: Path) -> tuple[dict[str, tuple[Flow, str]], list[Problem]]:
+    """Each file's flow by its id, with its file name; a flow whose id is taken is left out."""
     flows: dict[str, tuple[Flow, str]] = {}
     problems: list[Problem] = []
     paths = sorted([*flows_dir.glob("*.yaml"), *flows_dir.glob("*.yml")])
@@ -104,6 +121,12 @@ def read_flows(
                 )
             )
         flows[flow.id] = (flow, path.name)
+    return flows, problems
+
+
+def _command_problems(flows: dict[str, tuple[Flow, str]]) -> list[Problem]:
+    """Two flows that answer the same command."""
+    problems: list[Problem] = []
     commands: dict[str, str] = {}
     for flow, file in flows.values():
         if flow.command:
@@ -117,8 +140,11 @@ def read_flows(
                     )
                 )
             commands[flow.command] = flow.id
-    if names is not None and names.roles:  # checked against the bot's own code
-        problems += role_problems(flows, names)
+    return problems
+
+
+def _carried(flows: dict[str, tuple[Flow, str]]) -> dict[str, set[str]]:
+    """The context keys other flows carry into each flow when they start it or hand off."""
     carried: dict[str, set[str]] = {fid: set() for fid in flows}
     for flow, _file in flows.values():
         for state in flow.states.values():
@@ -126,14 +152,7 @@ def read_flows(
                 spec = action.start_flow or action.hand_off
                 if spec is not None and spec.flow in carried:
                     carried[spec.flow] |= set(spec.carry)
-    good: dict[str, Flow] = {}
-    for flow, file in flows.values():
-        found = structure_problems(flow, file, set(flows), names)
-        problems += found
-        if not found:
-            problems += template_problems(flow, file, renderer, carried[flow.id], render)
-            good[flow.id] = flow
-    return {fid: flow for fid, (flow, _f) in flows.items()}, good, carried, problems
+    return carried
 
 
 _CHECKED: dict[tuple[object, ...], tuple[dict[str, Flow], list[Problem]]] = {}

@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.coaching.nudges.recap import WeeklyRecaps
 from bot.coaching.services import Services
 from bot.core import clock
 from bot.core.events import Event, Person
@@ -120,7 +119,7 @@ SETTINGS: dict[str, Setting] = {
 
 def _week_counter(services: Services) -> CountWeek | None:
     """The weekly recap's own count, so the page and the chat never count differently."""
-    return next((k.count for k in services.nudges.kinds if isinstance(k, WeeklyRecaps)), None)
+    return services.nudges.recaps.count
 
 
 class MiniApp:

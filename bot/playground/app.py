@@ -1,9 +1,10 @@
 """`us-coach playground`: one process runs the local Bot API server, the real bot against
 it (the same `serve()` as `us-coach run`), and a page at http://127.0.0.1:8080.
 
-The page talks to this module's small JSON API: send as a person (words, or a voice note
-recorded or uploaded in the page), press a button, add the bot to the group, start a new
-couple, and the control strip's scheduler shortcuts.
+The page talks to the small JSON API routed here: send as a person (words, or a voice note
+recorded or uploaded in the page), press a button, add the bot to the group (what the people
+do: bot/playground/people.py and voice.py), start a new couple, and the control strip's
+scheduler shortcuts.
 New messages and the Bot API call log reach the page as server-sent events.
 """
 
@@ -24,6 +25,7 @@ from sqlalchemy import func, select, update
 
 from bot.config import Settings, load_settings
 from bot.emulator.server import BotApiServer, SimChat, SimUser, StoredMessage
+from bot.playground import people
 from bot.playground.space import Space
 from bot.playground.voice import voice_note
 from bot.storage.db import make_engine, upgrade, utcnow
@@ -31,7 +33,6 @@ from bot.storage.tables import COUPLES, INBOX, PARTNERS, RUNS
 from bot.telegram.context import CoachApp
 from bot.telegram.handlers.nudges import TICK_JOB
 from bot.telegram.main import serve
-from bot.words.languages import SHIPPED
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -201,6 +202,27 @@ class Playground:
             method, code, description = payload
             self.publish("log", {"method": method, "error": f"{code} {description}"})
 
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """The page's server-sent events: what `publish` sends, and a keep-alive."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self.listeners.add(queue)
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), 15)
+                    await response.write(f"data: {event}\n\n".encode())
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.listeners.discard(queue)
+        return response
+
     # ----- the scheduler shortcuts ---------------------------------------------------------
 
     def _engine_update(self, statement: Any) -> None:
@@ -241,73 +263,6 @@ def routes(playground: Playground, tick: Any) -> web.Application:
     async def state(_request: web.Request) -> web.Response:
         return web.json_response(playground.state())
 
-    async def events(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
-        await response.prepare(request)
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        playground.listeners.add(queue)
-        try:
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), 15)
-                    await response.write(f"data: {event}\n\n".encode())
-                except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            playground.listeners.discard(queue)
-        return response
-
-    async def send(request: web.Request) -> web.Response:
-        body = await request.json()
-        who = playground.person(body.get("who", "alex"))
-        chat = playground.chat(body.get("column", "alex"), who)
-        text = str(body.get("text", ""))[:20000]
-        if not text.strip():
-            return web.json_response({"ok": False, "error": "empty"}, status=400)
-        reply_to = body.get("reply_to")
-        playground.server.user_sends(who, chat, text, reply_to=int(reply_to) if reply_to else None)
-        return web.json_response({"ok": True})
-
-    async def press(request: web.Request) -> web.Response:
-        body = await request.json()
-        who = playground.person(body.get("who", "alex"))
-        chat = playground.chat(body.get("column", "alex"), who)
-        message = playground.server.find_message(chat.id, int(body.get("message_id", 0)))
-        if message is None:
-            return web.json_response({"ok": False, "error": "no such message"}, status=404)
-        query = playground.server.user_presses(who, message, str(body.get("data", "")))
-        for _ in range(100):  # wait briefly for the toast, so the page can show it
-            answer = playground.server.callback_answers.get(query)
-            if answer is not None:
-                return web.json_response({"ok": True, "toast": answer.get("text") or ""})
-            await asyncio.sleep(0.05)
-        return web.json_response({"ok": True, "toast": ""})
-
-    async def add_bot(_request: web.Request) -> web.Response:
-        if not playground.cast.group.bot_member:
-            playground.server.add_bot_to_group(playground.cast.group, playground.cast.alex)
-        return web.json_response({"ok": True})
-
-    async def rename(request: web.Request) -> web.Response:
-        body = await request.json()
-        for who in ("alex", "sam"):
-            name = str(body.get(who) or "").strip()[:64]
-            if name:
-                playground.person(who).first_name = name
-        return web.json_response(playground.state()["names"])
-
-    async def language(request: web.Request) -> web.Response:
-        """The person's Telegram language (what Telegram sends as language_code)."""
-        body = await request.json()
-        who, code = str(body.get("who")), str(body.get("code") or "en")
-        if who in ("alex", "sam") and code in SHIPPED:
-            playground.person(who).language_code = code
-        return web.json_response(playground.state()["languages"])
-
     async def new_couple(_request: web.Request) -> web.Response:
         playground.cast = Playground._new_cast(playground.server, playground.cast.generation + 1)
         playground.publish("reset", playground.state())
@@ -333,14 +288,14 @@ def routes(playground: Playground, tick: Any) -> web.Application:
 
     app.router.add_get("/", index)
     app.router.add_get("/state", state)
-    app.router.add_get("/events", events)
-    app.router.add_post("/send", send)
+    app.router.add_get("/events", playground.events)
+    app.router.add_post("/send", functools.partial(people.send, playground))
     app.router.add_post("/voice", functools.partial(voice_note, playground))
-    app.router.add_post("/press", press)
-    app.router.add_post("/add-bot", add_bot)
-    app.router.add_post("/rename", rename)
+    app.router.add_post("/press", functools.partial(people.press, playground))
+    app.router.add_post("/add-bot", functools.partial(people.add_bot, playground))
+    app.router.add_post("/rename", functools.partial(people.rename, playground))
     app.router.add_post("/new-couple", new_couple)
-    app.router.add_post("/language", language)
+    app.router.add_post("/language", functools.partial(people.language, playground))
     app.router.add_post("/prompt-now", prompt_now)
     app.router.add_post("/reminders-now", reminders_now)
     app.router.add_get("/file/{file_id}", file)

@@ -163,6 +163,20 @@ class NudgeLog(SQLModel, table=True):
     claimed_at: datetime
 
 
+class Timer(SQLModel, table=True):
+    """A wake-up the clock owes: at `due_at` the handler of `kind` looks at `key` (a couple,
+    or "daily"), does what is due and sets the next wake-up. A taken row carries a lease,
+    so a second process skips it and a crash hands it on when the lease runs out."""
+
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_timer_kind_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # recap, start_small, onboarding, retention
+    key: str = Field(max_length=64)
+    due_at: datetime = Field(index=True)
+    lease_until: datetime | None = None
+
+
 class OutboxMessage(SQLModel, table=True):
     """Every message the bot sends, written in the same transaction as the change that
     produced it and deleted once Telegram accepted it (or refused it for good): a crash

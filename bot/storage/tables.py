@@ -16,6 +16,7 @@ from bot.storage.models import (
     NudgeLog,
     OutboxMessage,
     Partner,
+    Timer,
     VoiceNote,
 )
 
@@ -37,3 +38,4 @@ PARTNERS = _table(Partner)
 RUNS = _table(FlowRun)
 INBOX = _table(InboxUpdate)
 VOICE_NOTES = _table(VoiceNote)
+TIMERS = _table(Timer)

@@ -22,6 +22,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -63,6 +64,17 @@ def use_db_threads(services: Services) -> None:
 
 
 def build_application(settings: Settings, services: Services, *, hears: bool = True) -> CoachApp:
+    """The PTB application with our sender, our hearing and every handler."""
+    application = _ptb_application(settings)
+    _attach_services(application, settings, services, hears)
+    # Order matters: the first matching handler wins. Each one claims its update in the
+    # transaction of its work (bot/telegram/handlers/adapt.py), so a redelivery does nothing.
+    application.add_handlers(_handlers(settings, services))
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+def _ptb_application(settings: Settings) -> CoachApp:
     token = settings.require_token()
     base = settings.telegram_api_base_url
     # One pool for sending; long polls get their own connection, so sends never wait.
@@ -90,8 +102,16 @@ def build_application(settings: Settings, services: Services, *, hears: bool = T
         .get_updates_request(requests[1])
         .build()
     )
-    application.bot_data["services"] = services
     application.bot_data["requests"] = requests
+    return application
+
+
+def _attach_services(
+    application: CoachApp, settings: Settings, services: Services, hears: bool
+) -> None:
+    """The services, the one way out (the sender) and the speech model's queue."""
+    application.bot_data["services"] = services
+    application.bot_data["ticker"] = nudges.Ticker()
     application.bot_data["sender"] = Sender(
         application.bot,
         services.outbox,
@@ -119,6 +139,8 @@ def build_application(settings: Settings, services: Services, *, hears: bool = T
         else None,
     )
 
+
+def _handlers(settings: Settings, services: Services) -> list[BaseHandler[Any, Any, Any]]:
     flow_commands = [c for c, _description in services.commands if services.flows.by_command(c)]
     private_chat = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
@@ -126,59 +148,49 @@ def build_application(settings: Settings, services: Services, *, hears: bool = T
         filters.UpdateType.MESSAGE
     )  # edits are ignored on purpose: we act on what was sent
 
-    # Order matters: the first matching handler wins. Each one claims its update in the
-    # transaction of its work (bot/telegram/handlers/adapt.py), so a redelivery does nothing.
-    application.add_handlers(
-        [
-            # The couple's group: membership, upgrades, linking.
-            ChatMemberHandler(group.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
-            MessageHandler(filters.StatusUpdate.MIGRATE, group.migrated),
-            CommandHandler("link", group.link, filters=new_message),
-            # Private commands: welcome, pairing, settings.
-            CommandHandler("start", private.start, filters=private_chat & new_message),
-            CommandHandler("invite", private.invite, filters=private_chat & new_message),
-            CommandHandler("join", private.join, filters=private_chat & new_message),
-            CommandHandler(
-                ["start", "invite", "join"], private.private_only, filters=groups & new_message
-            ),
-            CommandHandler("help", private.help_command, filters=new_message),
-            CommandHandler("timezone", private.timezone, filters=new_message),
-            CommandHandler("schedule", private.schedule, filters=new_message),
-            CommandHandler("pause", private.pause, filters=new_message),
-            CommandHandler("resume", private.resume, filters=new_message),
-            CommandHandler("cancel", private.cancel, filters=new_message),
-            CommandHandler("quiet", nudges.quiet, filters=new_message),
-            CommandHandler("language", private.language, filters=new_message),
-            CommandHandler("safe", private.safe, filters=new_message),
-            CommandHandler("space", private.space, filters=new_message),
-            CommandHandler("privacy", private.privacy, filters=new_message),
-            CommandHandler(
-                ["export", "forget"], private.private_only, filters=groups & new_message
-            ),
-            CommandHandler("export", private.export, filters=private_chat & new_message),
-            CommandHandler("forget", private.forget, filters=private_chat & new_message),
-            # Coaching flows: every flow's own command, and the couple's agreements.
-            CommandHandler(flow_commands, flows.start_flow, filters=new_message),
-            CommandHandler("agreements", flows.agreements, filters=new_message),
-            # Buttons and free text go to the running flow.
-            CallbackQueryHandler(inputs.button),
-            MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, inputs.text),
-            MessageHandler(new_message & filters.LOCATION & private_chat, private.location),
-            MessageHandler(
-                new_message
-                & (filters.VOICE | filters.VIDEO_NOTE | filters.AUDIO)
-                & (filters.ALL if settings.voice_enabled else ~filters.ALL),
-                inputs.voice,
-            ),
-            # What is left: unknown commands, and input we cannot read.
-            MessageHandler(new_message & filters.COMMAND, inputs.unknown_command),
-            MessageHandler(
-                new_message & ~filters.TEXT & ~filters.StatusUpdate.ALL, inputs.not_text
-            ),
-        ]
-    )
-    application.add_error_handler(errors.on_error)
-    return application
+    return [
+        # The couple's group: membership, upgrades, linking.
+        ChatMemberHandler(group.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, group.migrated),
+        CommandHandler("link", group.link, filters=new_message),
+        # Private commands: welcome, pairing, settings.
+        CommandHandler("start", private.start, filters=private_chat & new_message),
+        CommandHandler("invite", private.invite, filters=private_chat & new_message),
+        CommandHandler("join", private.join, filters=private_chat & new_message),
+        CommandHandler(
+            ["start", "invite", "join"], private.private_only, filters=groups & new_message
+        ),
+        CommandHandler("help", private.help_command, filters=new_message),
+        CommandHandler("timezone", private.timezone, filters=new_message),
+        CommandHandler("schedule", private.schedule, filters=new_message),
+        CommandHandler("pause", private.pause, filters=new_message),
+        CommandHandler("resume", private.resume, filters=new_message),
+        CommandHandler("cancel", private.cancel, filters=new_message),
+        CommandHandler("quiet", nudges.quiet, filters=new_message),
+        CommandHandler("language", private.language, filters=new_message),
+        CommandHandler("safe", private.safe, filters=new_message),
+        CommandHandler("space", private.space, filters=new_message),
+        CommandHandler("privacy", private.privacy, filters=new_message),
+        CommandHandler(["export", "forget"], private.private_only, filters=groups & new_message),
+        CommandHandler("export", private.export, filters=private_chat & new_message),
+        CommandHandler("forget", private.forget, filters=private_chat & new_message),
+        # Coaching flows: every flow's own command, and the couple's agreements.
+        CommandHandler(flow_commands, flows.start_flow, filters=new_message),
+        CommandHandler("agreements", flows.agreements, filters=new_message),
+        # Buttons and free text go to the running flow.
+        CallbackQueryHandler(inputs.button),
+        MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, inputs.text),
+        MessageHandler(new_message & filters.LOCATION & private_chat, private.location),
+        MessageHandler(
+            new_message
+            & (filters.VOICE | filters.VIDEO_NOTE | filters.AUDIO)
+            & (filters.ALL if settings.voice_enabled else ~filters.ALL),
+            inputs.voice,
+        ),
+        # What is left: unknown commands, and input we cannot read.
+        MessageHandler(new_message & filters.COMMAND, inputs.unknown_command),
+        MessageHandler(new_message & ~filters.TEXT & ~filters.StatusUpdate.ALL, inputs.not_text),
+    ]
 
 
 async def on_startup(application: CoachApp) -> None:
@@ -225,16 +237,10 @@ async def publish_commands(application: CoachApp) -> None:
 
 
 async def start_clock(application: CoachApp) -> None:
-    """The one clock's jobs: the tick that finds due work, and the daily retention."""
+    """The one clock's job: the tick that finds due work (the daily retention is one of its
+    wake-ups, bot/coaching/nudges/timers.py)."""
     services: Services = application.bot_data["services"]
     await asyncio.to_thread(services.inbox.forget_old)
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
-        nudges.purge_old_transcripts,
-        interval=24 * 3600,
-        first=60,
-        name="retention:daily",
-        job_kwargs={"id": "retention:daily", "replace_existing": True},
-    )
     # Filling in missing weekly slots (after an upgrade) takes a second for 100,000 couples:
     # it runs beside the first conversations, and the tick starts once it is done.
     background(application, _schedule_then_tick(application), "schedule")
@@ -258,12 +264,13 @@ async def _schedule_then_tick(application: CoachApp) -> None:
         own.shutdown(wait=False)
     # The schedule lives in the database; one fixed-id job looks for what is due.
     assert application.job_queue is not None
+    ticker: nudges.Ticker = application.bot_data["ticker"]
     application.job_queue.run_repeating(
-        nudges.tick,
+        ticker.tick,
         interval=services.settings.nudge_tick_seconds,
         first=0.5,
         name=nudges.TICK_JOB,
-        # A tick still queueing lets the next ones return at once (see nudges.tick).
+        # A tick still queueing lets the next ones return at once (see nudges.Ticker).
         job_kwargs={"id": nudges.TICK_JOB, "replace_existing": True, "max_instances": 3},
     )
 
@@ -286,6 +293,46 @@ def our_space(settings: Settings, services: Services, sender: Sender) -> Any:
         routes += stand_in_routes()
     log.info("Our space is served on %s:%s/app/", settings.miniapp_host, settings.miniapp_port)
     return quiet_server(routes, settings.miniapp_host, settings.miniapp_port)
+
+
+def _loops(  # the process's parts, each its own loop
+    halt: asyncio.Event,
+    sender: Sender,
+    dispatcher: Dispatcher,
+    poller: Poller,
+    hearing: Hearing,
+    space: Any,
+) -> list[asyncio.Task[Any]]:
+    loops = [
+        asyncio.create_task(sender.run(halt), name="sender"),
+        asyncio.create_task(dispatcher.run(halt), name="dispatcher"),
+        asyncio.create_task(poller.run(halt), name="poller"),
+        asyncio.create_task(hearing.run(halt), name="hearing"),
+    ]
+    if space is not None:
+        loops.append(asyncio.create_task(space.serve(), name="our-space"))
+    return loops
+
+
+async def _stop_in_order(
+    halt: asyncio.Event,
+    space: Any,
+    loops: list[asyncio.Task[Any]],
+    dispatcher: Dispatcher,
+    sender: Sender,
+) -> None:
+    """No new updates; finish those being handled; then the messages already handed to
+    Telegram; give the rest back to the outbox. A loop that failed fails the process."""
+    log.info("stopping")
+    halt.set()
+    if space is not None:
+        space.should_exit = True
+    await asyncio.gather(*loops, return_exceptions=True)
+    await dispatcher.drain()
+    await sender.drain()
+    for loop_task in loops:
+        if loop_task.done() and not loop_task.cancelled() and loop_task.exception():
+            raise loop_task.exception()  # type: ignore[misc]
 
 
 async def serve(
@@ -315,15 +362,8 @@ async def serve(
             await on_startup(application)
             await application.start()
             await dispatcher.resume()
-            loops = [
-                asyncio.create_task(sender.run(halt), name="sender"),
-                asyncio.create_task(dispatcher.run(halt), name="dispatcher"),
-                asyncio.create_task(poller.run(halt), name="poller"),
-                asyncio.create_task(hearing.run(halt), name="hearing"),
-            ]
             space = our_space(settings, services, sender)
-            if space is not None:
-                loops.append(asyncio.create_task(space.serve(), name="our-space"))
+            loops = _loops(halt, sender, dispatcher, poller, hearing, space)
             log.info("Us Coach is running as @%s", application.bot.username)
             if on_started is not None:
                 on_started(application)
@@ -342,22 +382,12 @@ async def serve(
                 await application.stop()
                 raise
             stopped.cancel()
-            log.info("stopping")
-            # In order: no new updates; finish those being handled; then the messages
-            # already handed to Telegram; give the rest back to the outbox.
-            halt.set()
-            if space is not None:
-                space.should_exit = True
-            await asyncio.gather(*loops, return_exceptions=True)
-            await dispatcher.drain()
-            await sender.drain()
-            for loop_task in loops:
-                if loop_task.done() and not loop_task.cancelled() and loop_task.exception():
-                    raise loop_task.exception()  # type: ignore[misc]
+            await _stop_in_order(halt, space, loops, dispatcher, sender)
             await application.stop()
     finally:
         # If start-up failed half-way (Telegram unreachable), PTB leaves these open.
         for request in application.bot_data["requests"]:
             await request.shutdown()
         hearing.close()
+        application.bot_data["ticker"].close()
         services.db.dispose()

@@ -232,6 +232,7 @@ async def release(application: CoachApp, services: Services) -> None:
     for request in application.bot_data["requests"]:
         await request.shutdown()
     application.bot_data["hearing"].close()
+    application.bot_data["ticker"].close()
     services.db.dispose()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from bot.coaching.nudges.common import Nudging
 
 log = logging.getLogger(__name__)
@@ -13,11 +15,10 @@ log = logging.getLogger(__name__)
 class BreakEnds(Nudging):
     """Runs whose `break_until` has come."""
 
-    def run(self, now: datetime, limit: int) -> int:
-        """Runs whose break is over check back and ask their question again."""
-        due = self.flows.store.breaks_due(now, limit)
-        for run_id in due:
-            with self.db.unit() as conn:
-                reply = self.flows.end_break(run_id)
-                self.outbox.put(conn, reply.messages)
-        return len(due)
+    def due(self, conn: Connection, now: datetime, limit: int) -> list[int]:
+        return self.flows.store.breaks_due(now, limit)
+
+    def act(self, conn: Connection, run_id: int, now: datetime) -> None:
+        """The run checks back and asks its question again."""
+        reply = self.flows.end_break(run_id)
+        self.outbox.put(conn, reply.messages)

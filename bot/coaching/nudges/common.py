@@ -3,8 +3,11 @@ people, and queueing into the outbox (held back by a person's quiet hours)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -14,8 +17,19 @@ from bot.core.outbox import Outgoing
 from bot.storage.db import Database
 from bot.storage.nudge_claims import NudgeClaims
 from bot.storage.outbox import Outbox
-from bot.storage.tables import PARTNERS
+from bot.storage.tables import COUPLES, PARTNERS
 from bot.words.texts import Renderer
+
+log = logging.getLogger(__name__)
+
+
+def _ident(item: Any) -> object:
+    """What names a due item in the log: its id, never its words."""
+    if isinstance(item, Mapping):
+        return item.get("id")
+    if isinstance(item, tuple):
+        return _ident(item[0])
+    return item if isinstance(item, int | str) else type(item).__name__
 
 
 @dataclass(frozen=True)
@@ -29,8 +43,9 @@ class Person:
 
 
 class Nudging:
-    """The base of each kind of nudge: `run(now, limit)` does what is due and says how many
-    it found; each due action is one unit of work."""
+    """The base of each kind of nudge: `due` reads what is due, `act` does one due item in
+    the unit of work the clock opens for it (its state change, claim and messages commit
+    together). Only `run` opens transactions, so every kind keeps the same guarantee."""
 
     def __init__(
         self,
@@ -47,17 +62,26 @@ class Nudging:
         self.max_late = max_late
 
     def run(self, now: datetime, limit: int) -> int:
+        """Do what is due at `now` (up to `limit` items), each its own unit of work; return
+        how many were done. An item that fails is logged and stays due: one broken row
+        cannot hold back every other couple's nudges."""
+        with self.db.connect() as conn:
+            due = self.due(conn, now, limit)
+        done = 0
+        for item in due:
+            try:
+                with self.db.unit() as conn:
+                    self.act(conn, item, now)
+                done += 1
+            except Exception:
+                log.exception("%s: the due item %s failed", type(self).__name__, _ident(item))
+        return done
+
+    def due(self, conn: Connection, now: datetime, limit: int) -> Sequence[Any]:
         raise NotImplementedError
 
-    # Kinds that look through every couple do it at most every `scan` (per instance).
-    scan = timedelta(minutes=10)
-    _next_scan = datetime.min.replace(tzinfo=UTC)
-
-    def time_to_scan(self, now: datetime) -> bool:
-        if now < self._next_scan:
-            return False
-        self._next_scan = now + self.scan
-        return True
+    def act(self, conn: Connection, item: Any, now: datetime) -> None:
+        raise NotImplementedError
 
     def claim(
         self,
@@ -96,6 +120,41 @@ class Nudging:
         now: datetime,
     ) -> None:
         self.outbox.put(conn, [message], couple_id=couple_id, at=max(at, now))
+
+    def to_couple(
+        self,
+        conn: Connection,
+        couple_id: int,
+        message_for: Callable[[int], Outgoing],
+        now: datetime,
+    ) -> None:
+        """A nudge for the couple: to their group if they linked one, else to each partner
+        privately (quiet hours apply). `message_for` addresses it to a chat."""
+        couple = conn.execute(
+            select(COUPLES.c.group_chat_id, COUPLES.c.timezone).where(COUPLES.c.id == couple_id)
+        ).one()
+        if couple.group_chat_id is not None:
+            self.queue(conn, message_for(couple.group_chat_id), couple_id, now, now)
+            return
+        for person in self.people(conn, couple_id):
+            message = message_for(person.id)
+            self.queue_privately(conn, person, couple.timezone, couple_id, message, now)
+
+    def route(
+        self, conn: Connection, couple_id: int, messages: Iterable[Outgoing], now: datetime
+    ) -> None:
+        """Messages a flow already addressed: a partner's privately (quiet hours apply),
+        the group's at once."""
+        timezone = conn.execute(
+            select(COUPLES.c.timezone).where(COUPLES.c.id == couple_id)
+        ).scalar_one()
+        people = {p.id: p for p in self.people(conn, couple_id)}
+        for message in messages:
+            person = people.get(message.chat_id)
+            if person is None:  # the group
+                self.queue(conn, message, couple_id, now, now)
+            else:
+                self.queue_privately(conn, person, timezone, couple_id, message, now)
 
     def queue_privately(
         self,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, RowMapping, select
 
 from bot.coaching.nudges.common import Nudging
 from bot.core.outbox import Outgoing
@@ -19,31 +20,28 @@ log = logging.getLogger(__name__)
 class FlowExpiry(Nudging):
     """Runs past their expiry."""
 
-    def run(self, now: datetime, limit: int) -> int:
-        with self.db.connect() as conn:
-            rows = (
-                conn.execute(
-                    select(RUNS)
-                    .where(RUNS.c.status == "active", RUNS.c.expires_at <= now)
-                    .limit(limit)
-                )
-                .mappings()
-                .all()
+    def due(self, conn: Connection, now: datetime, limit: int) -> Sequence[RowMapping]:
+        return (
+            conn.execute(
+                select(RUNS).where(RUNS.c.status == "active", RUNS.c.expires_at <= now).limit(limit)
             )
-        for mapping in rows:
-            row = FlowRun(**mapping)
-            with self.db.unit() as conn:  # closed and told, or neither
-                if not self.flows.store.end(row, "expired", now):
-                    continue  # somebody else closed it
-                text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
-                log.info("flow run %s expired", row.id)
-                # Only those the run spoke to hear it ended; not who asked for quiet.
-                hushed = {p.id for p in self.people(conn, row.couple_id) if p.hushed}
-                for person in self.flows.runner.seen_by(run_view(row)):
-                    if person not in hushed:
-                        self.queue(conn, Outgoing(person, text), row.couple_id, now, now)
-                # The flow's own words (Lean in: the sharer is never left with silence).
-                for note in self.flows.expiry_notes(row):
-                    if note.chat_id not in hushed:
-                        self.queue(conn, note, row.couple_id, now, now)
-        return len(rows)
+            .mappings()
+            .all()
+        )
+
+    def act(self, conn: Connection, mapping: RowMapping, now: datetime) -> None:
+        """Closed and told, or neither."""
+        row = FlowRun(**mapping)
+        if not self.flows.store.end(row, "expired", now):
+            return  # somebody else closed it
+        text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
+        log.info("flow run %s expired", row.id)
+        # Only those the run spoke to hear it ended; not who asked for quiet.
+        hushed = {p.id for p in self.people(conn, row.couple_id) if p.hushed}
+        for person in self.flows.runner.seen_by(run_view(row)):
+            if person not in hushed:
+                self.queue(conn, Outgoing(person, text), row.couple_id, now, now)
+        # The flow's own words (Lean in: the sharer is never left with silence).
+        for note in self.flows.expiry_notes(row):
+            if note.chat_id not in hushed:
+                self.queue(conn, note, row.couple_id, now, now)

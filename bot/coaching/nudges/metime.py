@@ -4,11 +4,12 @@ hours later, to the planner alone ("you" time) or to both partners (time togethe
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, RowMapping, and_, or_, select
 
-from bot.coaching.nudges.common import Nudging
+from bot.coaching.nudges.common import Nudging, Person
 from bot.core.outbox import Outgoing
 from bot.engine.schema import Flow, duration_minutes
 from bot.storage.practices import MeTimes
@@ -20,74 +21,89 @@ log = logging.getLogger(__name__)
 class MeTimeNudges(Nudging):
     """Plans whose time (or whose time plus the review's `timing.after`) has come."""
 
-    def run(self, now: datetime, limit: int) -> int:
-        reviews = {
+    def reviews(self) -> dict[bool, Flow | None]:
+        """The "how was it?" flow of "you" time (False) and of time together (True)."""
+        return {
             False: self.flows.by_role("after_metime"),
             True: self.flows.by_role("after_together"),
         }
+
+    def act(self, conn: Connection, plan: RowMapping, now: datetime) -> None:
+        """Moved on, claimed and queued, or none of it."""
+        asking = plan["status"] == "reminded"
+        together = bool(plan["together"])
+        moved = MeTimes.move_on(conn, plan["id"], plan["status"], "asked" if asking else "reminded")
+        kind = "metime_asked" if asking else "metime_reminder"
+        if not moved or not self.claim(conn, plan["couple_id"], kind, str(plan["id"]), now):
+            return
+        people = self.people(conn, plan["couple_id"])
+        if not together:
+            people = [p for p in people if p.id == plan["partner_id"]]
+        if asking:
+            self._ask(conn, plan, people, self.reviews()[together], now)
+        else:
+            self._remind(conn, plan, people, now)
+
+    def due(self, conn: Connection, now: datetime, limit: int) -> Sequence[RowMapping]:
+        """Plans whose time has come (to remind) or whose review is due (to ask)."""
         asked_by = [  # reviewed once each kind's `timing.after` has passed
             and_(
                 METIMES.c.status == "reminded",
                 METIMES.c.together.is_(together),
                 METIMES.c.at <= now - _after(review),
             )
-            for together, review in reviews.items()
+            for together, review in self.reviews().items()
         ]
-        with self.db.connect() as conn:
-            due = (
-                conn.execute(
-                    select(METIMES, COUPLES.c.timezone)
-                    .select_from(METIMES.join(COUPLES, COUPLES.c.id == METIMES.c.couple_id))
-                    .where(
-                        COUPLES.c.paused.is_(False),
-                        or_(
-                            and_(METIMES.c.status == "planned", METIMES.c.at <= now),
-                            *asked_by,
-                        ),
-                    )
-                    .limit(limit)
+        return (
+            conn.execute(
+                select(METIMES, COUPLES.c.timezone)
+                .select_from(METIMES.join(COUPLES, COUPLES.c.id == METIMES.c.couple_id))
+                .where(
+                    COUPLES.c.paused.is_(False),
+                    or_(
+                        and_(METIMES.c.status == "planned", METIMES.c.at <= now),
+                        *asked_by,
+                    ),
                 )
-                .mappings()
-                .all()
+                .limit(limit)
             )
-        for plan in due:
-            asking = plan["status"] == "reminded"
-            together = bool(plan["together"])
-            with self.db.unit() as conn:  # moved on, claimed and queued, or none of it
-                moved = MeTimes.move_on(
-                    conn, plan["id"], plan["status"], "asked" if asking else "reminded"
+            .mappings()
+            .all()
+        )
+
+    def _remind(
+        self, conn: Connection, plan: RowMapping, people: list[Person], now: datetime
+    ) -> None:
+        """The reminder when the planned time comes (none when hours late: no use then)."""
+        if now - plan["at"] > self.max_late:
+            return
+        _ref, what = self.flows.runner.suggested(plan["what"])
+        template = "together_reminder" if plan["together"] else "metime_reminder"
+        for person in people:
+            text = self.renderer.render(f"common/{template}", what=what)
+            self.queue_privately(
+                conn, person, plan["timezone"], plan["couple_id"], Outgoing(person.id, text), now
+            )
+
+    def _ask(
+        self,
+        conn: Connection,
+        plan: RowMapping,
+        people: list[Person],
+        review: Flow | None,
+        now: datetime,
+    ) -> None:
+        """Some hours later, "how was it?": the review flow, started for each person."""
+        if review is None:
+            return
+        ref, _what = self.flows.runner.suggested(plan["what"])
+        for person in people:
+            carried = {"what": plan["what"]} | ({"_what_ref": ref} if ref else {})
+            _row, messages = self.flows.start_for(person.id, review.id, carried)
+            for message in messages:
+                self.queue_privately(
+                    conn, person, plan["timezone"], plan["couple_id"], message, now
                 )
-                kind = "metime_asked" if asking else "metime_reminder"
-                if not moved or not self.claim(conn, plan["couple_id"], kind, str(plan["id"]), now):
-                    continue
-                people = self.people(conn, plan["couple_id"])
-                if not together:
-                    people = [p for p in people if p.id == plan["partner_id"]]
-                review = reviews[together]
-                ref, what = self.flows.runner.suggested(plan["what"])
-                for person in people:
-                    if not asking:
-                        if now - plan["at"] <= self.max_late:  # hours late is no use
-                            template = "together_reminder" if together else "metime_reminder"
-                            text = self.renderer.render(f"common/{template}", what=what)
-                            self.queue_privately(
-                                conn,
-                                person,
-                                plan["timezone"],
-                                plan["couple_id"],
-                                Outgoing(person.id, text),
-                                now,
-                            )
-                        continue
-                    if review is None:
-                        continue
-                    carried = {"what": plan["what"]} | ({"_what_ref": ref} if ref else {})
-                    _row, messages = self.flows.start_for(person.id, review.id, carried)
-                    for message in messages:
-                        self.queue_privately(
-                            conn, person, plan["timezone"], plan["couple_id"], message, now
-                        )
-        return len(due)
 
 
 def _after(review: Flow | None) -> timedelta:

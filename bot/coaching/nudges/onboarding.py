@@ -8,11 +8,10 @@ import logging
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Connection
 
-from bot.coaching.nudges.common import Nudging
+from bot.coaching.nudges.timers import Timed
 from bot.core.outbox import Outgoing
-from bot.storage.tables import COUPLES
 
 log = logging.getLogger(__name__)
 
@@ -30,30 +29,24 @@ def card_due(paired_at: datetime, timezone: str) -> datetime:
     return max(due, paired_at) if day == local.date() else due
 
 
-class OnboardingPractices(Nudging):
-    def run(self, now: datetime, limit: int = 0) -> int:
-        if not self.time_to_scan(now):
-            return 0
-        with self.db.connect() as conn:
-            couples = conn.execute(
-                select(COUPLES.c.id, COUPLES.c.timezone, COUPLES.c.created_at).where(
-                    COUPLES.c.status == "active", COUPLES.c.created_at >= now - NEW
-                )
-            ).all()
-        count = 0
-        for couple in couples:
-            if now < card_due(couple.created_at, couple.timezone):
+class OnboardingPractices(Timed):
+    kind = "onboarding"
+
+    def wake_up(self, conn: Connection, key: str, now: datetime) -> datetime | None:
+        couple = self.couple(conn, key)
+        if couple is None or now - couple.created_at > NEW:
+            return None
+        due = card_due(couple.created_at, couple.timezone)
+        if now < due:
+            return due
+        people = self.people(conn, couple.id)
+        if len(people) != 2:
+            return None
+        for person, other in (people, people[::-1]):
+            if not self.claim(conn, couple.id, f"onboarding:{person.id}", "practices", now):
                 continue
-            with self.db.begin() as conn:
-                people = self.people(conn, couple.id)
-                if len(people) != 2:
-                    continue
-                for person, other in (people, people[::-1]):
-                    if not self.claim(conn, couple.id, f"onboarding:{person.id}", "practices", now):
-                        continue
-                    card = self.renderer.render("common/onboarding_practices", partner=other.name)
-                    self.queue_privately(
-                        conn, person, couple.timezone, couple.id, Outgoing(person.id, card), now
-                    )
-                    count += 1
-        return count
+            card = self.renderer.render("common/onboarding_practices", partner=other.name)
+            self.queue_privately(
+                conn, person, couple.timezone, couple.id, Outgoing(person.id, card), now
+            )
+        return None

@@ -8,13 +8,13 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Row, Select, Table, func, select
 
-from bot.coaching.nudges.common import Nudging
+from bot.coaching.nudges.timers import Timed
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Outgoing
 from bot.engine.runner import REACHED_PARTNER
-from bot.storage.tables import AGREEMENTS, APPRECIATIONS, COUPLES, METIMES, RUNS
+from bot.storage.tables import AGREEMENTS, APPRECIATIONS, METIMES, RUNS
 
 log = logging.getLogger(__name__)
 
@@ -43,124 +43,128 @@ class Week:
         return not any(asdict(self).values())
 
 
-class WeeklyRecaps(Nudging):
-    def run(self, now: datetime, limit: int = 0) -> int:
-        if not self.time_to_scan(now):
-            return 0
-        with self.db.connect() as conn:
-            couples = conn.execute(
-                select(
-                    COUPLES.c.id,
-                    COUPLES.c.timezone,
-                    COUPLES.c.meeting_day,
-                    COUPLES.c.meeting_time,
-                    COUPLES.c.group_chat_id,
-                    COUPLES.c.created_at,
-                ).where(COUPLES.c.status == "active", COUPLES.c.paused.is_(False))
-            ).all()
-        count = 0
-        for couple in couples:
-            due = recap_due(now, couple.meeting_day, couple.meeting_time, couple.timezone)
-            if now - due > self.max_late or couple.created_at > due - NEW_COUPLE:
-                continue
-            with self.db.unit() as conn:  # claimed and queued, or neither
-                people = self.people(conn, couple.id)
-                if len(people) != 2:
-                    continue
-                if not self.claim(conn, couple.id, "recap", due.isoformat(), now):
-                    continue
-                count += 1
-                week = self.count(conn, couple.id, due - WEEK, due)
-                text = self.renderer.render(
-                    "common/weekly_recap",
-                    names=[p.name for p in people],
-                    variant=week_number(due),
-                    **asdict(week),
-                    quiet=week.quiet,
-                )
-                if couple.group_chat_id is not None:
-                    self.queue(conn, Outgoing(couple.group_chat_id, text), couple.id, now, now)
-                    continue
-                for person in people:
-                    self.queue_privately(
-                        conn, person, couple.timezone, couple.id, Outgoing(person.id, text), now
-                    )
-        return count
+class WeeklyRecaps(Timed):
+    """Wakes at the couple's recap moment; sends this week's recap once (its claim), to
+    the group if linked, else to each partner, and wakes again a week later."""
+
+    kind = "recap"
+
+    def wake_up(self, conn: Connection, key: str, now: datetime) -> datetime | None:
+        couple = self.couple(conn, key)
+        if couple is None or couple.paused:  # a new pause or dissolving ends the wake-ups
+            return None
+        slot = (couple.meeting_day, couple.meeting_time, couple.timezone)
+        due = recap_due(now, *slot)
+        fresh = couple.created_at > due - NEW_COUPLE
+        if now - due <= self.max_late and not fresh:
+            self.send(conn, couple, due, now)
+        return recap_due(now + WEEK, *slot)  # the first recap moment after now
+
+    def send(self, conn: Connection, couple: Row, due: datetime, now: datetime) -> None:
+        people = self.people(conn, couple.id)
+        if len(people) != 2 or not self.claim(conn, couple.id, "recap", due.isoformat(), now):
+            return
+        week = self.count(conn, couple.id, due - WEEK, due)
+        text = self.renderer.render(
+            "common/weekly_recap",
+            names=[p.name for p in people],
+            variant=week_number(due),
+            **asdict(week),
+            quiet=week.quiet,
+        )
+        self.to_couple(conn, couple.id, lambda chat: Outgoing(chat, text), now)
 
     def count(self, conn: Connection, couple_id: int, start: datetime, end: datetime) -> Week:
-        def number(query) -> int:  # type: ignore[no-untyped-def]
-            return int(conn.execute(query).scalar() or 0)
-
         def runs(role: str, shared: bool = False) -> int:
-            flow = self.flows.by_role(role)
-            if flow is None:
-                return 0
-            found = conn.execute(
-                select(RUNS.c.context).where(
-                    RUNS.c.couple_id == couple_id,
-                    RUNS.c.flow_id == flow.id,
-                    RUNS.c.status == "done",
-                    RUNS.c.ended_at >= start,
-                    RUNS.c.ended_at < end,
-                )
-            ).scalars()
-            # A Let go kept private is nobody's to count: only what reached the partner.
-            return sum(1 for context in found if not shared or (context or {}).get(REACHED_PARTNER))
+            return self.runs(conn, couple_id, role, start, end, shared)
 
-        def plans(together: bool) -> int:  # planned time that came (and was not skipped)
-            return number(
+        def created(table: Table) -> int:
+            return _number(
+                conn,
                 select(func.count())
-                .select_from(METIMES)
+                .select_from(table)
                 .where(
-                    METIMES.c.couple_id == couple_id,
-                    METIMES.c.together.is_(together),
-                    # "you" time kept private stays private: the recap reaches both
-                    METIMES.c.tell_partner.is_(True),
-                    METIMES.c.status != "planned",
-                    METIMES.c.at >= start,
-                    METIMES.c.at < end,
-                )
+                    table.c.couple_id == couple_id,
+                    table.c.created_at >= start,
+                    table.c.created_at < end,
+                ),
             )
 
         return Week(
-            appreciations=number(
-                select(func.count())
-                .select_from(APPRECIATIONS)
-                .where(
-                    APPRECIATIONS.c.couple_id == couple_id,
-                    APPRECIATIONS.c.created_at >= start,
-                    APPRECIATIONS.c.created_at < end,
-                )
-            ),
-            you_time=plans(False),
-            together=plans(True),
+            appreciations=created(APPRECIATIONS),
+            you_time=_plans(conn, couple_id, False, start, end),
+            together=_plans(conn, couple_id, True, start, end),
             asked=runs("start_small", shared=True),
             offered=runs("offer_support"),
             wins=runs("share_win", shared=True),
             met=runs("weekly_meeting") > 0,
-            agreed=number(
-                select(func.count())
-                .select_from(AGREEMENTS)
-                .where(
-                    AGREEMENTS.c.couple_id == couple_id,
-                    AGREEMENTS.c.created_at >= start,
-                    AGREEMENTS.c.created_at < end,
-                )
-            ),
-            working=sum(  # agreements someone said "It's working" about this week
-                any(
-                    h.get("answer") == "working"
-                    and not h.get("pending")  # a proposal the partner has not confirmed
-                    and start <= datetime.fromisoformat(h["at"]) < end
-                    for h in history or []
-                )
-                for history in conn.execute(
-                    select(AGREEMENTS.c.history).where(
-                        AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.followed_up_at >= start
-                    )
-                ).scalars()
-            ),
+            agreed=created(AGREEMENTS),
+            working=_working(conn, couple_id, start, end),
         )
+
+    def runs(
+        self,
+        conn: Connection,
+        couple_id: int,
+        role: str,
+        start: datetime,
+        end: datetime,
+        shared: bool,
+    ) -> int:
+        """The couple's finished runs of the flow with `role` this week."""
+        flow = self.flows.by_role(role)
+        if flow is None:
+            return 0
+        found = conn.execute(
+            select(RUNS.c.context).where(
+                RUNS.c.couple_id == couple_id,
+                RUNS.c.flow_id == flow.id,
+                RUNS.c.status == "done",
+                RUNS.c.ended_at >= start,
+                RUNS.c.ended_at < end,
+            )
+        ).scalars()
+        # A Let go kept private is nobody's to count: only what reached the partner.
+        return sum(1 for context in found if not shared or (context or {}).get(REACHED_PARTNER))
+
+
+def _number(conn: Connection, query: Select) -> int:
+    return int(conn.execute(query).scalar() or 0)
+
+
+def _plans(conn: Connection, couple_id: int, together: bool, start: datetime, end: datetime) -> int:
+    """Planned time that came (and was not skipped)."""
+    return _number(
+        conn,
+        select(func.count())
+        .select_from(METIMES)
+        .where(
+            METIMES.c.couple_id == couple_id,
+            METIMES.c.together.is_(together),
+            # "you" time kept private stays private: the recap reaches both
+            METIMES.c.tell_partner.is_(True),
+            METIMES.c.status != "planned",
+            METIMES.c.at >= start,
+            METIMES.c.at < end,
+        ),
+    )
+
+
+def _working(conn: Connection, couple_id: int, start: datetime, end: datetime) -> int:
+    """Agreements someone said "It's working" about this week."""
+    return sum(
+        any(
+            h.get("answer") == "working"
+            and not h.get("pending")  # a proposal the partner has not confirmed
+            and start <= datetime.fromisoformat(h["at"]) < end
+            for h in history or []
+        )
+        for history in conn.execute(
+            select(AGREEMENTS.c.history).where(
+                AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.followed_up_at >= start
+            )
+        ).scalars()
+    )
 
 
 def recap_due(now: datetime, day: int | None, at: str | None, timezone: str) -> datetime:

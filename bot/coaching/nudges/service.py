@@ -3,16 +3,19 @@ and private messages held back by quiet hours.
 
 This is the one clock. The database is the source of truth: a couple's next prompt is
 a column; a run's reminder, expiry and the end of its break are columns; planned "you"
-time is a row. `queue_due` finds what is due with indexed queries, and each due action
-is one unit of work: its state change, its claim in `NudgeLog` (unique per couple, kind
-and slot) and its messages in the outbox commit together. A message leaves the outbox
-only once Telegram accepted it (bot/telegram/sender.py). So every nudge goes out once, whatever
-restarts, clock changes or second processes happen, and a crash at the wrong moment
-makes a message late, not lost. Telegram-free.
+time is a row; the recap, start small, the onboarding card and the daily retention are
+wake-ups in the `timer` table (nudges/timers.py). `queue_due` finds what is due with
+indexed queries, and each due action is one unit of work: its state change, its claim
+in `NudgeLog` (unique per couple, kind and slot) and its messages in the outbox commit
+together. A message leaves the outbox only once Telegram accepted it
+(bot/telegram/sender.py). So every nudge goes out once, whatever restarts, clock changes
+or second processes happen, and a crash at the wrong moment makes a message late, not
+lost. Telegram-free.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,6 +32,7 @@ from bot.coaching.nudges.recap import WeeklyRecaps
 from bot.coaching.nudges.reminders import FlowReminders
 from bot.coaching.nudges.safety_check import SafetyChecks
 from bot.coaching.nudges.start_small import StartSmallInvitations
+from bot.coaching.nudges.timers import Retention, WakeUps
 from bot.coaching.nudges.waits import WaitsOver
 from bot.coaching.nudges.weekly import WeeklyPrompts
 from bot.coaching.schedule import same_time_next_day
@@ -54,6 +58,7 @@ class NudgeService:
         agreements: AgreementService,
         *,
         max_late: timedelta = timedelta(hours=6),
+        retention: Callable[[datetime], None] | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -65,18 +70,29 @@ class NudgeService:
         self.weekly.agreements = agreements
         follow_ups = FollowUps(*parts)
         follow_ups.agreements = agreements
+        daily = Retention(*parts)
+        daily.purge = retention
+        self.recaps = WeeklyRecaps(*parts)  # its count is Our space's too
+        self.wake_ups = WakeUps(*parts)
+        self.wake_ups.handlers = {
+            timed.kind: timed
+            for timed in (
+                self.recaps,
+                StartSmallInvitations(*parts),
+                OnboardingPractices(*parts),
+                daily,
+            )
+        }
         self.kinds: list[Nudging] = [
             self.weekly,
             FlowReminders(*parts),
             FlowExpiry(*parts),
             MeTimeNudges(*parts),
             BreakEnds(*parts),
-            OnboardingPractices(*parts),
-            StartSmallInvitations(*parts),
             SafetyChecks(*parts),
             WaitsOver(*parts),
             follow_ups,
-            WeeklyRecaps(*parts),
+            self.wake_ups,
         ]
 
     def rebuild(self, now: datetime) -> int:
@@ -85,8 +101,8 @@ class NudgeService:
 
     def queue_due(self, now: datetime, limit: int = 100_000) -> int:
         """Do what is due at `now` (about `limit` of each kind), each action one unit of
-        work with its messages in the outbox. Returns how many were found: call again
-        until it is 0."""
+        work with its messages in the outbox. Returns how many were done: call again
+        until it is 0 (an action that failed is logged and left due for the next tick)."""
         return sum(kind.run(now, limit) for kind in self.kinds)
 
     def button(

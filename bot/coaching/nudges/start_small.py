@@ -6,72 +6,74 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from bot.coaching.nudges.common import Nudging
+from bot.coaching.nudges.timers import Timed
+from bot.coaching.schedule import next_weekly
 from bot.core.outbox import Button, Outgoing
-from bot.storage.tables import COUPLES, RUNS
+from bot.storage.tables import RUNS
 from bot.words.buttons import StartSmall
 
 log = logging.getLogger(__name__)
 
+WEEK = timedelta(days=7)
 
-class StartSmallInvitations(Nudging):
+
+class StartSmallInvitations(Timed):
     """At the start-small flow's `timing` (a weekday and a local time), once a week, to
     each partner who has not used that flow in the last seven days."""
 
-    def run(self, now: datetime, limit: int = 0) -> int:
-        if not self.time_to_scan(now):
-            return 0
-        count = 0
-        with self.db.connect() as conn:
-            couples = conn.execute(
-                select(COUPLES.c.id, COUPLES.c.timezone).where(
-                    COUPLES.c.status == "active", COUPLES.c.paused.is_(False)
-                )
-            ).all()
+    kind = "start_small"
+
+    def wake_up(self, conn: Connection, key: str, now: datetime) -> datetime | None:
+        couple = self.couple(conn, key)
+        if couple is None or couple.paused:
+            return None
         start_small = self.flows.by_role("start_small")
         if start_small is None or start_small.timing is None:
-            return 0
+            return now + WEEK  # no such flow in this release: look again next week
         timing = start_small.timing
-        for couple in couples:
-            local = now.astimezone(ZoneInfo(couple.timezone))
-            if local.weekday() != timing.weekday or (local.hour, local.minute) < (
-                timing.hour,
-                timing.minute,
+        local = now.astimezone(ZoneInfo(couple.timezone))
+        if local.weekday() == timing.weekday and (local.hour, local.minute) >= (
+            timing.hour,
+            timing.minute,
+        ):
+            self.invite(conn, couple.id, couple.timezone, start_small.id, local, now)
+        at = f"{timing.hour:02d}:{timing.minute:02d}"
+        return next_weekly(now, timing.weekday, at, couple.timezone)
+
+    def invite(
+        self,
+        conn: Connection,
+        couple: int,
+        timezone: str,
+        flow: str,
+        local: datetime,
+        now: datetime,
+    ) -> None:
+        year, week, _ = local.isocalendar()
+        people = self.people(conn, couple)
+        if len(people) != 2:
+            return
+        for person in people:
+            shared = conn.execute(
+                select(RUNS.c.id)
+                .where(
+                    RUNS.c.started_by == person.id,
+                    RUNS.c.flow_id == flow,
+                    RUNS.c.created_at >= now - WEEK,
+                )
+                .limit(1)
+            ).first()
+            if shared is not None or not self.claim(
+                conn, couple, f"start_small:{person.id}", f"{year}-W{week}", now
             ):
                 continue
-            year, week, _ = local.isocalendar()
-            with self.db.begin() as conn:
-                people = self.people(conn, couple.id)
-                if len(people) != 2:
-                    continue
-                for person in people:
-                    shared = conn.execute(
-                        select(RUNS.c.id)
-                        .where(
-                            RUNS.c.started_by == person.id,
-                            RUNS.c.flow_id == start_small.id,
-                            RUNS.c.created_at >= now - timedelta(days=7),
-                        )
-                        .limit(1)
-                    ).first()
-                    if shared is not None or not self.claim(
-                        conn, couple.id, f"start_small:{person.id}", f"{year}-W{week}", now
-                    ):
-                        continue
-                    other = next(p for p in people if p.id != person.id)
-                    text = self.renderer.render("common/start_small", partner=other.name)
-                    button = Button(
-                        self.renderer.label("common/start_small_button"), data=StartSmall().pack()
-                    )
-                    self.queue_privately(
-                        conn,
-                        person,
-                        couple.timezone,
-                        couple.id,
-                        Outgoing(person.id, text, ((button,),)),
-                        now,
-                    )
-                    count += 1
-        return count
+            other = next(p for p in people if p.id != person.id)
+            text = self.renderer.render("common/start_small", partner=other.name)
+            button = Button(
+                self.renderer.label("common/start_small_button"), data=StartSmall().pack()
+            )
+            self.queue_privately(
+                conn, person, timezone, couple, Outgoing(person.id, text, ((button,),)), now
+            )

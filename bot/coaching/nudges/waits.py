@@ -5,32 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from bot.coaching.nudges.common import Nudging
-from bot.storage.tables import COUPLES, RUNS
+from bot.storage.tables import RUNS
 
 
 class WaitsOver(Nudging):
     """Runs whose `wake_at` has come."""
 
-    def run(self, now: datetime, limit: int) -> int:
-        due = self.flows.store.wakes_due(now, limit)
-        for run_id in due:
-            with self.db.unit() as conn:  # moved on and its messages queued, or neither
-                reply = self.flows.wake(run_id)
-                if not reply.messages:
-                    continue
-                couple_id, timezone = conn.execute(
-                    select(RUNS.c.couple_id, COUPLES.c.timezone)
-                    .join(COUPLES, COUPLES.c.id == RUNS.c.couple_id)
-                    .where(RUNS.c.id == run_id)
-                ).one()
-                people = {p.id: p for p in self.people(conn, couple_id)}
-                for message in reply.messages:
-                    person = people.get(message.chat_id)
-                    if person is None:  # the group
-                        self.queue(conn, message, couple_id, now, now)
-                    else:
-                        self.queue_privately(conn, person, timezone, couple_id, message, now)
-        return len(due)
+    def due(self, conn: Connection, now: datetime, limit: int) -> list[int]:
+        return self.flows.store.wakes_due(now, limit)
+
+    def act(self, conn: Connection, run_id: int, now: datetime) -> None:
+        """Moved on and its messages queued, or neither."""
+        reply = self.flows.wake(run_id)
+        if not reply.messages:
+            return
+        couple_id = conn.execute(select(RUNS.c.couple_id).where(RUNS.c.id == run_id)).scalar_one()
+        self.route(conn, couple_id, reply.messages, now)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, RowMapping, or_, select
 
 from bot.coaching.agreements import AgreementService
-from bot.coaching.nudges.common import Nudging
+from bot.coaching.nudges.common import Nudging, Person
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Button, Outgoing
 from bot.storage.agreements import Agreements
@@ -75,111 +75,113 @@ class WeeklyPrompts(Nudging):
                 )
             done, after = done + len(rows), rows[-1].id
 
-    def run(self, now: datetime, limit: int) -> int:
-        with self.db.begin() as conn:
-            due = (
-                conn.execute(
-                    select(COUPLES)
-                    .where(
-                        COUPLES.c.status == "active",
-                        COUPLES.c.paused.is_(False),
-                        or_(COUPLES.c.next_prompt_at <= now, COUPLES.c.snooze_at <= now),
-                    )
-                    .limit(limit)
+    def due(
+        self, conn: Connection, now: datetime, limit: int
+    ) -> list[tuple[RowMapping, str, datetime]]:
+        """Each couple's weekly prompt and snooze that have come: (couple, kind, slot)."""
+        couples = (
+            conn.execute(
+                select(COUPLES)
+                .where(
+                    COUPLES.c.status == "active",
+                    COUPLES.c.paused.is_(False),
+                    or_(COUPLES.c.next_prompt_at <= now, COUPLES.c.snooze_at <= now),
                 )
-                .mappings()
-                .all()
+                .limit(limit)
             )
-        for couple in due:
+            .mappings()
+            .all()
+        )
+        return [
+            (couple, kind, slot)
+            for couple in couples
             for kind, slot in (
                 ("weekly", couple["next_prompt_at"]),
                 ("snoozed", couple["snooze_at"]),
-            ):
-                if slot is not None and slot <= now:
-                    self._prompt(couple, kind, slot, now)
-        return len(due)
+            )
+            if slot is not None and slot <= now
+        ]
 
-    def _prompt(self, couple: RowMapping, kind: str, slot: datetime, now: datetime) -> None:
+    def act(self, conn: Connection, item: tuple[RowMapping, str, datetime], now: datetime) -> None:
+        couple, kind, slot = item
         couple_id = couple["id"]
-        with self.db.begin() as conn:
-            # Move the couple on to its next slot (only if nobody did meanwhile) ...
-            following = (
-                next_weekly(slot, couple["meeting_day"], couple["meeting_time"], couple["timezone"])
-                if kind == "weekly"
-                else None
+        # Move the couple on to its next slot (only if nobody did meanwhile) ...
+        following = (
+            next_weekly(slot, couple["meeting_day"], couple["meeting_time"], couple["timezone"])
+            if kind == "weekly"
+            else None
+        )
+        Couples.move_on(conn, couple_id, kind, slot, following)
+        # ... claim this slot's nudge, exactly once, and queue its messages with it.
+        late = now - slot
+        skipped = late > self.max_late
+        if not self.claim(
+            conn, couple_id, kind, slot.isoformat(), now, "skipped" if skipped else "queued"
+        ):
+            return
+        if skipped:
+            log.info(
+                "couple %s: %s prompt for %s skipped, %s late",
+                couple_id,
+                kind,
+                slot.isoformat(),
+                late,
             )
-            Couples.move_on(conn, couple_id, kind, slot, following)
-            # ... claim this slot's nudge, exactly once, and queue its messages with it.
-            late = now - slot
-            skipped = late > self.max_late
-            if not self.claim(
-                conn, couple_id, kind, slot.isoformat(), now, "skipped" if skipped else "queued"
-            ):
-                return
-            if skipped:
-                log.info(
-                    "couple %s: %s prompt for %s skipped, %s late",
-                    couple_id,
-                    kind,
-                    slot.isoformat(),
-                    late,
-                )
-                return
-            people = self.people(conn, couple_id)
-            meeting = self.flows.by_role("weekly_meeting")
-            meeting_id = meeting.id if meeting is not None else ""
-            met = conn.execute(
-                select(RUNS.c.id)
-                .where(
-                    RUNS.c.couple_id == couple_id,
-                    RUNS.c.flow_id == meeting_id,
-                    RUNS.c.status == "done",
-                    RUNS.c.ended_at >= now - TWO_WEEKS,
-                )
-                .limit(1)
-            ).first()
-            missed = met is None and couple["created_at"] <= now - TWO_WEEKS
-            agreement = (
-                self._follow_up_due(conn, couple_id, slot, now) if kind == "weekly" else None
-            )
-            text = self.renderer.render(
-                "common/weekly_prompt",
-                names=[p.name for p in people] if len(people) == 2 else None,
-                missed=missed,
-                variant=week_number(slot),
-                agreement=agreement["text"] if agreement else None,
-            )
-            answers = self.agreements.answer_buttons(agreement["id"]) if agreement else ()
-            buttons = (
-                *answers,
-                (
-                    Button(
-                        self.renderer.label("common/start_now_button"), data=StartMeeting().pack()
-                    ),
+            return
+        people = self.people(conn, couple_id)
+        text, buttons = self._compose(conn, couple, kind, slot, now, people)
+        self.to_couple(conn, couple_id, lambda chat: Outgoing(chat, text, buttons), now)
+
+    def _compose(
+        self,
+        conn: Connection,
+        couple: RowMapping,
+        kind: str,
+        slot: datetime,
+        now: datetime,
+        people: list[Person],
+    ) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+        """The prompt's words and buttons: a weekly one carries the agreement follow-up due
+        by then (claimed here), its answer buttons above "Start now" and "Snooze"."""
+        missed = self._missed(conn, couple, now)
+        agreement = self._follow_up_due(conn, couple["id"], slot, now) if kind == "weekly" else None
+        text = self.renderer.render(
+            "common/weekly_prompt",
+            names=[p.name for p in people] if len(people) == 2 else None,
+            missed=missed,
+            variant=week_number(slot),
+            agreement=agreement["text"] if agreement else None,
+        )
+        answers = self.agreements.answer_buttons(agreement["id"]) if agreement else ()
+        buttons = (
+            *answers,
+            (Button(self.renderer.label("common/start_now_button"), data=StartMeeting().pack()),),
+            (
+                Button(
+                    self.renderer.label("common/snooze_button"),
+                    data=Snooze(int(slot.timestamp())).pack(),
                 ),
-                (
-                    Button(
-                        self.renderer.label("common/snooze_button"),
-                        data=Snooze(int(slot.timestamp())).pack(),
-                    ),
-                ),
+            ),
+        )
+        if agreement is not None:
+            log.info("agreement %s followed up with the weekly prompt", agreement["id"])
+        return text, buttons
+
+    def _missed(self, conn: Connection, couple: RowMapping, now: datetime) -> bool:
+        """No weekly meeting for two weeks (in a couple that old): a kinder, shorter prompt."""
+        meeting = self.flows.by_role("weekly_meeting")
+        meeting_id = meeting.id if meeting is not None else ""
+        met = conn.execute(
+            select(RUNS.c.id)
+            .where(
+                RUNS.c.couple_id == couple["id"],
+                RUNS.c.flow_id == meeting_id,
+                RUNS.c.status == "done",
+                RUNS.c.ended_at >= now - TWO_WEEKS,
             )
-            if agreement is not None:
-                log.info("agreement %s followed up with the weekly prompt", agreement["id"])
-            if couple["group_chat_id"] is not None:
-                self.queue(
-                    conn, Outgoing(couple["group_chat_id"], text, buttons), couple_id, now, now
-                )
-                return
-            for person in people:
-                self.queue_privately(
-                    conn,
-                    person,
-                    couple["timezone"],
-                    couple_id,
-                    Outgoing(person.id, text, buttons),
-                    now,
-                )
+            .limit(1)
+        ).first()
+        return met is None and couple["created_at"] <= now - TWO_WEEKS
 
     @staticmethod
     def _follow_up_due(

@@ -19,10 +19,6 @@ log = logging.getLogger(__name__)
 TICK_JOB = "nudges:tick"
 BATCH = 20  # due actions of each kind per round; each action is its own short transaction
 MAX_ROUNDS = 1000  # per tick; what is left waits for the next tick
-_running = asyncio.Lock()
-# The clock's own thread: a crowded minute of prompts never queues in front of the
-# database work of a reply (they take turns per transaction, on the writer mutex).
-_clock_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clock")
 
 
 async def quiet(update: Update, context: CoachContext) -> None:
@@ -33,26 +29,35 @@ async def quiet(update: Update, context: CoachContext) -> None:
         await deliver(context, update, lambda: context.services.couples.set_quiet(event, argument))
 
 
-async def tick(context: CoachContext) -> None:
-    """Queue everything that is due; a tick still queueing makes the next one a no-op."""
-    if _running.locked():
-        return
-    async with _running:
-        # In small batches, so the sender starts on the first ones at once; a bounded number
-        # of rounds, so an action that keeps coming back due cannot hold the clock forever.
-        for _round in range(MAX_ROUNDS):
-            queued = await asyncio.get_running_loop().run_in_executor(
-                _clock_thread, context.services.nudges.queue_due, utcnow(), BATCH
-            )
-            if not queued:
-                break
-            metrics.NUDGES.inc(queued)
-            context.sender.wake()
-        metrics.TICKS.inc()
+class Ticker:
+    """The one clock's job, which APScheduler only wakes: the schedule is in the database.
 
+    It owns what a tick needs: a lock, so that a tick still queueing makes the next ones
+    return at once, and its own thread, so a crowded minute of prompts never queues in front
+    of the database work of a reply (they take turns per transaction, on the writer mutex).
+    """
 
-async def purge_old_transcripts(context: CoachContext) -> None:
-    """The daily retention job (and the inbox's old entries)."""
-    await asyncio.to_thread(context.services.rights.purge)
-    await asyncio.to_thread(context.services.voice.notes.purge, utcnow())
-    await asyncio.to_thread(context.services.inbox.forget_old)
+    def __init__(self) -> None:
+        self._running = asyncio.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clock")
+
+    async def tick(self, context: CoachContext) -> None:
+        """Queue everything that is due."""
+        if self._running.locked():
+            return
+        async with self._running:
+            # In small batches, so the sender starts on the first ones at once; a bounded
+            # number of rounds, so an action that keeps coming back due cannot hold the
+            # clock forever.
+            for _round in range(MAX_ROUNDS):
+                queued = await asyncio.get_running_loop().run_in_executor(
+                    self._thread, context.services.nudges.queue_due, utcnow(), BATCH
+                )
+                if not queued:
+                    break
+                metrics.NUDGES.inc(queued)
+                context.sender.wake()
+            metrics.TICKS.inc()
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=False)
