@@ -7,20 +7,22 @@ only the clock is the test's.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
-from bot.coaching.services import Services, build_services
-from bot.config import load_settings
+from bot.coaching.services import Services
 from bot.storage.db import utcnow
-from bot.storage.models import FlowRun, Timer
+from bot.storage.models import FlowRun, NudgeLog, Timer
 from bot.storage.tables import TIMERS
 from bot.storage.timers import LEASE, Timers
 from tests.backends import BOTH
 from tests.helpers import TOKEN
-from tests.test_nudges import ALEX, SAM, Clock, event, run_clock, world
+from tests.test_nudges import ALEX, SAM, TWO_PROCESSES, Clock, event, run_clock, world
 from tests.test_nudges import pair as pair_services
 from tests.test_recap import STEP, recaps
 
@@ -93,24 +95,28 @@ def test_a_new_meeting_slot_moves_the_recap_with_it(world: tuple[Services, Clock
 
 
 @BOTH
-def test_two_clocks_on_one_database_send_each_recap_once(
-    world: tuple[Services, Clock], database_url: str
+def test_two_processes_on_one_database_send_each_recap_once(
+    world: tuple[Services, Clock],
 ) -> None:
+    """Two clocks at once find the couple's recap wake-up due: one takes it (its lease, and
+    the recap's claim), and the couple gets one recap."""
     services, clock = world
     pair_services(services, clock, "UTC", "sun", "19:00")
-    second = build_services(load_settings(telegram_bot_token=TOKEN, database_url=database_url))
-    try:
-        moment = datetime(2026, 3, 15, 21, 5, tzinfo=UTC)
-        for now in (datetime(2026, 3, 1, 1, tzinfo=UTC), moment):
-            # Both processes' clocks find the same wake-up due; one takes it.
-            services.nudges.queue_due(now, 20)
-            second.nudges.queue_due(now, 20)
-        queued = [
-            m for m in services.outbox.claim_due(moment, 100) if "Your week" in m.message.text
-        ]
-        assert sorted(m.message.chat_id for m in queued) == sorted([ALEX.id, SAM.id])
-    finally:
-        second.engine.dispose()
+    url = services.engine.url.render_as_string(hide_password=False)
+    now = "2026-03-15T21:05:00+00:00"  # two weeks on, five minutes after the recap moment
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", TWO_PROCESSES, TOKEN, url, now],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in processes]
+    assert sorted(results, key=len) == [[], [ALEX.id, SAM.id]]
+    with Session(services.engine) as session:
+        claims = session.exec(select(NudgeLog).where(NudgeLog.kind == "recap")).all()
+    assert [c.slot for c in claims] == ["2026-03-15T21:00:00+00:00"]
 
 
 def test_retention_is_a_daily_wake_up(world: tuple[Services, Clock]) -> None:

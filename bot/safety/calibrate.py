@@ -10,6 +10,7 @@ their minimum). Held-out sets are never read here.
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from bot.safety.model import Languages, Model, Trained
 from bot.safety.reading import READER_OF
 from bot.safety.rules import Rules
 from bot.safety.sets import Example, load_set
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 WRITER_MIN = 300  # a development file this big counts as one writer's voice
@@ -71,12 +74,25 @@ def across_writers(lang: str, files: dict[str, list[Example]]) -> list[tuple[boo
 def balanced(lang: str, read: list[tuple[bool, Reading]]) -> float:
     """The threshold with the largest min(recall, precision) across writers (the lowest
     such, which favours recall)."""
-    danger = sum(d for d, _ in read) or 1
     best, best_at = -1.0, STEPS[-1]
     for at in STEPS:
-        flagged = [d for d, r in read if decide(r, {lang: at}) is not None]
-        recall = sum(flagged) / danger
-        precision = sum(flagged) / len(flagged) if flagged else 0.0
+        recall, precision = _figures(lang, read, at)
         if min(recall, precision) > best:
             best, best_at = min(recall, precision), at
+    recall, precision = _figures(lang, read, best_at)
+    log.info(
+        "%s: asks at %.2f; across writers recall %.3f, precision %.3f",
+        lang,
+        best_at,
+        recall,
+        precision,
+    )
     return best_at
+
+
+def _figures(lang: str, read: list[tuple[bool, Reading]], at: float) -> tuple[float, float]:
+    danger = sum(d for d, _ in read) or 1
+    flagged = [d for d, r in read if decide(r, {lang: at}) is not None]
+    recall = sum(flagged) / danger
+    precision = sum(flagged) / len(flagged) if flagged else 0.0
+    return recall, precision
