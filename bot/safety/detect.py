@@ -8,13 +8,12 @@ and on a frozen held-out set.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from bot.core.memory import give_back
 from bot.safety.model import Model, Score, Trained
 from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
@@ -152,8 +151,7 @@ def _load_and_give_back() -> Trained:
     the file's text is decoded and dropped, but glibc keeps the freed pages in the loading
     thread's arena (20 MB of every process's resident memory, measured in bench/scheduler.py)."""
     trained = Trained.load()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to give back
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    give_back()
     return trained
 
 

@@ -35,6 +35,7 @@ from telegram.ext import (
 from bot.coaching.services import Services, build_services
 from bot.config import Settings
 from bot.core.budget import FloodBudget
+from bot.core.memory import give_back
 from bot.storage.db import utcnow
 from bot.telegram.context import CoachApp, CoachContext
 from bot.telegram.handlers import errors, flows, group, inputs, nudges, private
@@ -258,6 +259,7 @@ async def _schedule_then_tick(application: CoachApp) -> None:
         if rebuilt:
             took = time.perf_counter() - began
             log.info("scheduled the weekly prompt of %d couples in %.2f s", rebuilt, took)
+            give_back()  # the fill's batches, freed in its thread's arena
     except Exception:  # the tick still runs: what has a slot is still due on time
         log.exception("could not fill in the weekly slots; the next start tries again")
     finally:
