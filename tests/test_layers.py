@@ -12,6 +12,7 @@ import graph: a rule a reviewer would otherwise have to remember.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -186,3 +187,25 @@ def test_the_writer_check_sees_a_stray_write() -> None:
         "conn.execute(update(t.PARTNERS).values(hushed=True))\nsession.add(Couple(timezone='UTC'))"
     )
     assert writes_in(stray) == [(1, "PARTNERS"), (2, "Couple")]
+
+
+# Where the clock's nudges open transactions: `Nudging.run` (a read, then one unit per due
+# item) and `WakeUps.run` (the lease, then one unit per wake-up). The other two are not the
+# clock: a button a person pressed (the snooze) and the start-up fill of weekly slots.
+CLOCK_UNITS = {
+    "bot/coaching/nudges/common.py": 2,
+    "bot/coaching/nudges/timers.py": 2,
+    "bot/coaching/nudges/service.py": 1,
+    "bot/coaching/nudges/weekly.py": 1,
+}
+OPENS = re.compile(r"\bself\.db\.(begin|connect|session|unit)\(\)")
+
+
+def test_the_clock_opens_every_unit_its_nudges_work_in() -> None:
+    """A kind of nudge is handed its connection and `now` (`due`, `act`): one that opened
+    its own transaction could commit half of what the clock promises."""
+    found = {
+        str(path.relative_to(PROJECT_ROOT)): len(OPENS.findall(path.read_text(encoding="utf-8")))
+        for path in sorted((BOT / "coaching" / "nudges").glob("*.py"))
+    }
+    assert {name: n for name, n in found.items() if n} == CLOCK_UNITS
