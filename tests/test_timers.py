@@ -7,9 +7,6 @@ only the clock is the test's.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,8 +18,7 @@ from bot.storage.models import FlowRun, NudgeLog, Timer
 from bot.storage.tables import TIMERS
 from bot.storage.timers import LEASE, Timers
 from tests.backends import BOTH
-from tests.helpers import TOKEN
-from tests.test_nudges import ALEX, SAM, TWO_PROCESSES, Clock, event, run_clock, world
+from tests.test_nudges import ALEX, SAM, Clock, event, run_clock, two_clocks, world
 from tests.test_nudges import pair as pair_services
 from tests.test_recap import STEP, recaps
 
@@ -104,16 +100,7 @@ def test_two_processes_on_one_database_send_each_recap_once(
     pair_services(services, clock, "UTC", "sun", "19:00")
     url = services.engine.url.render_as_string(hide_password=False)
     now = "2026-03-15T21:05:00+00:00"  # two weeks on, five minutes after the recap moment
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", TWO_PROCESSES, TOKEN, url, now],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    results = [json.loads(p.communicate(timeout=60)[0]) for p in processes]
-    assert sorted(results, key=len) == [[], [ALEX.id, SAM.id]]
+    assert two_clocks(url, now) == [[], [ALEX.id, SAM.id]]
     with Session(services.engine) as session:
         claims = session.exec(select(NudgeLog).where(NudgeLog.kind == "recap")).all()
     assert [c.slot for c in claims] == ["2026-03-15T21:00:00+00:00"]
