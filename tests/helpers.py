@@ -270,3 +270,28 @@ async def first_speaker(alex: Human, sam: Human, name: str, chat: Any = None) ->
     await sam.presses(f"{name} first", chat)
     listener = sam if name == alex.name else alex
     await listener.sees(f"{listener.name}, you listen first", in_=chat)
+
+
+class InUnits:
+    """Services called as a handler calls them: each call in a unit of work of its own, on the
+    services' clock (`services.work.clock`), so a test can drive a service without Telegram.
+    `in_units(services).couples.link(event)` is `couples.link(tx, event)` in a fresh unit."""
+
+    def __init__(self, services: Any, target: Any = None) -> None:
+        self._services = services
+        self._target = services if target is None else target
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._target, name)
+        if not callable(found):
+            return InUnits(self._services, found)
+
+        def in_unit(*args: Any, **kwargs: Any) -> Any:
+            with self._services.work.open() as tx:
+                return found(tx, *args, **kwargs)
+
+        return in_unit
+
+
+def in_units(services: Any) -> Any:
+    return InUnits(services)

@@ -15,7 +15,7 @@ from bot.coaching.services import Services
 from bot.storage.agreements import Agreements
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, Couple
-from tests.helpers import Rig, first_speaker, linked_group, pair, warm_up
+from tests.helpers import Rig, first_speaker, in_units, linked_group, pair, warm_up
 from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
 from tests.test_nudges import pair as pair_services
 
@@ -149,7 +149,7 @@ def test_the_follow_up_waits_for_its_day_and_the_meeting_time(
 ) -> None:
     services, clock = world
     pair_services(services, clock, "Europe/Berlin", "sun", "19:00")
-    services.couples.link(event(ALEX, clock.now, chat=-500))
+    in_units(services).couples.link(event(ALEX, clock.now, chat=-500))
     clock.now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # Monday
     make_agreement(services, clock, 7)
     sent = run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))
@@ -197,10 +197,9 @@ def test_a_follow_up_answered_differently_needs_another_look_and_says_so(
     with Session(services.engine) as session:
         agreement = session.exec(select(Agreement)).one()
     assert agreement.status == "again"
-    assert (
-        services.agreements.review(agreement.couple_id, clock.now)["revisit"]
-        == "Phones away at dinner"
-    )
+    with services.work.open() as tx:
+        review = services.agreements.review(tx.conn, agreement.couple_id, clock.now)
+    assert review["revisit"] == "Phones away at dinner"
 
 
 def test_without_a_group_each_gets_it_after_their_quiet_hours(
@@ -208,7 +207,7 @@ def test_without_a_group_each_gets_it_after_their_quiet_hours(
 ) -> None:
     services, clock = world
     pair_services(services, clock, "UTC", "sun", "23:00")  # a late meeting time
-    services.couples.set_quiet(event(SAM, clock.now), "21:00 07:30")
+    in_units(services).couples.set_quiet(event(SAM, clock.now), "21:00 07:30")
     clock.now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     make_agreement(services, clock, 14)
     sent = run_clock(services, clock, datetime(2026, 3, 18, tzinfo=UTC))
@@ -221,9 +220,9 @@ def test_a_paused_couple_gets_it_when_they_resume(world: tuple[Services, Clock])
     pair_services(services, clock, "UTC", "sun", "19:00")
     clock.now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     make_agreement(services, clock, 7)
-    services.couples.set_paused(event(SAM, clock.now), True)
+    in_units(services).couples.set_paused(event(SAM, clock.now), True)
     assert follow_ups(run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))) == []
-    services.couples.set_paused(event(ALEX, clock.now), False)
+    in_units(services).couples.set_paused(event(ALEX, clock.now), False)
     late = follow_ups(run_clock(services, clock, datetime(2026, 3, 12, 9, tzinfo=UTC)))
     assert sorted(late) == [("03-12 08:00", ALEX.id), ("03-12 08:00", SAM.id)]  # quiet hours
 
@@ -236,7 +235,9 @@ def test_a_stranger_cannot_answer_a_follow_up(world: tuple[Services, Clock]) -> 
     from bot.words.buttons import AgreementChoice
 
     stranger = Person(4242, "Robin")
-    reply = services.button(event(stranger, clock.now, button=AgreementChoice(1, "let_go").pack()))
+    reply = in_units(services).button(
+        event(stranger, clock.now, button=AgreementChoice(1, "let_go").pack())
+    )
     assert reply.notice is not None and reply.messages == []
     with Session(services.engine) as session:
         assert session.exec(select(Agreement)).one().status == "open"
@@ -249,7 +250,7 @@ def test_on_the_meeting_day_the_follow_up_comes_with_the_weekly_prompt(
     prompt carries it (its answers above "Start now"), one message instead of two."""
     services, clock = world
     pair_services(services, clock, "UTC", "sun", "19:00")
-    services.couples.link(event(ALEX, clock.now, chat=-500))
+    in_units(services).couples.link(event(ALEX, clock.now, chat=-500))
     clock.now = datetime(2026, 3, 1, 19, 40, tzinfo=UTC)  # Sunday, after the meeting
     make_agreement(services, clock, 7)
     sent = run_clock(services, clock, datetime(2026, 3, 9, tzinfo=UTC))

@@ -139,8 +139,10 @@ async def test_retention_purges_old_transcripts_and_keeps_agreements(rig: Rig) -
     services = build_services(
         load_settings(telegram_bot_token="1:" + "x" * 35, database_url=f"sqlite:///{rig.db_path}")
     )
-    assert services.rights.purge(utcnow() + timedelta(days=179)) == 0
-    assert services.rights.purge(utcnow() + timedelta(days=181)) == 1
+    with services.work.open() as tx:
+        assert services.rights.purge(tx.conn, utcnow() + timedelta(days=179)) == 0
+    with services.work.open() as tx:
+        assert services.rights.purge(tx.conn, utcnow() + timedelta(days=181)) == 1
     with Session(rig.engine) as session:
         assert session.exec(select(FlowRun)).all() == []
         assert session.exec(select(Agreement)).one().text == "tea on sundays"

@@ -73,7 +73,7 @@ async def test_a_claim_is_part_of_the_step_so_a_failed_step_is_not_skipped(
     work = UnitOfWork(db, inbox, outbox)
     inbox.store([Stored(900, 1, {"update_id": 900})])
 
-    def crashes() -> None:
+    def crashes(_tx: object) -> None:
         raise RuntimeError("killed in the middle of the step")
 
     with pytest.raises(RuntimeError):
@@ -81,9 +81,9 @@ async def test_a_claim_is_part_of_the_step_so_a_failed_step_is_not_skipped(
     assert [s.update_id for s in inbox.pending()] == [900]  # still to do
     from bot.core.outbox import Reply
 
-    done = work.run(lambda: Reply().add(Outgoing(1, "hello")), update_id=900)
+    done = work.run(lambda _tx: Reply().add(Outgoing(1, "hello")), update_id=900)
     assert done is not None and [q.message.text for q in done.queued] == ["hello"]
-    assert work.run(lambda: Reply().add(Outgoing(1, "again")), update_id=900) is None
+    assert work.run(lambda _tx: Reply().add(Outgoing(1, "again")), update_id=900) is None
 
 
 async def test_messages_are_committed_with_the_step_and_sent_after_a_crash(rig: Rig) -> None:

@@ -189,23 +189,35 @@ def test_the_writer_check_sees_a_stray_write() -> None:
     assert writes_in(stray) == [(1, "PARTNERS"), (2, "Couple")]
 
 
-# Where the clock's nudges open transactions: `Nudging.run` (a read, then one unit per due
-# item) and `WakeUps.run` (the lease, then one unit per wake-up). The other two are not the
-# clock: a button a person pressed (the snooze) and the start-up fill of weekly slots.
-CLOCK_UNITS = {
+# The only places in the services' layers (`coaching/`, `safety/`) that open a transaction:
+# the clock's, `Nudging.run` (a read, then one unit per due item), `WakeUps.run` (the lease,
+# then one unit per wake-up) and the start-up fill of weekly slots (batches of a few thousand
+# couples); and the services' front (`Services`), for what the sender reports (a group that
+# moved) and the safety reading before the unit. Every other service is handed its unit
+# (`tx`) by the one way in (bot/core/work.py).
+UNIT_OPENERS = {
+    "bot/coaching/services.py": 2,
     "bot/coaching/nudges/common.py": 2,
     "bot/coaching/nudges/timers.py": 2,
-    "bot/coaching/nudges/service.py": 1,
     "bot/coaching/nudges/weekly.py": 1,
 }
-OPENS = re.compile(r"\bself\.db\.(begin|connect|session|unit)\(\)")
+OPENS = re.compile(
+    r"\.(?:db|engine)\.(begin|connect|session|unit)\(|\bSession\(|\bwork\.(?:open|reading)\("
+)
 
 
-def test_the_clock_opens_every_unit_its_nudges_work_in() -> None:
-    """A kind of nudge is handed its connection and `now` (`due`, `act`): one that opened
-    its own transaction could commit half of what the clock promises."""
+def test_services_are_handed_their_unit_of_work() -> None:
+    """A service takes the unit (`tx`: its connection and its one `now`) and never opens a
+    transaction itself: one that did could commit half of what a piece of work promises, and
+    what a call wrote would not be plain from its signature."""
     found = {
         str(path.relative_to(PROJECT_ROOT)): len(OPENS.findall(path.read_text(encoding="utf-8")))
-        for path in sorted((BOT / "coaching" / "nudges").glob("*.py"))
+        for layer in sorted(SERVICES)
+        for path in sorted((BOT / layer).rglob("*.py"))
     }
-    assert {name: n for name, n in found.items() if n} == CLOCK_UNITS
+    assert {name: n for name, n in found.items() if n} == UNIT_OPENERS
+
+
+def test_the_unit_check_sees_a_service_that_opens_its_own() -> None:
+    strays = "with self.db.begin() as conn:\nwith self.couples.db.connect() as c:\nSession(e)"
+    assert len(OPENS.findall(strays)) == 3

@@ -10,6 +10,7 @@ import pytest
 
 from bot.coaching.services import Services
 from bot.core.outbox import Outgoing
+from tests.helpers import in_units
 from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
 from tests.test_nudges import pair as pair_services
 
@@ -26,9 +27,9 @@ def paired_at_noon(world: tuple[Services, Clock]) -> tuple[Services, Clock]:
 
 def shared(services: Services, clock: Clock, kind_label: str) -> list[Outgoing]:
     """Alex lets go with a struggle and a kind of support; returns what "Send it" sent."""
-    reply = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+    reply = in_units(services).flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
     msgs = press(services, ALEX, reply.messages, "I have something", clock.now)
-    msgs = services.text(event(ALEX, clock.now, text="Work is overwhelming")).messages
+    msgs = in_units(services).text(event(ALEX, clock.now, text="Work is overwhelming")).messages
     msgs = press(services, ALEX, msgs, kind_label, clock.now)
     return press(services, ALEX, msgs, "Send it", clock.now)
 
@@ -188,7 +189,7 @@ def test_a_cold_lean_in_gone_to_in_person_tells_the_partner_without_inventing_a_
     """/leanin out of the blue, "I'll go to them myself": the partner hears Sam is coming,
     not that Sam "read what you shared" (nothing was shared)."""
     services, clock = paired_at_noon(world)
-    reply = services.flows.start(event(SAM, clock.now), services.flows.flows["leanin"])
+    reply = in_units(services).flows.start(event(SAM, clock.now), services.flows.flows["leanin"])
     went = press(services, SAM, reply.messages, "I'll go to them myself", clock.now)
     told = {m.chat_id: m.text for m in went}
     assert told[ALEX.id] == "Sam would like to be there for you and is coming to you 💛"

@@ -46,7 +46,7 @@ from bot.storage.tables import (
     PARTNERS,
 )
 from bot.words.languages import SHIPPED
-from tests.helpers import TOKEN, settings_for
+from tests.helpers import TOKEN, in_units, settings_for
 
 ALEX, SAM = Person(1001, "Alex", "en"), Person(1002, "Sam", "en")
 KIM, LEE = Person(2001, "Kim", "de"), Person(2002, "Lee", "de")
@@ -121,7 +121,7 @@ def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def pair(world: World, first: Person, second: Person) -> int:
     """Two people pair through the services, as /invite and /start CODE do."""
-    couples = world.services.couples
+    couples = in_units(world.services).couples
     now = clock.now()
     couples.register(first)
     couples.register(second)
@@ -272,7 +272,7 @@ def test_a_stranger_sees_nothing_and_may_change_nothing(world: World) -> None:
         assert seen["couple"] is None and seen["checkins"]["mine"] == []
         answer = world.call(person, "POST", "/app/api/settings/pause", {})
         assert (answer.status_code, answer.json()["error"]) == (409, "not_known")
-    world.services.couples.register(STRANGER)  # known to the bot, but nobody's partner
+    in_units(world.services).couples.register(STRANGER)  # known to the bot, but nobody's partner
     assert world.view(STRANGER)["couple"] is None
     answer = world.call(STRANGER, "POST", "/app/api/settings/timezone", {"zone": "Europe/Berlin"})
     assert (answer.status_code, answer.json()["error"]) == (409, "no_couple")
@@ -296,7 +296,7 @@ def test_an_ended_couple_sees_nothing(world: World) -> None:
     for start in (None, f"c{couple}"):
         answer = world.call(ALEX, "GET", "/app/api/me", start=start)
         assert answer.json()["couple"] is None and "OLD-THANKS" not in answer.text
-    world.services.rights.forget(SAM.id)  # as /forget does: the couple ends for both
+    in_units(world.services).rights.forget(SAM.id)  # as /forget does: the couple ends for both
     assert world.view(ALEX)["couple"] is None
 
 

@@ -23,7 +23,7 @@ from bot.core.events import Event, Person
 from bot.core.outbox import Outgoing
 from bot.storage.models import Couple, FlowRun, NudgeLog, OutboxMessage
 from tests.backends import BOTH
-from tests.helpers import TOKEN
+from tests.helpers import TOKEN, in_units
 
 ALEX, SAM = Person(1001, "Alex"), Person(1002, "Sam")
 
@@ -57,14 +57,13 @@ def world(database_url: str) -> Iterator[tuple[Services, Clock]]:
     settings = load_settings(telegram_bot_token=TOKEN, database_url=database_url)
     services = build_services(settings)
     clock = Clock(datetime(2026, 3, 1, tzinfo=UTC))
-    services.couples.clock = clock
-    services.flows.clock = clock
+    services.work.clock = clock
     yield services, clock
     services.engine.dispose()
 
 
 def pair(services: Services, clock: Clock, timezone: str, day: str, at: str) -> int:
-    couples = services.couples
+    couples = in_units(services).couples
     couples.register(ALEX)
     couples.register(SAM)
     invite = couples.invite(event(ALEX, clock.now))
@@ -166,7 +165,7 @@ def test_two_weeks_across_a_dst_change_prompt_once_a_week_at_local_time(
 def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair(services, clock, "UTC", "mon", "09:00")
-    services.couples.link(event(ALEX, clock.now, chat=-500))
+    in_units(services).couples.link(event(ALEX, clock.now, chat=-500))
     [(_at, deliveries)] = prompts(run_clock(services, clock, clock.now + timedelta(days=2)))
     assert [d.chat_id for d in deliveries] == [-500]
 
@@ -181,9 +180,9 @@ def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]
         for b in row
         if b.label == "Tomorrow, same time"
     )
-    reply = services.button(event(SAM, clock.now, button=snooze))
+    reply = in_units(services).button(event(SAM, clock.now, button=snooze))
     assert reply.notice and "tomorrow at Sunday 10:00" in reply.notice.text
-    services.button(event(ALEX, clock.now, button=snooze))  # pressed twice: still once
+    in_units(services).button(event(ALEX, clock.now, button=snooze))  # pressed twice: still once
     again = prompts(run_clock(services, clock, datetime(2026, 3, 9, tzinfo=UTC)))
     assert [t.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") for t, _ in again] == [
         "Sun 10:00"
@@ -195,9 +194,9 @@ def test_pause_stops_prompts_and_resume_does_not_replay_them(
 ) -> None:
     services, clock = world
     pair(services, clock, "UTC", "wed", "18:00")
-    services.couples.set_paused(event(SAM, clock.now), True)
+    in_units(services).couples.set_paused(event(SAM, clock.now), True)
     assert prompts(run_clock(services, clock, datetime(2026, 3, 5, tzinfo=UTC))) == []
-    services.couples.set_paused(event(ALEX, clock.now), False)
+    in_units(services).couples.set_paused(event(ALEX, clock.now), False)
     later = prompts(run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC)))
     assert [t.strftime("%m-%d %H:%M") for t, _ in later] == ["03-11 18:00"]
 
@@ -205,7 +204,7 @@ def test_pause_stops_prompts_and_resume_does_not_replay_them(
 def test_quiet_hours_hold_a_private_prompt_until_morning(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair(services, clock, "UTC", "mon", "23:00")
-    services.couples.set_quiet(event(SAM, clock.now), "21:00 07:30")
+    in_units(services).couples.set_quiet(event(SAM, clock.now), "21:00 07:30")
     sent = run_clock(services, clock, datetime(2026, 3, 3, 12, tzinfo=UTC), timedelta(minutes=5))
     received = [(t.strftime("%H:%M"), m.chat_id) for t, d in sent for m in d.messages]
     assert received == [("07:30", SAM.id), ("08:00", ALEX.id)]  # Alex keeps 22:00-08:00
@@ -251,8 +250,8 @@ def test_changing_the_schedule_or_timezone_reschedules_at_once(
 ) -> None:
     services, clock = world
     couple_id = pair(services, clock, "UTC", "sun", "19:00")
-    services.couples.schedule(event(ALEX, clock.now), "mon 08:00")
-    services.couples.set_timezone(event(SAM, clock.now), "America/New_York")
+    in_units(services).couples.schedule(event(ALEX, clock.now), "mon 08:00")
+    in_units(services).couples.set_timezone(event(SAM, clock.now), "America/New_York")
     with Session(services.engine) as session:
         couple = session.get(Couple, couple_id)
         assert couple is not None and couple.next_prompt_at is not None
@@ -269,7 +268,7 @@ def test_a_waiting_step_gets_one_reminder_then_the_run_expires(
     clock.now = datetime(2026, 3, 2, 6, tzinfo=UTC)
     pair(services, clock, "UTC", "sun", "19:00")
     flow = services.flows.flows["letgo"]
-    services.flows.start(event(ALEX, clock.now), flow)
+    in_units(services).flows.start(event(ALEX, clock.now), flow)
     sent = run_clock(services, clock, clock.now + timedelta(days=4), timedelta(hours=1))
     texts = [
         (t - datetime(2026, 3, 2, 6, tzinfo=UTC), m.chat_id, m.text)
@@ -289,7 +288,7 @@ def test_a_reminder_due_at_night_waits_for_the_morning(world: tuple[Services, Cl
     services, clock = world
     clock.now = datetime(2026, 3, 2, 12, tzinfo=UTC)
     pair(services, clock, "UTC", "sun", "19:00")
-    services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+    in_units(services).flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
     sent = run_clock(services, clock, clock.now + timedelta(days=1), timedelta(minutes=30))
     reminders = [t for t, d in sent for m in d.messages if "gentle reminder" in m.text]
     assert [t.strftime("%d %H:%M") for t in reminders] == ["03 08:00"]
@@ -357,7 +356,7 @@ def press(
     data = next(
         b.data for m in reply_messages for row in m.buttons for b in row if b.label == label
     )
-    return services.button(event(person, now, button=data)).messages
+    return in_units(services).button(event(person, now, button=data)).messages
 
 
 def test_you_time_gets_a_reminder_then_how_was_it_and_a_celebration(
@@ -366,10 +365,14 @@ def test_you_time_gets_a_reminder_then_how_was_it_and_a_celebration(
     services, clock = world
     clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
     pair(services, clock, "UTC", "sun", "19:00")
-    shown = services.flows.start(event(ALEX, clock.now), services.flows.flows["metime"]).messages
+    shown = (
+        in_units(services)
+        .flows.start(event(ALEX, clock.now), services.flows.flows["metime"])
+        .messages
+    )
     shown = press(services, ALEX, shown, "Let's plan it", clock.now)
-    services.text(event(ALEX, clock.now, text="pottery class"))
-    shown = services.text(event(ALEX, clock.now, text="sat 15:00")).messages
+    in_units(services).text(event(ALEX, clock.now, text="pottery class"))
+    shown = in_units(services).text(event(ALEX, clock.now, text="sat 15:00")).messages
     press(services, ALEX, shown, "No, just me", clock.now)
     sent = run_clock(services, clock, datetime(2026, 3, 7, 20, tzinfo=UTC))
     mine = [
@@ -396,12 +399,16 @@ def test_time_together_reminds_both_then_asks_both_how_it_was(
     services, clock = world
     clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
     pair(services, clock, "UTC", "sun", "19:00")
-    shown = services.flows.start(event(SAM, clock.now), services.flows.flows["together"]).messages
+    shown = (
+        in_units(services)
+        .flows.start(event(SAM, clock.now), services.flows.flows["together"])
+        .messages
+    )
     shown = press(services, SAM, shown, "A small ritual", clock.now)
     shown = press(services, SAM, shown, "Up for something active", clock.now)
     shown = press(services, SAM, shown, "Free", clock.now)
-    services.text(event(SAM, clock.now, text="a walk by the river"))
-    shown = services.text(event(SAM, clock.now, text="thu 18:30")).messages
+    in_units(services).text(event(SAM, clock.now, text="a walk by the river"))
+    shown = in_units(services).text(event(SAM, clock.now, text="thu 18:30")).messages
     proposal = press(services, SAM, shown, "Send it to Alex", clock.now)
     press(services, ALEX, proposal, "Sounds lovely 💞", clock.now)
     sent = run_clock(services, clock, datetime(2026, 3, 5, 23, tzinfo=UTC))
@@ -439,11 +446,13 @@ def test_start_small_comes_once_a_week_to_whoever_has_not_let_go(
         if "A small invitation" in m.text
     ]
     assert sorted(small) == [("Wed 19:00", ALEX.id), ("Wed 19:00", SAM.id)]
-    services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])  # Thursday
+    in_units(services).flows.start(
+        event(ALEX, clock.now), services.flows.flows["letgo"]
+    )  # Thursday
     sent = run_clock(services, clock, datetime(2026, 3, 12, 9, tzinfo=UTC))
     small = [d.chat_id for _t, d in sent for m in d.messages if "A small invitation" in m.text]
     assert small == [SAM.id]
-    services.couples.set_paused(event(SAM, clock.now), True)
+    in_units(services).couples.set_paused(event(SAM, clock.now), True)
     sent = run_clock(services, clock, datetime(2026, 3, 19, 9, tzinfo=UTC))
     assert not [d for _t, d in sent for m in d.messages if "A small invitation" in m.text]
 
@@ -458,7 +467,7 @@ def test_a_scheduled_action_and_its_messages_are_one_transaction(
     services, clock = world
     clock.now = datetime(2026, 3, 2, 6, tzinfo=UTC)
     pair(services, clock, "UTC", "sun", "19:00")
-    services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+    in_units(services).flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
     later = clock.now + timedelta(days=4, hours=6)  # midday: no quiet hours in the way
     with services.engine.begin() as conn:  # the disk fills up as the messages are written
         conn.execute(

@@ -7,6 +7,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from bot.coaching.services import Services
+from tests.helpers import in_units
 from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
 from tests.test_nudges import pair as pair_services
 
@@ -25,8 +26,10 @@ def recaps(sent: list) -> list[tuple[str, int, str]]:  # type: ignore[type-arg]
 
 
 def appreciate(services: Services, clock: Clock, words: str) -> None:
-    shown = services.flows.start(event(ALEX, clock.now), services.flows.flows["appreciate"])
-    shown = services.text(event(ALEX, clock.now, text=words))
+    shown = in_units(services).flows.start(
+        event(ALEX, clock.now), services.flows.flows["appreciate"]
+    )
+    shown = in_units(services).text(event(ALEX, clock.now, text=words))
     press(services, ALEX, shown.messages, "Send it", clock.now)
 
 
@@ -37,10 +40,14 @@ def test_the_recap_counts_the_week_after_the_meeting_slot(world: tuple[Services,
     assert recaps(run_clock(services, clock, datetime(2026, 3, 3, 9, tzinfo=UTC), STEP)) == []
     appreciate(services, clock, "You fixed the bike")
     appreciate(services, clock, "You made me laugh")
-    shown = services.flows.start(event(SAM, clock.now), services.flows.flows["metime"]).messages
+    shown = (
+        in_units(services)
+        .flows.start(event(SAM, clock.now), services.flows.flows["metime"])
+        .messages
+    )
     shown = press(services, SAM, shown, "Let's plan it", clock.now)
-    services.text(event(SAM, clock.now, text="choir"))
-    shown = services.text(event(SAM, clock.now, text="thu 18:00")).messages
+    in_units(services).text(event(SAM, clock.now, text="choir"))
+    shown = in_units(services).text(event(SAM, clock.now, text="thu 18:00")).messages
     press(services, SAM, shown, "No, just me", clock.now)
 
     sent = recaps(run_clock(services, clock, datetime(2026, 3, 8, 23, tzinfo=UTC), STEP))
@@ -67,7 +74,7 @@ def test_without_a_meeting_time_it_comes_on_sunday_evening(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    couples = services.couples
+    couples = in_units(services).couples
     couples.register(ALEX)
     couples.register(SAM)
     code = couples.invite(event(ALEX, clock.now)).messages[0].text.split("?start=")[1].split()[0]
@@ -81,7 +88,7 @@ def test_without_a_meeting_time_it_comes_on_sunday_evening(
 def test_a_paused_couple_gets_no_recap(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair_services(services, clock, "UTC", "sun", "19:00")
-    services.couples.set_paused(event(SAM, clock.now), True)
+    in_units(services).couples.set_paused(event(SAM, clock.now), True)
     assert recaps(run_clock(services, clock, datetime(2026, 3, 16, tzinfo=UTC), STEP)) == []
 
 
@@ -103,9 +110,13 @@ def test_the_weekly_prompt_never_repeats_its_words_two_weeks_running(
 
 
 def let_go(services: Services, clock: Clock, send: bool) -> None:
-    shown = services.flows.start(event(ALEX, clock.now), services.flows.flows["letgo"]).messages
+    shown = (
+        in_units(services)
+        .flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
+        .messages
+    )
     shown = press(services, ALEX, shown, "I have something", clock.now)
-    shown = services.text(event(ALEX, clock.now, text="Work is heavy")).messages
+    shown = in_units(services).text(event(ALEX, clock.now, text="Work is heavy")).messages
     shown = press(services, ALEX, shown, "Just listen", clock.now)
     press(services, ALEX, shown, "Send it" if send else "Keep it to myself", clock.now)
 
@@ -126,8 +137,10 @@ def test_a_let_go_kept_private_is_never_counted(world: tuple[Services, Clock]) -
 
 
 def share_win(services: Services, clock: Clock, words: str, send: bool) -> None:
-    shown = services.flows.start(event(SAM, clock.now), services.flows.flows["win"]).messages
-    shown = services.text(event(SAM, clock.now, text=words)).messages
+    shown = (
+        in_units(services).flows.start(event(SAM, clock.now), services.flows.flows["win"]).messages
+    )
+    shown = in_units(services).text(event(SAM, clock.now, text=words)).messages
     press(services, SAM, shown, "Send it" if send else "Keep it to myself", clock.now)
 
 

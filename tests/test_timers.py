@@ -18,6 +18,7 @@ from bot.storage.models import FlowRun, NudgeLog, Timer
 from bot.storage.tables import TIMERS
 from bot.storage.timers import LEASE, Timers
 from tests.backends import BOTH
+from tests.helpers import in_units
 from tests.test_nudges import ALEX, SAM, Clock, event, run_clock, two_clocks, world
 from tests.test_nudges import pair as pair_services
 from tests.test_recap import STEP, recaps
@@ -84,7 +85,7 @@ def test_a_new_meeting_slot_moves_the_recap_with_it(world: tuple[Services, Clock
     pair_services(services, clock, "UTC", "sun", "19:00")
     # The first Sunday is too soon after pairing; then the couple moves its meeting.
     run_clock(services, clock, datetime(2026, 3, 9, 9, tzinfo=UTC), STEP)
-    services.couples.schedule(event(ALEX, clock.now), "wed 18:00")
+    in_units(services).couples.schedule(event(ALEX, clock.now), "wed 18:00")
     sent = recaps(run_clock(services, clock, datetime(2026, 3, 16, tzinfo=UTC), STEP))
     assert sorted({when for when, _chat, _text in sent}) == ["Wed 11 20:00"]
     assert {chat for _when, chat, _text in sent} == {ALEX.id, SAM.id}
@@ -109,8 +110,8 @@ def test_two_processes_on_one_database_send_each_recap_once(
 def test_retention_is_a_daily_wake_up(world: tuple[Services, Clock]) -> None:
     services, clock = world
     pair_services(services, clock, "UTC", "sun", "19:00")
-    services.flows.start(event(ALEX, clock.now), services.flows.flows["appreciate"])
-    services.flows.cancel(event(ALEX, clock.now))
+    in_units(services).flows.start(event(ALEX, clock.now), services.flows.flows["appreciate"])
+    in_units(services).flows.cancel(event(ALEX, clock.now))
     with Session(services.engine) as session:
         assert [r.status for r in session.exec(select(FlowRun)).all()] == ["cancelled"]
         daily = session.exec(select(Timer).where(Timer.kind == "retention")).one()
@@ -134,8 +135,8 @@ def test_one_failing_action_cannot_hold_back_the_clock(
     services, clock = world
     pair_services(services, clock, "UTC", "sun", "19:00")
     letgo = services.flows.flows["letgo"]
-    services.flows.start(event(ALEX, clock.now), letgo)
-    services.flows.start(event(SAM, clock.now), letgo)
+    in_units(services).flows.start(event(ALEX, clock.now), letgo)
+    in_units(services).flows.start(event(SAM, clock.now), letgo)
     with Session(services.engine) as session:
         runs = session.exec(select(FlowRun).order_by(FlowRun.id)).all()
         for run in runs:

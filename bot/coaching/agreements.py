@@ -15,8 +15,8 @@ from bot.coaching.couples import CoupleService
 from bot.coaching.schedule import local_instant, parse_clock
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.core.work import Tx
 from bot.storage.agreements import Agreements
-from bot.storage.db import Database
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView
 from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS
@@ -33,8 +33,7 @@ EFFECTS = frozenset({"revisit_taken"})
 
 
 class AgreementService:
-    def __init__(self, db: Database, renderer: Renderer, couples: CoupleService) -> None:
-        self.db = db
+    def __init__(self, renderer: Renderer, couples: CoupleService) -> None:
         self.renderer = renderer
         self.couples = couples
 
@@ -69,51 +68,48 @@ class AgreementService:
 
     # ----- answers ---------------------------------------------------------------------------
 
-    def answer(self, event: Event, data: AgreementChoice) -> Reply:
+    def answer(self, tx: Tx, event: Event, data: AgreementChoice) -> Reply:
         """A joint decision: the first answer is a proposal the partner confirms ("Alex says
         it's working: do you agree?"); the same answer from both settles it, different
         answers mean it needs another look (offered at the next meeting)."""
         if data.answer not in ANSWERS:
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
-        now = self.couples.clock()
+        now, conn = tx.now, tx.conn
         person = event.person.id
-        me, _couple, partner = self.couples.partner_of(person)
-        with self.db.begin() as conn:
-            row = (
-                conn.execute(
-                    select(AGREEMENTS)
-                    .join(PARTNERS, PARTNERS.c.couple_id == AGREEMENTS.c.couple_id)
-                    .where(AGREEMENTS.c.id == data.agreement_id, PARTNERS.c.id == person)
-                )
-                .mappings()
-                .first()
+        me, _couple, partner = self.couples.partner_of(tx, person)
+        row = (
+            conn.execute(
+                select(AGREEMENTS)
+                .join(PARTNERS, PARTNERS.c.couple_id == AGREEMENTS.c.couple_id)
+                .where(AGREEMENTS.c.id == data.agreement_id, PARTNERS.c.id == person)
             )
-            if row is None or me is None or partner is None:  # not their couple's, or gone
-                return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
-            history = list(row["history"])
-            pending = history[-1] if history and history[-1].get("pending") else None
-            if row["status"] != "open" and pending is None:  # settled by both already
-                return Reply(notice=Notice(self.renderer.render("common/step_passed")))
-            if pending is not None and pending.get("by") == person:
-                return Reply(
-                    notice=Notice(
-                        self.renderer.render("common/waiting_for", name=partner.first_name)
-                    )
-                )
-            if pending is None:
-                proposed = {
-                    "at": now.isoformat(),
-                    "answer": data.answer,
-                    "by": person,
-                    "pending": True,
-                }
-                self._store(conn, row["id"], "open", [*history, proposed])
-                return self._ask_partner(
-                    event, row, data.answer, me.first_name, partner.id, partner.first_name
-                )
-            settled = data.answer if data.answer == pending["answer"] else "again"
-            both = {"at": now.isoformat(), "answer": settled, "by": [pending["by"], person]}
-            self._store(conn, row["id"], settled, [*history[:-1], both])
+            .mappings()
+            .first()
+        )
+        if row is None or me is None or partner is None:  # not their couple's, or gone
+            return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
+        history = list(row["history"])
+        pending = history[-1] if history and history[-1].get("pending") else None
+        if row["status"] != "open" and pending is None:  # settled by both already
+            return Reply(notice=Notice(self.renderer.render("common/step_passed")))
+        if pending is not None and pending.get("by") == person:
+            return Reply(
+                notice=Notice(self.renderer.render("common/waiting_for", name=partner.first_name))
+            )
+        if pending is None:
+            proposed = {
+                "at": now.isoformat(),
+                "answer": data.answer,
+                "by": person,
+                "pending": True,
+            }
+            self._store(conn, row["id"], "open", [*history, proposed])
+            return self._ask_partner(
+                event, row, data.answer, me.first_name, partner.id, partner.first_name
+            )
+        settled = data.answer if data.answer == pending["answer"] else "again"
+        both = {"at": now.isoformat(), "answer": settled, "by": [pending["by"], person]}
+        self._store(conn, row["id"], settled, [*history[:-1], both])
         if settled == data.answer:
             text = self.renderer.render(f"common/agreement_{settled}", text=row["text"])
         else:
@@ -160,65 +156,64 @@ class AgreementService:
 
     # ----- /agreements -----------------------------------------------------------------------
 
-    def show(self, event: Event) -> Reply:
-        _me, couple, _other = self.couples.partner_of(event.person.id)
+    def show(self, tx: Tx, event: Event) -> Reply:
+        _me, couple, _other = self.couples.partner_of(tx, event.person.id)
         if couple is None:
-            return self.couples.not_paired(event)
+            return self.couples.not_paired(tx, event)
         if event.in_group and couple.group_chat_id != event.chat_id:
             return self.couples.reply(event, "group_not_linked")
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                select(AGREEMENTS)
-                .where(AGREEMENTS.c.couple_id == couple.id)
-                .order_by(AGREEMENTS.c.created_at.desc())
-                .limit(20)
-            ).mappings()
-            items = [
-                {
-                    "text": a["text"],
-                    "date": a["created_at"],
-                    "follow_up": a["follow_up"],
-                    "status": a["status"],
-                    "history": [
-                        {**h, "date": datetime.fromisoformat(h["at"])}
-                        for h in a["history"]
-                        if not h.get("pending")
-                    ],
-                }
-                for a in rows
-            ]
+        rows = tx.conn.execute(
+            select(AGREEMENTS)
+            .where(AGREEMENTS.c.couple_id == couple.id)
+            .order_by(AGREEMENTS.c.created_at.desc())
+            .limit(20)
+        ).mappings()
+        items = [
+            {
+                "text": a["text"],
+                "date": a["created_at"],
+                "follow_up": a["follow_up"],
+                "status": a["status"],
+                "history": [
+                    {**h, "date": datetime.fromisoformat(h["at"])}
+                    for h in a["history"]
+                    if not h.get("pending")
+                ],
+            }
+            for a in rows
+        ]
         return self.couples.reply(event, "agreements", items=items)
 
     # ----- the next State of the Union -------------------------------------------------------
 
-    def review(self, couple_id: int, now: datetime) -> dict[str, Any]:
+    @staticmethod
+    def review(conn: Connection, couple_id: int, now: datetime) -> dict[str, Any]:
         """A seed for the meeting: last time's agreements, and the newest one that needs
         another look (offered as today's issue)."""
-        with self.db.connect() as conn:
-            last_run = conn.execute(
-                select(AGREEMENTS.c.run_id)
-                .where(AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.run_id.is_not(None))
-                .order_by(AGREEMENTS.c.created_at.desc())
-                .limit(1)
-            ).scalar()
-            last = conn.execute(
-                select(AGREEMENTS.c.text).where(
-                    AGREEMENTS.c.couple_id == couple_id,
-                    AGREEMENTS.c.run_id == last_run,
-                    AGREEMENTS.c.status != "let_go",
-                )
-            ).scalars()
-            again = conn.execute(
-                select(AGREEMENTS.c.id, AGREEMENTS.c.text)
-                .where(AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.status == "again")
-                .order_by(AGREEMENTS.c.created_at.desc())
-                .limit(1)
-            ).first()
-            return {
-                "last_agreements": list(last) if last_run is not None else [],
-                "revisit": again.text if again else "",
-                "revisit_id": again.id if again else 0,
-            }
+        last_run = conn.execute(
+            select(AGREEMENTS.c.run_id)
+            .where(AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.run_id.is_not(None))
+            .order_by(AGREEMENTS.c.created_at.desc())
+            .limit(1)
+        ).scalar()
+        last = conn.execute(
+            select(AGREEMENTS.c.text).where(
+                AGREEMENTS.c.couple_id == couple_id,
+                AGREEMENTS.c.run_id == last_run,
+                AGREEMENTS.c.status != "let_go",
+            )
+        ).scalars()
+        again = conn.execute(
+            select(AGREEMENTS.c.id, AGREEMENTS.c.text)
+            .where(AGREEMENTS.c.couple_id == couple_id, AGREEMENTS.c.status == "again")
+            .order_by(AGREEMENTS.c.created_at.desc())
+            .limit(1)
+        ).first()
+        return {
+            "last_agreements": list(last) if last_run is not None else [],
+            "revisit": again.text if again else "",
+            "revisit_id": again.id if again else 0,
+        }
 
     def revisit_taken(
         self,

@@ -17,7 +17,7 @@ from bot.coaching import timezones
 from bot.coaching.schedule import next_weekly
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
-from bot.storage.db import Database
+from bot.core.work import Tx
 from bot.storage.models import Couple, Partner
 from bot.storage.partners import Partners
 from bot.storage.voices import languages
@@ -44,9 +44,7 @@ def reschedule(couple: Couple, now: datetime) -> None:
 
 
 class CoupleSettings:
-    db: Database
     renderer: Renderer
-    clock: Callable[[], datetime]
 
     def say(self, chat_id: int, template: str, /, **context: object) -> Outgoing:
         raise NotImplementedError
@@ -54,16 +52,18 @@ class CoupleSettings:
     def reply(self, event: Event, template: str, /, **context: object) -> Reply:
         raise NotImplementedError
 
-    def _require_couple(self, event: Event) -> tuple[Couple, Partner | None] | Reply:
+    def _require_couple(self, tx: Tx, event: Event) -> tuple[Couple, Partner | None] | Reply:
         raise NotImplementedError
 
-    def partner_of(self, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
+    @staticmethod
+    def partner_of(tx: Tx, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
         raise NotImplementedError
 
-    def change_couple(self, couple: Couple, change: Callable[[Couple], None]) -> None:
+    @staticmethod
+    def change_couple(tx: Tx, couple: Couple, change: Callable[[Couple], None]) -> None:
         raise NotImplementedError
 
-    def not_paired(self, event: Event) -> Reply:
+    def not_paired(self, tx: Tx, event: Event) -> Reply:
         raise NotImplementedError
 
     def _tell_partner(
@@ -80,50 +80,50 @@ class CoupleSettings:
         """The partner read it in the couple's group: a private notice would say it twice."""
         return event.in_group and couple.group_chat_id == event.chat_id
 
-    def set_timezone(self, event: Event, argument: str) -> Reply:
+    def set_timezone(self, tx: Tx, event: Event, argument: str) -> Reply:
         """/timezone: the question with a tap for each suggested zone (and, in private, a key
         to share a location); a typed zone name still works."""
-        found = self._require_couple(event)
+        found = self._require_couple(tx, event)
         if isinstance(found, Reply):
             return found
         couple, other = found
         if not argument.strip():
             asked = self.timezone_question(
-                event.chat_id, event.in_group, event.person.language_code, couple.timezone
+                tx, event.chat_id, event.in_group, event.person.language_code, couple.timezone
             )
             return Reply().add(*asked)
         try:
             name = parse_timezone(argument)
         except ParseError:
             return self.reply(event, "timezone_bad", given=argument[:64])
-        return self._use_timezone(event, couple, other, name)
+        return self._use_timezone(tx, event, couple, other, name)
 
-    def choose_timezone(self, event: Event, zone: str) -> Reply:
+    def choose_timezone(self, tx: Tx, event: Event, zone: str) -> Reply:
         """A suggested zone tapped ("other": ask again)."""
-        found = self._require_couple(event)
+        found = self._require_couple(tx, event)
         if isinstance(found, Reply):
             return found
         couple, other = found
         if zone == "other":
             asked = self.timezone_question(
-                event.chat_id, event.in_group, event.person.language_code, couple.timezone
+                tx, event.chat_id, event.in_group, event.person.language_code, couple.timezone
             )
             return Reply().add(*asked)
         try:
             name = parse_timezone(zone)
         except ParseError:  # forged
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
-        return self._use_timezone(event, couple, other, name)
+        return self._use_timezone(tx, event, couple, other, name)
 
-    def located(self, event: Event) -> Reply:
+    def located(self, tx: Tx, event: Event) -> Reply:
         """A shared location: its zone, to confirm (a border town can be nearer a city over
         the border). The location itself is used for this and kept nowhere."""
-        found = self._require_couple(event)
+        found = self._require_couple(tx, event)
         if isinstance(found, Reply):
             return found
         assert event.location is not None
         zone = timezones.nearest(*event.location)
-        now = self.clock()
+        now = tx.now
         buttons = (
             (
                 Button(
@@ -146,14 +146,18 @@ class CoupleSettings:
         return Reply().add(Outgoing(event.chat_id, text, buttons))
 
     def timezone_question(
-        self, chat_id: int, in_group: bool, language_code: str | None, current: str = "UTC"
+        self,
+        tx: Tx,
+        chat_id: int,
+        in_group: bool,
+        language_code: str | None,
+        current: str = "UTC",
     ) -> list[Outgoing]:
         """Which time zone? A tap for each zone suggested by the chat's language (and the
         region Telegram gives), each with its time now; in a private chat, also a key to
         share a location."""
-        now = self.clock()
-        with self.db.connect() as conn:
-            lang = languages(conn, [chat_id], (chat_id, language_code))[chat_id]
+        now = tx.now
+        lang = languages(tx.conn, [chat_id], (chat_id, language_code))[chat_id]
         zones = timezones.suggested(lang, language_code)
         buttons = tuple(
             (Button(self._zone_words(zone, now), data=TimezoneChoice(zone).pack()),)
@@ -187,14 +191,14 @@ class CoupleSettings:
         )
 
     def _use_timezone(
-        self, event: Event, couple: Couple, other: Partner | None, name: str
+        self, tx: Tx, event: Event, couple: Couple, other: Partner | None, name: str
     ) -> Reply:
         def to_timezone(row: Couple) -> None:
             row.timezone = name
-            reschedule(row, self.clock())
+            reschedule(row, tx.now)
 
-        self.change_couple(couple, to_timezone)
-        place = self._zone_words(name, self.clock())
+        self.change_couple(tx, couple, to_timezone)
+        place = self._zone_words(name, tx.now)
         said = self.say(event.chat_id, "timezone_set", timezone=place)
         # The location key, if it was offered, goes away again.
         reply = Reply().add(replace(said, remove_keyboard=not event.in_group))
@@ -202,8 +206,8 @@ class CoupleSettings:
             self._tell_partner(event, couple, other, "partner_set_timezone", timezone=place)
         )
 
-    def schedule(self, event: Event, argument: str) -> Reply:
-        found = self._require_couple(event)
+    def schedule(self, tx: Tx, event: Event, argument: str) -> Reply:
+        found = self._require_couple(tx, event)
         if isinstance(found, Reply):
             return found
         couple, other = found
@@ -221,9 +225,9 @@ class CoupleSettings:
 
         def to_slot(row: Couple) -> None:
             row.meeting_day, row.meeting_time = slot.day, slot.time
-            reschedule(row, self.clock())
+            reschedule(row, tx.now)
 
-        self.change_couple(couple, to_slot)
+        self.change_couple(tx, couple, to_slot)
         reply = self.reply(event, "schedule_set", slot=slot, timezone=couple.timezone)
         return reply.extend(
             self._tell_partner(
@@ -231,22 +235,23 @@ class CoupleSettings:
             )
         )
 
-    def set_paused(self, event: Event, paused: bool) -> Reply:
-        found = self._require_couple(event)
+    def set_paused(self, tx: Tx, event: Event, paused: bool) -> Reply:
+        found = self._require_couple(tx, event)
         if isinstance(found, Reply):
             return found
         couple, other = found
         was = couple.paused
-        if not paused and self._unhush(event.person.id) and not was:
+        # Lifting a quiet pause (after a safety answer), if there was one.
+        if not paused and Partners.unhush(tx.conn, event.person.id) and not was:
             # Only this person's quiet pause (after a safety answer) was on: lift it privately.
             return Reply().add(self.say(event.person.id, "safety_resumed"))
 
         def to_paused(row: Couple) -> None:
             row.paused = paused
             if not paused:  # slots that passed while paused are not owed
-                reschedule(row, self.clock())
+                reschedule(row, tx.now)
 
-        self.change_couple(couple, to_paused)
+        self.change_couple(tx, couple, to_paused)
         word = "paused" if paused else "resumed"
         if was == paused:
             return self.reply(event, f"already_{word}")
@@ -255,24 +260,18 @@ class CoupleSettings:
             reply.add(self.say(other.id, f"partner_{word}", partner=event.person.first_name))
         return reply
 
-    def _unhush(self, person: int) -> bool:
-        """Lift a quiet pause; whether there was one."""
-        with self.db.begin() as conn:
-            return Partners.unhush(conn, person)
-
-    def set_quiet(self, event: Event, argument: str) -> Reply:
+    def set_quiet(self, tx: Tx, event: Event, argument: str) -> Reply:
         """Show or set the person's quiet hours (no private nudges inside them)."""
-        me, couple, _other = self.partner_of(event.person.id)
+        me, couple, _other = self.partner_of(tx, event.person.id)
         if me is None or couple is None:
-            return self.not_paired(event)
+            return self.not_paired(tx, event)
         if not argument.strip():
             return self.reply(event, "quiet_show", start=me.quiet_start, end=me.quiet_end)
         try:
             start, end = parse_quiet_hours(argument)
         except ParseError:
             return self.reply(event, "quiet_bad", given=argument[:64])
-        with self.db.begin() as conn:
-            Partners.set_quiet_hours(conn, event.person.id, start, end)
+        Partners.set_quiet_hours(tx.conn, event.person.id, start, end)
         return self.reply(event, "quiet_set", start=start, end=end)
 
     # ----- the couple's group --------------------------------------------------------------

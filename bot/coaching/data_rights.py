@@ -15,16 +15,16 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, select
 
-from bot.coaching.couples import Clock, CoupleService
+from bot.coaching.couples import CoupleService
 from bot.coaching.wake_ups import forget_couple
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.core.work import Tx
 from bot.engine.marks import Marks
-from bot.safety.care import careful
+from bot.safety.care import careful_person
 from bot.storage import tables as t
 from bot.storage.agreements import Agreements
 from bot.storage.couples import Couples
-from bot.storage.db import Database, utcnow
 from bot.storage.invites import Invites
 from bot.storage.nudge_claims import NudgeClaims
 from bot.storage.outbox import Outbox
@@ -155,18 +155,14 @@ def _flow_answers(conn: Connection, couple_id: int, person: int) -> list[dict[st
 class DataRights:
     def __init__(
         self,
-        db: Database,
         renderer: Renderer,
         couples: CoupleService,
         *,
         retention: timedelta = timedelta(days=180),
-        clock: Clock = utcnow,
     ) -> None:
-        self.db = db
         self.renderer = renderer
         self.couples = couples
         self.retention = retention
-        self.clock = clock
 
     def privacy(self, event: Event) -> Reply:
         days = int(self.retention.total_seconds() // 86400)
@@ -174,46 +170,41 @@ class DataRights:
 
     # ----- /export -------------------------------------------------------------------------
 
-    def export(self, event: Event) -> Reply:
+    def export(self, tx: Tx, event: Event) -> Reply:
         """Everything stored about the person, as a JSON document."""
-        data = self.collect(event.person.id)
+        data = self.collect(tx, event.person.id)
         body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
         text = self.renderer.render("common/export_caption")
         name = f"us-coach-{event.person.id}.json"
         return Reply().add(Outgoing(chat_id=event.person.id, text=text, document=(name, body)))
 
-    def collect(self, person: int) -> dict[str, Any]:
-        with self.db.connect() as conn:
-            me = (
-                conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
-            )
-            data: dict[str, Any] = {
-                "exported_at": self.clock().isoformat(),
-                "profile": None,
-                "couple": None,
-            }
-            if me is None:
-                return data
-            data["profile"] = _profile(me)
-            couple_id = me["couple_id"]
-            if couple_id is not None:
-                data["couple"] = _couple(conn, couple_id, person)
-                data["agreements"] = _agreements(conn, couple_id)
-            data.update(_practices(conn, person))
-            data["flow_answers"] = (
-                _flow_answers(conn, couple_id, person) if couple_id is not None else []
-            )
+    @staticmethod
+    def collect(tx: Tx, person: int) -> dict[str, Any]:
+        conn = tx.conn
+        me = conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
+        data: dict[str, Any] = {
+            "exported_at": tx.now.isoformat(),
+            "profile": None,
+            "couple": None,
+        }
+        if me is None:
+            return data
+        data["profile"] = _profile(me)
+        couple_id = me["couple_id"]
+        if couple_id is not None:
+            data["couple"] = _couple(conn, couple_id, person)
+            data["agreements"] = _agreements(conn, couple_id)
+        data.update(_practices(conn, person))
+        data["flow_answers"] = (
+            _flow_answers(conn, couple_id, person) if couple_id is not None else []
+        )
         return data
 
     # ----- /forget -------------------------------------------------------------------------
 
-    def ask_to_forget(self, event: Event) -> Reply:
-        with self.db.connect() as conn:
-            safety_at = conn.execute(
-                select(t.PARTNERS.c.safety_at).where(t.PARTNERS.c.id == event.person.id)
-            ).scalar()
+    def ask_to_forget(self, tx: Tx, event: Event) -> Reply:
         # After a safety answer, leaving must not alert the partner: "leave quietly" first.
-        quiet = careful(safety_at, self.couples.clock())
+        quiet = careful_person(tx.conn, event.person.id, tx.now)
         choices = [("forget_quietly_button", "quietly")] if quiet else []
         choices += [("forget_button", "forget"), ("forget_keep_button", "keep")]
         buttons = tuple(
@@ -223,54 +214,51 @@ class DataRights:
         text = self.renderer.render("common/forget_confirm", quiet=quiet)
         return Reply().add(Outgoing(event.person.id, text, buttons))
 
-    def button(self, event: Event, data: ForgetChoice) -> Reply:
+    def button(self, tx: Tx, event: Event, data: ForgetChoice) -> Reply:
         if data.action in ("forget", "quietly") and not event.in_group:
-            return self.forget(event.person.id, quietly=data.action == "quietly")
+            return self.forget(tx, event.person.id, quietly=data.action == "quietly")
         return Reply(notice=Notice(self.renderer.render("common/forget_kept")))
 
-    def forget(self, person: int, *, quietly: bool = False) -> Reply:
+    def forget(self, tx: Tx, person: int, *, quietly: bool = False) -> Reply:
         """Delete everything about `person`; dissolve the couple; the partner keeps theirs.
         `quietly`: the partner is not told now; they learn the couple ended, in neutral
         words, the next time they use it (CoupleService.not_paired)."""
         reply = Reply()
-        with self.db.begin() as conn:
-            me = (
-                conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
-            )
-            couple_id = me["couple_id"] if me else None
-            other = None
-            if couple_id is not None:
-                other = conn.execute(
-                    select(t.PARTNERS.c.id).where(
-                        t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
-                    )
-                ).scalar()
-                self._scrub_runs(conn, couple_id, person)
-                Partners.unseat_couple(conn, couple_id)
-                Couples.dissolve(conn, couple_id)
-                forget_couple(conn, couple_id)
-            # Each table's own store forgets what it holds of them.
-            Agreements.forget_author(conn, person)
-            CheckIns.forget(conn, person)
-            MeTimes.forget(conn, person)
-            Appreciations.forget(conn, person)
-            Invites.forget(conn, person)
-            Outbox.forget_chat(conn, person)
-            VoiceNotes.forget(conn, person)
-            NudgeClaims.forget(conn, person)
-            Partners.forget(conn, person)
+        conn = tx.conn
+        me = conn.execute(select(t.PARTNERS).where(t.PARTNERS.c.id == person)).mappings().first()
+        couple_id = me["couple_id"] if me else None
+        other = None
+        if couple_id is not None:
+            other = conn.execute(
+                select(t.PARTNERS.c.id).where(
+                    t.PARTNERS.c.couple_id == couple_id, t.PARTNERS.c.id != person
+                )
+            ).scalar()
+            self._scrub_runs(conn, couple_id, person, tx.now)
+            Partners.unseat_couple(conn, couple_id)
+            Couples.dissolve(conn, couple_id)
+            forget_couple(conn, couple_id)
+        # Each table's own store forgets what it holds of them.
+        Agreements.forget_author(conn, person)
+        CheckIns.forget(conn, person)
+        MeTimes.forget(conn, person)
+        Appreciations.forget(conn, person)
+        Invites.forget(conn, person)
+        Outbox.forget_chat(conn, person)
+        VoiceNotes.forget(conn, person)
+        NudgeClaims.forget(conn, person)
+        Partners.forget(conn, person)
         log.info("a partner was forgotten (couple %s dissolved)", couple_id)
         reply.add(Outgoing(person, self.renderer.render("common/forgotten")))
         if other is not None and quietly:
-            with self.db.begin() as conn:
-                Partners.mark_couple_ended(conn, other)
+            Partners.mark_couple_ended(conn, other)
         elif other is not None:
             reply.add(Outgoing(other, self.renderer.render("common/partner_left")))
         return reply
 
-    def _scrub_runs(self, conn: Connection, couple_id: int, person: int) -> None:
+    @staticmethod
+    def _scrub_runs(conn: Connection, couple_id: int, person: int, now: datetime) -> None:
         runs = t.RUNS
-        now = self.clock()
         for run in conn.execute(select(runs).where(runs.c.couple_id == couple_id)).mappings():
             involved = person in run["roles"].values() or run["started_by"] == person
             if not involved:
@@ -295,18 +283,17 @@ class DataRights:
 
     # ----- retention -----------------------------------------------------------------------
 
-    def purge(self, now: datetime | None = None) -> int:
+    def purge(self, conn: Connection, now: datetime) -> int:
         """Delete flow transcripts (runs) that ended longer ago than the retention period.
         Agreements stay until forgotten."""
-        cutoff = (now or self.clock()) - self.retention
+        cutoff = now - self.retention
         runs = t.RUNS
-        with self.db.begin() as conn:
-            old = and_(runs.c.status != "active", runs.c.ended_at < cutoff)
-            ids = [r.id for r in conn.execute(select(runs.c.id).where(old))]
-            if not ids:
-                return 0
-            Agreements.detach_runs(conn, ids)
-            RunStore.forget(conn, ids)
-            NudgeClaims.purge(conn, cutoff)
+        old = and_(runs.c.status != "active", runs.c.ended_at < cutoff)
+        ids = [r.id for r in conn.execute(select(runs.c.id).where(old))]
+        if not ids:
+            return 0
+        Agreements.detach_runs(conn, ids)
+        RunStore.forget(conn, ids)
+        NudgeClaims.purge(conn, cutoff)
         log.info("retention: purged %d flow transcripts", len(ids))
         return len(ids)

@@ -7,15 +7,12 @@ version check as a person's answer; what it needs from the service is declared b
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
 from bot.core.outbox import Outgoing, Reply
+from bot.core.work import Tx
 from bot.engine.runner import FlowRunner, Outcome, Run, Said
 from bot.engine.schema import Flow, duration_minutes
-from bot.storage.db import Database
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 
@@ -36,10 +33,8 @@ def timers(flow: Flow, run: Run, now: datetime) -> Timers:
 
 
 class FlowClock:
-    db: Database
     store: RunStore
     runner: FlowRunner
-    clock: Callable[[], datetime]
 
     def outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
         raise NotImplementedError
@@ -47,24 +42,21 @@ class FlowClock:
     def _timers(self, run: Run, now: datetime) -> Timers:
         raise NotImplementedError
 
-    def _apply_effects(
-        self, conn: Connection, row: FlowRun, outcome: Outcome, couple: CoupleView
-    ) -> Reply:
+    def _apply_effects(self, tx: Tx, row: FlowRun, outcome: Outcome, couple: CoupleView) -> Reply:
         raise NotImplementedError
 
-    def hold_reminders(self, person: int) -> None:
+    def hold_reminders(self, tx: Tx, person: int) -> None:
         """Pause the person's flows: no reminder until they move on (safety first)."""
-        couple = self.store.couple_of(person)
+        couple = self.store.couple_of(tx.conn, person)
         if couple is None:
             return
-        with self.db.begin() as conn:
-            for row in couple.runs:
-                if person in row.roles.values():
-                    self.store.clear_reminder(conn, row)
+        for row in couple.runs:
+            if person in row.roles.values():
+                self.store.clear_reminder(tx.conn, row)
 
-    def prompt_again_for(self, person: int) -> list[Outgoing]:
+    def prompt_again_for(self, tx: Tx, person: int) -> list[Outgoing]:
         """The question a private run is waiting on this person for, asked again."""
-        couple = self.store.couple_of(person)
+        couple = self.store.couple_of(tx.conn, person)
         if couple is None:
             return []
         for row in couple.runs:
@@ -77,21 +69,21 @@ class FlowClock:
 
     # ----- breaks --------------------------------------------------------------------------
 
-    def expiry_notes(self, row: FlowRun) -> list[Outgoing]:
+    def expiry_notes(self, tx: Tx, row: FlowRun) -> list[Outgoing]:
         """What the flow says privately when `row` expires (its `on_expiry`)."""
-        loaded = self.store.load(row.id or 0)
+        loaded = self.store.load(tx.conn, row.id or 0)
         if loaded is None:
             return []
         _row, couple = loaded
         return self.outgoing(row, self.runner.on_expiry(run_view(row), couple.members), couple)
 
-    def wake(self, run_id: int) -> Reply:
+    def wake(self, tx: Tx, run_id: int) -> Reply:
         """A `wait:` step is over: the run moves on by itself (the clock calls this)."""
-        loaded = self.store.load(run_id)
+        conn, now = tx.conn, tx.now
+        loaded = self.store.load(conn, run_id)
         if loaded is None:
             return Reply()
         row, couple = loaded
-        now = self.clock()
         if (
             row.status != "active"
             or row.wake_at is None
@@ -101,27 +93,25 @@ class FlowClock:
         outcome = self.runner.wake(run_view(row), couple.members)
         if not outcome.changed:
             return Reply()
-        with self.db.begin() as conn:
-            if not self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
-                return Reply()  # somebody else moved it: the clock finds it again if due
-            reply = self._apply_effects(conn, row, outcome, couple)
+        if not self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
+            return Reply()  # somebody else moved it: the clock finds it again if due
+        reply = self._apply_effects(tx, row, outcome, couple)
         reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
         return reply
 
-    def end_break(self, run_id: int) -> Reply:
+    def end_break(self, tx: Tx, run_id: int) -> Reply:
         """The break is over: check back and ask the current question again."""
+        conn, now = tx.conn, tx.now
         for _attempt in range(RETRIES):
-            loaded = self.store.load(run_id)
+            loaded = self.store.load(conn, run_id)
             if loaded is None:
                 return Reply()
             row, couple = loaded
             if row.status != "active" or row.break_until is None:
                 return Reply()
-            if row.break_until > self.clock() + timedelta(seconds=1):
+            if row.break_until > now + timedelta(seconds=1):
                 return Reply()  # not yet: the clock finds it again when it is due
             outcome = self.runner.resume(run_view(row), couple.members)
-            now = self.clock()
-            with self.db.begin() as conn:
-                if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
-                    return Reply(messages=self.outgoing(row, outcome.messages, couple))
+            if self.store.write(conn, row, outcome.run, now, self._timers(outcome.run, now)):
+                return Reply(messages=self.outgoing(row, outcome.messages, couple))
         return Reply()

@@ -1,9 +1,9 @@
 """Flow runs meet the couple: starting, answering, pressing, breaks, cancelling.
 
-This is where the pure FlowRunner meets storage. Every change to a run is one
-transaction that starts with `UPDATE flowrun ... WHERE id = ? AND version = ?`, so
+This is where the pure FlowRunner meets storage. Every change to a run is made in
+the unit of work it is given (`tx`), with `UPDATE flowrun ... WHERE id = ? AND version = ?`, so
 two partners answering at once can never advance a run twice: the loser reloads and
-tries again. Telegram-free: it takes Events and returns Replies.
+tries again. Telegram-free: it takes the unit and Events, and returns Replies.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.coaching.agreements import AgreementService
-from bot.coaching.couples import Clock, CoupleService
+from bot.coaching.couples import CoupleService
 from bot.coaching.flow_clock import RETRIES, FlowClock, timers
 from bot.coaching.run_messages import addressed
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.core.work import Tx
 from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
 from bot.engine.schema import Flow
 from bot.safety.care import careful_person
 from bot.storage.agreements import Agreements
-from bot.storage.db import Database, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.words.buttons import FlowChoice, KeepFlow, SwitchFlow
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # An effect runs inside the step's transaction and may answer with messages.
 Effect = Callable[[Connection, FlowRun, CoupleView, dict[str, Any], datetime], list[Outgoing]]
 # A seed gives a new run context from the couple's data (e.g. this week's appreciations).
-Seed = Callable[[int, datetime], dict[str, Any]]
+Seed = Callable[[Connection, int, datetime], dict[str, Any]]
 # Longer answers are refused with a kind note (Telegram itself caps a message at 4,096).
 MAX_ANSWER_CHARS = 2000
 
@@ -43,19 +43,15 @@ MAX_ANSWER_CHARS = 2000
 class FlowService(FlowClock):
     def __init__(
         self,
-        db: Database,
         flows: dict[str, Flow],
         renderer: Renderer,
         couples: CoupleService,
-        clock: Clock = utcnow,
     ) -> None:
-        self.db = db
-        self.store = RunStore(db)
+        self.store = RunStore()
         self.flows = flows
         self.renderer = renderer
         self.couples = couples
         self.runner = FlowRunner(flows, renderer)
-        self.clock = clock
         # Named effects and context seeds flows may ask for (see bot/coaching/practices.py).
         self.effects: dict[str, Effect] = {}
         self.seeds: dict[str, Seed] = {}
@@ -87,12 +83,12 @@ class FlowService(FlowClock):
 
     # ----- starting ------------------------------------------------------------------------
 
-    def start(self, event: Event, flow: Flow, *, force: bool = False) -> Reply:
+    def start(self, tx: Tx, event: Event, flow: Flow, *, force: bool = False) -> Reply:
         """Start `flow` for the person behind `event` (asks first if something else runs)."""
-        me = event.person.id
-        couple = self.store.couple_of(me)
+        me, conn, now = event.person.id, tx.conn, tx.now
+        couple = self.store.couple_of(conn, me)
         if couple is None or len(couple.members) < 2:
-            return self.couples.not_paired(event)
+            return self.couples.not_paired(tx, event)
         if flow.runs_in == "private" and event.in_group:
             return self.couples.reply(event, "private_only")
         if event.in_group and couple.group_chat_id != event.chat_id:
@@ -103,31 +99,30 @@ class FlowService(FlowClock):
         if current is not None and not force:
             return self._ask_to_switch(event, current, flow)
         if current is not None:
-            self.store.end(current, "cancelled", self.clock())
+            self.store.end(conn, current, "cancelled", now)
         partner = next(m for pid, m in couple.members.items() if pid != me)
         carry: dict[str, Any] = {}
         for seed in flow.seed:
-            carry.update(self.seeds[seed](couple.id, self.clock()))
-        if careful_person(self.db, me, self.clock()):
+            carry.update(self.seeds[seed](conn, couple.id, now))
+        if careful_person(conn, me, now):
             carry["careful"] = True  # shown help lately: flows keep their things private
         outcome = self.runner.start(
             flow.id, couple.members[me], partner, in_group=in_group, carry=carry
         )
-        with self.db.begin() as conn:
-            row = self.store.insert(
-                conn,
-                flow_id=flow.id,
-                flow_version=flow.version,
-                couple_id=couple.id,
-                starter=me,
-                run=outcome.run,
-                key=key,
-                now=self.clock(),
-                timers=self._timers(outcome.run, self.clock()),
-            )
-            if row is None:
-                return self.couples.reply(event, "flow_busy")
-            reply = self._apply_effects(conn, row, outcome, couple)
+        row = self.store.insert(
+            conn,
+            flow_id=flow.id,
+            flow_version=flow.version,
+            couple_id=couple.id,
+            starter=me,
+            run=outcome.run,
+            key=key,
+            now=now,
+            timers=self._timers(outcome.run, now),
+        )
+        if row is None:
+            return self.couples.reply(event, "flow_busy")
+        reply = self._apply_effects(tx, row, outcome, couple)
         reply.messages[:0] = self.outgoing(row, outcome.messages, couple)
         if in_group and not event.in_group:
             reply.add(
@@ -139,11 +134,12 @@ class FlowService(FlowClock):
         return reply
 
     def start_for(
-        self, person: int, flow_id: str, carry: dict[str, Any]
+        self, tx: Tx, person: int, flow_id: str, carry: dict[str, Any]
     ) -> tuple[FlowRun | None, list[Outgoing]]:
         """Start a flow for someone without them asking (the scheduler does, e.g. "how was
         your you time?"). Beside any flow they are in, never replacing it."""
-        couple = self.store.couple_of(person)
+        conn = tx.conn
+        couple = self.store.couple_of(conn, person)
         flow = self.flows.get(flow_id)
         if couple is None or flow is None or len(couple.members) < 2:
             return None, []
@@ -151,22 +147,18 @@ class FlowService(FlowClock):
         outcome = self.runner.start(
             flow_id, couple.members[person], partner, in_group=False, carry=carry
         )
-        now = self.clock()
         args: dict[str, Any] = dict(
             flow_id=flow_id,
             flow_version=flow.version,
             couple_id=couple.id,
             starter=person,
             run=outcome.run,
-            now=now,
-            timers=self._timers(outcome.run, now),
+            now=tx.now,
+            timers=self._timers(outcome.run, tx.now),
         )
-        with self.db.begin() as conn:
-            key = self._key(flow, couple.id, person)
-            row = self.store.insert(conn, key=key, **args) or self.store.insert(
-                conn, key=None, **args
-            )
-            assert row is not None
+        key = self._key(flow, couple.id, person)
+        row = self.store.insert(conn, key=key, **args) or self.store.insert(conn, key=None, **args)
+        assert row is not None
         return row, self.outgoing(row, outcome.messages, couple)
 
     def _ask_to_switch(self, event: Event, current: FlowRun, flow: Flow) -> Reply:
@@ -189,12 +181,10 @@ class FlowService(FlowClock):
         )
         return Reply().add(Outgoing(chat_id=event.chat_id, text=text, buttons=buttons))
 
-    def _apply_effects(
-        self, conn: Connection, row: FlowRun, outcome: Outcome, couple: CoupleView
-    ) -> Reply:
+    def _apply_effects(self, tx: Tx, row: FlowRun, outcome: Outcome, couple: CoupleView) -> Reply:
         """Store agreements, start the flows this step starts; return their messages."""
         reply = Reply()
-        now = self.clock()
+        conn, now = tx.conn, tx.now
         for text, days, author in outcome.agreements:
             follow_up, follow_up_at = (
                 AgreementService.due_at(conn, row.couple_id, days, now) if days else (None, None)
@@ -236,8 +226,9 @@ class FlowService(FlowClock):
 
     # ----- inputs --------------------------------------------------------------------------
 
-    def _step(self, row: FlowRun, couple: CoupleView, given: Input) -> Reply:
+    def _step(self, tx: Tx, row: FlowRun, couple: CoupleView, given: Input) -> Reply:
         """Apply one input with optimistic locking; on a concurrent change, reload and retry."""
+        conn, now = tx.conn, tx.now
         for _attempt in range(RETRIES):
             flow = self.flows.get(row.flow_id)
             try:
@@ -248,22 +239,20 @@ class FlowService(FlowClock):
                 outcome = self.runner.handle(run_view(row), couple.members, given)
             except FlowBug:
                 log.exception("flow run %s cannot go on; closing it", row.id)
-                self.store.end(row, "cancelled", self.clock())
+                self.store.end(conn, row, "cancelled", now)
                 return Reply().add(*(self.couples.say(p, "flow_changed") for p in couple.members))
             if not outcome.changed:
                 return self._notice_reply(row, outcome, given, couple)
-            now = self.clock()
             # A new step (or the end of a break) starts its reminder and expiry afresh.
             renew = outcome.run.step != row.step or row.break_until is not None
             timers = self._timers(outcome.run, now) if renew else None
-            with self.db.begin() as conn:
-                if self.store.write(conn, row, outcome.run, now, timers):
-                    reply = self._apply_effects(conn, row, outcome, couple)
-                    notice = self._notice_reply(row, outcome, given, couple)
-                    reply.messages[:0] = notice.messages
-                    reply.notice = notice.notice
-                    return reply
-            loaded = self.store.load(row.id or 0)
+            if self.store.write(conn, row, outcome.run, now, timers):
+                reply = self._apply_effects(tx, row, outcome, couple)
+                notice = self._notice_reply(row, outcome, given, couple)
+                reply.messages[:0] = notice.messages
+                reply.notice = notice.notice
+                return reply
+            loaded = self.store.load(conn, row.id or 0)
             if loaded is None:
                 break
             row, couple = loaded
@@ -284,24 +273,24 @@ class FlowService(FlowClock):
             reply.messages.extend(self.outgoing(row, [Said(text=text, person=to)], couple))
         return reply
 
-    def text(self, event: Event) -> Reply | None:
+    def text(self, tx: Tx, event: Event) -> Reply | None:
         """Free text: give it to the run that waits for it, or None when no run does."""
         assert event.text is not None
-        if (found := self._takes_text(event)) is None:
+        if (found := self._takes_text(tx, event)) is None:
             return None
         row, couple = found
         given = Input(
             person=event.person.id, at=event.at, text=event.text, private=not event.in_group
         )
-        return self._step(row, couple, given)
+        return self._step(tx, row, couple, given)
 
-    def waits_for_text(self, event: Event) -> bool:
+    def waits_for_text(self, tx: Tx, event: Event) -> bool:
         """Whether a run waits for this person's words here (then a voice note is offered)."""
-        return self._takes_text(event) is not None
+        return self._takes_text(tx, event) is not None
 
-    def _takes_text(self, event: Event) -> tuple[FlowRun, CoupleView] | None:
+    def _takes_text(self, tx: Tx, event: Event) -> tuple[FlowRun, CoupleView] | None:
         person = event.person.id
-        couple = self.store.couple_of(person)
+        couple = self.store.couple_of(tx.conn, person)
         if couple is None:
             return None
         # Only runs that have spoken to this person: a Let go not yet sent is invisible.
@@ -321,10 +310,10 @@ class FlowService(FlowClock):
         row = next((r for r in runs if self.runner.takes_text_from(run_view(r), person)), runs[0])
         return row, couple
 
-    def button(self, event: Event, data: FlowChoice | SwitchFlow | KeepFlow) -> Reply:
+    def button(self, tx: Tx, event: Event, data: FlowChoice | SwitchFlow | KeepFlow) -> Reply:
         if isinstance(data, KeepFlow):
             return self._notice("kept_going")
-        loaded = self.store.load(data.run_id)
+        loaded = self.store.load(tx.conn, data.run_id)
         if loaded is None:
             return self._notice("button_unknown")
         row, couple = loaded
@@ -333,7 +322,7 @@ class FlowService(FlowClock):
         if event.in_group and couple.group_chat_id != event.chat_id:
             return self._notice("button_unknown")  # a button only counts where its run lives
         if isinstance(data, SwitchFlow):
-            return self._switch(event, row, data.version, data.flow_id)
+            return self._switch(tx, event, row, data.version, data.flow_id)
         given = Input(
             person=event.person.id,
             at=event.at,
@@ -341,22 +330,22 @@ class FlowService(FlowClock):
             step=data.step,
             private=not event.in_group,
         )
-        return self._step(row, couple, given)
+        return self._step(tx, row, couple, given)
 
-    def _switch(self, event: Event, row: FlowRun, version: int, flow_id: str) -> Reply:
+    def _switch(self, tx: Tx, event: Event, row: FlowRun, version: int, flow_id: str) -> Reply:
         flow = self.flows.get(flow_id)
         if flow is None or row.version != version or row.status != "active":
             return self._notice("step_passed")
-        reply = self._leave(row, event.person.id)
-        return reply.extend(self.start(event, flow, force=True))
+        reply = self._leave(tx, row, event.person.id)
+        return reply.extend(self.start(tx, event, flow, force=True))
 
     # ----- leaving -------------------------------------------------------------------------
 
-    def _leave(self, row: FlowRun, person: int) -> Reply:
+    def _leave(self, tx: Tx, row: FlowRun, person: int) -> Reply:
         """End the run and tell whoever else is in it (the group, or the other partner)."""
-        if not self.store.end(row, "cancelled", self.clock()):
+        if not self.store.end(tx.conn, row, "cancelled", tx.now):
             return Reply()
-        couple = self.store.couple(row.couple_id)
+        couple = self.store.couple(tx.conn, row.couple_id)
         if couple is None:
             return Reply()
         name = couple.members[person].name if person in couple.members else ""
@@ -370,11 +359,11 @@ class FlowService(FlowClock):
         )
         return Reply(messages=self.outgoing(row, saids, couple))
 
-    def cancel(self, event: Event) -> Reply:
+    def cancel(self, tx: Tx, event: Event) -> Reply:
         """Leave the person's flow (their own private one first, else one they are part of)."""
-        couple = self.store.couple_of(event.person.id)
+        couple = self.store.couple_of(tx.conn, event.person.id)
         if event.in_group and (couple is None or couple.group_chat_id != event.chat_id):
-            owner = self.couples.couple_by_group(event.chat_id)
+            owner = self.couples.couple_by_group(tx, event.chat_id)
             if owner is not None:
                 # Someone else's group: what runs there is not theirs to end, and "nothing is
                 # running" would be untrue for the couple reading along. Quiet on purpose.
@@ -389,7 +378,7 @@ class FlowService(FlowClock):
         if not runs:
             return self.couples.reply(event, "cancel_none")
         row = runs[0]
-        reply = self._leave(row, event.person.id)
+        reply = self._leave(tx, row, event.person.id)
         if not (row.in_group and event.in_group):
             reply.messages.insert(
                 0, self.couples.say(event.chat_id, "cancelled", title=self.title(row))

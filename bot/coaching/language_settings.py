@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.core.work import Tx
 from bot.storage.couples import Couples
-from bot.storage.db import Database
 from bot.storage.partners import Partners
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import voices
@@ -24,8 +24,7 @@ AUTO = "auto"
 
 
 class LanguageSettings:
-    def __init__(self, db: Database, renderer: Renderer, reads: frozenset[str]) -> None:
-        self.db = db
+    def __init__(self, renderer: Renderer, reads: frozenset[str]) -> None:
         self.renderer = renderer
         self.reads = reads  # languages the safety detector has measured signals for
 
@@ -34,61 +33,59 @@ class LanguageSettings:
         language who has not chosen one (one we do not ship: it cannot)."""
         return unspoken(telegram_code) is None and pick(None, telegram_code) in self.reads
 
-    def command(self, event: Event, argument: str) -> Reply:
+    def command(self, tx: Tx, event: Event, argument: str) -> Reply:
         whose = "us" if event.in_group else "me"
-        if event.in_group and self._couple_of_group(event) is None:
+        if event.in_group and self._couple_of_group(tx, event) is None:
             return self._say(event, "language_group_refused")
         wanted = base(argument)
         if argument.strip():
             if wanted in SHIPPED or argument.strip().lower() == AUTO:
-                return self._choose(event, whose, wanted if wanted in SHIPPED else AUTO)
+                return self._choose(tx, event, whose, wanted if wanted in SHIPPED else AUTO)
             return self._menu(event, whose, given=argument.strip()[:32])
-        return self._menu(event, whose).extend(self.form_question(event, again=True))
+        return self._menu(event, whose).extend(self.form_question(tx, event, again=True))
 
-    def button(self, event: Event, data: LanguageChoice) -> Reply:
+    def button(self, tx: Tx, event: Event, data: LanguageChoice) -> Reply:
         if data.whose not in ("me", "us") or (data.code not in SHIPPED and data.code != AUTO):
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
         if (data.whose == "us") != event.in_group:
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
-        if event.in_group and self._couple_of_group(event) is None:
+        if event.in_group and self._couple_of_group(tx, event) is None:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
-        return self._choose(event, data.whose, data.code)
+        return self._choose(tx, event, data.whose, data.code)
 
     # ----- helpers -------------------------------------------------------------------------
 
-    def _couple_of_group(self, event: Event) -> int | None:
+    @staticmethod
+    def _couple_of_group(tx: Tx, event: Event) -> int | None:
         """The couple whose group this is, when the person asking is one of them."""
-        with self.db.connect() as conn:
-            return conn.execute(
-                select(COUPLES.c.id)
-                .join(PARTNERS, PARTNERS.c.couple_id == COUPLES.c.id)
-                .where(COUPLES.c.group_chat_id == event.chat_id, PARTNERS.c.id == event.person.id)
-            ).scalar()
+        return tx.conn.execute(
+            select(COUPLES.c.id)
+            .join(PARTNERS, PARTNERS.c.couple_id == COUPLES.c.id)
+            .where(COUPLES.c.group_chat_id == event.chat_id, PARTNERS.c.id == event.person.id)
+        ).scalar()
 
-    def _choose(self, event: Event, whose: str, code: str) -> Reply:
+    def _choose(self, tx: Tx, event: Event, whose: str, code: str) -> Reply:
         chosen = None if code == AUTO else code
-        with self.db.begin() as conn:
-            if whose == "us":
-                Couples.set_group_language(conn, event.chat_id, chosen)
-            else:
-                Partners.set_language(conn, event.person.id, chosen)
+        if whose == "us":
+            Couples.set_group_language(tx.conn, event.chat_id, chosen)
+        else:
+            Partners.set_language(tx.conn, event.person.id, chosen)
         reply = self._say(event, "language_set", auto=chosen is None, whose=whose)
         heard = chosen or pick(None, event.person.language_code)
         if whose == "me" and heard not in self.reads:
             reply.extend(self.safety_unread(event.chat_id))
         if whose == "me":
-            reply.extend(self.form_question(event))
+            reply.extend(self.form_question(tx, event))
         return reply
 
-    def form_question(self, event: Event, *, again: bool = False) -> Reply:
+    def form_question(self, tx: Tx, event: Event, *, again: bool = False) -> Reply:
         """In a language whose words change with gender, how the person wants to be
         addressed: asked once (when they first write, or first choose such a language), and
         with /language again. Never in a group: it is each person's own choice."""
         if event.in_group:
             return Reply()
         person = event.person.id
-        with self.db.connect() as conn:
-            voice = voices(conn, [person], (person, event.person.language_code))[person]
+        voice = voices(tx.conn, [person], (person, event.person.language_code))[person]
         form = voice.you or None  # their stored choice (a gendered language's voice carries it)
         if voice.lang not in GENDERED or (form is not None and not again):
             return Reply()
@@ -99,12 +96,10 @@ class LanguageSettings:
         text = self.renderer.render("common/form_question", chosen=form)
         return Reply().add(Outgoing(event.chat_id, text, buttons=rows))
 
-    def choose_form(self, event: Event, form: str) -> Reply:
+    def choose_form(self, tx: Tx, event: Event, form: str) -> Reply:
         if form not in FORMS or event.in_group:
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
-        with self.db.begin() as conn:
-            changed = Partners.set_form(conn, event.person.id, form)
-        if not changed:
+        if not Partners.set_form(tx.conn, event.person.id, form):
             return Reply(notice=Notice(self.renderer.render("common/not_paired")))
         return self._say(event, "form_set")
 

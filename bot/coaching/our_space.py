@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.coaching.couples import CoupleService
 from bot.core.events import Event
 from bot.core.outbox import Button, Outgoing, Reply
+from bot.core.work import Tx
 
 
 def start_param_for(couple_id: int) -> str:
@@ -21,14 +22,14 @@ class OurSpace:
         self.url = url  # the page's public HTTPS address (MINIAPP_URL)
         self.short_name = short_name  # the name BotFather gave the app (MINIAPP_SHORT_NAME)
 
-    def open(self, event: Event) -> Reply:
+    def open(self, tx: Tx, event: Event) -> Reply:
         label = self.couples.renderer.label("common/space_button")
         if not event.in_group:
             if not self.url:
                 return self.couples.reply(event, "space_off")
             button = Button(label, web_app=self.url)
         else:
-            couple = self.couples.couple_by_group(event.chat_id)
+            couple = self.couples.couple_by_group(tx, event.chat_id)
             if couple is None or couple.id is None or not self.short_name:
                 return self.couples.reply(event, "space_off")
             bot = self.couples.bot_username

@@ -17,7 +17,7 @@ from bot.core.outbox import Outgoing
 from bot.engine.names import Names
 from bot.storage.models import FlowRun
 from bot.storage.practices import Appreciations, CheckIns, MeTimes
-from bot.storage.runs import CoupleView
+from bot.storage.runs import CoupleView, RunStore
 from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES
 from bot.words.parsing import ParseError, parse_weekly_slot
 from bot.words.texts import Renderer
@@ -84,21 +84,21 @@ class Practices:
         self.flows.effects.update(effects)
         self.flows.seeds["appreciations_this_week"] = self.appreciations_this_week
         # Which written variant a template shows: a different one each week (see week_number).
-        self.flows.seeds["week"] = lambda _couple_id, now: {"week": week_number(now)}
+        self.flows.seeds["week"] = lambda _conn, _couple_id, now: {"week": week_number(now)}
         assert set(self.flows.effects) >= EFFECTS and set(self.flows.seeds) >= SEEDS
 
-    def appreciations_this_week(self, couple_id: int, now: datetime) -> dict[str, Any]:
+    @staticmethod
+    def appreciations_this_week(conn: Connection, couple_id: int, now: datetime) -> dict[str, Any]:
         """The appreciations sent in the last 7 days: a starting point for the meeting."""
-        with self.flows.db.connect() as conn:
-            rows = conn.execute(
-                select(APPRECIATIONS.c.author_id, APPRECIATIONS.c.text)
-                .where(
-                    APPRECIATIONS.c.couple_id == couple_id,
-                    APPRECIATIONS.c.created_at >= now - timedelta(days=7),
-                )
-                .order_by(APPRECIATIONS.c.created_at)
-            ).all()
-        couple = self.flows.store.couple(couple_id)
+        rows = conn.execute(
+            select(APPRECIATIONS.c.author_id, APPRECIATIONS.c.text)
+            .where(
+                APPRECIATIONS.c.couple_id == couple_id,
+                APPRECIATIONS.c.created_at >= now - timedelta(days=7),
+            )
+            .order_by(APPRECIATIONS.c.created_at)
+        ).all()
+        couple = RunStore.couple(conn, couple_id)
         names = couple.members if couple else {}
         return {
             "this_week": [

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property, partial
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from bot.coaching import practices
 from bot.coaching.agreements import AgreementService
@@ -21,7 +21,7 @@ from bot.coaching.voice_notes import VoiceNoteService
 from bot.config import ConfigError, Settings
 from bot.core.events import Event
 from bot.core.outbox import SCHEDULED, Notice, Reply
-from bot.core.work import UnitOfWork
+from bot.core.work import Tx, UnitOfWork
 from bot.engine.loading import load_flows
 from bot.safety.detect import Detector
 from bot.safety.respond import SafetyService, Screened
@@ -75,11 +75,16 @@ class Services:
         ]
         return own + labels.commands("group")
 
-    def text(self, event: Event, screened: Screened | None = None) -> Reply:
+    def read(self, event: Event) -> Screened:
+        """The safety reading of typed or heard words, before the unit of work opens."""
+        with self.work.reading() as tx:
+            return self.safety.read(tx, event)
+
+    def text(self, tx: Tx, event: Event, screened: Screened | None = None) -> Reply:
         """Free text: safety first, then length, then the running flow's, or a pointer.
         `screened`: the safety reading done before the unit of work (the handler's way);
         read here when a caller has none."""
-        help_first = self.safety.screen(event, screened or self.safety.read(event))
+        help_first = self.safety.screen(tx, event, screened or self.safety.read(tx, event))
         if help_first is not None:
             return help_first  # the words never reach a flow: not stored, not relayed
         assert event.text is not None
@@ -87,68 +92,71 @@ class Services:
             return self.couples.reply(
                 event, "too_long", length=len(event.text), limit=MAX_ANSWER_CHARS
             )
-        reply = self.flows.text(event)
+        reply = self.flows.text(tx, event)
         if reply is not None:
             return reply
         if event.in_group:
             return Reply()  # a reply to an old bot message in the group: nothing to do
         return self.couples.reply(event, "idle")
 
-    def button(self, event: Event) -> Reply:
+    def button(self, tx: Tx, event: Event) -> Reply:
         """A button press, to the service whose button it is (bot/words/buttons.py)."""
         data = buttons.unpack(event.button)
         if isinstance(
             data,
             buttons.StartMeeting | buttons.Snooze | buttons.StartSmall | buttons.FirstCheckIn,
         ):
-            return self.nudges.button(event, data)
+            return self.nudges.button(tx, event, data)
         if isinstance(data, buttons.SafetyChoice):
-            return self.safety.button(event, data)
+            return self.safety.button(tx, event, data)
         if isinstance(data, buttons.AgreementChoice):
-            return self.agreements.answer(event, data)
+            return self.agreements.answer(tx, event, data)
         if isinstance(data, buttons.TimezoneChoice):
-            return self.couples.choose_timezone(event, data.zone)
+            return self.couples.choose_timezone(tx, event, data.zone)
         if isinstance(data, buttons.LanguageChoice):
-            return self.languages.button(event, data)
+            return self.languages.button(tx, event, data)
         if isinstance(data, buttons.FormChoice):
-            return self.languages.choose_form(event, data.form)
+            return self.languages.choose_form(tx, event, data.form)
         if isinstance(data, buttons.ForgetChoice):
-            return self.rights.button(event, data)
+            return self.rights.button(tx, event, data)
         if isinstance(data, buttons.VoiceChoice):
-            return self.voice.choose(event, data, self.text)
+            return self.voice.choose(tx, event, data, self.text)
         if isinstance(data, buttons.FlowChoice | buttons.SwitchFlow | buttons.KeepFlow):
-            return self.flows.button(event, data)
+            return self.flows.button(tx, event, data)
         # Forged, or from a version of the bot that made other buttons.
         return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
 
-    def cancel(self, event: Event) -> Reply:
-        return self.flows.cancel(event)
+    def cancel(self, tx: Tx, event: Event) -> Reply:
+        return self.flows.cancel(tx, event)
 
     # ----- what the sender reports back ----------------------------------------------------
 
     def follow_group(self, old_chat_id: int, new_chat_id: int) -> None:
+        """The sender heard a group became a supergroup: in a unit of its own."""
+        with self.work.open() as tx:
+            self.group_moved(tx, old_chat_id, new_chat_id)
+
+    def group_moved(self, tx: Tx, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: the couple and every waiting message follow it."""
-        with self.db.unit() as conn:
-            self.couples.migrated(old_chat_id, new_chat_id)
-            self.outbox.move_chat(conn, old_chat_id, new_chat_id)
+        self.couples.migrated(tx, old_chat_id, new_chat_id)
+        self.outbox.move_chat(tx.conn, old_chat_id, new_chat_id)
 
     def chat_lost(self, chat_id: int) -> list[Queued]:
         """Telegram said 403: drop what waits for the chat, and tell whoever should know."""
 
-        def work() -> Reply:
-            with self.db.connect() as conn:  # the unit's own connection
-                self.outbox.drop_chat(conn, chat_id)
-            return self.couples.lost_chat(chat_id)
+        def work(tx: Tx) -> Reply:
+            self.outbox.drop_chat(tx.conn, chat_id)
+            return self.couples.lost_chat(tx, chat_id)
 
         done = self.work.run(work, priority=SCHEDULED)
         return done.queued if done is not None else []
 
 
-def retention(rights: DataRights, voice_notes: VoiceNotes, inbox: Inbox, now: datetime) -> None:
+def retention(rights: DataRights, conn: Connection, now: datetime) -> None:
     """The daily wake-up (nudges/timers.py): what has been kept long enough goes."""
-    rights.purge(now)
-    voice_notes.purge(now)
-    inbox.forget_old()
+    rights.purge(conn, now)
+    VoiceNotes.purge(conn, now)
+    Inbox.forget_old(conn, now)
 
 
 def open_database(url: str, migrate: bool) -> Database:
@@ -178,16 +186,15 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     inbox = Inbox(db)
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds))
     couples = CoupleService(
-        db,
         renderer,
         default_timezone=settings.default_timezone,
         invite_ttl=timedelta(hours=settings.invite_ttl_hours),
     )
-    flow_service = FlowService(db, flows, renderer, couples)
-    agreements = AgreementService(db, renderer, couples)
+    flow_service = FlowService(flows, renderer, couples)
+    agreements = AgreementService(renderer, couples)
     flow_service.seeds["agreements_review"] = agreements.review
     flow_service.effects["revisit_taken"] = agreements.revisit_taken
-    rights = DataRights(db, renderer, couples, retention=timedelta(days=settings.retention_days))
+    rights = DataRights(renderer, couples, retention=timedelta(days=settings.retention_days))
     voice_notes = VoiceNotes(db)
     nudges = NudgeService(
         db,
@@ -197,7 +204,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         flow_service,
         agreements,
         max_late=timedelta(hours=settings.missed_nudge_max_late_hours),
-        retention=partial(retention, rights, voice_notes, inbox),
+        retention=partial(retention, rights),
     )
     detector = Detector.load()
     safety = SafetyService(detector, renderer, couples, flow_service)
@@ -205,7 +212,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     return Services(
         agreements=agreements,
         rights=rights,
-        languages=LanguageSettings(db, renderer, detector.languages),
+        languages=LanguageSettings(renderer, detector.languages),
         safety=safety,
         settings=settings,
         db=db,
@@ -216,6 +223,6 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         couples=couples,
         flows=flow_service,
         nudges=nudges,
-        voice=VoiceNoteService(db, voice_notes, couples, flow_service, safety),
+        voice=VoiceNoteService(voice_notes, couples, flow_service, safety),
         space=OurSpace(couples, settings.miniapp_url, settings.miniapp_short_name),
     )

@@ -17,8 +17,9 @@ from bot.coaching.couples import CoupleService
 from bot.coaching.flows import MAX_ANSWER_CHARS, FlowService
 from bot.core.events import Event, Person
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.core.work import Tx
 from bot.safety.respond import SafetyService, Screened
-from bot.storage.db import Database, utcnow
+from bot.storage.db import utcnow
 from bot.storage.tables import PARTNERS
 from bot.storage.voice_notes import HEARD, WAITING, Note, VoiceNotes
 from bot.words.buttons import VoiceChoice
@@ -43,19 +44,17 @@ class Clip:
 class VoiceNoteService:
     def __init__(
         self,
-        db: Database,
         notes: VoiceNotes,
         couples: CoupleService,
         flows: FlowService,
         safety: SafetyService,
     ) -> None:
-        self.db = db
         self.notes = notes
         self.couples = couples
         self.flows = flows
         self.safety = safety
 
-    def received(self, event: Event, clip: Clip) -> Reply:
+    def received(self, tx: Tx, event: Event, clip: Clip) -> Reply:
         """Queue a note to be heard (in the unit of work that claims its update)."""
         if clip.seconds > MAX_SECONDS or (clip.size or 0) > MAX_BYTES:
             return Reply().add(
@@ -80,11 +79,10 @@ class VoiceNoteService:
             attempts=0,
             transcript=None,
         )
-        with self.db.begin() as conn:
-            couple = conn.execute(
-                select(PARTNERS.c.couple_id).where(PARTNERS.c.id == event.person.id)
-            ).scalar()
-            self.notes.add(conn, replace(note, couple_id=couple), event.at)
+        couple = tx.conn.execute(
+            select(PARTNERS.c.couple_id).where(PARTNERS.c.id == event.person.id)
+        ).scalar()
+        self.notes.add(tx.conn, replace(note, couple_id=couple), event.at)
         return Reply()  # "typing..." while it is heard is the answer for now
 
     @staticmethod
@@ -99,7 +97,7 @@ class VoiceNoteService:
             replied_to_bot=True,  # in a group only replies to the bot reach us
         )
 
-    def heard(self, note: Note, transcript: str, screened: Screened) -> Reply:
+    def heard(self, tx: Tx, note: Note, transcript: str, screened: Screened) -> Reply:
         """The note's words: help if they show danger, else the speaker's choice (or, with no
         flow waiting, what was heard and a pointer). Nothing when another process answered."""
         event = self.event_of(note, transcript)
@@ -107,12 +105,11 @@ class VoiceNoteService:
         keep = (
             0 < len(words) <= MAX_ANSWER_CHARS
             and screened.finding is None
-            and self.flows.waits_for_text(event)
+            and self.flows.waits_for_text(tx, event)
         )
-        with self.db.begin() as conn:
-            if not self.notes.hear(conn, note.id, words if keep else None):
-                return Reply()
-        help_first = self.safety.screen(event, screened)
+        if not self.notes.hear(tx.conn, note.id, words if keep else None):
+            return Reply()
+        help_first = self.safety.screen(tx, event, screened)
         if help_first is not None:
             return help_first  # to the speaker alone, in private; the words are gone
         if not words:
@@ -131,26 +128,25 @@ class VoiceNoteService:
         )
         return Reply().add(replace(self._said(note, "voice_heard", heard=shown), buttons=buttons))
 
-    def failed(self, note: Note, why: str) -> Reply:
+    def failed(self, tx: Tx, note: Note, why: str) -> Reply:
         """The note could not be heard (`why`: unreadable, unreachable)."""
-        with self.db.begin() as conn:
-            if not self.notes.hear(conn, note.id, None):
-                return Reply()
+        if not self.notes.hear(tx.conn, note.id, None):
+            return Reply()
         return self._say(note, f"voice_{why}", minutes=MAX_SECONDS // 60)
 
-    def choose(self, event: Event, data: VoiceChoice, text: Callable[[Event], Reply]) -> Reply:
+    def choose(
+        self, tx: Tx, event: Event, data: VoiceChoice, text: Callable[[Tx, Event], Reply]
+    ) -> Reply:
         """ "Use this" gives the words to `text` as if typed; "Type it instead" drops them."""
-        with self.db.connect() as conn:
-            note = self.notes.get(conn, data.note_id)
+        note = self.notes.get(tx.conn, data.note_id)
         if note is None or note.status != HEARD or note.transcript is None:
             return Reply(notice=Notice(self.couples.renderer.render("common/voice_gone")))
         if note.person_id != event.person.id:
             return Reply(notice=Notice(self.couples.renderer.render("common/voice_not_yours")))
-        with self.db.begin() as conn:
-            if not self.notes.choose(conn, note.id):
-                return Reply(notice=Notice(self.couples.renderer.render("common/voice_gone")))
+        if not self.notes.choose(tx.conn, note.id):
+            return Reply(notice=Notice(self.couples.renderer.render("common/voice_gone")))
         if data.action == "use":
-            return text(replace(self.event_of(note, note.transcript), at=event.at))
+            return text(tx, replace(self.event_of(note, note.transcript), at=event.at))
         return self._say(note, "voice_type_instead")
 
     def _said(self, note: Note, template: str, **context: object) -> Outgoing:

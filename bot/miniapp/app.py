@@ -26,6 +26,7 @@ from bot.coaching.services import Services
 from bot.core import clock
 from bot.core.events import Event, Person
 from bot.core.outbox import Reply
+from bot.core.work import Tx
 from bot.miniapp import zones
 from bot.miniapp.auth import InitDataError, Visitor, from_header, validate
 from bot.miniapp.page import Page
@@ -52,7 +53,7 @@ class Setting:
     service call the command makes with it."""
 
     argument: Callable[[dict[str, Any]], str]
-    call: Callable[[Services, Event, str], Reply]
+    call: Callable[[Services, Tx, Event, str], Reply]
     needs_couple: bool = True
 
 
@@ -100,19 +101,21 @@ def _choice(key: str, allowed: tuple[str, ...]) -> Callable[[dict[str, Any]], st
 
 
 SETTINGS: dict[str, Setting] = {
-    "timezone": Setting(_zone, lambda s, e, a: s.couples.set_timezone(e, a)),
-    "meeting": Setting(_slot, lambda s, e, a: s.couples.schedule(e, a)),
-    "quiet": Setting(_quiet, lambda s, e, a: s.couples.set_quiet(e, a)),
-    "pause": Setting(lambda _b: "", lambda s, e, _a: s.couples.set_paused(e, True)),
-    "resume": Setting(lambda _b: "", lambda s, e, _a: s.couples.set_paused(e, False)),
+    "timezone": Setting(_zone, lambda s, t, e, a: s.couples.set_timezone(t, e, a)),
+    "meeting": Setting(_slot, lambda s, t, e, a: s.couples.schedule(t, e, a)),
+    "quiet": Setting(_quiet, lambda s, t, e, a: s.couples.set_quiet(t, e, a)),
+    "pause": Setting(lambda _b: "", lambda s, t, e, _a: s.couples.set_paused(t, e, True)),
+    "resume": Setting(lambda _b: "", lambda s, t, e, _a: s.couples.set_paused(t, e, False)),
     # The person's own language and form: theirs whether or not they have a couple.
     "language": Setting(
         _choice("language", (*SHIPPED, "auto")),
-        lambda s, e, a: s.languages.command(e, a),
+        lambda s, t, e, a: s.languages.command(t, e, a),
         needs_couple=False,
     ),
     "form": Setting(
-        _choice("form", FORMS), lambda s, e, a: s.languages.choose_form(e, a), needs_couple=False
+        _choice("form", FORMS),
+        lambda s, t, e, a: s.languages.choose_form(t, e, a),
+        needs_couple=False,
     ),
 }
 
@@ -153,14 +156,14 @@ class MiniApp:
         )
 
     def _view(self, visitor: Visitor) -> dict[str, Any]:
-        with self.services.db.connect() as conn:
+        with self.services.work.reading() as tx:
             return self.views.view(
-                conn,
+                tx.conn,
                 visitor.user_id,
                 first_name=visitor.first_name,
                 language_code=visitor.language_code,
                 start_param=visitor.start_param,
-                now=clock.now(),
+                now=tx.now,
             )
 
     # ----- endpoints -----------------------------------------------------------------------
@@ -190,10 +193,10 @@ class MiniApp:
         return JSONResponse(found, headers=NO_STORE)
 
     def _zones(self, visitor: Visitor, query: str, device: str) -> dict[str, Any]:
-        with self.services.db.connect() as conn:
-            voice = self.views.voice(conn, visitor.user_id, visitor.language_code)
-            ours = find_couple(conn, visitor.user_id, visitor.start_param)
-        now = clock.now()
+        with self.services.work.reading() as tx:
+            voice = self.views.voice(tx.conn, visitor.user_id, visitor.language_code)
+            ours = find_couple(tx.conn, visitor.user_id, visitor.start_param)
+        now = tx.now
         current = ours.couple["timezone"] if ours is not None else None
         suggested = zones.suggested(voice.lang, visitor.language_code, device)
         return {
@@ -226,7 +229,8 @@ class MiniApp:
         """Why this person may not make this change here, if they may not: someone the bot
         does not know, or a couple setting from a link to a couple that is not (or no longer)
         theirs."""
-        with self.services.db.connect() as conn:
+        with self.services.work.reading() as tx:
+            conn = tx.conn
             known = conn.execute(PARTNERS.select().where(PARTNERS.c.id == visitor.user_id)).first()
             if known is None:
                 return "not_known"
@@ -243,7 +247,7 @@ class MiniApp:
         event = Event(person=person, chat_id=person.id, in_group=False, at=clock.now())
         done = await asyncio.to_thread(
             self.services.work.run,
-            lambda: setting.call(self.services, event, argument),
+            lambda tx: setting.call(self.services, tx, event, argument),
             hint=(person.id, person.language_code),
         )
         if done is None:  # only an update id can be handled already; there is none here

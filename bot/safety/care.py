@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from bot.storage.db import Database
 from bot.storage.tables import PARTNERS
 
 # For this long after a safety answer, "leave quietly" is offered on /forget and "you" time
@@ -23,8 +22,7 @@ def careful(safety_at: datetime | None, now: datetime) -> bool:
     return now - safety_at < CAREFUL_FOR
 
 
-def careful_person(db: Database, person: int, now: datetime) -> bool:
+def careful_person(conn: Connection, person: int, now: datetime) -> bool:
     """Whether `person` was given a safety answer recently (see `careful`)."""
-    with db.connect() as conn:
-        at = conn.execute(select(PARTNERS.c.safety_at).where(PARTNERS.c.id == person)).scalar()
+    at = conn.execute(select(PARTNERS.c.safety_at).where(PARTNERS.c.id == person)).scalar()
     return careful(at, now)

@@ -22,6 +22,7 @@ from bot.coaching.couples import CoupleService
 from bot.coaching.flows import FlowService
 from bot.core.events import Event, Person
 from bot.core.outbox import Button, Notice, Outgoing, Reply
+from bot.core.work import Tx
 from bot.safety import country
 from bot.safety.detect import Detector, Finding
 from bot.safety.helplines import entries, helplines_for
@@ -67,26 +68,27 @@ class SafetyService:
             Button(self.renderer.label(f"common/{template}"), data=SafetyChoice(action).pack()),
         )
 
-    def country_of(self, person: int, language_code: str | None) -> str | None:
+    @staticmethod
+    def country_of(conn: Connection, person: int, language_code: str | None) -> str | None:
         """Their choice, else the couple's timezone, else their Telegram language's region."""
-        with self.couples.db.connect() as conn:
-            row = conn.execute(
-                select(PARTNERS.c.country, COUPLES.c.timezone)
-                .select_from(PARTNERS.outerjoin(COUPLES, COUPLES.c.id == PARTNERS.c.couple_id))
-                .where(PARTNERS.c.id == person)
-            ).first()
+        row = conn.execute(
+            select(PARTNERS.c.country, COUPLES.c.timezone)
+            .select_from(PARTNERS.outerjoin(COUPLES, COUPLES.c.id == PARTNERS.c.couple_id))
+            .where(PARTNERS.c.id == person)
+        ).first()
         chosen, timezone = (row.country, row.timezone) if row is not None else (None, None)
         return country.resolve(chosen, timezone, language_code)
 
     def _help(
         self,
+        conn: Connection,
         event: Event,
         template: str,
         buttons: list[tuple[Button, ...]],
         found: str | None = None,
         paused: bool = False,
     ) -> Outgoing:
-        found = found or self.country_of(event.person.id, event.person.language_code)
+        found = found or self.country_of(conn, event.person.id, event.person.language_code)
         lines = helplines_for(found)
         where = (
             Words(country.name(lines.country, "en"), partial(country.name, lines.country))
@@ -106,11 +108,9 @@ class SafetyService:
         # Always the private chat, even when the words were typed in the group.
         return Outgoing(chat_id=event.person.id, text=text, buttons=tuple(buttons))
 
-    def _which_country(self, event: Event) -> Outgoing:
-        with self.couples.db.connect() as conn:
-            lang = person_language(
-                conn, event.person.id, (event.person.id, event.person.language_code)
-            )
+    def _which_country(self, tx: Tx, event: Event) -> Outgoing:
+        person = event.person
+        lang = person_language(tx.conn, person.id, (person.id, person.language_code))
         likely = [c for c in country.LIKELY.get(lang, country.LIKELY["en"]) if c in entries()]
         buttons = [
             (
@@ -125,15 +125,14 @@ class SafetyService:
             event.person.id, self.renderer.render("common/safety_which_country"), tuple(buttons)
         )
 
-    def _set_country(self, event: Event, code: str) -> Reply:
+    def _set_country(self, tx: Tx, event: Event, code: str) -> Reply:
         if code not in entries():
             return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
-        self.couples.register(event.person)  # someone who only ever sent /safe has no row yet
-        with self.couples.db.begin() as conn:
-            Partners.set_country(conn, event.person.id, code)
-        return self.safe(event)
+        self.couples.register(tx, event.person)  # someone who only ever sent /safe has no row
+        Partners.set_country(tx.conn, event.person.id, code)
+        return self.safe(tx, event)
 
-    def answer(self, event: Event, kind: str) -> Reply:
+    def answer(self, tx: Tx, event: Event, kind: str) -> Reply:
         """The answer for one kind of danger, its buttons, and the next day's check."""
         if kind in PARTNER_DANGER:
             buttons = [
@@ -145,21 +144,20 @@ class SafetyService:
                 self._button("safety_continue", "continue"),
                 self._button("safety_pause", "pause"),
             ]
-        self._remember(event.person.id)
-        return Reply().add(self._help(event, f"safety_{kind}", buttons))
+        self._remember(tx.conn, event.person.id, tx.now)
+        return Reply().add(self._help(tx.conn, event, f"safety_{kind}", buttons))
 
-    def read(self, event: Event) -> Screened:
-        """What `event.text` signals, read before the unit of work opens: the classifiers take
-        milliseconds (and the first message after a start may wait for them to load), which
-        must not be spent holding the database's write lock while every couple waits."""
+    def read(self, tx: Tx, event: Event) -> Screened:
+        """What `event.text` signals, read before the unit of work opens (`tx` reads only):
+        the classifiers take milliseconds, which must not be spent holding the database's
+        write lock while every couple waits."""
         if not event.text:
             return Screened(None)
         person = event.person
-        with self.couples.db.connect() as conn:
-            lang = person_language(conn, person.id, (person.id, person.language_code))
+        lang = person_language(tx.conn, person.id, (person.id, person.language_code))
         return Screened(self.detector.screen(event.text, lang))
 
-    def screen(self, event: Event, screened: Screened) -> Reply | None:
+    def screen(self, tx: Tx, event: Event, screened: Screened) -> Reply | None:
         """A reply with help if `event.text` showed a sign; None to carry on as usual."""
         finding = screened.finding
         if finding is None:
@@ -171,20 +169,20 @@ class SafetyService:
             finding.by,
             event.person.id,
         )
-        self.flows.hold_reminders(event.person.id)  # no nudge while they decide
+        self.flows.hold_reminders(tx, event.person.id)  # no nudge while they decide
         if finding.sure:
-            return self.answer(event, finding.kind)
+            return self.answer(tx, event, finding.kind)
         buttons = [
             self._button("safety_need_help", f"help.{finding.kind}"),
             self._button("safety_am_safe", "safe"),
         ]
-        return Reply().add(self._help(event, "safety_ask", buttons))
+        return Reply().add(self._help(tx.conn, event, "safety_ask", buttons))
 
-    def safe(self, event: Event) -> Reply:
+    def safe(self, tx: Tx, event: Event) -> Reply:
         """/safe: the help any time, for the country it names, which they can change."""
-        found = self.country_of(event.person.id, event.person.language_code)
+        found = self.country_of(tx.conn, event.person.id, event.person.language_code)
         change = [self._button("safety_change_country", "countries")] if found else []
-        return Reply().add(self._help(event, "safe", change, found))
+        return Reply().add(self._help(tx.conn, event, "safe", change, found))
 
     def fear_quietly(
         self,
@@ -209,41 +207,40 @@ class SafetyService:
         # No nudge towards joint conflict work (the weekly meeting, Repair): their private
         # nudges pause quietly, as "Pause all nudges quietly" does; /resume lifts it.
         Partners.hush(conn, person)
-        self._remember(person)
+        self._remember(conn, person, now)
         # Already paused, and said so in the answer: no "pause" or "continue" to press.
-        return [self._help(event, "safety_fear", [], paused=True)]
+        return [self._help(conn, event, "safety_fear", [], paused=True)]
 
     # ----- buttons -------------------------------------------------------------------------
 
-    def button(self, event: Event, data: SafetyChoice) -> Reply:
+    def button(self, tx: Tx, event: Event, data: SafetyChoice) -> Reply:
         action = data.action
         if action == "pause":
-            return self._pause_quietly(event)
+            return self._pause_quietly(tx, event)
         if action in ("continue", "safe"):
             template = "safety_continued" if action == "continue" else "safety_glad"
             # A toast, not a message: a false alarm costs the alarm alone, and the question
             # they were on comes back.
             reply = Reply(notice=Notice(self.renderer.render(f"common/{template}")))
-            reply.messages.extend(self.flows.prompt_again_for(event.person.id))
+            reply.messages.extend(self.flows.prompt_again_for(tx, event.person.id))
             return reply
         if action.startswith("help.") and action[5:] in KINDS:
-            return self.answer(event, action[5:])
+            return self.answer(tx, event, action[5:])
         if action == "numbers":
-            return self.safe(event)
+            return self.safe(tx, event)
         if action == "countries":
-            return Reply().add(self._which_country(event))
+            return Reply().add(self._which_country(tx, event))
         if action.startswith("country."):
-            return self._set_country(event, action.removeprefix("country."))
+            return self._set_country(tx, event, action.removeprefix("country."))
         if action == "fine":
             return Reply(notice=Notice(self.renderer.render("common/safety_check_fine")))
         return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
 
-    def _pause_quietly(self, event: Event) -> Reply:
+    def _pause_quietly(self, tx: Tx, event: Event) -> Reply:
         """Stop this person's private nudges and reminders. Unlike /pause, nothing about the
         couple changes: the partner's nudges, the group's weekly prompt, /pause and /export
         all look as before."""
-        with self.couples.db.begin() as conn:
-            Partners.hush(conn, event.person.id)
+        Partners.hush(tx.conn, event.person.id)
         text = self.renderer.render("common/safety_paused")
         return Reply(notice=Notice(self.renderer.label("common/safety_paused_notice"))).add(
             Outgoing(event.person.id, text)
@@ -251,8 +248,7 @@ class SafetyService:
 
     # ----- state ---------------------------------------------------------------------------
 
-    def _remember(self, person: int) -> None:
+    @staticmethod
+    def _remember(conn: Connection, person: int, now: datetime) -> None:
         """Note the answer and plan one gentle check for the next day (not one per message)."""
-        now = self.couples.clock()
-        with self.couples.db.begin() as conn:
-            Partners.note_safety_answer(conn, person, now, now + CHECK_AFTER)
+        Partners.note_safety_answer(conn, person, now, now + CHECK_AFTER)

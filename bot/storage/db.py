@@ -2,9 +2,9 @@
 a busy timeout and real transactions (BEGIN IMMEDIATE for writes, working savepoints).
 
 `Database.unit()` is the one transaction in which a piece of work happens: an update's
-step and its claim, a scheduled action and its messages. Services keep calling
-`db.begin()`, `db.connect()` and `db.session()`; inside a unit these join the unit's
-transaction (as savepoints), so everything the work wrote commits together or not at all.
+step and its claim, a scheduled action and its messages. Services are handed it (as a `Tx`,
+bot/core/work.py) and never open one; a transaction opened inside a unit is an error, not a
+silent savepoint, so everything the work wrote commits together or not at all.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from bot.core import clock
 
@@ -90,12 +90,8 @@ class Database:
 
     @contextmanager
     def unit(self) -> Iterator[Connection]:
-        """One transaction for one piece of work; nested units join the outer one."""
-        outer = _unit.get()
-        if outer is not None:
-            with outer.begin_nested():
-                yield outer
-            return
+        """One transaction for one piece of work (bot/core/work.py hands it to services)."""
+        self._alone("a unit of work")
         with self._writer, self.engine.connect() as conn, conn.begin():
             token = _unit.set(conn)
             try:
@@ -105,22 +101,14 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A write transaction; inside a unit, simply the unit's (a statement that may fail
-        on purpose, such as a claim, takes its own `conn.begin_nested()`)."""
-        outer = _unit.get()
-        if outer is not None:
-            yield outer
-            return
+        """A write transaction of a store's own, for the edge (the intake, the sender)."""
         with self.unit() as conn:
             yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection for reading (the unit's own, inside one)."""
-        outer = _unit.get()
-        if outer is not None:
-            yield outer
-            return
+        """A connection for reading, outside any unit."""
+        self._alone("a read")
         with self.engine.connect() as conn:
             conn.info["reads_only"] = True
             try:
@@ -128,16 +116,12 @@ class Database:
             finally:
                 conn.info.pop("reads_only", None)
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """An ORM session; its commit releases a savepoint of the unit it joins."""
-        with (
-            self.unit() as conn,
-            Session(
-                bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-            ) as session,
-        ):
-            yield session
+    @staticmethod
+    def _alone(what: str) -> None:
+        """Work inside a unit is handed the unit's connection; opening another here would
+        commit apart from it (or, on SQLite, wait forever for the writer this thread holds)."""
+        if _unit.get() is not None:
+            raise RuntimeError(f"{what} opened inside a unit of work: pass the unit's `tx`")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -4,7 +4,7 @@ processed in the same transaction as the work it caused."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
@@ -113,11 +113,12 @@ class Inbox:
         with self.db.begin() as conn:
             self.claim(conn, update_id)
 
-    def forget_old(self) -> int:
-        with self.db.begin() as conn:
-            result = conn.execute(
-                delete(INBOX).where(
-                    INBOX.c.processed_at.is_not(None), INBOX.c.processed_at < utcnow() - KEEP
-                )
+    @staticmethod
+    def forget_old(conn: Connection, now: datetime) -> int:
+        """Handled updates older than `KEEP` (long past any redelivery) go."""
+        result = conn.execute(
+            delete(INBOX).where(
+                INBOX.c.processed_at.is_not(None), INBOX.c.processed_at < now - KEEP
             )
-            return int(result.rowcount)
+        )
+        return int(result.rowcount)

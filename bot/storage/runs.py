@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.engine.marks import Marks
 from bot.engine.runner import Member, Run
-from bot.storage.db import Database
 from bot.storage.models import FlowRun
 from bot.storage.tables import COUPLES, PARTNERS, RUNS
 from bot.words.languages import pick
@@ -112,10 +111,10 @@ _WRITE_NEW_STEP = _WRITE.values(
 
 
 class RunStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    """The flow runs' store: every method works in the connection of the unit it is given."""
 
-    def _couple(self, conn: Connection, couple_id: int) -> CoupleView | None:
+    @staticmethod
+    def couple(conn: Connection, couple_id: int) -> CoupleView | None:
         rows = conn.execute(_COUPLE, {"couple": couple_id}).all()
         if not rows:
             return None
@@ -126,36 +125,31 @@ class RunStore:
         }
         return CoupleView(couple_id, rows[0].group_chat_id, members)
 
-    def couple(self, couple_id: int) -> CoupleView | None:
-        with self.db.connect() as conn:
-            return self._couple(conn, couple_id)
+    @classmethod
+    def couple_of(cls, conn: Connection, person_id: int) -> CoupleView | None:
+        """The person's couple with its active runs (newest first)."""
+        couple_id = conn.execute(_COUPLE_OF, {"person": person_id}).scalar()
+        if couple_id is None:
+            return None
+        view = cls.couple(conn, couple_id)
+        if view is None:
+            return None
+        view.runs = [
+            FlowRun(**row) for row in conn.execute(_ACTIVE_RUNS, {"couple": couple_id}).mappings()
+        ]
+        return view
 
-    def couple_of(self, person_id: int) -> CoupleView | None:
-        """The person's couple with its active runs (newest first), in one connection."""
-        with self.db.connect() as conn:
-            couple_id = conn.execute(_COUPLE_OF, {"person": person_id}).scalar()
-            if couple_id is None:
-                return None
-            view = self._couple(conn, couple_id)
-            if view is None:
-                return None
-            view.runs = [
-                FlowRun(**row)
-                for row in conn.execute(_ACTIVE_RUNS, {"couple": couple_id}).mappings()
-            ]
-            return view
+    @classmethod
+    def load(cls, conn: Connection, run_id: int) -> tuple[FlowRun, CoupleView] | None:
+        row = conn.execute(_RUN, {"run": run_id}).mappings().first()
+        if row is None:
+            return None
+        run = FlowRun(**row)
+        view = cls.couple(conn, run.couple_id)
+        return (run, view) if view is not None else None
 
-    def load(self, run_id: int) -> tuple[FlowRun, CoupleView] | None:
-        with self.db.connect() as conn:
-            row = conn.execute(_RUN, {"run": run_id}).mappings().first()
-            if row is None:
-                return None
-            run = FlowRun(**row)
-            view = self._couple(conn, run.couple_id)
-            return (run, view) if view is not None else None
-
+    @staticmethod
     def insert(
-        self,
         conn: Connection,
         *,
         flow_id: str,
@@ -198,8 +192,9 @@ class RunStore:
             return None
         return FlowRun(id=result.inserted_primary_key[0], **values)  # type: ignore[index]
 
+    @staticmethod
     def write(
-        self, conn: Connection, row: FlowRun, run: Run, now: datetime, timers: Timers | None = None
+        conn: Connection, row: FlowRun, run: Run, now: datetime, timers: Timers | None = None
     ) -> bool:
         """Store the run's next version if nobody changed it since `row` was read.
 
@@ -244,38 +239,36 @@ class RunStore:
         """Erasure and retention: the transcripts go (agreements detach first)."""
         conn.execute(delete(RUNS).where(RUNS.c.id.in_(runs)))
 
-    def clear_reminder(self, conn: Connection, row: FlowRun) -> None:
+    @staticmethod
+    def clear_reminder(conn: Connection, row: FlowRun) -> None:
         conn.execute(update(RUNS).where(RUNS.c.id == row.id).values(remind_at=None))
 
-    def end(self, row: FlowRun, status: str, now: datetime) -> bool:
+    @staticmethod
+    def end(conn: Connection, row: FlowRun, status: str, now: datetime) -> bool:
         """Close an active run (cancelled, expired); False if it had already ended."""
-        with self.db.begin() as conn:
-            values = {"run": row.id, "status": status, "now": now}
-            return bool(conn.execute(_END, values).rowcount)
+        values = {"run": row.id, "status": status, "now": now}
+        return bool(conn.execute(_END, values).rowcount)
 
-    def breaks_due(self, now: datetime, limit: int) -> list[int]:
+    @staticmethod
+    def breaks_due(conn: Connection, now: datetime, limit: int) -> list[int]:
         """Runs whose break is over: the one clock's query for breaks."""
-        with self.db.connect() as conn:
-            return list(
-                conn.execute(
-                    select(RUNS.c.id)
-                    .where(
-                        RUNS.c.break_until <= now,
-                        RUNS.c.status == "active",
-                    )
-                    .order_by(RUNS.c.break_until)
-                    .limit(limit)
-                ).scalars()
-            )
+        return list(
+            conn.execute(
+                select(RUNS.c.id)
+                .where(RUNS.c.break_until <= now, RUNS.c.status == "active")
+                .order_by(RUNS.c.break_until)
+                .limit(limit)
+            ).scalars()
+        )
 
-    def wakes_due(self, now: datetime, limit: int) -> list[int]:
+    @staticmethod
+    def wakes_due(conn: Connection, now: datetime, limit: int) -> list[int]:
         """Runs whose `wait:` step is over: the one clock's query for waits."""
-        with self.db.connect() as conn:
-            return list(
-                conn.execute(
-                    select(RUNS.c.id)
-                    .where(RUNS.c.wake_at <= now, RUNS.c.status == "active")
-                    .order_by(RUNS.c.wake_at)
-                    .limit(limit)
-                ).scalars()
-            )
+        return list(
+            conn.execute(
+                select(RUNS.c.id)
+                .where(RUNS.c.wake_at <= now, RUNS.c.status == "active")
+                .order_by(RUNS.c.wake_at)
+                .limit(limit)
+            ).scalars()
+        )

@@ -145,12 +145,12 @@ class VoiceNotes:
             )
         return int(done.rowcount or 0)
 
-    def purge(self, now: datetime) -> int:
+    @staticmethod
+    def purge(conn: Connection, now: datetime) -> int:
         """Heard notes nobody chose for a day leave no trace."""
-        with self.db.begin() as conn:
-            gone = conn.execute(
-                delete(VOICE_NOTES).where(
-                    VOICE_NOTES.c.status == HEARD, VOICE_NOTES.c.created_at < now - KEEP_HEARD
-                )
+        gone = conn.execute(
+            delete(VOICE_NOTES).where(
+                VOICE_NOTES.c.status == HEARD, VOICE_NOTES.c.created_at < now - KEEP_HEARD
             )
+        )
         return int(gone.rowcount or 0)

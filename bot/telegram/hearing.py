@@ -23,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.coaching.services import Services
 from bot.core.outbox import Reply
+from bot.core.work import Tx
 from bot.storage.db import utcnow
 from bot.storage.voice_notes import Note
 from bot.storage.voices import person_language
@@ -117,15 +118,15 @@ class Hearing:
         voice = self.services.voice
         assert self.transcriber is not None
         if note.attempts > FETCH_TRIES:  # it was claimed and lost that often: give up kindly
-            return lambda: voice.failed(note, "unreadable")
+            return lambda tx: voice.failed(tx, note, "unreadable")
         try:
             audio = await self._fetch(note)
         except (BadRequest, Forbidden) as exc:  # too big for bots, or gone: it will not change
             log.warning("voice note %s cannot be fetched: %s", note.id, exc)
-            return lambda: voice.failed(note, "unreachable")
+            return lambda tx: voice.failed(tx, note, "unreachable")
         except TelegramError as exc:
             if note.attempts >= FETCH_TRIES:
-                return lambda: voice.failed(note, "unreachable")
+                return lambda tx: voice.failed(tx, note, "unreachable")
             log.warning("voice note %s not fetched yet (%s); trying again", note.id, exc)
             await asyncio.to_thread(voice.notes.release, note.id, utcnow() + RETRY_AFTER)
             return None
@@ -136,21 +137,21 @@ class Hearing:
                 self.transcriber.pool, self.transcriber.transcribe, audio, lang
             )
         except TooLong:
-            return lambda: voice.failed(note, "too_long")
+            return lambda tx: voice.failed(tx, note, "too_long")
         except Unreadable as exc:
             log.info("voice note %s could not be decoded: %s", note.id, exc)
-            return lambda: voice.failed(note, "unreadable")
+            return lambda tx: voice.failed(tx, note, "unreadable")
         except Exception:  # the model itself failed (missing, broken): say so, never hang
             log.exception("voice note %s: the speech model failed", note.id)
-            return lambda: voice.failed(note, "unreadable")
+            return lambda tx: voice.failed(tx, note, "unreadable")
         log.info(
             "voice note %s heard: %.0f s of audio in %.1f s", note.id, heard.seconds, heard.took
         )
         event = voice.event_of(note, heard.text)
-        screened = await asyncio.to_thread(self.services.safety.read, event)
+        screened = await asyncio.to_thread(self.services.read, event)
 
-        def work() -> Reply:
-            return voice.heard(note, heard.text, screened)
+        def work(tx: Tx) -> Reply:
+            return voice.heard(tx, note, heard.text, screened)
 
         return work
 
@@ -159,8 +160,8 @@ class Hearing:
         return bytes(await file.download_as_bytearray())
 
     def _language(self, note: Note) -> str:
-        with self.services.db.connect() as conn:
-            return person_language(conn, note.person_id, (note.person_id, note.language_code))
+        with self.services.work.reading() as tx:
+            return person_language(tx.conn, note.person_id, (note.person_id, note.language_code))
 
     async def _typing(self, chat_id: int) -> None:
         with contextlib.suppress(asyncio.CancelledError):

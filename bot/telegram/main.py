@@ -240,8 +240,6 @@ async def publish_commands(application: CoachApp) -> None:
 async def start_clock(application: CoachApp) -> None:
     """The one clock's job: the tick that finds due work (the daily retention is one of its
     wake-ups, bot/coaching/nudges/timers.py)."""
-    services: Services = application.bot_data["services"]
-    await asyncio.to_thread(services.inbox.forget_old)
     # Filling in missing weekly slots (after an upgrade) takes a second for 100,000 couples:
     # it runs beside the first conversations, and the tick starts once it is done.
     background(application, _schedule_then_tick(application), "schedule")

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot.coaching.nudges.common import Nudging
+from bot.core.work import Tx
 
 log = logging.getLogger(__name__)
 
@@ -16,9 +17,9 @@ class BreakEnds(Nudging):
     """Runs whose `break_until` has come."""
 
     def due(self, conn: Connection, now: datetime, limit: int) -> list[int]:
-        return self.flows.store.breaks_due(now, limit)
+        return self.flows.store.breaks_due(conn, now, limit)
 
     def act(self, conn: Connection, run_id: int, now: datetime) -> None:
         """The run checks back and asks its question again."""
-        reply = self.flows.end_break(run_id)
+        reply = self.flows.end_break(Tx(conn, now), run_id)
         self.outbox.put(conn, reply.messages)

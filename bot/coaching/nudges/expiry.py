@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RowMapping, select
 
 from bot.coaching.nudges.common import Nudging
 from bot.core.outbox import Outgoing
+from bot.core.work import Tx
 from bot.storage.models import FlowRun
 from bot.storage.runs import run_view
 from bot.storage.tables import RUNS
@@ -32,7 +33,7 @@ class FlowExpiry(Nudging):
     def act(self, conn: Connection, mapping: RowMapping, now: datetime) -> None:
         """Closed and told, or neither."""
         row = FlowRun(**mapping)
-        if not self.flows.store.end(row, "expired", now):
+        if not self.flows.store.end(conn, row, "expired", now):
             return  # somebody else closed it
         text = self.renderer.render("common/flow_expired", title=self.flows.title(row))
         log.info("flow run %s expired", row.id)
@@ -42,6 +43,6 @@ class FlowExpiry(Nudging):
             if person not in hushed:
                 self.queue(conn, Outgoing(person, text), row.couple_id, now, now)
         # The flow's own words (Lean in: the sharer is never left with silence).
-        for note in self.flows.expiry_notes(row):
+        for note in self.flows.expiry_notes(Tx(conn, now), row):
             if note.chat_id not in hushed:
                 self.queue(conn, note, row.couple_id, now, now)

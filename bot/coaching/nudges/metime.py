@@ -11,6 +11,7 @@ from sqlalchemy import Connection, RowMapping, and_, or_, select
 
 from bot.coaching.nudges.common import Nudging, Person
 from bot.core.outbox import Outgoing
+from bot.core.work import Tx
 from bot.engine.schema import Flow, duration_minutes
 from bot.storage.practices import MeTimes
 from bot.storage.tables import COUPLES, METIMES
@@ -99,7 +100,7 @@ class MeTimeNudges(Nudging):
         ref, _what = self.flows.runner.suggested(plan["what"])
         for person in people:
             carried = {"what": plan["what"]} | ({"_what_ref": ref} if ref else {})
-            _row, messages = self.flows.start_for(person.id, review.id, carried)
+            _row, messages = self.flows.start_for(Tx(conn, now), person.id, review.id, carried)
             for message in messages:
                 self.queue_privately(
                     conn, person, plan["timezone"], plan["couple_id"], message, now

@@ -42,7 +42,7 @@ class FlowReminders(Nudging):
         row = FlowRun(**mapping)
         marked = RunStore.mark_reminded(conn, row.id or 0, row.step)
         flow = self.flows.flows.get(row.flow_id)
-        loaded = self.flows.store.load(row.id or 0)
+        loaded = self.flows.store.load(conn, row.id or 0)
         if flow is None or loaded is None:
             return
         row, couple = loaded

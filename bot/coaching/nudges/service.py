@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection
+
 from bot.coaching.agreements import AgreementService
 from bot.coaching.couples import CoupleService
 from bot.coaching.flows import FlowService
@@ -38,6 +40,7 @@ from bot.coaching.nudges.weekly import WeeklyPrompts
 from bot.coaching.schedule import same_time_next_day
 from bot.core.events import Event
 from bot.core.outbox import Notice, Outgoing, Reply
+from bot.core.work import Tx
 from bot.storage.couples import Couples
 from bot.storage.db import Database
 from bot.storage.outbox import Outbox
@@ -58,7 +61,7 @@ class NudgeService:
         agreements: AgreementService,
         *,
         max_late: timedelta = timedelta(hours=6),
-        retention: Callable[[datetime], None] | None = None,
+        retention: Callable[[Connection, datetime], None] | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -106,10 +109,10 @@ class NudgeService:
         return sum(kind.run(now, limit) for kind in self.kinds)
 
     def button(
-        self, event: Event, data: StartMeeting | Snooze | StartSmall | FirstCheckIn
+        self, tx: Tx, event: Event, data: StartMeeting | Snooze | StartSmall | FirstCheckIn
     ) -> Reply:
         """ "Start now" and "Tomorrow, same time" on a weekly prompt; start small's button."""
-        me, couple, _other = self.couples.partner_of(event.person.id)
+        me, couple, _other = self.couples.partner_of(tx, event.person.id)
         if couple is None or couple.id is None or me is None:
             return Reply(notice=Notice(self.renderer.render("common/not_for_you")))
         if event.in_group and couple.group_chat_id != event.chat_id:
@@ -121,12 +124,11 @@ class NudgeService:
             flow = self.flows.by_role(role)
             if flow is None:
                 return Reply(notice=Notice(self.renderer.render("common/button_unknown")))
-            return self.flows.start(event, flow)
+            return self.flows.start(tx, event, flow)
         if isinstance(data, Snooze):
             slot = datetime.fromtimestamp(data.slot, tz=UTC)
             at = same_time_next_day(slot, couple.timezone)
-            with self.db.begin() as conn:
-                Couples.snooze(conn, couple.id, at)
+            Couples.snooze(tx.conn, couple.id, at)
             local = at.astimezone(ZoneInfo(couple.timezone))
             text = self.renderer.render("common/snoozed", by=event.person.first_name, at=local)
             return Reply(notice=Notice(text)).add(Outgoing(event.chat_id, text))

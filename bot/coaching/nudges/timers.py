@@ -54,11 +54,11 @@ class Retention(Timed):
     """Once a day: old transcripts, heard voice notes and old inbox entries go."""
 
     kind = RETENTION
-    purge: Callable[[datetime], None] | None = None
+    purge: Callable[[Connection, datetime], None] | None = None
 
     def wake_up(self, conn: Connection, key: str, now: datetime) -> datetime | None:
         if self.purge is not None:
-            self.purge(now)
+            self.purge(conn, now)
         return now + DAY
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from bot.coaching.nudges.common import Nudging
+from bot.core.work import Tx
 from bot.storage.tables import RUNS
 
 
@@ -15,11 +16,11 @@ class WaitsOver(Nudging):
     """Runs whose `wake_at` has come."""
 
     def due(self, conn: Connection, now: datetime, limit: int) -> list[int]:
-        return self.flows.store.wakes_due(now, limit)
+        return self.flows.store.wakes_due(conn, now, limit)
 
     def act(self, conn: Connection, run_id: int, now: datetime) -> None:
         """Moved on and its messages queued, or neither."""
-        reply = self.flows.wake(run_id)
+        reply = self.flows.wake(Tx(conn, now), run_id)
         if not reply.messages:
             return
         couple_id = conn.execute(select(RUNS.c.couple_id).where(RUNS.c.id == run_id)).scalar_one()

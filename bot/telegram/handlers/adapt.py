@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 
 from bot.core.events import Event, Person
 from bot.core.outbox import Reply
+from bot.core.work import Tx
 from bot.storage.db import utcnow
 from bot.telegram.context import CoachContext
 from bot.words.texts import plain
@@ -53,7 +54,7 @@ def command_argument(context: CoachContext) -> str:
     return " ".join(context.args or [])
 
 
-async def deliver(context: CoachContext, update: Update, work: Callable[[], Reply]) -> None:
+async def deliver(context: CoachContext, update: Update, work: Callable[[Tx], Reply]) -> None:
     """Do `work` off the event loop in one transaction with this update's claim and its
     messages; then send them and answer the button press. A redelivered update does nothing."""
     user = update.effective_user

@@ -58,7 +58,7 @@ async def on_error(update: object, context: CoachContext) -> None:
     chat_id = update.effective_chat.id
     try:  # the apology goes the one way out, like every message
         done = await asyncio.to_thread(
-            context.services.work.run, lambda: Reply().add(Outgoing(chat_id, sorry))
+            context.services.work.run, lambda _tx: Reply().add(Outgoing(chat_id, sorry))
         )
     except Exception:
         log.exception("could not queue the apology for %s", describe(update))

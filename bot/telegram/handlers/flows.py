@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.core.outbox import Reply
+from bot.core.work import Tx
 from bot.telegram.context import CoachContext
 from bot.telegram.handlers.adapt import deliver, event_from
 
@@ -21,10 +22,10 @@ async def start_flow(update: Update, context: CoachContext) -> None:
     if flow is None:
         return
 
-    def work() -> Reply:
+    def work(tx: Tx) -> Reply:
         if not event.in_group:
-            services.couples.register(event.person)
-        return services.flows.start(event, flow)
+            services.couples.register(tx, event.person)
+        return services.flows.start(tx, event, flow)
 
     await deliver(context, update, work)
 
@@ -33,4 +34,4 @@ async def agreements(update: Update, context: CoachContext) -> None:
     """List the couple's agreements."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.agreements.show(event))
+        await deliver(context, update, lambda tx: context.services.agreements.show(tx, event))

@@ -7,6 +7,7 @@ import logging
 from telegram import ChatMember, Update
 
 from bot.core.outbox import Reply
+from bot.core.work import Tx
 from bot.telegram.context import CoachContext
 from bot.telegram.handlers.adapt import deliver, event_from
 
@@ -26,12 +27,12 @@ async def membership_changed(update: Update, context: CoachContext) -> None:
     couples = context.services.couples
     if chat.type == "private":
         if not now:  # the person blocked the bot
-            await deliver(context, update, lambda: couples.mark_unreachable(chat.id))
+            await deliver(context, update, lambda tx: couples.mark_unreachable(tx, chat.id))
         return
     if now and not was:
-        await deliver(context, update, lambda: couples.bot_added(chat.id))
+        await deliver(context, update, lambda _tx: couples.bot_added(chat.id))
     elif was and not now:
-        await deliver(context, update, lambda: couples.bot_removed(chat.id))
+        await deliver(context, update, lambda tx: couples.bot_removed(tx, chat.id))
 
 
 async def link(update: Update, context: CoachContext) -> None:
@@ -41,9 +42,9 @@ async def link(update: Update, context: CoachContext) -> None:
         return
     couples = context.services.couples
     if not event.in_group:
-        await deliver(context, update, lambda: couples.reply(event, "link_in_group"))
+        await deliver(context, update, lambda _tx: couples.reply(event, "link_in_group"))
         return
-    await deliver(context, update, lambda: couples.link(event))
+    await deliver(context, update, lambda tx: couples.link(tx, event))
 
 
 async def migrated(update: Update, context: CoachContext) -> None:
@@ -53,8 +54,8 @@ async def migrated(update: Update, context: CoachContext) -> None:
         return
     old, new = message.chat.id, message.migrate_to_chat_id
 
-    def work() -> Reply:
-        context.services.follow_group(old, new)
+    def work(tx: Tx) -> Reply:
+        context.services.group_moved(tx, old, new)
         return Reply()
 
     await deliver(context, update, work)

@@ -23,8 +23,8 @@ async def text(update: Update, context: CoachContext) -> None:
     if event.in_group and not event.replied_to_bot:
         return  # ordinary chat between partners is none of our business
     # Screened before the unit of work: the write lock is never held while the classifiers read.
-    screened = await asyncio.to_thread(context.services.safety.read, event)
-    await deliver(context, update, lambda: context.services.text(event, screened))
+    screened = await asyncio.to_thread(context.services.read, event)
+    await deliver(context, update, lambda tx: context.services.text(tx, event, screened))
 
 
 async def button(update: Update, context: CoachContext) -> None:
@@ -32,7 +32,7 @@ async def button(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is None or update.callback_query is None:
         return
-    await deliver(context, update, lambda: context.services.button(event))
+    await deliver(context, update, lambda tx: context.services.button(tx, event))
 
 
 async def voice(update: Update, context: CoachContext) -> None:
@@ -47,7 +47,7 @@ async def voice(update: Update, context: CoachContext) -> None:
     length = media.duration or 0  # seconds (a timedelta when PTB_TIMEDELTA is set)
     seconds = length.total_seconds() if isinstance(length, timedelta) else length
     clip = Clip(media.file_id, int(seconds), media.file_size, message.message_id)
-    await deliver(context, update, lambda: context.services.voice.received(event, clip))
+    await deliver(context, update, lambda tx: context.services.voice.received(tx, event, clip))
     hearing = context.application.bot_data.get("hearing")
     if hearing is not None:  # web processes only queue: a worker hears
         hearing.wake()
@@ -62,7 +62,9 @@ async def unknown_command(update: Update, context: CoachContext) -> None:
     command = message.text.split()[0]
     if "@" in command and command.split("@", 1)[1].lower() != (context.bot.username or "").lower():
         return
-    await deliver(context, update, lambda: context.services.couples.reply(event, "unknown_command"))
+    await deliver(
+        context, update, lambda _tx: context.services.couples.reply(event, "unknown_command")
+    )
 
 
 async def not_text(update: Update, context: CoachContext) -> None:
@@ -72,5 +74,5 @@ async def not_text(update: Update, context: CoachContext) -> None:
         return
     voice = context.services.settings.voice_enabled
     await deliver(
-        context, update, lambda: context.services.couples.reply(event, "not_text", voice=voice)
+        context, update, lambda _tx: context.services.couples.reply(event, "not_text", voice=voice)
     )

@@ -26,7 +26,9 @@ async def quiet(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is not None:
         argument = command_argument(context)
-        await deliver(context, update, lambda: context.services.couples.set_quiet(event, argument))
+        await deliver(
+            context, update, lambda tx: context.services.couples.set_quiet(tx, event, argument)
+        )
 
 
 class Ticker:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.core.outbox import Reply
+from bot.core.work import Tx
 from bot.telegram.context import CoachContext
 from bot.telegram.handlers.adapt import command_argument, deliver, event_from
 
@@ -16,14 +17,14 @@ async def start(update: Update, context: CoachContext) -> None:
         return
     couples, payload = context.services.couples, command_argument(context)
 
-    def work() -> Reply:
-        new = couples.register(event.person)
-        reply = couples.start(event, payload)
+    def work(tx: Tx) -> Reply:
+        new = couples.register(tx, event.person)
+        reply = couples.start(tx, event, payload)
         languages, code = context.services.languages, event.person.language_code
         if not payload and not languages.reads_code(code):
             reply.extend(languages.safety_unread(event.chat_id, code))
         if new:  # asked once; /language asks again
-            reply.extend(languages.form_question(event))
+            reply.extend(languages.form_question(tx, event))
         return reply
 
     await deliver(context, update, work)
@@ -36,10 +37,10 @@ async def language(update: Update, context: CoachContext) -> None:
         return
     services, argument = context.services, command_argument(context)
 
-    def work() -> Reply:
+    def work(tx: Tx) -> Reply:
         if not event.in_group:
-            services.couples.register(event.person)
-        return services.languages.command(event, argument)
+            services.couples.register(tx, event.person)
+        return services.languages.command(tx, event, argument)
 
     await deliver(context, update, work)
 
@@ -51,7 +52,9 @@ async def help_command(update: Update, context: CoachContext) -> None:
         return
     services = context.services
     commands = services.group_commands if event.in_group else services.commands
-    await deliver(context, update, lambda: services.couples.reply(event, "help", commands=commands))
+    await deliver(
+        context, update, lambda _tx: services.couples.reply(event, "help", commands=commands)
+    )
 
 
 async def invite(update: Update, context: CoachContext) -> None:
@@ -61,9 +64,9 @@ async def invite(update: Update, context: CoachContext) -> None:
         return
     couples = context.services.couples
 
-    def work() -> Reply:
-        couples.register(event.person)
-        return couples.invite(event)
+    def work(tx: Tx) -> Reply:
+        couples.register(tx, event.person)
+        return couples.invite(tx, event)
 
     await deliver(context, update, work)
 
@@ -75,9 +78,9 @@ async def join(update: Update, context: CoachContext) -> None:
         return
     couples, code = context.services.couples, command_argument(context)
 
-    def work() -> Reply:
-        couples.register(event.person)
-        return couples.join(event, code) if code else couples.reply(event, "join_how")
+    def work(tx: Tx) -> Reply:
+        couples.register(tx, event.person)
+        return couples.join(tx, event, code) if code else couples.reply(event, "join_how")
 
     await deliver(context, update, work)
 
@@ -86,7 +89,7 @@ async def location(update: Update, context: CoachContext) -> None:
     """A shared location, in a private chat: the time zone it is in (nothing is stored)."""
     event = event_from(update, context)
     if event is not None and event.location is not None:
-        await deliver(context, update, lambda: context.services.couples.located(event))
+        await deliver(context, update, lambda tx: context.services.couples.located(tx, event))
 
 
 async def timezone(update: Update, context: CoachContext) -> None:
@@ -95,7 +98,7 @@ async def timezone(update: Update, context: CoachContext) -> None:
     if event is not None:
         argument = command_argument(context)
         await deliver(
-            context, update, lambda: context.services.couples.set_timezone(event, argument)
+            context, update, lambda tx: context.services.couples.set_timezone(tx, event, argument)
         )
 
 
@@ -104,28 +107,34 @@ async def schedule(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is not None:
         argument = command_argument(context)
-        await deliver(context, update, lambda: context.services.couples.schedule(event, argument))
+        await deliver(
+            context, update, lambda tx: context.services.couples.schedule(tx, event, argument)
+        )
 
 
 async def pause(update: Update, context: CoachContext) -> None:
     """Stop nudges for the couple until /resume."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.couples.set_paused(event, True))
+        await deliver(
+            context, update, lambda tx: context.services.couples.set_paused(tx, event, True)
+        )
 
 
 async def resume(update: Update, context: CoachContext) -> None:
     """Turn nudges back on."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.couples.set_paused(event, False))
+        await deliver(
+            context, update, lambda tx: context.services.couples.set_paused(tx, event, False)
+        )
 
 
 async def cancel(update: Update, context: CoachContext) -> None:
     """Leave whatever flow is running; say so even when none is."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.cancel(event))
+        await deliver(context, update, lambda tx: context.services.cancel(tx, event))
 
 
 async def private_only(update: Update, context: CoachContext) -> None:
@@ -133,7 +142,7 @@ async def private_only(update: Update, context: CoachContext) -> None:
     event = event_from(update, context)
     if event is not None:
         await deliver(
-            context, update, lambda: context.services.couples.reply(event, "private_only")
+            context, update, lambda _tx: context.services.couples.reply(event, "private_only")
         )
 
 
@@ -141,32 +150,32 @@ async def safe(update: Update, context: CoachContext) -> None:
     """Show where to get help (always in private)."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.safety.safe(event))
+        await deliver(context, update, lambda tx: context.services.safety.safe(tx, event))
 
 
 async def space(update: Update, context: CoachContext) -> None:
     """Our space: a button that opens the Mini App (a link to it in the group)."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.space.open(event))
+        await deliver(context, update, lambda tx: context.services.space.open(tx, event))
 
 
 async def privacy(update: Update, context: CoachContext) -> None:
     """Explain what is stored, why, for how long, and who can see it."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.rights.privacy(event))
+        await deliver(context, update, lambda _tx: context.services.rights.privacy(event))
 
 
 async def export(update: Update, context: CoachContext) -> None:
     """Send the person a JSON document with everything stored about them."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.rights.export(event))
+        await deliver(context, update, lambda tx: context.services.rights.export(tx, event))
 
 
 async def forget(update: Update, context: CoachContext) -> None:
     """Ask to confirm deleting everything about the person."""
     event = event_from(update, context)
     if event is not None:
-        await deliver(context, update, lambda: context.services.rights.ask_to_forget(event))
+        await deliver(context, update, lambda tx: context.services.rights.ask_to_forget(tx, event))
