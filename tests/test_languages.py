@@ -15,7 +15,7 @@ from bot.coaching import practices
 from bot.engine.check import check_flows
 from bot.words.languages import pick
 from bot.words.texts import FSI, PDI, Renderer
-from tests.helpers import Rig, pair
+from tests.helpers import Rig, pair, until
 from tests.test_flow_check import run_cli
 
 PROMPTS = PROJECT_ROOT / "prompts"
@@ -178,6 +178,9 @@ def test_flows_check_fails_on_a_broken_translation(tmp_path: Path) -> None:
 async def test_the_menus_are_published_in_every_language(rig: Rig) -> None:
     await rig.talk.settle()
     menus = rig.server.commands
+    wanted = ("all_private_chats", "all_private_chats:de", "all_group_chats:ar")
+    # Published beside the first conversations (bot/telegram/main.py), so waited for.
+    await until(lambda: all(scope in menus for scope in wanted), what="the menus")
     private = {c["command"]: c["description"] for c in menus["all_private_chats"]}
     german = {c["command"]: c["description"] for c in menus["all_private_chats:de"]}
     arabic = {c["command"]: c["description"] for c in menus["all_group_chats:ar"]}

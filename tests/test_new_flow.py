@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.emulator import BotApiServer, Conversation
-from tests.helpers import Rig, copy_flows, engine_for, pair, settings_for, start_bot
+from tests.helpers import Rig, copy_flows, engine_for, pair, settings_for, start_bot, until
 
 THANKS = """
 id: thanks
@@ -62,6 +62,8 @@ async def test_a_flow_written_in_a_temporary_folder_runs(
         engine=engine_for(db_path),
     )
     try:
+        # The menus are published beside the first conversations (bot/telegram/main.py).
+        await until(lambda: "all_private_chats" in server.commands, what="the menus")
         assert "thanks" in [c["command"] for c in server.commands["all_private_chats"]]
         alex, sam = await pair(rig)
         alex.says("/thanks")
