@@ -11,7 +11,7 @@ import aiohttp
 from bot.emulator import Human
 from bot.emulator.cluster import free_port
 from bot.miniapp.auth import sign_init_data
-from tests.helpers import TOKEN, Rig, linked_group, pair
+from tests.helpers import TOKEN, Rig, linked_group, pair, until
 from tests.test_agreements import meet_and_agree
 from tests.test_practices import check_in
 
@@ -28,6 +28,8 @@ async def test_space_is_a_kind_answer_until_the_operator_switches_it_on(rig: Rig
 
 async def test_space_opens_the_mini_app_in_private_and_links_it_in_the_group(rig: Rig) -> None:
     await rig.restart(miniapp_url=URL, miniapp_short_name="space")
+    # Published beside the first conversations (bot/telegram/main.py), so waited for.
+    await until(lambda: rig.server.menu_button is not None, what="the menu button")
     assert rig.server.menu_button == {
         "type": "web_app",
         "text": "Open Our space",
