@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+WEEK = timedelta(days=7)  # a weekly rhythm: the meeting, the recap, start small
+
 
 def parse_clock(text: str) -> time:
     """ "19:00" or "19:00:05" -> time."""

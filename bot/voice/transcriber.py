@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +95,7 @@ class Transcriber:
         self.max_seconds = max_seconds
         self._configured = model_dir
         self._model: Any = None
+        self._seed: Callable[[int], None] = lambda _seed: None  # the model's, once loaded
         self._lock = threading.Lock()
         # The model's own threads: the event loop and the database's never wait on a note.
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="voice")
@@ -106,6 +108,7 @@ class Transcriber:
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never a download
+                import ctranslate2
                 from faster_whisper import WhisperModel
 
                 from bot.voice.model import model_folder
@@ -119,6 +122,7 @@ class Transcriber:
                     cpu_threads=self.threads,
                     num_workers=self.workers,
                 )
+                self._seed = ctranslate2.set_random_seed
                 log.info(
                     "speech model ready in %.1f s (%s, %d worker(s) of %d thread(s))",
                     time.perf_counter() - began,
@@ -142,9 +146,7 @@ class Transcriber:
         # An unsure pass is tried again at higher temperatures, which samples (that is what
         # breaks Arabic's repetition loops). A fixed seed per note makes the sampling the same
         # every time: a note heard again after a restart, or in a test, gives the same words.
-        import ctranslate2
-
-        ctranslate2.set_random_seed(SEED)
+        self._seed(SEED)
         segments, _info = model.transcribe(
             samples,
             language=LANGUAGES.get(lang, "en"),

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Row, Select, Table, func, select
 
 from bot.coaching.nudges.timers import Timed
-from bot.coaching.schedule import next_weekly, week_number
+from bot.coaching.schedule import WEEK, next_weekly, week_number
 from bot.core.outbox import Outgoing
 from bot.engine.runner import REACHED_PARTNER
 from bot.storage.tables import AGREEMENTS, APPRECIATIONS, METIMES, RUNS
@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 AFTER_MEETING = timedelta(hours=2)  # the meeting has ended by then
 NO_SLOT = (6, "19:00")  # Sunday evening, for couples without a meeting time
 NEW_COUPLE = timedelta(days=3)  # too soon after pairing for a week's recap
-WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from bot.coaching.nudges.recap import WeeklyRecaps
 from bot.coaching.nudges.reminders import FlowReminders
 from bot.coaching.nudges.safety_check import SafetyChecks
 from bot.coaching.nudges.start_small import StartSmallInvitations
-from bot.coaching.nudges.timers import Retention, WakeUps
+from bot.coaching.nudges.timers import Retention, Timed, WakeUps
 from bot.coaching.nudges.waits import WaitsOver
 from bot.coaching.nudges.weekly import WeeklyPrompts
 from bot.coaching.schedule import same_time_next_day
@@ -73,19 +73,15 @@ class NudgeService:
         self.weekly.agreements = agreements
         follow_ups = FollowUps(*parts)
         follow_ups.agreements = agreements
-        daily = Retention(*parts)
-        daily.purge = retention
         self.recaps = WeeklyRecaps(*parts)  # its count is Our space's too
-        self.wake_ups = WakeUps(*parts)
-        self.wake_ups.handlers = {
-            timed.kind: timed
-            for timed in (
-                self.recaps,
-                StartSmallInvitations(*parts),
-                OnboardingPractices(*parts),
-                daily,
-            )
-        }
+        timed: list[Timed] = [
+            self.recaps,
+            StartSmallInvitations(*parts),
+            OnboardingPractices(*parts),
+        ]
+        if retention is not None:
+            timed.append(Retention(*parts, purge=retention))
+        self.wake_ups = WakeUps(*parts, handlers=timed)
         self.kinds: list[Nudging] = [
             self.weekly,
             FlowReminders(*parts),

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
 from bot.coaching.nudges.timers import Timed
-from bot.coaching.schedule import next_weekly
+from bot.coaching.schedule import WEEK, next_weekly
 from bot.core.outbox import Button, Outgoing
 from bot.storage.tables import RUNS
 from bot.words.buttons import StartSmall
 
 log = logging.getLogger(__name__)
-
-WEEK = timedelta(days=7)
 
 
 class StartSmallInvitations(Timed):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
@@ -54,11 +55,13 @@ class Retention(Timed):
     """Once a day: old transcripts, heard voice notes and old inbox entries go."""
 
     kind = RETENTION
-    purge: Callable[[Connection, datetime], None] | None = None
+
+    def __init__(self, *parts: Any, purge: Callable[[Connection, datetime], None]) -> None:
+        super().__init__(*parts)
+        self.purge = purge  # what goes (bot/coaching/services.py `retention`)
 
     def wake_up(self, conn: Connection, key: str, now: datetime) -> datetime | None:
-        if self.purge is not None:
-            self.purge(conn, now)
+        self.purge(conn, now)
         return now + DAY
 
 
@@ -66,7 +69,9 @@ class WakeUps(Nudging):
     """Takes what is due from the timer table and hands each row to its kind's handler,
     each in its own unit of work with the row's next time."""
 
-    handlers: dict[str, Timed]
+    def __init__(self, *parts: Any, handlers: list[Timed]) -> None:
+        super().__init__(*parts)
+        self.handlers = {timed.kind: timed for timed in handlers}
 
     def run(self, now: datetime, limit: int) -> int:
         """Like every kind's, but the rows are taken (leased) in a unit of their own."""
