@@ -6,18 +6,22 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
+from bot.storage.couples import Couples
 from bot.storage.db import Database, make_engine, upgrade, utcnow
 from bot.storage.inbox import Inbox, Stored
 from bot.storage.models import Couple, Partner
+from bot.storage.rows import CoupleRow, PartnerRow, RunRow
+from bot.storage.tables import COUPLES
 from tests.backends import BOTH
 
 
@@ -26,6 +30,30 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     upgrade(engine)
     yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("row", "table"), [(CoupleRow, "couple"), (PartnerRow, "partner"), (RunRow, "flowrun")]
+)
+def test_the_rows_services_read_have_their_tables_columns(row: type, table: str) -> None:
+    """A column added to a table (and read with `select(TABLE)`) must be a row field too, or
+    reading it fails; a field the table lacks would never be filled."""
+    columns = {c.name for c in SQLModel.metadata.tables[table].columns}
+    assert {f.name for f in fields(row)} == columns
+
+
+def test_a_row_is_read_straight_from_the_table(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'rows.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        made = Couples.create(conn, "Europe/Berlin", utcnow())
+        row = conn.execute(select(COUPLES).where(COUPLES.c.id == made)).mappings().one()
+        couple = CoupleRow(**row)
+        assert (couple.id, couple.timezone, couple.paused) == (made, "Europe/Berlin", False)
+        changed = Couples.change(conn, made, lambda c: setattr(c, "meeting_time", "19:30"))
+        assert changed is not None and changed.meeting_time == "19:30"
+        assert conn.execute(select(COUPLES.c.meeting_time)).scalar() == "19:30"
     engine.dispose()
 
 

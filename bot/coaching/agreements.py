@@ -17,7 +17,7 @@ from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.core.work import Tx
 from bot.storage.agreements import Agreements
-from bot.storage.models import FlowRun
+from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView
 from bot.storage.tables import AGREEMENTS, COUPLES, PARTNERS
 from bot.words.buttons import AgreementChoice
@@ -218,7 +218,7 @@ class AgreementService:
     def revisit_taken(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,

@@ -18,8 +18,8 @@ from bot.coaching.schedule import next_weekly
 from bot.core.events import Event
 from bot.core.outbox import Button, Notice, Outgoing, Reply
 from bot.core.work import Tx
-from bot.storage.models import Couple, Partner
 from bot.storage.partners import Partners
+from bot.storage.rows import CoupleRow, PartnerRow
 from bot.storage.voices import languages
 from bot.words.buttons import TimezoneChoice
 from bot.words.languages import Words
@@ -33,7 +33,7 @@ from bot.words.parsing import (
 from bot.words.texts import Renderer
 
 
-def reschedule(couple: Couple, now: datetime) -> None:
+def reschedule(couple: CoupleRow, now: datetime) -> None:
     """Set the couple's next weekly prompt from their day, time and timezone."""
     if couple.meeting_day is None or not couple.meeting_time:
         couple.next_prompt_at = None
@@ -52,22 +52,29 @@ class CoupleSettings:
     def reply(self, event: Event, template: str, /, **context: object) -> Reply:
         raise NotImplementedError
 
-    def _require_couple(self, tx: Tx, event: Event) -> tuple[Couple, Partner | None] | Reply:
+    def _require_couple(self, tx: Tx, event: Event) -> tuple[CoupleRow, PartnerRow | None] | Reply:
         raise NotImplementedError
 
     @staticmethod
-    def partner_of(tx: Tx, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
+    def partner_of(
+        tx: Tx, person_id: int
+    ) -> tuple[PartnerRow | None, CoupleRow | None, PartnerRow | None]:
         raise NotImplementedError
 
     @staticmethod
-    def change_couple(tx: Tx, couple: Couple, change: Callable[[Couple], None]) -> None:
+    def change_couple(tx: Tx, couple: CoupleRow, change: Callable[[CoupleRow], None]) -> None:
         raise NotImplementedError
 
     def not_paired(self, tx: Tx, event: Event) -> Reply:
         raise NotImplementedError
 
     def _tell_partner(
-        self, event: Event, couple: Couple, other: Partner | None, template: str, **context: object
+        self,
+        event: Event,
+        couple: CoupleRow,
+        other: PartnerRow | None,
+        template: str,
+        **context: object,
     ) -> Reply:
         """The partner hears of a change to the couple's settings, privately, unless they read
         it already in their group."""
@@ -76,7 +83,7 @@ class CoupleSettings:
         return Reply().add(self.say(other.id, template, partner=event.person.first_name, **context))
 
     @staticmethod
-    def _said_in_own_group(event: Event, couple: Couple) -> bool:
+    def _said_in_own_group(event: Event, couple: CoupleRow) -> bool:
         """The partner read it in the couple's group: a private notice would say it twice."""
         return event.in_group and couple.group_chat_id == event.chat_id
 
@@ -191,9 +198,9 @@ class CoupleSettings:
         )
 
     def _use_timezone(
-        self, tx: Tx, event: Event, couple: Couple, other: Partner | None, name: str
+        self, tx: Tx, event: Event, couple: CoupleRow, other: PartnerRow | None, name: str
     ) -> Reply:
-        def to_timezone(row: Couple) -> None:
+        def to_timezone(row: CoupleRow) -> None:
             row.timezone = name
             reschedule(row, tx.now)
 
@@ -223,7 +230,7 @@ class CoupleSettings:
         except ParseError:
             return self.reply(event, "schedule_bad", given=argument[:64])
 
-        def to_slot(row: Couple) -> None:
+        def to_slot(row: CoupleRow) -> None:
             row.meeting_day, row.meeting_time = slot.day, slot.time
             reschedule(row, tx.now)
 
@@ -246,7 +253,7 @@ class CoupleSettings:
             # Only this person's quiet pause (after a safety answer) was on: lift it privately.
             return Reply().add(self.say(event.person.id, "safety_resumed"))
 
-        def to_paused(row: Couple) -> None:
+        def to_paused(row: CoupleRow) -> None:
             row.paused = paused
             if not paused:  # slots that passed while paused are not owed
                 reschedule(row, tx.now)

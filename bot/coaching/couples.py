@@ -22,8 +22,8 @@ from bot.core.outbox import Button, Outgoing, Reply
 from bot.core.work import Tx
 from bot.storage.couples import Couples
 from bot.storage.invites import Invites
-from bot.storage.models import Couple, Partner
 from bot.storage.partners import Partners
+from bot.storage.rows import CoupleRow, PartnerRow
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.words.buttons import FirstCheckIn
 from bot.words.texts import Renderer
@@ -70,13 +70,15 @@ class CoupleService(CoupleSettings):
         )
 
     @staticmethod
-    def partner_of(tx: Tx, person_id: int) -> tuple[Partner | None, Couple | None, Partner | None]:
+    def partner_of(
+        tx: Tx, person_id: int
+    ) -> tuple[PartnerRow | None, CoupleRow | None, PartnerRow | None]:
         """Return (me, my couple, my partner), any of them None (on Core: the hot path)."""
         conn = tx.conn
         mine = conn.execute(_PARTNER, {"person": person_id}).mappings().first()
         if mine is None:
             return None, None, None
-        me = Partner(**mine)
+        me = PartnerRow(**mine)
         if me.couple_id is None:
             return me, None, None
         ours = conn.execute(_COUPLE, {"couple": me.couple_id}).mappings().first()
@@ -85,28 +87,28 @@ class CoupleService(CoupleSettings):
         )
         return (
             me,
-            Couple(**ours) if ours else None,
-            Partner(**theirs) if theirs else None,
+            CoupleRow(**ours) if ours else None,
+            PartnerRow(**theirs) if theirs else None,
         )
 
     @staticmethod
-    def couple_members(tx: Tx, couple_id: int) -> list[Partner]:
+    def couple_members(tx: Tx, couple_id: int) -> list[PartnerRow]:
         rows = tx.conn.execute(
             core_select(PARTNERS).where(PARTNERS.c.couple_id == couple_id).order_by(PARTNERS.c.seat)
         ).mappings()
-        return [Partner(**row) for row in rows]
+        return [PartnerRow(**row) for row in rows]
 
     @staticmethod
-    def couple_by_group(tx: Tx, chat_id: int) -> Couple | None:
+    def couple_by_group(tx: Tx, chat_id: int) -> CoupleRow | None:
         row = (
             tx.conn.execute(core_select(COUPLES).where(COUPLES.c.group_chat_id == chat_id))
             .mappings()
             .first()
         )
-        return Couple(**row) if row is not None else None
+        return CoupleRow(**row) if row is not None else None
 
     @staticmethod
-    def change_couple(tx: Tx, couple: Couple, change: Callable[[Couple], None]) -> None:
+    def change_couple(tx: Tx, couple: CoupleRow, change: Callable[[CoupleRow], None]) -> None:
         """Apply `change` to the couple's stored row and save it."""
         assert couple.id is not None
         Couples.change(tx.conn, couple.id, change)
@@ -177,7 +179,7 @@ class CoupleService(CoupleSettings):
                 if not all(seated):
                     raise _Refused  # the inviter paired with someone else meanwhile
                 inviter, joined = (
-                    Partner(**conn.execute(_PARTNER, {"person": p}).mappings().one())
+                    PartnerRow(**conn.execute(_PARTNER, {"person": p}).mappings().one())
                     for p in (inviter_id, joiner)
                 )
         except _Refused:
@@ -208,7 +210,7 @@ class CoupleService(CoupleSettings):
         )
         return [Outgoing(person, card, ((button,),))]
 
-    def _require_couple(self, tx: Tx, event: Event) -> tuple[Couple, Partner | None] | Reply:
+    def _require_couple(self, tx: Tx, event: Event) -> tuple[CoupleRow, PartnerRow | None] | Reply:
         _me, couple, other = self.partner_of(tx, event.person.id)
         if couple is None:
             return self.not_paired(tx, event)

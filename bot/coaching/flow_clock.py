@@ -13,7 +13,7 @@ from bot.core.outbox import Outgoing, Reply
 from bot.core.work import Tx
 from bot.engine.runner import FlowRunner, Outcome, Run, Said
 from bot.engine.schema import Flow, duration_minutes
-from bot.storage.models import FlowRun
+from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 
 RETRIES = 5
@@ -36,13 +36,13 @@ class FlowClock:
     store: RunStore
     runner: FlowRunner
 
-    def outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
+    def outgoing(self, row: RunRow, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
         raise NotImplementedError
 
     def _timers(self, run: Run, now: datetime) -> Timers:
         raise NotImplementedError
 
-    def _apply_effects(self, tx: Tx, row: FlowRun, outcome: Outcome, couple: CoupleView) -> Reply:
+    def _apply_effects(self, tx: Tx, row: RunRow, outcome: Outcome, couple: CoupleView) -> Reply:
         raise NotImplementedError
 
     def hold_reminders(self, tx: Tx, person: int) -> None:
@@ -69,7 +69,7 @@ class FlowClock:
 
     # ----- breaks --------------------------------------------------------------------------
 
-    def expiry_notes(self, tx: Tx, row: FlowRun) -> list[Outgoing]:
+    def expiry_notes(self, tx: Tx, row: RunRow) -> list[Outgoing]:
         """What the flow says privately when `row` expires (its `on_expiry`)."""
         loaded = self.store.load(tx.conn, row.id or 0)
         if loaded is None:

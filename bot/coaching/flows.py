@@ -26,14 +26,14 @@ from bot.engine.runner import FlowBug, FlowRunner, Input, Outcome, Run, Said
 from bot.engine.schema import Flow
 from bot.safety.care import careful_person
 from bot.storage.agreements import Agreements
-from bot.storage.models import FlowRun
+from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.words.buttons import FlowChoice, KeepFlow, SwitchFlow
 from bot.words.texts import Renderer
 
 log = logging.getLogger(__name__)
 # An effect runs inside the step's transaction and may answer with messages.
-Effect = Callable[[Connection, FlowRun, CoupleView, dict[str, Any], datetime], list[Outgoing]]
+Effect = Callable[[Connection, RunRow, CoupleView, dict[str, Any], datetime], list[Outgoing]]
 # A seed gives a new run context from the couple's data (e.g. this week's appreciations).
 Seed = Callable[[Connection, int, datetime], dict[str, Any]]
 # Longer answers are refused with a kind note (Telegram itself caps a message at 4,096).
@@ -65,7 +65,7 @@ class FlowService(FlowClock):
         """The flow that fills `role` (coaching/roles.py); `flows check` makes sure there is one."""
         return next((f for f in self.flows.values() if role in f.fills), None)
 
-    def title(self, row: FlowRun) -> str:
+    def title(self, row: RunRow) -> str:
         flow = self.flows.get(row.flow_id)
         return self.renderer.labels.title(flow) if flow else "the flow"
 
@@ -78,7 +78,7 @@ class FlowService(FlowClock):
     def _notice(self, template: str, /, **args: Any) -> Reply:
         return Reply(notice=Notice(self.renderer.render(f"common/{template}", **args)))
 
-    def outgoing(self, row: FlowRun, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
+    def outgoing(self, row: RunRow, saids: list[Said], couple: CoupleView) -> list[Outgoing]:
         return addressed(self.renderer, row, saids, couple)
 
     # ----- starting ------------------------------------------------------------------------
@@ -135,7 +135,7 @@ class FlowService(FlowClock):
 
     def start_for(
         self, tx: Tx, person: int, flow_id: str, carry: dict[str, Any]
-    ) -> tuple[FlowRun | None, list[Outgoing]]:
+    ) -> tuple[RunRow | None, list[Outgoing]]:
         """Start a flow for someone without them asking (the scheduler does, e.g. "how was
         your you time?"). Beside any flow they are in, never replacing it."""
         conn = tx.conn
@@ -161,7 +161,7 @@ class FlowService(FlowClock):
         assert row is not None
         return row, self.outgoing(row, outcome.messages, couple)
 
-    def _ask_to_switch(self, event: Event, current: FlowRun, flow: Flow) -> Reply:
+    def _ask_to_switch(self, event: Event, current: RunRow, flow: Flow) -> Reply:
         title = self.title(current)
         new = self.renderer.labels.title(flow)
         text = self.renderer.render("common/switch_flow", current=title, new=new)
@@ -181,7 +181,7 @@ class FlowService(FlowClock):
         )
         return Reply().add(Outgoing(chat_id=event.chat_id, text=text, buttons=buttons))
 
-    def _apply_effects(self, tx: Tx, row: FlowRun, outcome: Outcome, couple: CoupleView) -> Reply:
+    def _apply_effects(self, tx: Tx, row: RunRow, outcome: Outcome, couple: CoupleView) -> Reply:
         """Store agreements, start the flows this step starts; return their messages."""
         reply = Reply()
         conn, now = tx.conn, tx.now
@@ -226,7 +226,7 @@ class FlowService(FlowClock):
 
     # ----- inputs --------------------------------------------------------------------------
 
-    def _step(self, tx: Tx, row: FlowRun, couple: CoupleView, given: Input) -> Reply:
+    def _step(self, tx: Tx, row: RunRow, couple: CoupleView, given: Input) -> Reply:
         """Apply one input with optimistic locking; on a concurrent change, reload and retry."""
         conn, now = tx.conn, tx.now
         for _attempt in range(RETRIES):
@@ -259,7 +259,7 @@ class FlowService(FlowClock):
         return self._notice("step_passed")
 
     def _notice_reply(
-        self, row: FlowRun, outcome: Outcome, given: Input, couple: CoupleView
+        self, row: RunRow, outcome: Outcome, given: Input, couple: CoupleView
     ) -> Reply:
         """The outcome's messages, and its notice: a toast for a press, a message for text."""
         reply = Reply(messages=self.outgoing(row, outcome.messages, couple))
@@ -288,7 +288,7 @@ class FlowService(FlowClock):
         """Whether a run waits for this person's words here (then a voice note is offered)."""
         return self._takes_text(tx, event) is not None
 
-    def _takes_text(self, tx: Tx, event: Event) -> tuple[FlowRun, CoupleView] | None:
+    def _takes_text(self, tx: Tx, event: Event) -> tuple[RunRow, CoupleView] | None:
         person = event.person.id
         couple = self.store.couple_of(tx.conn, person)
         if couple is None:
@@ -332,7 +332,7 @@ class FlowService(FlowClock):
         )
         return self._step(tx, row, couple, given)
 
-    def _switch(self, tx: Tx, event: Event, row: FlowRun, version: int, flow_id: str) -> Reply:
+    def _switch(self, tx: Tx, event: Event, row: RunRow, version: int, flow_id: str) -> Reply:
         flow = self.flows.get(flow_id)
         if flow is None or row.version != version or row.status != "active":
             return self._notice("step_passed")
@@ -341,7 +341,7 @@ class FlowService(FlowClock):
 
     # ----- leaving -------------------------------------------------------------------------
 
-    def _leave(self, tx: Tx, row: FlowRun, person: int) -> Reply:
+    def _leave(self, tx: Tx, row: RunRow, person: int) -> Reply:
         """End the run and tell whoever else is in it (the group, or the other partner)."""
         if not self.store.end(tx.conn, row, "cancelled", tx.now):
             return Reply()

@@ -15,8 +15,8 @@ from bot.coaching.flows import Effect, FlowService
 from bot.coaching.schedule import next_weekly, week_number
 from bot.core.outbox import Outgoing
 from bot.engine.names import Names
-from bot.storage.models import FlowRun
 from bot.storage.practices import Appreciations, CheckIns, MeTimes
+from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView, RunStore
 from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES
 from bot.words.parsing import ParseError, parse_weekly_slot
@@ -116,7 +116,7 @@ class Practices:
     def store_checkin(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,
@@ -161,7 +161,7 @@ class Practices:
     def share_checkin(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,
@@ -195,7 +195,7 @@ class Practices:
     def send_trend(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,
@@ -230,7 +230,7 @@ class Practices:
     def store_appreciation(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,
@@ -242,7 +242,7 @@ class Practices:
     def plan_metime(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,
@@ -253,7 +253,7 @@ class Practices:
     def plan_together(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,

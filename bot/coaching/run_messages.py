@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from bot.core.outbox import Button, Outgoing
 from bot.engine.runner import BREAK, Said
-from bot.storage.models import FlowRun
+from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView
 from bot.words.buttons import FlowChoice
 from bot.words.texts import Renderer, mention
 
 
 def addressed(
-    renderer: Renderer, row: FlowRun, saids: list[Said], couple: CoupleView
+    renderer: Renderer, row: RunRow, saids: list[Said], couple: CoupleView
 ) -> list[Outgoing]:
     """Address the engine's messages: a person's private chat, or the couple's group."""
     out: list[Outgoing] = []

@@ -26,8 +26,8 @@ from bot.core.work import Tx
 from bot.safety import country
 from bot.safety.detect import Detector, Finding
 from bot.safety.helplines import entries, helplines_for
-from bot.storage.models import FlowRun
 from bot.storage.partners import Partners
+from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import person_language
@@ -187,7 +187,7 @@ class SafetyService:
     def fear_quietly(
         self,
         conn: Connection,
-        row: FlowRun,
+        row: RunRow,
         couple: CoupleView,
         params: dict[str, Any],
         now: datetime,

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
-from bot.storage.models import Couple
+from bot.storage.rows import CoupleRow
 from bot.storage.tables import COUPLES
 
 _NEXT_PROMPT = (
@@ -28,17 +28,19 @@ class Couples:
         return int(made.inserted_primary_key[0])  # type: ignore[index]
 
     @staticmethod
-    def change(conn: Connection, couple: int, change: Callable[[Couple], None]) -> Couple | None:
+    def change(
+        conn: Connection, couple: int, change: Callable[[CoupleRow], None]
+    ) -> CoupleRow | None:
         """Apply `change` to the couple as stored now and write what it changed (settings
         that move the weekly slot change several columns together)."""
         row = conn.execute(select(COUPLES).where(COUPLES.c.id == couple)).mappings().first()
         if row is None:
             return None
         before = dict(row)
-        changed = Couple(**before)
+        changed = CoupleRow(**before)
         change(changed)
-        after = changed.model_dump()
-        values = {k: v for k, v in after.items() if k in before and v != before[k]}
+        after = {k: getattr(changed, k) for k in before}
+        values = {k: v for k, v in after.items() if v != before[k]}
         if values:
             conn.execute(update(COUPLES).where(COUPLES.c.id == couple).values(**values))
         return changed

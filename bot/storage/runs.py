@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.engine.marks import Marks
 from bot.engine.runner import Member, Run
-from bot.storage.models import FlowRun
+from bot.storage.rows import RunRow
 from bot.storage.tables import COUPLES, PARTNERS, RUNS
 from bot.words.languages import pick
 
@@ -30,10 +30,10 @@ class CoupleView:
     id: int
     group_chat_id: int | None
     members: dict[int, Member]
-    runs: list[FlowRun] = field(default_factory=list)
+    runs: list[RunRow] = field(default_factory=list)
 
 
-def run_view(row: FlowRun) -> Run:
+def run_view(row: RunRow) -> Run:
     return Run(
         flow_id=row.flow_id,
         state=row.state,
@@ -135,16 +135,16 @@ class RunStore:
         if view is None:
             return None
         view.runs = [
-            FlowRun(**row) for row in conn.execute(_ACTIVE_RUNS, {"couple": couple_id}).mappings()
+            RunRow(**row) for row in conn.execute(_ACTIVE_RUNS, {"couple": couple_id}).mappings()
         ]
         return view
 
     @classmethod
-    def load(cls, conn: Connection, run_id: int) -> tuple[FlowRun, CoupleView] | None:
+    def load(cls, conn: Connection, run_id: int) -> tuple[RunRow, CoupleView] | None:
         row = conn.execute(_RUN, {"run": run_id}).mappings().first()
         if row is None:
             return None
-        run = FlowRun(**row)
+        run = RunRow(**row)
         view = cls.couple(conn, run.couple_id)
         return (run, view) if view is not None else None
 
@@ -160,7 +160,7 @@ class RunStore:
         key: str | None,
         now: datetime,
         timers: Timers = (None, None, None),
-    ) -> FlowRun | None:
+    ) -> RunRow | None:
         """Insert a run; None when `key` is already active (someone started one just now)."""
         values: dict[str, Any] = dict(
             flow_id=flow_id,
@@ -190,11 +190,11 @@ class RunStore:
                 result = conn.execute(_INSERT, values)
         except IntegrityError:
             return None
-        return FlowRun(id=result.inserted_primary_key[0], **values)  # type: ignore[index]
+        return RunRow(id=result.inserted_primary_key[0], **values)  # type: ignore[index]
 
     @staticmethod
     def write(
-        conn: Connection, row: FlowRun, run: Run, now: datetime, timers: Timers | None = None
+        conn: Connection, row: RunRow, run: Run, now: datetime, timers: Timers | None = None
     ) -> bool:
         """Store the run's next version if nobody changed it since `row` was read.
 
@@ -240,11 +240,11 @@ class RunStore:
         conn.execute(delete(RUNS).where(RUNS.c.id.in_(runs)))
 
     @staticmethod
-    def clear_reminder(conn: Connection, row: FlowRun) -> None:
+    def clear_reminder(conn: Connection, row: RunRow) -> None:
         conn.execute(update(RUNS).where(RUNS.c.id == row.id).values(remind_at=None))
 
     @staticmethod
-    def end(conn: Connection, row: FlowRun, status: str, now: datetime) -> bool:
+    def end(conn: Connection, row: RunRow, status: str, now: datetime) -> bool:
         """Close an active run (cancelled, expired); False if it had already ended."""
         values = {"run": row.id, "status": status, "now": now}
         return bool(conn.execute(_END, values).rowcount)

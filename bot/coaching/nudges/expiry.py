@@ -11,7 +11,7 @@ from sqlalchemy import Connection, RowMapping, select
 from bot.coaching.nudges.common import Nudging
 from bot.core.outbox import Outgoing
 from bot.core.work import Tx
-from bot.storage.models import FlowRun
+from bot.storage.rows import RunRow
 from bot.storage.runs import run_view
 from bot.storage.tables import RUNS
 
@@ -32,7 +32,7 @@ class FlowExpiry(Nudging):
 
     def act(self, conn: Connection, mapping: RowMapping, now: datetime) -> None:
         """Closed and told, or neither."""
-        row = FlowRun(**mapping)
+        row = RunRow(**mapping)
         if not self.flows.store.end(conn, row, "expired", now):
             return  # somebody else closed it
         text = self.renderer.render("common/flow_expired", title=self.flows.title(row))

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, RowMapping, or_, select
 
 from bot.coaching.nudges.common import Nudging
 from bot.core.outbox import Outgoing
-from bot.storage.models import FlowRun
+from bot.storage.rows import RunRow
 from bot.storage.runs import RunStore, run_view
 from bot.storage.tables import COUPLES, RUNS
 
@@ -39,7 +39,7 @@ class FlowReminders(Nudging):
         )
 
     def act(self, conn: Connection, mapping: RowMapping, now: datetime) -> None:
-        row = FlowRun(**mapping)
+        row = RunRow(**mapping)
         marked = RunStore.mark_reminded(conn, row.id or 0, row.step)
         flow = self.flows.flows.get(row.flow_id)
         loaded = self.flows.store.load(conn, row.id or 0)
