@@ -252,23 +252,15 @@ class RunStore:
     @staticmethod
     def breaks_due(conn: Connection, now: datetime, limit: int) -> list[int]:
         """Runs whose break is over: the one clock's query for breaks."""
-        return list(
-            conn.execute(
-                select(RUNS.c.id)
-                .where(RUNS.c.break_until <= now, RUNS.c.status == "active")
-                .order_by(RUNS.c.break_until)
-                .limit(limit)
-            ).scalars()
-        )
+        return _due(conn, RUNS.c.break_until, now, limit)
 
     @staticmethod
     def wakes_due(conn: Connection, now: datetime, limit: int) -> list[int]:
         """Runs whose `wait:` step is over: the one clock's query for waits."""
-        return list(
-            conn.execute(
-                select(RUNS.c.id)
-                .where(RUNS.c.wake_at <= now, RUNS.c.status == "active")
-                .order_by(RUNS.c.wake_at)
-                .limit(limit)
-            ).scalars()
-        )
+        return _due(conn, RUNS.c.wake_at, now, limit)
+
+
+def _due(conn: Connection, moment: Any, now: datetime, limit: int) -> list[int]:
+    """Active runs whose `moment` column has come, the earliest first."""
+    query = select(RUNS.c.id).where(moment <= now, RUNS.c.status == "active")
+    return list(conn.execute(query.order_by(moment).limit(limit)).scalars())
