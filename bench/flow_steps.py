@@ -272,7 +272,8 @@ async def bench_coach(
         stop(process)
     await asyncio.sleep(1)  # the server answers what the stopped process sent last (stop blocks)
     if profile:  # py-spy's collapsed stacks of the bot process, for finding where time goes
-        command = ["py-spy", "record", "--gil", "--format", "raw", "-o", profile, "--", *command]
+        out = f"{profile}.{workload}"  # one file per workload
+        command = ["py-spy", "record", "--gil", "--format", "raw", "-o", out, "--", *command]
     name = "Us Coach Let go steps" if workload == "letgo" else "Us Coach mixed steps"
     print(name)
     since = server.poll_count
@@ -357,7 +358,9 @@ async def main() -> None:
     parser.add_argument("--cold", type=float, default=5, help="seconds measured from the launch")
     parser.add_argument("--warmup", type=float, default=3, help="then seconds not measured")
     parser.add_argument("--seconds", type=float, default=15, help="then seconds measured warm")
-    parser.add_argument("--profile", help="record the bot with py-spy into this file")
+    parser.add_argument(
+        "--profile", help="record the bot with py-spy into FILE.letgo and FILE.mixed"
+    )
     args = parser.parse_args()
     spans = windows(args.cold, args.warmup, args.seconds)
 
