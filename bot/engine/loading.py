@@ -18,9 +18,10 @@ from bot.engine.names import Names
 from bot.engine.samples import Problem
 from bot.engine.schema import Flow
 from bot.words.texts import Renderer
+from bot.yaml_files import SafeLoader, load_yaml_text
 
 
-class FlowLoader(yaml.SafeLoader):
+class FlowLoader(SafeLoader):
     """YAML as authors expect it: only true/false are booleans, so `yes:` and `no:` can
     be choice keys (YAML 1.1 would silently read them as true and false)."""
 
@@ -37,7 +38,7 @@ FlowLoader.add_implicit_resolver(
 
 
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=FlowLoader)
+    return load_yaml_text(text, FlowLoader)
 
 
 class FlowError(Exception):

@@ -12,9 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.words.languages import Words
+from bot.yaml_files import read_yaml
 
 HERE = Path(__file__).resolve().parent
 EVERYWHERE = "https://findahelpline.com"
@@ -30,7 +29,7 @@ class Helplines:
 
 @cache
 def entries(path: Path = HERE / "helplines.yaml") -> dict[str, dict[str, Any]]:
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = read_yaml(path)
     return {str(code): entry for code, entry in loaded["countries"].items()}
 
 

@@ -13,7 +13,7 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-import yaml
+from bot.yaml_files import read_yaml
 
 HERE = Path(__file__).resolve().parent
 QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
@@ -34,7 +34,7 @@ ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", 
 
 @cache
 def _spellings() -> tuple[dict[str, str], dict[str, str], re.Pattern[str]]:
-    data = yaml.safe_load((HERE / "spellings.yaml").read_text(encoding="utf-8"))
+    data = read_yaml(HERE / "spellings.yaml")
     emoji = {str(k): f" {v} " for k, v in data["emoji"].items()}
     words = {str(k): str(v) for k, v in data["words"].items()}
     pattern = re.compile("|".join(re.escape(e) for e in sorted(emoji, key=len, reverse=True)))

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from bot.yaml_files import read_yaml
 
 HERE = Path(__file__).resolve().parent
 MACRO = re.compile(r"\{([a-z_]+)\}")
@@ -83,7 +83,7 @@ class Rules:
 
     @classmethod
     def load(cls, path: Path = HERE / "signals.yaml") -> Rules:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         words = {name: str(value) for name, value in data.get("words", {}).items()}
         signals = [
             Signal(kind, topic, re.compile(_expand(pattern, words)))

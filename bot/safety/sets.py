@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from bot.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Example:
 
 def load_set(path: Path) -> list[Example]:
     """A set written either as lists of {kind, style, text} or nested kind -> style -> texts."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     examples = []
     for side in ("danger", "safe"):
         part = data[side]

@@ -14,10 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.engine.schema import Flow
 from bot.words.languages import ENGLISH, Voice, Voiced, Words, english_hash
+from bot.yaml_files import read_yaml
 
 ROLE = re.compile(r"\{([a-z_]+)\}")
 
@@ -62,7 +61,7 @@ class Labels:
     def file(self, lang: str, name: str) -> dict[str, Any]:
         if (lang, name) not in self._files:
             path = self.root / lang / name
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+            loaded = read_yaml(path) if path.is_file() else None
             self._files[lang, name] = loaded or {}
         return self._files[lang, name]
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from bot.engine.schema import Flow
 from bot.words.labels import english_labels, source_hash
 from bot.words.languages import ENGLISH, english_hash
 from bot.words.texts import SOURCE
+from bot.yaml_files import read_yaml
 
 
 def stamp(root: Path, lang: str, flows: dict[str, Flow], names: list[str]) -> list[str]:
@@ -33,7 +32,7 @@ def stamp(root: Path, lang: str, flows: dict[str, Flow], names: list[str]) -> li
             body = SOURCE.sub("", path.read_text(encoding="utf-8"), count=1).lstrip("\n")
             path.write_text(f"{{# en: {english_hash(english)} #}}\n{body}", encoding="utf-8")
         elif name == "commands.yaml":
-            source = yaml.safe_load((root / ENGLISH / name).read_text(encoding="utf-8"))
+            source = read_yaml(root / ENGLISH / name)
             _set_source(path, source_hash(source))
         elif name.endswith("/labels.yaml") and name.split("/")[0] in flows:
             _set_source(path, source_hash(english_labels(flows[name.split("/")[0]])))
