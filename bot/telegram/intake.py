@@ -163,6 +163,9 @@ class Poller:
         self.inbox = inbox
         self.dispatcher = dispatcher
         self.timeout = timeout
+        # Set once the first getUpdates has answered and its batch is handed over: start-up
+        # work nobody waits for (the slot fill) lets the people waiting at a start go first.
+        self.polled = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         offset = await asyncio.to_thread(self.inbox.next_offset)
@@ -184,12 +187,14 @@ class Poller:
             except InvalidToken:
                 raise
             except (Conflict, NetworkError, TelegramError) as exc:
+                self.polled.set()
                 log.warning("polling failed, retrying in %.1f s: %s", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 0.5
             if not updates:
+                self.polled.set()
                 continue
             sent = self._as_sent()
             batch = [
@@ -201,6 +206,7 @@ class Poller:
             offset = updates[-1].update_id + 1
             for stored, update in batch:
                 self.dispatcher.offer(stored, update)
+            self.polled.set()
 
     def _as_sent(self) -> dict[int, dict[str, Any]]:
         """The batch as Telegram sent it, by update id (cheaper and truer than to_dict)."""

@@ -5,6 +5,7 @@ out) and the scheduler's tick (the one clock)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -47,6 +48,7 @@ from bot.voice.transcriber import Transcriber
 from bot.words.languages import ENGLISH, SHIPPED
 
 log = logging.getLogger(__name__)
+FIRST_BATCH_WAIT = 1.0  # the slot fill waits at most this long for the first batch
 
 
 def learn_username(application: CoachApp) -> None:
@@ -247,6 +249,10 @@ async def start_clock(application: CoachApp) -> None:
 
 async def _schedule_then_tick(application: CoachApp) -> None:
     services: Services = application.bot_data["services"]
+    polled: asyncio.Event | None = application.bot_data.get("polled")
+    if polled is not None:  # a polling process: the people waiting at the start come first
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(polled.wait(), FIRST_BATCH_WAIT)
     began = time.perf_counter()
     # Its own thread: on SQLite the database work of the first conversations has one thread
     # (use_db_threads), which the fill would hold for its whole second.
@@ -356,6 +362,7 @@ async def serve(
         timeout=settings.poll_timeout,
         raw=application.bot_data["requests"][1],
     )
+    application.bot_data["polled"] = poller.polled
     halt = asyncio.Event()  # stops taking new work; `stop` may come from outside at any time
     try:
         async with application:
