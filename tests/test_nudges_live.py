@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.coaching.couple_settings import reschedule
 from bot.storage.db import utcnow
-from bot.storage.models import Couple, FlowRun, Partner
+from bot.storage.models import Couple, FlowRun, OutboxMessage, Partner
 from tests.helpers import Rig, linked_group, pair, passed
 
 
@@ -112,3 +114,24 @@ async def test_a_403_marks_the_partner_unreachable_and_tells_the_other_once(rig:
     await rig.ticks(2)
     await rig.talk.settle()
     assert sum("can't reach" in t for t in alex.inbox()) == 1
+
+
+async def test_a_message_telegram_refuses_for_good_is_logged_dropped_and_the_next_goes(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 400 (say, markup Telegram cannot parse) will never be taken: it leaves the outbox
+    once, logged with its chat, and the chat's next message is not held behind it."""
+    alex, _sam = await pair(rig)
+    await rig.talk.settle()
+    caplog.set_level(logging.ERROR)
+    rig.server.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
+    alex.says("/help")
+    await rig.talk.settle()
+    refused = [r for r in caplog.records if "refused a message" in r.getMessage()]
+    assert len(refused) == 1 and str(alex.id) in refused[0].getMessage()
+    before = len(alex.inbox())
+    alex.says("/help")
+    await alex.sees("/letgo")
+    assert len(alex.inbox()) == before + 1
+    with Session(rig.engine) as session:
+        assert session.exec(select(OutboxMessage)).all() == []

@@ -119,30 +119,33 @@ def test_a_weaker_sign_asks_rather_than_answers() -> None:
 
 def test_the_fast_scorer_is_the_trained_regression() -> None:
     """Model copies scikit-learn's weights into NumPy tables and writes out its analyzers;
-    both must score alike, and the analyzers must cut n-grams exactly as scikit-learn's."""
-    from sklearn.linear_model import LogisticRegression
+    both must score alike, and the analyzers must cut n-grams exactly as scikit-learn's.
+    The danger score is the blend of the two fitted classifiers' decision functions."""
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-    from bot.safety.model import Analyzer
+    from bot.safety.model import BLEND, SGD_ALPHA, Analyzer
     from bot.safety.reading import model_text
 
     model = Model.train(DEVELOPMENT)
     texts = [model_text(e.text) for e in DEVELOPMENT]
-    analyzers = [Analyzer("char_wb", 2, 5), Analyzer("word", 1, 2)]
+    labels = [e.danger for e in DEVELOPMENT]
+    analyzers = [Analyzer("char", 2, 5), Analyzer("word", 1, 2)]
     vectorizers = [a.vectorizer() for a in analyzers]
     matrix = hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
-    regression = LogisticRegression(C=16.0, max_iter=3000).fit(
-        matrix, [e.danger for e in DEVELOPMENT]
+    regression = LogisticRegression(C=16.0, max_iter=3000).fit(matrix, labels)
+    huber = SGDClassifier(loss="modified_huber", alpha=SGD_ALPHA, random_state=7).fit(
+        matrix, labels
     )
     probe = [model_text(e.text) for e in HELDOUT[:40]] + ["", "zzz qqq", "  two  spaces  "]
-    for analyzer, vectorizer in zip(analyzers, vectorizers, strict=True):
+    for analyzer in [*analyzers, Analyzer("char_wb", 2, 5)]:
         for text in probe:
-            assert analyzer(text) == vectorizer.build_analyzer()(text)
-    expected = regression.predict_proba(hstack([v.transform(probe) for v in vectorizers]).tocsr())[
-        :, 1
-    ]
+            assert analyzer(text) == analyzer.vectorizer().build_analyzer()(text)
+    read = hstack([v.transform(probe) for v in vectorizers]).tocsr()
+    expected = (1 - BLEND) * regression.decision_function(read) + BLEND * huber.decision_function(
+        read
+    )
     for text, want in zip(probe, expected, strict=True):
-        got = 1 / (1 + math.exp(-model.danger.scores(text)[0]))
-        assert got == pytest.approx(want, abs=1e-9)
+        assert model.danger.scores(text)[0] == pytest.approx(want, abs=1e-6)
 
 
 def test_the_shipped_classifiers_are_trained_on_todays_development_sets() -> None:
@@ -170,7 +173,7 @@ def test_the_development_set_is_learned() -> None:
 # together. Retraining after a template change moves a figure by a message or two; a slip
 # past these is a real one. Raise them when the detector gets better; never tune on these
 # sets to pass them.
-FLOORS = {"en": (0.89, 0.87), "de": (0.80, 0.87), "es": (0.88, 0.86), "ar": (0.78, 0.87)}
+FLOORS = {"en": (0.90, 0.88), "de": (0.84, 0.93), "es": (0.89, 0.88), "ar": (0.87, 0.89)}
 
 
 @pytest.mark.parametrize("lang", sorted(FLOORS))

@@ -83,6 +83,10 @@ class UnitOfWork:
             if hint is not None and hint[1]:  # their Telegram language, as Telegram says it now
                 Partners.remember_language(conn, hint[0], hint[1])
             reply = work(tx)
+            toast = reply.notice is not None and hint is not None
+            # One look-up of who hears what, for the messages and the toast alike.
+            chats = [m.chat_id for m in reply.messages]
+            heard = voices(conn, chats, hint) if chats or toast else {}
             queued = self.outbox.put(
                 conn,
                 reply.messages,
@@ -90,10 +94,10 @@ class UnitOfWork:
                 couple_id=couple_id,
                 lease=self.sends_here,
                 hint=hint,
+                heard=heard,
             )
             if reply.notice is not None and hint is not None:
-                voice = voices(conn, [hint[0]], hint)[hint[0]]
-                reply.notice = translated_notice(reply.notice, voice)
+                reply.notice = translated_notice(reply.notice, heard[hint[0]])
         if not self.sends_here:
             queued = []
         if update_id is not None:

@@ -17,6 +17,7 @@ from bot.core.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
 from bot.storage.tables import OUTBOX
 from bot.storage.voices import Hint, translated, voices
+from bot.words.languages import Voice
 
 OUTBOX_CHANNEL = "uscoach_outbox"  # PostgreSQL NOTIFY channel: new rows to send
 
@@ -124,14 +125,17 @@ class Outbox:
         at: datetime | None = None,
         lease: bool = False,
         hint: Hint | None = None,
+        heard: dict[int, Voice] | None = None,
     ) -> list[Queued]:
         """Store messages inside the caller's transaction, each in its chat's language (read
-        in this transaction: see voices.py). With `lease`, the caller's sender holds them
-        already and sends them right after the commit (no second look-up)."""
+        in this transaction: see voices.py, or handed over as `heard` by a caller that read
+        them already). With `lease`, the caller's sender holds them already and sends them
+        right after the commit (no second look-up)."""
         now = utcnow()
         queued = []
         if messages:
-            heard = voices(conn, [m.chat_id for m in messages], hint)
+            if heard is None:
+                heard = voices(conn, [m.chat_id for m in messages], hint)
             messages = [translated(m, heard[m.chat_id]) for m in messages]
         for message in messages:
             values = _row(message) | {

@@ -182,31 +182,35 @@ class Poller:
             if not fetch.done():
                 fetch.cancel()  # stopping: what it would have fetched stays with Telegram
                 break
+            updates: list[Update] | None
             try:
-                updates = fetch.result()
+                updates = list(fetch.result())
             except InvalidToken:
                 raise
             except (Conflict, NetworkError, TelegramError) as exc:
-                self.polled.set()
                 log.warning("polling failed, retrying in %.1f s: %s", backoff, exc)
+                updates = None
+            if updates:
+                offset = await self._hand_over(updates)
+            self.polled.set()  # the first answer, whatever it held, is handed over
+            if updates is None:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
-                continue
-            backoff = 0.5
-            if not updates:
-                self.polled.set()
-                continue
-            sent = self._as_sent()
-            batch = [
-                (Stored(u.update_id, chat_of(u), sent.get(u.update_id) or u.to_dict()), u)
-                for u in updates
-            ]
-            # Stored before the next getUpdates confirms them: a crash now loses nothing.
-            await asyncio.to_thread(self.inbox.store, [s for s, _u in batch])
-            offset = updates[-1].update_id + 1
-            for stored, update in batch:
-                self.dispatcher.offer(stored, update)
-            self.polled.set()
+            else:
+                backoff = 0.5
+
+    async def _hand_over(self, updates: list[Update]) -> int:
+        """Store the batch, then offer it to the dispatcher; the next offset."""
+        sent = self._as_sent()
+        batch = [
+            (Stored(u.update_id, chat_of(u), sent.get(u.update_id) or u.to_dict()), u)
+            for u in updates
+        ]
+        # Stored before the next getUpdates confirms them: a crash now loses nothing.
+        await asyncio.to_thread(self.inbox.store, [s for s, _u in batch])
+        for stored, update in batch:
+            self.dispatcher.offer(stored, update)
+        return updates[-1].update_id + 1
 
     def _as_sent(self) -> dict[int, dict[str, Any]]:
         """The batch as Telegram sent it, by update id (cheaper and truer than to_dict)."""

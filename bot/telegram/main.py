@@ -43,7 +43,7 @@ from bot.telegram.handlers import errors, flows, group, inputs, nudges, private
 from bot.telegram.hearing import Hearing
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.intake import Dispatcher, Poller
-from bot.telegram.sender import Sender
+from bot.telegram.sender import BotApi, Sender
 from bot.voice.transcriber import Transcriber
 from bot.words.languages import ENGLISH, SHIPPED
 
@@ -116,7 +116,7 @@ def _attach_services(
     application.bot_data["services"] = services
     application.bot_data["ticker"] = nudges.Ticker()
     application.bot_data["sender"] = Sender(
-        application.bot,
+        BotApi.of(application.bot),
         services.outbox,
         FloodBudget(
             overall_per_second=settings.flood_overall_per_second,

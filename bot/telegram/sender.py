@@ -14,19 +14,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
-from telegram import (
-    Bot,
-    ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    ReplyParameters,
-    WebAppInfo,
-)
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -43,6 +33,7 @@ from bot.core.budget import FloodBudget
 from bot.core.outbox import Outgoing
 from bot.storage.db import utcnow
 from bot.storage.outbox import Outbox, Queued
+from bot.telegram.http import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -58,85 +49,109 @@ LostChat = Callable[[int], list[Queued]]
 MovedChat = Callable[[int, int], None]
 
 
-def markup(
-    message: Outgoing,
-) -> InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+Markup = dict[str, Any]
+Files = dict[str, tuple[str, bytes]]  # field -> (file name, content)
+
+
+def markup(message: Outgoing) -> Markup | None:
+    """The message's keyboard as the Bot API reads it."""
     if message.buttons:
-        return InlineKeyboardMarkup(
-            [
+        return {
+            "inline_keyboard": [
                 [
-                    InlineKeyboardButton(b.label, web_app=WebAppInfo(b.web_app))
+                    {"text": b.label, "web_app": {"url": b.web_app}}
                     if b.web_app
-                    else InlineKeyboardButton(b.label, url=b.url)
+                    else {"text": b.label, "url": b.url}
                     if b.url
-                    else InlineKeyboardButton(b.label, callback_data=b.data)
+                    else {"text": b.label, "callback_data": b.data}
                     for b in row
                 ]
                 for row in message.buttons
             ]
-        )
+        }
     if message.force_reply:
         # selective: only the person mentioned in the text gets the reply box in a group.
-        return ForceReply(
-            selective=message.mention is not None, input_field_placeholder=message.placeholder
-        )
+        reply: Markup = {"force_reply": True, "selective": message.mention is not None}
+        if message.placeholder:
+            reply["input_field_placeholder"] = message.placeholder
+        return reply
     if message.ask_location:  # only a reply keyboard can ask for a location (private chats)
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(message.ask_location, request_location=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
+        return {
+            "keyboard": [[{"text": message.ask_location, "request_location": True}]],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
     if message.remove_keyboard:
-        return ReplyKeyboardRemove()
+        return {"remove_keyboard": True}
     return None
 
 
-async def send_one(bot: Bot, message: Outgoing) -> Message:
+class BotApi:
+    """The Bot API methods the sender and the handlers call, as plain JSON over our HTTP
+    session (bot/telegram/http.py says why not through PTB's objects)."""
+
+    def __init__(self, request: AiohttpRequest, base_url: str) -> None:
+        self.request, self.base_url = request, base_url
+
+    @classmethod
+    def of(cls, bot: Bot) -> BotApi:
+        request = bot.request
+        if not isinstance(request, AiohttpRequest):
+            raise TypeError("the sender sends through AiohttpRequest (bot/telegram/http.py)")
+        return cls(request, bot.base_url)
+
+    async def __call__(
+        self, method: str, payload: dict[str, Any], files: Files | None = None
+    ) -> Any:
+        return await self.request.call(f"{self.base_url}/{method}", payload, files)
+
+    async def answer_press(self, query_id: str, text: str | None = None) -> None:
+        """Stop a pressed button's spinner, with a toast when there is something to say."""
+        payload: dict[str, Any] = {"callback_query_id": query_id}
+        if text:
+            payload["text"] = text
+        await self("answerCallbackQuery", payload)
+
+
+async def send_one(api: BotApi, message: Outgoing) -> Any:
     """One Bot API call for one message."""
+    payload: dict[str, Any] = {"chat_id": message.chat_id, "parse_mode": ParseMode.HTML.value}
+    keyboard = markup(message)
+    if keyboard is not None:
+        payload["reply_markup"] = keyboard
     if message.chart is not None:
         labels = message.chart_labels.splitlines() if message.chart_labels else None
         png = await asyncio.to_thread(trend_chart, list(message.chart), labels)
-        return await bot.send_photo(
-            message.chat_id,
-            photo=png,
-            caption=message.text or None,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup(message),
-        )
+        if message.text:
+            payload["caption"] = message.text
+        return await api("sendPhoto", payload, {"photo": ("trend.png", png)})
     if message.document is not None:
         name, content = message.document
-        return await bot.send_document(
-            message.chat_id,
-            document=content,
-            filename=name,
-            caption=message.text or None,
-            parse_mode=ParseMode.HTML,
-        )
-    reply_parameters = (
-        ReplyParameters(message.reply_to_message_id, allow_sending_without_reply=True)
-        if message.reply_to_message_id
-        else None
-    )
-    return await bot.send_message(
-        message.chat_id,
-        message.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup(message),
-        reply_parameters=reply_parameters,
-    )
+        payload.pop("reply_markup", None)
+        if message.text:
+            payload["caption"] = message.text
+        return await api("sendDocument", payload, {"document": (name, content)})
+    payload["text"] = message.text
+    payload["link_preview_options"] = {"is_disabled": True}
+    if message.reply_to_message_id:
+        payload["reply_parameters"] = {
+            "message_id": message.reply_to_message_id,
+            "allow_sending_without_reply": True,
+        }
+    return await api("sendMessage", payload)
 
 
 class Sender:
     def __init__(
         self,
-        bot: Bot,
+        api: BotApi,
         outbox: Outbox,
         budget: FloodBudget,
         *,
         lost_chat: LostChat,
         moved_chat: MovedChat,
     ) -> None:
-        self.bot = bot
+        self.api = api
         self.outbox = outbox
         self.budget = budget
         self.lost_chat = lost_chat
@@ -263,7 +278,7 @@ class Sender:
         while True:
             await self.budget.take(message.chat_id, item.priority)
             try:
-                await send_one(self.bot, message)
+                await send_one(self.api, message)
             except RetryAfter as exc:
                 metrics.RATE_LIMITED.inc()
                 wait = exc.retry_after

@@ -67,11 +67,11 @@ async def deliver(context: CoachContext, update: Update, work: Callable[[Tx], Re
     query = update.callback_query
     if query is not None:  # toasts are the one thing not kept: a lost one is harmless
         notice = done.reply.notice.text if done is not None and done.reply.notice else None
-        await _answer(query, notice)
+        await _answer(context, query, notice)
 
 
-async def _answer(query: CallbackQuery, text: str | None) -> None:
+async def _answer(context: CoachContext, query: CallbackQuery, text: str | None) -> None:
     try:
-        await query.answer(plain(text) if text else None)
+        await context.sender.api.answer_press(query.id, plain(text) if text else None)
     except TelegramError as exc:
         log.warning("could not answer a button press: %s", exc)

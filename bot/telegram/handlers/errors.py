@@ -51,7 +51,7 @@ async def on_error(update: object, context: CoachContext) -> None:
     sorry = context.services.renderer.render("common/sorry")
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(plain(sorry), show_alert=False)
+            await context.sender.api.answer_press(update.callback_query.id, plain(sorry))
         except TelegramError:
             log.warning("could not send the apology for %s", describe(update))
         return
