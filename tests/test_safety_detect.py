@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import math
 from pathlib import Path
 
 import pytest
@@ -152,6 +151,7 @@ def test_the_shipped_classifiers_are_trained_on_todays_development_sets() -> Non
     """Nothing trains while a person waits: the classifiers ship in trained.json.gz, made
     by `us-coach safety train` from the development sets whose hash it records."""
     shipped = Trained.read(TRAINED)
+    assert shipped is not None, "trained.json.gz is in an older layout: run `us-coach safety train`"
     assert shipped.hash == data_hash(shipped_languages()), (
         "the development sets changed: run `us-coach safety train` and commit trained.json.gz"
     )
@@ -240,3 +240,32 @@ def test_another_languages_everyday_words_are_not_read_by_the_english_classifier
     # A Spanish apology scored as danger by the English classifier once: it reads English only.
     assert DETECTOR.screen("Me equivoqué en gritar", "es") is None
     assert DETECTOR.screen("Es tut mir leid, dass ich zu spät kam", "de") is None
+
+
+def test_ngram_keys_are_the_same_in_every_process_and_tell_grams_apart() -> None:
+    """The shipped file holds its terms as keys: a process with another string-hash salt
+    must make the same key of the same n-gram, or nothing it reads would be found."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from bot.safety.features import keys_of
+
+    grams = ["ab", "abc", " hi ", "schläge", "ضربني", "x" * 48, "x" * 49, "x" * 300, "b a"]
+    here = [int(k) for k in keys_of(grams)]
+    assert len(set(here)) == len(grams)
+    script = (
+        "import json, sys; from bot.safety.features import keys_of; "
+        "print(json.dumps([int(k) for k in keys_of(json.loads(sys.argv[1]))]))"
+    )
+    for salt in ("1", "2"):
+        there = subprocess.run(
+            [sys.executable, "-c", script, json.dumps(grams)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": salt},
+        ).stdout
+        assert json.loads(there) == here

@@ -3,10 +3,10 @@ and a fitted TF-IDF vectorizer's tables looked up without scikit-learn (model.py
 
 from __future__ import annotations
 
+import base64
 import re
 from collections import Counter
-from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 WORD_PATTERN = r"(?u)\b\w\w+\b"
@@ -78,45 +78,77 @@ class Analyzer:
         )
 
 
+# How an n-gram becomes a 64-bit key, the same in every process (Python's own string hash is
+# salted per process, so a key made at training could not be looked up at run time): its
+# first KEYED code points times fixed odd multipliers, plus its length, summed modulo 2^64
+# and mixed (splitmix64's finaliser). Vectorised in NumPy, it costs what hash() did per gram.
+KEYED = 48
+
+
+@cache
+def _multipliers() -> Any:
+    import numpy as np  # not at import: a process that never screens never loads NumPy
+
+    rng = np.random.default_rng(20261206)
+    return rng.integers(1, 2**63, size=KEYED + 1, dtype=np.uint64) | np.uint64(1)
+
+
+def keys_of(grams: list[str]) -> Any:
+    """Each gram's 64-bit key (int64), as `Features` stores its terms."""
+    import numpy as np
+
+    if not grams:
+        return np.zeros(0, dtype=np.int64)
+    lengths = np.fromiter(map(len, grams), dtype=np.uint64, count=len(grams))
+    if int(lengths.max()) > KEYED:
+        grams = [g[:KEYED] for g in grams]  # the rest of a very long token counts by length
+    codes = np.array(grams)  # fixed-width UTF-32: one row of code points a gram
+    width = codes.dtype.itemsize // 4
+    points = codes.view(np.uint32).reshape(len(grams), width).astype(np.uint64)
+    multipliers = _multipliers()
+    mixed = points @ multipliers[:width] + lengths * multipliers[KEYED]  # wraps mod 2^64
+    mixed ^= mixed >> np.uint64(30)
+    mixed *= np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(27)
+    mixed *= np.uint64(0x94D049BB133111EB)
+    mixed ^= mixed >> np.uint64(31)
+    return mixed.view(np.int64)
+
+
 @lru_cache(maxsize=512)
-def _grams(analyzer: Analyzer, text: str) -> Counter[str]:
-    """A piece's n-grams, counted once for every language's classifier that reads it."""
-    return Counter(analyzer(text))
+def _grams(analyzer: Analyzer, text: str) -> tuple[Any, Any]:
+    """A piece's n-grams as keys and counts, made once for every language's classifier that
+    reads it."""
+    import numpy as np
+
+    counts = Counter(analyzer(text))
+    return keys_of(list(counts)), np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
 
 
 class Features:
     """One fitted TfidfVectorizer (sublinear tf, l2 norm) as an analyzer and weight tables:
-    a term's idf and its weight per class, found by the term's hash (NumPy: a message's few
+    a term's idf and its weight per class, found by the term's key (NumPy: a message's few
     hundred n-grams are looked up and summed at once).
 
-    Terms are kept as 64-bit hashes in a sorted array, not as a dictionary of strings: the
-    four languages' classifiers hold 350,000 terms, which as Python strings and dictionary
-    entries cost about 80 MB of every process. Python's string hash differs per process, so
-    the table is built when the file is read; two terms sharing a hash is a 1 in 10^13 chance.
+    Terms are kept as 64-bit keys (`keys_of`) in a sorted array, not as strings: the four
+    languages' classifiers hold 760,000 terms, which as Python strings would cost a start
+    half a second and leave 100 MB of freed but scattered memory in the process. The file
+    holds the keys, so reading it makes no Python object per term. Two terms of one table
+    sharing a key (a 1 in 10^13 chance) is refused when the model is made.
     """
 
-    SEPARATOR = "\x1f"  # in no n-gram: grams never hold control characters
-
-    def __init__(
-        self,
-        analyzer: Analyzer,
-        terms: list[str],
-        idf: Any,
-        weights: Any,
-        keys: Iterator[int] | None = None,
-    ) -> None:
+    def __init__(self, analyzer: Analyzer, keys: Any, idf: Any, weights: Any) -> None:
         import numpy as np
 
         self.analyse = analyzer
         self.classes = int(weights.shape[1])
-        self.terms = terms  # kept only to be saved (a model read from the file has none)
-        hashed = keys if keys is not None else (hash(t) for t in terms)
-        keys_ = np.fromiter(hashed, dtype=np.int64, count=len(idf))
-        order = np.argsort(keys_)
-        self.order = order  # sorted row -> the term's own position (for saving)
-        self.keys = keys_[order]
-        self.idf = np.asarray(idf)[order]
-        self.weights = np.asarray(weights)[order]
+        keys, idf, weights = np.asarray(keys, dtype=np.int64), np.asarray(idf), np.asarray(weights)
+        if len(keys) > 1 and not bool((keys[1:] >= keys[:-1]).all()):  # a file's are sorted
+            order = np.argsort(keys)
+            keys, idf, weights = keys[order], idf[order], weights[order]
+        self.keys, self.idf, self.weights = keys, idf, weights
+        if len(keys) > 1 and bool((keys[1:] == keys[:-1]).any()):
+            raise ValueError("two terms share a key: change the seed of _multipliers")
 
     @classmethod
     def fitted(cls, analyzer: Analyzer, vectorizer: Any, coefficients: Any) -> Features:
@@ -124,69 +156,52 @@ class Features:
 
         vocabulary = vectorizer.vocabulary_
         terms = sorted(vocabulary, key=vocabulary.__getitem__)
-        return cls(analyzer, terms, vectorizer.idf_, np.asarray(coefficients).T)
+        return cls(analyzer, keys_of(terms), vectorizer.idf_, np.asarray(coefficients).T)
 
     def scores(self, text: str) -> list[float]:
         import numpy as np
 
-        counts = _grams(self.analyse, text)
-        if not counts or not len(self.keys):
+        keys, counts = _grams(self.analyse, text)
+        if not len(keys) or not len(self.keys):
             return [0.0] * self.classes
-        hashes = np.fromiter((hash(g) for g in counts), dtype=np.int64, count=len(counts))
-        at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
-        known = self.keys[at] == hashes
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        known = self.keys[at] == keys
         if not known.any():
             return [0.0] * self.classes
         rows = at[known]
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))[known]
-        values = (1.0 + np.log(tf)) * self.idf[rows]
+        values = (1.0 + np.log(counts[known])) * self.idf[rows]
         norm = float(np.sqrt(values @ values))
         return [float(x) for x in (values @ self.weights[rows]) / norm]
 
     def to_dict(self) -> dict[str, Any]:
-        # Arrays as base64 of float32 bytes and the terms as one string: read back without
-        # making a Python object per number or term (what a start would keep as memory).
-        import numpy as np
-
-        if len(self.order) != len(self.keys):
-            raise ValueError("only a model trained in this process can be saved")
-        back = np.empty_like(self.order)
-        back[self.order] = np.arange(len(self.order))  # sorted rows back to the terms' order
+        # Arrays as base64 of their bytes: read back without a Python object per number.
         return {
             "analyzer": [self.analyse.kind, self.analyse.low, self.analyse.high],
             "classes": self.classes,
-            "terms": self.SEPARATOR.join(self.terms),
-            "idf": _packed(self.idf[back]),
-            "weights": _packed(self.weights[back].ravel()),
+            "keys": _packed(self.keys, "<i8"),
+            "idf": _packed(self.idf, "<f4"),
+            "weights": _packed(self.weights.ravel(), "<f4"),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Features:
         kind, low, high = data["analyzer"]
         classes = int(data["classes"])
-        terms = data["terms"].split(cls.SEPARATOR) if data["terms"] else []  # map(hash) in C
-        made = cls(
+        return cls(
             Analyzer(kind, low, high),
-            [],
-            _unpacked(data["idf"]),
-            _unpacked(data["weights"]).reshape(-1, classes),
-            keys=map(hash, terms),
+            _unpacked(data["keys"], "<i8"),
+            _unpacked(data["idf"], "<f4"),
+            _unpacked(data["weights"], "<f4").reshape(-1, classes),
         )
-        made.order = made.order[:0]  # a model read from the file is never saved again
-        return made
 
 
-def _packed(values: Any) -> str:
-    import base64
-
+def _packed(values: Any, dtype: str) -> str:
     import numpy as np
 
-    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode()
+    return base64.b64encode(np.asarray(values, dtype=dtype).tobytes()).decode()
 
 
-def _unpacked(text: str) -> Any:
-    import base64
-
+def _unpacked(text: str, dtype: str) -> Any:
     import numpy as np
 
-    return np.frombuffer(base64.b64decode(text), dtype="<f4")
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)

@@ -29,6 +29,8 @@ from bot.safety.sets import Example
 
 HERE = Path(__file__).resolve().parent
 TRAINED = HERE / "trained.json.gz"
+# The file's layout: 2 keeps terms as stable 64-bit keys (features.py), 1 kept their text.
+FORMAT = 2
 KIND_FROM = 0.5  # below this danger probability no threshold asks, so no kind is needed
 
 
@@ -209,6 +211,7 @@ class Trained:
 
     def save(self, path: Path = TRAINED) -> None:
         data = {
+            "format": FORMAT,
             "hash": self.hash,
             "asks": self.asks,
             "languages": self.languages.linear.to_dict() if self.languages else None,
@@ -219,8 +222,11 @@ class Trained:
         path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
 
     @classmethod
-    def read(cls, path: Path = TRAINED) -> Trained:
+    def read(cls, path: Path = TRAINED) -> Trained | None:
+        """The trained classifiers in `path`, or None when an older layout wrote them."""
         data = json.loads(gzip.decompress(path.read_bytes()))
+        if data.get("format") != FORMAT:
+            return None
         models = {lang: Model.from_dict(m) for lang, m in data["models"].items()}
         guesser = Languages(Linear.from_dict(data["languages"])) if data["languages"] else None
         return cls(models, guesser, data["hash"], {k: float(v) for k, v in data["asks"].items()})
@@ -233,10 +239,10 @@ class Trained:
         languages = shipped_languages()
         if path.exists():
             trained = cls.read(path)
-            if trained.hash.split(":")[0] == data_hash(languages, templates=False):
+            if trained and trained.hash.split(":")[0] == data_hash(languages, templates=False):
                 return trained
             logging.getLogger(__name__).warning(
-                "%s is stale (the development sets changed): training now; "
+                "%s is stale (the development sets or its layout changed): training now; "
                 "run `us-coach safety train` and commit it",
                 path.name,
             )
