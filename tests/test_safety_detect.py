@@ -269,3 +269,22 @@ def test_ngram_keys_are_the_same_in_every_process_and_tell_grams_apart() -> None
             env={**os.environ, "PYTHONHASHSEED": salt},
         ).stdout
         assert json.loads(there) == here
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es", "ar"])
+def test_the_one_scan_before_the_signals_never_hides_one(lang: str) -> None:
+    """`Rules.hits` looks for every signal at once before it looks for each: on every
+    development message of the language, the one scan finds something exactly when some
+    signal does, so skipping the rest loses no sign."""
+    from bot.safety.learning import development_files
+
+    rules = DETECTOR.rules if lang == "en" else DETECTOR.others[lang]
+    assert rules.anything is not None
+    texts = [normalise(e.text) for path in development_files(lang) for e in load_set(path)]
+    matched = 0
+    for text in texts:
+        one = rules.anything.search(text) is not None
+        each = any(s.pattern.search(text) for s in rules.signals)
+        assert one == each, text
+        matched += each
+    assert 0 < matched < len(texts)  # both ways were tried
