@@ -87,8 +87,6 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._session is None or self._session.closed:
-            raise RuntimeError("This AiohttpRequest is not initialized!")
         read = self._value(read_timeout, self._read_timeout)
         write = self._value(write_timeout, self._write_timeout)
         pool = self._value(pool_timeout, self._pool_timeout)
@@ -109,18 +107,7 @@ class AiohttpRequest(BaseRequest):
                 data = form
             else:
                 data = fields
-        try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
-                body = await response.read()
-                if self.keep_last_body:
-                    self.last_body = body
-                return response.status, body
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        except asyncio.TimeoutError as exc:  # noqa: UP041 - aiohttp may raise either name
-            raise TimedOut from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+        return await self._exchange(method, url, data, None, timeout)
 
     async def call(
         self, url: str, payload: dict[str, Any], files: dict[str, tuple[str, bytes]] | None = None
@@ -128,8 +115,6 @@ class AiohttpRequest(BaseRequest):
         """One Bot API method: `payload` as a JSON body, or with `files` as a multipart form
         (each other field JSON-encoded unless a string). The result, or Telegram's refusal
         as PTB's error."""
-        if self._session is None or self._session.closed:
-            raise RuntimeError("This AiohttpRequest is not initialized!")
         data: Any
         if files:
             data = aiohttp.FormData()
@@ -144,14 +129,42 @@ class AiohttpRequest(BaseRequest):
         limits = (self._read_timeout, self._write_timeout, self._connect_timeout)
         total = sum(t or 0 for t in limits)
         timeout = aiohttp.ClientTimeout(total=total or None, sock_connect=self._connect_timeout)
+        return answer_of(*await self._exchange("POST", url, data, headers, timeout))
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        data: Any,
+        headers: dict[str, str] | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> tuple[int, bytes]:
+        """One HTTP request, PTB's and ours alike: the status and the body, or the network
+        failure as PTB's error."""
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
         try:
-            async with self._session.post(url, data=data, headers=headers, timeout=timeout) as r:
-                status, body = r.status, await r.read()
+            async with self._session.request(
+                method, url, data=data, headers=headers, timeout=timeout
+            ) as response:
+                body = await response.read()
+                if self.keep_last_body:
+                    self.last_body = body
+                return response.status, body
         except (TimeoutError, asyncio.TimeoutError) as exc:  # noqa: UP041 - aiohttp raises either
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
-        return answer_of(status, body)
+
+
+# Telegram's refusals by HTTP status, as PTB's BaseRequest raises them (anything else: retry).
+REFUSALS: dict[int, type[TelegramError]] = {
+    HTTPStatus.FORBIDDEN: Forbidden,
+    HTTPStatus.NOT_FOUND: InvalidToken,
+    HTTPStatus.UNAUTHORIZED: InvalidToken,
+    HTTPStatus.BAD_REQUEST: BadRequest,
+    HTTPStatus.CONFLICT: Conflict,
+}
 
 
 def answer_of(status: int, body: bytes) -> Any:
@@ -170,11 +183,4 @@ def answer_of(status: int, body: bytes) -> Any:
         raise ChatMigrated(int(parameters["migrate_to_chat_id"]))
     if parameters.get("retry_after"):
         raise RetryAfter(int(parameters["retry_after"]))
-    refusals: dict[int, type[TelegramError]] = {
-        HTTPStatus.FORBIDDEN: Forbidden,
-        HTTPStatus.NOT_FOUND: InvalidToken,
-        HTTPStatus.UNAUTHORIZED: InvalidToken,
-        HTTPStatus.BAD_REQUEST: BadRequest,
-        HTTPStatus.CONFLICT: Conflict,
-    }
-    raise refusals.get(status, NetworkError)(message)
+    raise REFUSALS.get(status, NetworkError)(message)
