@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,11 +14,11 @@ from sqlalchemy import func, select
 from bot.core.outbox import Outgoing
 from bot.core.work import UnitOfWork
 from bot.emulator import Human
-from bot.storage.db import Database, utcnow
+from bot.storage.db import Database, upgrade, utcnow
 from bot.storage.inbox import Inbox, Stored
 from bot.storage.outbox import Outbox
 from bot.storage.tables import INBOX, OUTBOX
-from tests.helpers import Rig, pair, send_letgo, start_bot, until
+from tests.helpers import Rig, engine_for, pair, send_letgo, start_bot, until
 
 
 async def _lean_in_invitation_waits(rig: Rig) -> tuple[Human, Human]:
@@ -64,11 +65,14 @@ async def test_an_update_stored_but_not_handled_is_handled_after_a_restart(rig: 
 
 
 async def test_a_claim_is_part_of_the_step_so_a_failed_step_is_not_skipped(
-    rig: Rig,
+    tmp_path: Path,
 ) -> None:
     """The window between "marked as handled" and "the step ran" no longer exists: a step
-    that fails rolls back its claim with it, and the person is not left waiting."""
-    db = Database(rig.engine)
+    that fails rolls back its claim with it, and the person is not left waiting. (Its own
+    database: a running bot would take update 900 itself, and wait 20 s to reach chat 1.)"""
+    engine = engine_for(tmp_path / "claims.db")
+    upgrade(engine)
+    db = Database(engine)
     inbox, outbox = Inbox(db), Outbox(db)
     work = UnitOfWork(db, inbox, outbox)
     inbox.store([Stored(900, 1, {"update_id": 900})])
@@ -84,6 +88,7 @@ async def test_a_claim_is_part_of_the_step_so_a_failed_step_is_not_skipped(
     done = work.run(lambda _tx: Reply().add(Outgoing(1, "hello")), update_id=900)
     assert done is not None and [q.message.text for q in done.queued] == ["hello"]
     assert work.run(lambda _tx: Reply().add(Outgoing(1, "again")), update_id=900) is None
+    engine.dispose()
 
 
 async def test_messages_are_committed_with_the_step_and_sent_after_a_crash(rig: Rig) -> None:
