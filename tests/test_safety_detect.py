@@ -173,7 +173,7 @@ def test_the_development_set_is_learned() -> None:
 # together. Retraining after a template change moves a figure by a message or two; a slip
 # past these is a real one. Raise them when the detector gets better; never tune on these
 # sets to pass them.
-FLOORS = {"en": (0.90, 0.88), "de": (0.84, 0.93), "es": (0.89, 0.88), "ar": (0.87, 0.89)}
+FLOORS = {"en": (0.93, 0.89), "de": (0.84, 0.92), "es": (0.92, 0.87), "ar": (0.89, 0.88)}
 
 
 @pytest.mark.parametrize("lang", sorted(FLOORS))
@@ -269,6 +269,44 @@ def test_ngram_keys_are_the_same_in_every_process_and_tell_grams_apart() -> None
             env={**os.environ, "PYTHONHASHSEED": salt},
         ).stdout
         assert json.loads(there) == here
+
+
+def test_window_keys_are_the_keys_of_the_analyzers_grams() -> None:
+    """Scoring makes the character n-grams' keys from the text's code points without cutting
+    the grams: the same keys, as often, as cutting them and keying each (accents, Arabic
+    script, Arabizi, emoji, runs of spaces, texts shorter than a gram)."""
+    from collections import Counter
+
+    from bot.safety.features import keys_of, window_keys
+    from bot.safety.model import Analyzer
+    from bot.safety.reading import arabic_text, model_text
+
+    others = [
+        load_set(ROOT / "bot" / "safety" / lang / "development.yaml") for lang in ["de", "es", "ar"]
+    ]
+    texts = [e.text for e in DEVELOPMENT[::7] + [e for each in others for e in each[::9]]] + [
+        "",
+        "a",
+        "ab",
+        " a ",
+        "x  y\tz",
+        "😀 hi 😀",
+        "Er schlägt mich",
+        "jouzi dara2ni",
+        "جوزي ضربني",
+    ]
+    for read in (model_text, arabic_text):
+        for text in (read(t) for t in texts):
+            for analyzer in (
+                Analyzer("char", 2, 5),
+                Analyzer("char_wb", 2, 5),
+                Analyzer("char_wb", 1, 3),
+            ):
+                want = Counter(int(k) for k in keys_of(analyzer(text)))
+                assert Counter(int(k) for k in window_keys(analyzer, text)) == want, (
+                    analyzer.kind,
+                    text,
+                )
 
 
 @pytest.mark.parametrize("lang", ["en", "de", "es", "ar"])

@@ -106,23 +106,66 @@ def keys_of(grams: list[str]) -> Any:
     width = codes.dtype.itemsize // 4
     points = codes.view(np.uint32).reshape(len(grams), width).astype(np.uint64)
     multipliers = _multipliers()
-    mixed = points @ multipliers[:width] + lengths * multipliers[KEYED]  # wraps mod 2^64
-    mixed ^= mixed >> np.uint64(30)
-    mixed *= np.uint64(0xBF58476D1CE4E5B9)
-    mixed ^= mixed >> np.uint64(27)
-    mixed *= np.uint64(0x94D049BB133111EB)
-    mixed ^= mixed >> np.uint64(31)
-    return mixed.view(np.int64)
+    return _mixed(points @ multipliers[:width] + lengths * multipliers[KEYED])  # wraps mod 2^64
+
+
+def _mixed(summed: Any) -> Any:
+    """splitmix64's finaliser over the summed code points (uint64, in place) as int64 keys."""
+    import numpy as np
+
+    summed ^= summed >> np.uint64(30)
+    summed *= np.uint64(0xBF58476D1CE4E5B9)
+    summed ^= summed >> np.uint64(27)
+    summed *= np.uint64(0x94D049BB133111EB)
+    summed ^= summed >> np.uint64(31)
+    return summed.view(np.int64)
+
+
+def window_keys(analyzer: Analyzer, text: str) -> Any:
+    """The keys of a `char` or `char_wb` analyzer's n-grams of `text` (one per occurrence),
+    made from the text's code points without making a string per gram: each gram's key is
+    a sum over its positions (keys_of), so every window of one length is a few array
+    additions over the whole text. Equal to `keys_of(analyzer(text))` (a test holds it)."""
+    import numpy as np
+
+    text = WHITE.sub(" ", text.lower())
+    word_of = None  # char_wb: which padded word each position is in
+    if analyzer.kind == "char_wb":
+        words = text.split()
+        text = "".join(f" {word} " for word in words)
+        word_of = np.repeat(np.arange(len(words)), [len(word) + 2 for word in words])
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    multipliers, size = _multipliers(), len(points)
+    windows = []
+    for n in range(analyzer.low, min(analyzer.high, size) + 1):
+        count = size - n + 1
+        summed = points[:count] * multipliers[0]
+        for j in range(1, n):
+            summed += points[j : j + count] * multipliers[j]
+        summed += np.full(count, n, dtype=np.uint64) * multipliers[KEYED]
+        if word_of is not None:  # char_wb: only windows inside one padded word
+            summed = summed[word_of[:count] == word_of[n - 1 :]]
+        windows.append(summed)
+    if not windows:
+        return np.zeros(0, dtype=np.int64)
+    return _mixed(np.concatenate(windows))
 
 
 @lru_cache(maxsize=512)
 def _grams(analyzer: Analyzer, text: str) -> tuple[Any, Any]:
-    """A piece's n-grams as keys and counts, made once for every language's classifier that
-    reads it."""
+    """A piece's distinct n-grams as sorted keys and their counts, made once for every
+    language's classifier that reads it."""
     import numpy as np
 
-    counts = Counter(analyzer(text))
-    return keys_of(list(counts)), np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    if analyzer.kind == "word":  # a few tokens: their strings cost little
+        counts = Counter(analyzer(text))
+        keys = keys_of(list(counts))
+        order = np.argsort(keys)
+        found = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return keys[order], found[order]
+    # Sorted: each table's search then walks forward instead of jumping about.
+    keys, found = np.unique(window_keys(analyzer, text), return_counts=True)
+    return keys, found.astype(np.float64)
 
 
 class Features:

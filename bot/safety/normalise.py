@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from bot.yaml_files import read_yaml
@@ -41,6 +41,8 @@ def _spellings() -> tuple[dict[str, str], dict[str, str], re.Pattern[str]]:
     return emoji, words, pattern
 
 
+# The detector and the classifiers' reading both start here, from the same text.
+@lru_cache(maxsize=64)
 def normalise(text: str) -> str:
     emoji, words, emoji_pattern = _spellings()
     text = unicodedata.normalize("NFKC", text).casefold().translate(QUOTES)

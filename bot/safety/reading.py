@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from bot.safety.normalise import normalise
 
@@ -12,6 +13,9 @@ SENTENCE = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
 MIN_SENTENCE_WORDS = 3
 
 
+# One screening reads a text several times (the language guesser, each language's classifier):
+# the same text is prepared once.
+@lru_cache(maxsize=64)
 def model_text(text: str) -> str:
     """What the classifiers read: the rules' normal form, without accents or umlauts (people
     type "schlaegt", "schlagt" and "schlägt"; "tambien" and "también")."""
@@ -73,6 +77,7 @@ def skeleton(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"(.)\1+", r"\1", text)).strip()
 
 
+@lru_cache(maxsize=64)
 def arabic_text(text: str) -> str:
     return f"{model_text(text)} {skeleton(text)}"
 
