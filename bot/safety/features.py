@@ -161,11 +161,11 @@ def _grams(analyzer: Analyzer, text: str) -> tuple[Any, Any]:
         counts = Counter(analyzer(text))
         keys = keys_of(list(counts))
         order = np.argsort(keys)
-        found = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        return keys[order], found[order]
+        tally = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return keys[order], tally[order]
     # Sorted: each table's search then walks forward instead of jumping about.
-    keys, found = np.unique(window_keys(analyzer, text), return_counts=True)
-    return keys, found.astype(np.float64)
+    distinct, times = np.unique(window_keys(analyzer, text), return_counts=True)
+    return distinct, times.astype(np.float64)
 
 
 class Features:
