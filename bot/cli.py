@@ -113,6 +113,7 @@ def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     from bot.coaching.services import build_services
+    from bot.telegram.intake import ALLOWED_UPDATES
     from bot.telegram.main import build_application, publish_commands
 
     settings.require_token()
@@ -128,12 +129,7 @@ def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
                     await application.bot.set_webhook(
                         args.url,
                         secret_token=settings.webhook_secret,
-                        allowed_updates=[
-                            "message",
-                            "edited_message",
-                            "callback_query",
-                            "my_chat_member",
-                        ],
+                        allowed_updates=ALLOWED_UPDATES,
                         max_connections=args.max_connections,
                     )
                     await publish_commands(application)

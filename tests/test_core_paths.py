@@ -180,3 +180,29 @@ async def test_button_labels_are_shown_as_written_not_html_escaped(rig: Rig) -> 
     labels = [b["text"] for b in ask.buttons]
     assert 'Leave it, start "You" time' in labels, labels
     assert not any("&" in label for label in labels)
+
+
+async def test_polling_and_the_webhook_ask_telegram_for_the_same_updates(rig: Rig) -> None:
+    """One definition of what comes in: the polling bot and `us-coach webhook set` ask for the
+    same update types, and those carry everything the handlers act on."""
+    import argparse
+
+    from bot.cli import cmd_webhook
+    from bot.telegram.intake import ALLOWED_UPDATES
+
+    await pair(rig)  # the bot has polled, and answered
+    assert rig.server.allowed_updates == ALLOWED_UPDATES
+    assert {"message", "callback_query", "my_chat_member"} <= set(ALLOWED_UPDATES)
+
+    other = BotApiServer(rig.server.token)
+    base_url = await other.start()
+    try:
+        settings = settings_for(
+            rig.db_path, base_url, database_url=rig.database_url, webhook_secret="s3cret_for_tests"
+        )
+        args = argparse.Namespace(action="set", url="https://coach.example/hook", max_connections=8)
+        assert await asyncio.to_thread(cmd_webhook, args, settings) == 0
+        assert other.webhook is not None and other.webhook.url == "https://coach.example/hook"
+        assert other.allowed_updates == ALLOWED_UPDATES
+    finally:
+        await other.stop()

@@ -196,6 +196,9 @@ class BotApiServer:
         self._outage_kind = "502"
         self.outage_failures = 0
         self.poll_count = 0
+        # The update types the bot last asked for (getUpdates or setWebhook), as Telegram keeps
+        # them; recorded, not applied: the tests still push any type to see it ignored.
+        self.allowed_updates: list[str] | None = None
         self._injected: list[
             tuple[str, ApiError]
         ] = []  # getUpdates calls so far: a started bot has polled at least once
@@ -706,6 +709,8 @@ class BotApiServer:
         if not url.startswith(("http://", "https://")):
             raise ApiError(400, "Bad Request: bad webhook: invalid URL")
         await self.api_deletewebhook({})
+        if "allowed_updates" in params:
+            self.allowed_updates = list(params["allowed_updates"])
         self.webhook = WebhookTarget(
             url,
             str(params.get("secret_token") or ""),
@@ -752,6 +757,8 @@ class BotApiServer:
                 "use deleteWebhook to delete the webhook first",
             )
         self.poll_count += 1
+        if "allowed_updates" in params:
+            self.allowed_updates = list(params["allowed_updates"])
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)

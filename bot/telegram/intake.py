@@ -28,6 +28,11 @@ from bot.telegram.http import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
+# What the handlers act on (main._handlers), asked of Telegram the same way by polling and by
+# `us-coach webhook set`: messages (commands, text, voice, locations, a group's upgrade),
+# button presses, and the bot's own membership of a group. Edits are left out on purpose: we
+# act on what was sent.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 RESCAN_SECONDS = 5.0  # a safety net: look for stored updates nobody handed over
 
 
@@ -173,7 +178,7 @@ class Poller:
         while not stop.is_set():
             fetch = asyncio.ensure_future(
                 self.application.bot.get_updates(
-                    offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
+                    offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES
                 )
             )
             stopping = asyncio.ensure_future(stop.wait())
