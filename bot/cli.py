@@ -279,7 +279,7 @@ def parser() -> argparse.ArgumentParser:
         dest="safety_command", required=True
     )
     safety.add_parser(
-        "train", help="train the classifiers on the development sets and write trained.json.gz"
+        "train", help="train the classifiers on the development sets and write trained.npz"
     ).set_defaults(func=cmd_safety_train)
     playground = sub.add_parser("playground", help="try the bot in a browser, no Telegram")
     playground.add_argument("--port", type=int, default=8080)

@@ -148,12 +148,12 @@ def test_the_fast_scorer_is_the_trained_regression() -> None:
 
 
 def test_the_shipped_classifiers_are_trained_on_todays_development_sets() -> None:
-    """Nothing trains while a person waits: the classifiers ship in trained.json.gz, made
+    """Nothing trains while a person waits: the classifiers ship in trained.npz, made
     by `us-coach safety train` from the development sets whose hash it records."""
     shipped = Trained.read(TRAINED)
-    assert shipped is not None, "trained.json.gz is in an older layout: run `us-coach safety train`"
+    assert shipped is not None, "trained.npz is in an older layout: run `us-coach safety train`"
     assert shipped.hash == data_hash(shipped_languages()), (
-        "the development sets changed: run `us-coach safety train` and commit trained.json.gz"
+        "the development sets changed: run `us-coach safety train` and commit trained.npz"
     )
     assert set(shipped.models) == set(shipped_languages()) == set(shipped.asks)
     assert all(0.5 <= ask < 1 for ask in shipped.asks.values())
@@ -240,6 +240,18 @@ def test_another_languages_everyday_words_are_not_read_by_the_english_classifier
     # A Spanish apology scored as danger by the English classifier once: it reads English only.
     assert DETECTOR.screen("Me equivoqué en gritar", "es") is None
     assert DETECTOR.screen("Es tut mir leid, dass ich zu spät kam", "de") is None
+
+
+def test_the_shipped_file_reads_back_to_the_same_bytes(tmp_path: Path) -> None:
+    """trained.npz read and written again is the same file, byte for byte (the same training
+    gives the same bytes, so a retrain that changed nothing shows no diff)."""
+    shipped = Trained.read(TRAINED)
+    assert shipped is not None
+    again = tmp_path / "again.npz"
+    shipped.save(again)
+    assert again.read_bytes() == TRAINED.read_bytes()
+    reread = Trained.read(again)
+    assert reread is not None and reread.asks == shipped.asks and reread.hash == shipped.hash
 
 
 def test_ngram_keys_are_the_same_in_every_process_and_tell_grams_apart() -> None:

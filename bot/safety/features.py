@@ -3,7 +3,6 @@ and a fitted TF-IDF vectorizer's tables looked up without scikit-learn (model.py
 
 from __future__ import annotations
 
-import base64
 import re
 from collections import Counter
 from functools import cache, lru_cache
@@ -216,35 +215,32 @@ class Features:
         norm = float(np.sqrt(values @ values))
         return [float(x) for x in (values @ self.weights[rows]) / norm]
 
-    def to_dict(self) -> dict[str, Any]:
-        # Arrays as base64 of their bytes: read back without a Python object per number.
+    def to_dict(self, arrays: dict[str, Any]) -> dict[str, Any]:
+        """The table's shape; its arrays go into `arrays` (stored apart, as binary)."""
         return {
             "analyzer": [self.analyse.kind, self.analyse.low, self.analyse.high],
             "classes": self.classes,
-            "keys": _packed(self.keys, "<i8"),
-            "idf": _packed(self.idf, "<f4"),
-            "weights": _packed(self.weights.ravel(), "<f4"),
+            "keys": _stored(arrays, self.keys, "<i8"),
+            "idf": _stored(arrays, self.idf, "<f4"),
+            "weights": _stored(arrays, self.weights.ravel(), "<f4"),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Features:
+    def from_dict(cls, data: dict[str, Any], arrays: Any) -> Features:
         kind, low, high = data["analyzer"]
         classes = int(data["classes"])
         return cls(
             Analyzer(kind, low, high),
-            _unpacked(data["keys"], "<i8"),
-            _unpacked(data["idf"], "<f4"),
-            _unpacked(data["weights"], "<f4").reshape(-1, classes),
+            arrays[data["keys"]],
+            arrays[data["idf"]],
+            arrays[data["weights"]].reshape(-1, classes),
         )
 
 
-def _packed(values: Any, dtype: str) -> str:
+def _stored(arrays: dict[str, Any], values: Any, dtype: str) -> str:
+    """`values` added to `arrays` under a new name, which is returned."""
     import numpy as np
 
-    return base64.b64encode(np.asarray(values, dtype=dtype).tobytes()).decode()
-
-
-def _unpacked(text: str, dtype: str) -> Any:
-    import numpy as np
-
-    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+    name = f"a{len(arrays)}"
+    arrays[name] = np.asarray(values, dtype=dtype)
+    return name

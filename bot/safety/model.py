@@ -7,7 +7,7 @@ third tells the languages apart, so a message is read in every language it could
 (reading.py: Arabizi as Arabic; long messages sentence by sentence).
 
 Training happens at build time, never while a person waits: `us-coach safety train` writes
-`trained.json.gz` with the hash of what it learned from (learning.py); a test fails when it
+`trained.npz` with the hash of what it learned from (learning.py); a test fails when it
 is stale. The weights are kept in NumPy tables and a message is scored with the same
 arithmetic in plain Python (test_safety_detect checks the two agree): scikit-learn's input
 checking costs milliseconds, so it is imported only to train.
@@ -15,7 +15,6 @@ checking costs milliseconds, so it is imported only to train.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from dataclasses import dataclass, field
@@ -28,9 +27,13 @@ from bot.safety.reading import READERS, model_text, pieces
 from bot.safety.sets import Example
 
 HERE = Path(__file__).resolve().parent
-TRAINED = HERE / "trained.json.gz"
-# The file's layout: 2 keeps terms as stable 64-bit keys (features.py), 1 kept their text.
-FORMAT = 2
+TRAINED = HERE / "trained.npz"
+# The file's layout. 3: NumPy's zip of .npy tables beside their shape (JSON), so reading makes
+# each table once, straight from its bytes: 2 was one JSON text with the tables in base64, and
+# reading it held the file, its text, the parsed text and the tables at once (a start's peak
+# memory +76 MB). 2 and 3 keep terms as stable 64-bit keys (features.py); 1 kept their text.
+FORMAT = 3
+SHAPE = "shape"  # the member that holds the shape
 KIND_FROM = 0.5  # below this danger probability no threshold asks, so no kind is needed
 
 
@@ -105,17 +108,17 @@ class Linear:
         total = sum(exps)
         return {label: e / total for label, e in zip(self.labels, exps, strict=True)}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, arrays: dict[str, Any]) -> dict[str, Any]:
         return {
-            "features": [f.to_dict() for f in self.features],
+            "features": [f.to_dict(arrays) for f in self.features],
             "intercepts": self.intercepts,
             "labels": self.labels,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Linear:
+    def from_dict(cls, data: dict[str, Any], arrays: Any) -> Linear:
         return cls(
-            [Features.from_dict(f) for f in data["features"]],
+            [Features.from_dict(f, arrays) for f in data["features"]],
             [float(b) for b in data["intercepts"]],
             [str(label) for label in data["labels"]],
         )
@@ -162,18 +165,18 @@ class Model:
         kind = self.kinds.labels[max(range(len(kind_scores)), key=kind_scores.__getitem__)]
         return Score(best, kind)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, arrays: dict[str, Any]) -> dict[str, Any]:
         return {
-            "danger": self.danger.to_dict(),
-            "kinds": self.kinds.to_dict(),
+            "danger": self.danger.to_dict(arrays),
+            "kinds": self.kinds.to_dict(arrays),
             "reader": self.reader,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Model:
+    def from_dict(cls, data: dict[str, Any], arrays: Any) -> Model:
         return cls(
-            Linear.from_dict(data["danger"]),
-            Linear.from_dict(data["kinds"]),
+            Linear.from_dict(data["danger"], arrays),
+            Linear.from_dict(data["kinds"], arrays),
             str(data.get("reader", "plain")),
         )
 
@@ -210,26 +213,29 @@ class Trained:
     asks: dict[str, float] = field(default_factory=dict)
 
     def save(self, path: Path = TRAINED) -> None:
-        data = {
+        arrays: dict[str, Any] = {}
+        shape = {
             "format": FORMAT,
             "hash": self.hash,
             "asks": self.asks,
-            "languages": self.languages.linear.to_dict() if self.languages else None,
-            "models": {lang: m.to_dict() for lang, m in self.models.items()},
+            "languages": self.languages.linear.to_dict(arrays) if self.languages else None,
+            "models": {lang: m.to_dict(arrays) for lang, m in self.models.items()},
         }
-        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        # mtime=0: the same training gives the same bytes
-        path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+        _write_arrays(path, json.dumps(shape, ensure_ascii=False), arrays)
 
     @classmethod
     def read(cls, path: Path = TRAINED) -> Trained | None:
         """The trained classifiers in `path`, or None when an older layout wrote them."""
-        data = json.loads(gzip.decompress(path.read_bytes()))
-        if data.get("format") != FORMAT:
-            return None
-        models = {lang: Model.from_dict(m) for lang, m in data["models"].items()}
-        guesser = Languages(Linear.from_dict(data["languages"])) if data["languages"] else None
-        return cls(models, guesser, data["hash"], {k: float(v) for k, v in data["asks"].items()})
+        import numpy as np
+
+        with np.load(path) as arrays:  # a zip of .npy tables, each read when it is asked for
+            shape = json.loads(bytes(arrays[SHAPE]).decode())
+            if shape.get("format") != FORMAT:
+                return None
+            models = {lang: Model.from_dict(m, arrays) for lang, m in shape["models"].items()}
+            guesser = shape["languages"] and Languages(Linear.from_dict(shape["languages"], arrays))
+        asks = {k: float(v) for k, v in shape["asks"].items()}
+        return cls(models, guesser or None, shape["hash"], asks)
 
     @classmethod
     def load(cls, path: Path = TRAINED) -> Trained:
@@ -249,3 +255,21 @@ class Trained:
         from bot.safety.calibrate import train
 
         return train(languages)
+
+
+def _write_arrays(path: Path, shape: str, arrays: dict[str, Any]) -> None:
+    """What `np.savez_compressed` writes, with every member dated 1980-01-01: the same training
+    gives the same bytes."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    members = {SHAPE: np.frombuffer(shape.encode(), dtype=np.uint8), **arrays}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, values in members.items():
+            buffer = io.BytesIO()
+            np.save(buffer, values, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue(), compresslevel=6)
