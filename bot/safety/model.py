@@ -233,9 +233,11 @@ class Trained:
             if shape.get("format") != FORMAT:
                 return None
             models = {lang: Model.from_dict(m, arrays) for lang, m in shape["models"].items()}
-            guesser = shape["languages"] and Languages(Linear.from_dict(shape["languages"], arrays))
+            guesser = None
+            if shape["languages"]:
+                guesser = Languages(Linear.from_dict(shape["languages"], arrays))
         asks = {k: float(v) for k, v in shape["asks"].items()}
-        return cls(models, guesser or None, shape["hash"], asks)
+        return cls(models, guesser, shape["hash"], asks)
 
     @classmethod
     def load(cls, path: Path = TRAINED) -> Trained:
