@@ -288,9 +288,28 @@ class InUnits:
 
         def in_unit(*args: Any, **kwargs: Any) -> Any:
             with self._services.work.open() as tx:
-                return found(tx, *args, **kwargs)
+                return heard(tx, found(tx, *args, **kwargs))
 
         return in_unit
+
+
+def heard(tx: Any, result: Any) -> Any:
+    """A service's messages as their readers would read them: said in each chat's voice, as
+    the way out says them (a toast in English: no person pressed anything here)."""
+    from bot.core.outbox import Notice, Outgoing, Reply
+    from bot.core.way_out import said, said_notice
+    from bot.storage.voices import voices
+    from bot.words.languages import Voice
+
+    if isinstance(result, Outgoing):
+        return heard(tx, [result])[0]
+    if isinstance(result, list) and result and all(isinstance(m, Outgoing) for m in result):
+        chats = voices(tx.conn, [m.chat_id for m in result])
+        return [said(m, chats[m.chat_id]) for m in result]
+    if isinstance(result, Reply):
+        notice = result.notice and Notice(said_notice(result.notice, Voice("en")))
+        return Reply(heard(tx, result.messages), notice)
+    return result
 
 
 def in_units(services: Any) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from bot import PROJECT_ROOT
 from bot.safety import country
 from bot.safety.helplines import EVERYWHERE, entries, helplines_for
-from bot.words.languages import Words
+from bot.words.text import Text
 from bot.words.texts import Renderer, plain
 
 REQUIRED = [
@@ -83,7 +83,7 @@ def test_an_arabic_speaker_reads_each_arab_countrys_lines_by_their_arabic_names(
     for code in arab:
         crisis, violence = helplines_for(code).lines[:2]
         for shown in (crisis, violence):
-            assert isinstance(shown, Words), (code, shown)
+            assert isinstance(shown, Text), (code, shown)
             name = shown.in_("ar").split(":")[0]
             assert re.search("[\u0600-\u06ff]", name), (code, shown)
             # no English left in it (two organisations write their own Latin brand)

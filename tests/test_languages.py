@@ -92,7 +92,7 @@ def test_right_to_left_isolates_names_and_numbers_and_nothing_else() -> None:
 def test_words_said_for_another_chat_keep_their_values() -> None:
     renderer = Renderer(PROMPTS)
     words = renderer.render("common/partner_set_timezone", partner="Sam", timezone="Asia/Tokyo")
-    assert str(words) == "Sam set your timezone to <b>Asia/Tokyo</b>."
+    assert words.in_("en") == "Sam set your timezone to <b>Asia/Tokyo</b>."
     assert words.in_("de") == "Sam hat eure Zeitzone auf <b>Asia/Tokyo</b> gestellt."
     assert words.in_("es") == "Sam fijó la zona horaria de ustedes en <b>Asia/Tokyo</b>."
 
@@ -257,14 +257,16 @@ async def test_an_arabic_speaker_reads_names_isolated_in_their_sentences(rig: Ri
 def test_the_trend_chart_and_the_help_lines_speak_the_language_too() -> None:
     from bot.coaching.charts import trend_chart
     from bot.core.outbox import Outgoing
+    from bot.core.way_out import said
     from bot.safety.helplines import helplines_for
-    from bot.storage.voices import translated
+    from bot.words.languages import Voice
 
     renderer = Renderer(PROMPTS)
     chart = Outgoing(1, "x", chart=({},), chart_labels=renderer.label("common/trend_chart_labels"))
-    arabic = translated(chart, "ar").chart_labels
-    assert arabic is not None and arabic.splitlines()[0] == "وقفاتك مع النفس"
-    assert translated(chart, "de").chart_labels.splitlines()[4] == "Autonomie"  # type: ignore[union-attr]
+    arabic = said(chart, Voice("ar")).chart_labels
+    assert isinstance(arabic, str) and arabic.splitlines()[0] == "وقفاتك مع النفس"
+    german = said(chart, Voice("de")).chart_labels
+    assert isinstance(german, str) and german.splitlines()[4] == "Autonomie"
     rows = [{"spectrum": 0.1, "autonomy": 3, "competence": 4, "relatedness": 2}] * 2
     assert trend_chart(rows, arabic.splitlines()) != trend_chart(rows)  # drawn in Arabic
     # Help lines are a country's, whatever the language: an Egyptian gets Egypt's, named in
@@ -274,10 +276,10 @@ def test_the_trend_chart_and_the_help_lines_speak_the_language_too() -> None:
 
 
 def test_names_in_a_list_are_joined_the_local_way() -> None:
-    from bot.words.languages import names_list
+    from bot.words.text import names_list
 
     said = names_list(["Alex", "Sam"])
-    assert (str(said), said.in_("de"), said.in_("es")) == (
+    assert (said.in_("en"), said.in_("de"), said.in_("es")) == (
         "Alex and Sam",
         "Alex und Sam",
         "Alex y Sam",
@@ -294,3 +296,41 @@ def test_flows_check_flags_english_day_names_in_another_language(tmp_path: Path)
     found = problems_of(flows, prompts)
     assert ("prompts/de/metime/when.j2", "english-day", False) in found
     assert ("prompts/es/commands.yaml", "english-day", False) in found
+
+
+def test_a_text_is_said_in_a_voice_never_glued_or_formatted_as_english() -> None:
+    """A message stays a value until the way out says it to its reader: `+`, an f-string
+    or str() on it would quietly say it in English to everybody, so each is a TypeError."""
+    from bot.words.text import Text
+
+    welcome = Renderer(PROMPTS).render("common/welcome", name="Alex", partner=None)
+    assert isinstance(welcome, Text) and not isinstance(welcome, str)
+    for glued in (
+        lambda: welcome + "!",
+        lambda: "!" + welcome,  # type: ignore[operator]
+        lambda: f"{welcome}",
+        lambda: str(welcome),
+    ):
+        with pytest.raises(TypeError, match="in_"):
+            glued()
+    assert "I'm Us Coach" in welcome.in_("en") and "Ich bin Us Coach" in welcome.in_("de")
+
+
+def test_the_outbox_stores_what_was_said_and_never_says_it_itself(tmp_path: Path) -> None:
+    from bot.core.outbox import Outgoing
+    from bot.core.way_out import WayOut
+    from bot.storage.db import Database, make_engine, upgrade, utcnow
+    from bot.storage.outbox import Outbox
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'said.db'}")
+    upgrade(engine)
+    db = Database(engine)
+    outbox = Outbox(db)
+    text = Renderer(PROMPTS).render("common/welcome", name="Alex", partner=None)
+    with db.unit() as conn, pytest.raises(TypeError, match="already said"):
+        outbox.put(conn, [Outgoing(42, text)])
+    with db.unit() as conn:
+        (queued,) = WayOut(outbox).put(conn, [Outgoing(42, text)])
+    assert isinstance(queued.message.text, str) and "I'm Us Coach" in queued.message.text
+    (stored,) = outbox.claim_due(utcnow() + outbox.lease * 2)  # after the lease runs out
+    assert stored.message.text == queued.message.text

@@ -22,7 +22,6 @@ from bot.storage.partners import Partners
 from bot.storage.rows import CoupleRow, PartnerRow
 from bot.storage.voices import languages
 from bot.words.buttons import TimezoneChoice
-from bot.words.languages import Words
 from bot.words.parsing import (
     ParseError,
     WeeklySlot,
@@ -30,6 +29,7 @@ from bot.words.parsing import (
     parse_timezone,
     parse_weekly_slot,
 )
+from bot.words.text import Phrase
 from bot.words.texts import Renderer
 
 
@@ -147,7 +147,7 @@ class CoupleSettings:
         )
         text = self.renderer.render(
             "common/timezone_found",
-            city=Words(timezones.city(zone, "en"), partial(timezones.city, zone)),
+            city=Phrase.per_language(timezones.city(zone, "en"), partial(timezones.city, zone)),
             time=timezones.time_in(zone, now, "en"),
         )
         return Reply().add(Outgoing(event.chat_id, text, buttons))
@@ -191,9 +191,9 @@ class CoupleSettings:
         return asked
 
     @staticmethod
-    def _zone_words(zone: str, now: datetime) -> Words:
+    def _zone_words(zone: str, now: datetime) -> Phrase:
         """ "Wien · 10:42", in each reader's language."""
-        return Words(
+        return Phrase.per_language(
             timezones.label(zone, "en", now), lambda lang: timezones.label(zone, lang, now)
         )
 

@@ -29,6 +29,7 @@ from bot.storage.agreements import Agreements
 from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView, RunStore, Timers, run_view
 from bot.words.buttons import FlowChoice, KeepFlow, SwitchFlow
+from bot.words.text import Text
 from bot.words.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class FlowService(FlowClock):
         """The flow that fills `role` (coaching/roles.py); `flows check` makes sure there is one."""
         return next((f for f in self.flows.values() if role in f.fills), None)
 
-    def title(self, row: RunRow) -> str:
+    def title(self, row: RunRow) -> str | Text:
         flow = self.flows.get(row.flow_id)
         return self.renderer.labels.title(flow) if flow else "the flow"
 

@@ -20,6 +20,7 @@ from bot.storage.rows import RunRow
 from bot.storage.runs import CoupleView, RunStore
 from bot.storage.tables import APPRECIATIONS, CHECKINS, COUPLES
 from bot.words.parsing import ParseError, parse_weekly_slot
+from bot.words.text import english
 from bot.words.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,8 @@ class Practices:
             conn,
             partner_id=me,
             couple_id=couple.id,
-            what=str(params.get("what") or "")[:500],
+            # a suggested answer is kept in English: `suggested` says it again per reader
+            what=english(params.get("what") or "")[:500],
             at=at,
             tell_partner=tell,
             together=together,

@@ -30,7 +30,7 @@ from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
 from bot.storage.voice_notes import VoiceNotes
 from bot.words import buttons
-from bot.words.languages import Words
+from bot.words.text import Phrase
 from bot.words.texts import Renderer
 
 
@@ -57,7 +57,7 @@ class Services:
         return self.db.engine
 
     @cached_property
-    def commands(self) -> list[tuple[str, Words]]:
+    def commands(self) -> list[tuple[str, Phrase]]:
         """The private chat's menu: the flows' own commands first, then the built-in ones;
         each description says itself in every language (bot/words/labels.py). Flows are
         fixed for a process's life: made once, not at every /help."""
@@ -66,7 +66,7 @@ class Services:
         return own + labels.commands("private")
 
     @cached_property
-    def group_commands(self) -> list[tuple[str, Words]]:
+    def group_commands(self) -> list[tuple[str, Phrase]]:
         labels = self.renderer.labels
         own = [
             (f.command, labels.description(f))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.words.text import Text
+
 # Who waits for a message: a person who just acted comes before scheduled nudges.
 REPLY, SCHEDULED = 0, 1
 
@@ -18,7 +20,7 @@ class Button:
     """An inline button: callback `data` (at most 64 bytes), a `url`, or a Mini App to open
     (`web_app`, its HTTPS address; private chats only)."""
 
-    label: str
+    label: str | Text
     data: str | None = None
     url: str | None = None
     web_app: str | None = None
@@ -26,14 +28,15 @@ class Button:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to one chat. `text` is Telegram HTML, already escaped."""
+    """One message to one chat. `text` is Telegram HTML, already escaped; its words (and
+    the buttons') are `Text` values until the way out says them in the chat's voice."""
 
     chat_id: int
-    text: str
+    text: str | Text
     buttons: tuple[tuple[Button, ...], ...] = ()
     # Ask the client to show a reply box; in groups it is aimed (selective) at `mention`.
     force_reply: bool = False
-    placeholder: str | None = None
+    placeholder: str | Text | None = None
     mention: tuple[int, str] | None = None  # (user id, first name) to address in a group
     reply_to_message_id: int | None = None
     document: tuple[str, bytes] | None = None  # (file name, content), sent with sendDocument
@@ -42,9 +45,9 @@ class Outgoing:
     chart: tuple[dict[str, Any], ...] | None = None
     # The chart's words, one per line (title, the three spectrum marks, the three needs, the
     # x axis), said in the chat's language like the text.
-    chart_labels: str | None = None
+    chart_labels: str | Text | None = None
     # A private chat's "share my location" key (Telegram's reply keyboard): its label.
-    ask_location: str | None = None
+    ask_location: str | Text | None = None
     remove_keyboard: bool = False  # take such a key away again
 
 
@@ -52,7 +55,7 @@ class Outgoing:
 class Notice:
     """A short answer to a button press (answerCallbackQuery), shown as a toast."""
 
-    text: str
+    text: str | Text
 
 
 @dataclass

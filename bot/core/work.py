@@ -16,11 +16,13 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot.core.outbox import REPLY, Reply
+from bot.core.way_out import WayOut, said_notice
 from bot.storage.db import Database, utcnow
 from bot.storage.inbox import Inbox
 from bot.storage.outbox import Outbox, Queued
 from bot.storage.partners import Partners
-from bot.storage.voices import Hint, translated_notice, voices
+from bot.storage.voices import Hint, voices
+from bot.words.languages import ENGLISH, Voice
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Tx:
 class Done:
     reply: Reply
     queued: list[Queued]  # leased to this process's sender, to send right after the commit
+    toast: str | None = None  # the notice, said in the voice of the person who pressed
 
 
 class UnitOfWork:
@@ -45,6 +48,7 @@ class UnitOfWork:
         self.db = db
         self.inbox = inbox
         self.outbox = outbox
+        self.way_out = WayOut(outbox)
         self.clock = clock  # the one clock (a test may hand it a controlled one)
         # Updates whose claim this process committed (the dispatcher need not mark them).
         self.claimed: set[int] = set()
@@ -83,23 +87,24 @@ class UnitOfWork:
             if hint is not None and hint[1]:  # their Telegram language, as Telegram says it now
                 Partners.remember_language(conn, hint[0], hint[1])
             reply = work(tx)
-            toast = reply.notice is not None and hint is not None
+            pressed = reply.notice is not None and hint is not None
             # One look-up of who hears what, for the messages and the toast alike.
             chats = [m.chat_id for m in reply.messages]
-            heard = voices(conn, chats, hint) if chats or toast else {}
-            queued = self.outbox.put(
+            heard = voices(conn, chats, hint) if chats or pressed else {}
+            queued = self.way_out.put(
                 conn,
                 reply.messages,
+                heard=heard,
                 priority=priority,
                 couple_id=couple_id,
                 lease=self.sends_here,
-                hint=hint,
-                heard=heard,
             )
-            if reply.notice is not None and hint is not None:
-                reply.notice = translated_notice(reply.notice, heard[hint[0]])
+            toast = None
+            if reply.notice is not None:  # nobody's update: nobody's language but English
+                voice = heard[hint[0]] if hint is not None else Voice(ENGLISH)
+                toast = said_notice(reply.notice, voice)
         if not self.sends_here:
             queued = []
         if update_id is not None:
             self.claimed.add(update_id)
-        return Done(reply, queued)
+        return Done(reply, queued, toast)

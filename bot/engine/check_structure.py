@@ -15,6 +15,7 @@ from bot.engine.run import BREAK, CONDITIONS
 from bot.engine.runner import FlowRunner
 from bot.engine.samples import Problem, sample_context, sample_variables
 from bot.engine.schema import Flow, State
+from bot.words.languages import ENGLISH
 from bot.words.texts import Renderer
 
 MAX_TEXT = 4096
@@ -246,7 +247,7 @@ def _render_problem(
     for in_group in (False, True):
         try:
             variables = sample_variables(runner, flow, state, ctx, in_group)
-            text = renderer.render(template, **variables)
+            text = renderer.render_in(ENGLISH, template, **variables)
         except TemplateError as exc:
             return Problem(file, state, "render", f"prompts/{template}.j2 fails to render: {exc}")
         if not text.strip():

@@ -12,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.engine.marks import Marks
 from bot.words.parsing import ParseError, parse_weekly_slot
+from bot.words.text import Text
 
 BREAK = "_break"
 RESUME = "_resume"
@@ -61,9 +62,9 @@ class Run:
 class Said:
     """One message: to a person's private chat (`person`) or to the group (`person` None)."""
 
-    text: str
+    text: str | Text
     person: int | None
-    choices: tuple[tuple[str, str], ...] = ()  # (key, label); the caller builds button data
+    choices: tuple[tuple[str, str | Text], ...] = ()  # (key, label); the caller builds button data
     step: int = 0
     force_reply_to: int | None = None  # in a group: whose reply the message asks for
     force_reply_all: bool = False

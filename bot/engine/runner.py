@@ -150,9 +150,9 @@ class FlowRunner(Inputs):
             person = run.roles.get(role)
             if person is None:
                 continue
+            # A template may say nothing to a role: the way out sends no empty message.
             text = self.renderer.render(f"{flow.id}/{template}", **variables)
-            if text.strip():
-                said.append(Said(text=text, person=person, step=run.step))
+            said.append(Said(text=text, person=person, step=run.step))
         return said
 
     def prompt_again(self, run: Run, members: dict[int, Member]) -> list[Said]:

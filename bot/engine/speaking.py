@@ -14,7 +14,7 @@ from bot.engine.run import (
     shuffled,
 )
 from bot.engine.schema import Choice, Flow, State
-from bot.words.languages import names_list
+from bot.words.text import Text, names_list
 from bot.words.texts import Renderer, mention
 
 
@@ -133,7 +133,7 @@ class Speaking:
         variables = self._variables(flow, run, members)
         if person is not None and person in members:
             variables["you"] = members[person].name
-        choices: tuple[tuple[str, str], ...] = ()
+        choices: tuple[tuple[str, str | Text], ...] = ()
         force_to, force_all = None, False
         if prompt and run.status == "active":
             names = {role: members[p].name for role, p in run.roles.items() if p in members}

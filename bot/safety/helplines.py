@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.words.languages import Words
+from bot.words.text import Phrase, Text
 from bot.yaml_files import read_yaml
 
 HERE = Path(__file__).resolve().parent
@@ -24,7 +24,7 @@ LINES = ("crisis", "violence", "men")
 class Helplines:
     country: str | None  # None: not known, nothing country-specific is shown
     emergency: str | None
-    lines: list[str]
+    lines: list[str | Text]
 
 
 @cache
@@ -33,7 +33,7 @@ def entries(path: Path = HERE / "helplines.yaml") -> dict[str, dict[str, Any]]:
     return {str(code): entry for code, entry in loaded["countries"].items()}
 
 
-def line(entry: dict[str, Any]) -> str:
+def line(entry: dict[str, Any]) -> str | Text:
     """ "TelefonSeelsorge: 0800 111 0 111 (24/7)": the line's own name (in the reader's
     language where the entry has it under `names`), and the number."""
     hours = " (24/7)" if str(entry.get("hours", "")).startswith("24/7") else ""
@@ -41,7 +41,7 @@ def line(entry: dict[str, Any]) -> str:
     names: dict[str, str] = entry.get("names") or {}
     if not names:
         return english
-    return Words(
+    return Phrase.per_language(
         english, lambda lang: f"{names.get(lang, entry['name'])}: {entry['number']}{hours}"
     )
 

@@ -32,7 +32,7 @@ from bot.storage.runs import CoupleView
 from bot.storage.tables import COUPLES, PARTNERS
 from bot.storage.voices import person_language
 from bot.words.buttons import SafetyChoice
-from bot.words.languages import Words
+from bot.words.text import Phrase
 from bot.words.texts import Renderer
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,9 @@ class SafetyService:
         found = found or self.country_of(conn, event.person.id, event.person.language_code)
         lines = helplines_for(found)
         where = (
-            Words(country.name(lines.country, "en"), partial(country.name, lines.country))
+            Phrase.per_language(
+                country.name(lines.country, "en"), partial(country.name, lines.country)
+            )
             if lines.country
             else ""
         )
@@ -115,7 +117,7 @@ class SafetyService:
         buttons = [
             (
                 Button(
-                    Words(country.name(code, "en"), partial(country.name, code)),
+                    Phrase.per_language(country.name(code, "en"), partial(country.name, code)),
                     data=SafetyChoice(f"country.{code}").pack(),
                 ),
             )

@@ -16,8 +16,6 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select,
 from bot.core.outbox import SCHEDULED, Button, Outgoing
 from bot.storage.db import Database, utcnow
 from bot.storage.tables import OUTBOX
-from bot.storage.voices import Hint, translated, voices
-from bot.words.languages import Voice
 
 OUTBOX_CHANNEL = "uscoach_outbox"  # PostgreSQL NOTIFY channel: new rows to send
 
@@ -36,14 +34,21 @@ class Queued:
     couple_id: int | None = None
 
 
+def _said(words: object) -> str:
+    """Words as they were said to their reader: storage never says a Text itself."""
+    if not isinstance(words, str):
+        raise TypeError(f"the outbox stores words already said, not {type(words).__name__}")
+    return words
+
+
 def _row(message: Outgoing) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if message.force_reply:
         extra["force_reply"] = True
     if message.placeholder:
-        extra["placeholder"] = message.placeholder
+        extra["placeholder"] = _said(message.placeholder)
     if message.ask_location:
-        extra["ask_location"] = message.ask_location
+        extra["ask_location"] = _said(message.ask_location)
     if message.remove_keyboard:
         extra["remove_keyboard"] = True
     if message.mention:
@@ -53,13 +58,18 @@ def _row(message: Outgoing) -> dict[str, Any]:
     if message.chart is not None:
         extra["chart"] = list(message.chart)
     if message.chart_labels:
-        extra["chart_labels"] = str(message.chart_labels)
+        extra["chart_labels"] = _said(message.chart_labels)
     return {
         "chat_id": message.chat_id,
-        "text": str(message.text),
+        "text": _said(message.text),
         "buttons": [
             [
-                {"label": str(b.label), "data": b.data or "", "url": b.url or "", "app": b.web_app}
+                {
+                    "label": _said(b.label),
+                    "data": b.data or "",
+                    "url": b.url or "",
+                    "app": b.web_app,
+                }
                 for b in row
             ]
             for row in message.buttons
@@ -124,19 +134,12 @@ class Outbox:
         couple_id: int | None = None,
         at: datetime | None = None,
         lease: bool = False,
-        hint: Hint | None = None,
-        heard: dict[int, Voice] | None = None,
     ) -> list[Queued]:
-        """Store messages inside the caller's transaction, each in its chat's language (read
-        in this transaction: see voices.py, or handed over as `heard` by a caller that read
-        them already). With `lease`, the caller's sender holds them already and sends them
-        right after the commit (no second look-up)."""
+        """Store messages, already said in their chats' voices (bot/core/way_out.py), inside
+        the caller's transaction. With `lease`, the caller's sender holds them already and
+        sends them right after the commit (no second look-up)."""
         now = utcnow()
         queued = []
-        if messages:
-            if heard is None:
-                heard = voices(conn, [m.chat_id for m in messages], hint)
-            messages = [translated(m, heard[m.chat_id]) for m in messages]
         for message in messages:
             values = _row(message) | {
                 "couple_id": couple_id,

@@ -8,13 +8,10 @@ hears the language of the person whose update this is, else English.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlalchemy import Connection, bindparam, select
 
-from bot.core.outbox import Button, Notice, Outgoing
 from bot.storage.tables import COUPLES, PARTNERS
-from bot.words.languages import ENGLISH, GENDERED, Voice, both, pick, said_in
+from bot.words.languages import ENGLISH, GENDERED, Voice, both, pick
 
 Hint = tuple[int, str | None]  # (person id, Telegram language code) of the update's sender
 
@@ -118,25 +115,3 @@ def _groups(conn: Connection, groups: list[int]) -> dict[int, Voice]:
         plural = both(group.first_form, group.second_form)
         found[group.group_chat_id] = Voice(lang, plural, "", known)
     return found
-
-
-def translated(message: Outgoing, voice: Voice | str) -> Outgoing:
-    """The message in `voice`: its Words said again (anything else stays as it is)."""
-    lang = voice if isinstance(voice, Voice) else Voice(voice)
-    if lang.lang == ENGLISH:
-        return message
-    return replace(
-        message,
-        text=str(said_in(message.text, lang)),
-        placeholder=str(said_in(message.placeholder, lang)) if message.placeholder else None,
-        ask_location=str(said_in(message.ask_location, lang)) if message.ask_location else None,
-        chart_labels=str(said_in(message.chart_labels, lang)) if message.chart_labels else None,
-        buttons=tuple(
-            tuple(Button(str(said_in(b.label, lang)), b.data, b.url) for b in row)
-            for row in message.buttons
-        ),
-    )
-
-
-def translated_notice(notice: Notice, lang: Voice | str) -> Notice:
-    return Notice(str(said_in(notice.text, lang)))

@@ -224,10 +224,10 @@ async def publish_commands(application: CoachApp) -> None:
         (services.group_commands, BotCommandScopeAllGroupChats()),
     )
     url = services.settings.miniapp_url
-    if url:  # the chat's menu button opens Our space (private chats)
-        label = services.renderer.label("common/space_button")
+    if url:  # the menu button opens Our space; one for all chats (it takes no language)
+        label = services.renderer.label_in(ENGLISH, "common/space_button")
         await application.bot.set_chat_menu_button(
-            menu_button=MenuButtonWebApp(str(label), WebAppInfo(url))
+            menu_button=MenuButtonWebApp(label, WebAppInfo(url))
         )
     # English is the default (no language_code): anyone whose language we do not ship.
     for lang in SHIPPED:

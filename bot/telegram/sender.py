@@ -120,7 +120,8 @@ async def send_one(api: BotApi, message: Outgoing) -> Any:
     if keyboard is not None:
         payload["reply_markup"] = keyboard
     if message.chart is not None:
-        labels = message.chart_labels.splitlines() if message.chart_labels else None
+        said = message.chart_labels
+        labels = said.splitlines() if isinstance(said, str) else None
         png = await asyncio.to_thread(trend_chart, list(message.chart), labels)
         if message.text:
             payload["caption"] = message.text

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine.schema import Flow
-from bot.words.languages import ENGLISH, Voice, Voiced, Words, english_hash
+from bot.words.languages import ENGLISH, Voice, english_hash
+from bot.words.text import Phrase
 from bot.yaml_files import read_yaml
 
 ROLE = re.compile(r"\{([a-z_]+)\}")
@@ -80,36 +81,36 @@ class Labels:
             found = found.get(voice.you) if voice.you in ("m", "f") else found["n"]
         return str(found) if isinstance(found, str) and found else english
 
-    def title(self, flow: Flow) -> Words:
-        return Voiced(flow.title, partial(self._look, flow, ("title",), flow.title))
+    def title(self, flow: Flow) -> Phrase:
+        return Phrase(flow.title, partial(self._look, flow, ("title",), flow.title))
 
-    def description(self, flow: Flow) -> Words:
-        return Voiced(
+    def description(self, flow: Flow) -> Phrase:
+        return Phrase(
             flow.description, partial(self._look, flow, ("description",), flow.description)
         )
 
-    def break_label(self, flow: Flow) -> Words:
+    def break_label(self, flow: Flow) -> Phrase:
         english = flow.break_.label if flow.break_ else ""
-        return Voiced(english, partial(self._look, flow, ("break",), english))
+        return Phrase(english, partial(self._look, flow, ("break",), english))
 
-    def choice(self, flow: Flow, state: str, key: str, names: dict[str, str]) -> Words:
+    def choice(self, flow: Flow, state: str, key: str, names: dict[str, str]) -> Phrase:
         english = flow.states[state].choices[key].label
         path = ("choices", state, key)
-        return Voiced(
+        return Phrase(
             fill(english, names),
-            lambda voice: fill(self._look(flow, path, english, voice), names),  # type: ignore[arg-type]
+            lambda voice: fill(self._look(flow, path, english, voice), names),
         )
 
-    def value(self, flow: Flow, state: str, key: str) -> Words:
+    def value(self, flow: Flow, state: str, key: str) -> Phrase:
         """The words a suggested answer saves ("Money", "a picnic in the park")."""
         english = str(flow.states[state].choices[key].value)
-        return Voiced(english, partial(self._look, flow, ("values", state, key), english))
+        return Phrase(english, partial(self._look, flow, ("values", state, key), english))
 
-    def commands(self, scope: str) -> list[tuple[str, Words]]:
+    def commands(self, scope: str) -> list[tuple[str, Phrase]]:
         """The built-in commands of a menu ("private" or "group"), described in English."""
         english = self.file(ENGLISH, "commands.yaml").get(scope, {})
         return [
-            (name, Words(text, partial(self._command, scope, name, text)))
+            (name, Phrase.per_language(text, partial(self._command, scope, name, text)))
             for name, text in english.items()
         ]
 

@@ -1,4 +1,4 @@
-"""Which language a person or a group hears, and words that can say themselves in another.
+"""Which language a person or a group hears, and in which grammatical form (a `Voice`).
 
 Telegram-free. English is complete and the fallback for anything a language lacks.
 """
@@ -6,9 +6,7 @@ Telegram-free. English is complete and the fallback for anything a language lack
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from babel import Locale
 
@@ -90,57 +88,3 @@ def both(first: str | None, second: str | None) -> str:
     if forms == {"f"}:
         return "f"
     return "m" if forms <= {"m", "f"} else "n"
-
-
-class Words(str):
-    """Text in English that can be said again in another language (same template, same
-    values). The one way out (the outbox) asks it for the recipient's voice."""
-
-    say: Callable[[str], str]
-
-    def __new__(cls, english: str, say: Callable[[str], str]) -> Words:
-        made = super().__new__(cls, english)
-        made.say = say
-        return made
-
-    def in_(self, voice: Voice | str) -> str:
-        voice = voice if isinstance(voice, Voice) else Voice(voice)
-        return str(self) if voice.lang == ENGLISH else self._said(voice)
-
-    def _said(self, voice: Voice) -> str:
-        return self.say(voice.lang)
-
-
-class Voiced(Words):
-    """Words whose other languages also follow the reader's grammatical form (a template)."""
-
-    def _said(self, voice: Voice) -> str:
-        return self.say(voice)  # type: ignore[arg-type]
-
-
-def joined(separator: str, parts: Sequence[str]) -> str:
-    """`separator.join(parts)`, still able to say itself in another language."""
-    english = separator.join(parts)
-    if not any(isinstance(p, Words) for p in parts):
-        return english
-    return Voiced(english, lambda voice: separator.join(str(said_in(p, voice)) for p in parts))
-
-
-def names_list(names: Sequence[str]) -> str:
-    """ "Alex and Sam", "Alex und Sam", "Alex y Sam", "Alex وSam": Babel's list pattern."""
-    from babel.lists import format_list
-
-    english = format_list(list(names), locale=ENGLISH)
-    return Words(english, lambda lang: format_list(list(names), locale=lang))
-
-
-def said_in(value: Any, voice: Voice | str) -> Any:
-    """`value` in `voice` (a Voice or a language) when it is Words (also inside lists, tuples
-    and dicts); anything else as it is."""
-    if isinstance(value, Words):
-        return value.in_(voice)
-    if isinstance(value, (list, tuple)):
-        return type(value)(said_in(v, voice) for v in value)
-    if isinstance(value, dict):
-        return {k: said_in(v, voice) for k, v in value.items()}
-    return value

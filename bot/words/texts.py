@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from functools import partial
 from pathlib import Path
@@ -16,16 +17,9 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from bot.words.labels import Labels
-from bot.words.languages import (
-    ENGLISH,
-    Voice,
-    Voiced,
-    Words,
-    plural_categories,
-    right_to_left,
-    said_in,
-)
+from bot.words.languages import ENGLISH, Voice, plural_categories, right_to_left
 from bot.words.parsing import ParseError, parse_weekly_slot
+from bot.words.text import Template, Text, said_in
 
 # Unicode first-strong isolate and pop directional isolate: a Latin name or a number inside
 # an Arabic sentence keeps its own direction and does not flip what is around it.
@@ -182,7 +176,7 @@ def _and_list(lang: str, items: list[Any]) -> str:
 
 class Renderer:
     """Renders templates by name (`common/welcome`, `sotu/speaker_talks`), in English, as
-    Words that say themselves in another language at the one way out (bot/storage/outbox.py).
+    Texts that are said in each reader's language at the one way out (bot/core/way_out.py).
 
     Autoescaping is on, so names and answers a partner typed are HTML-escaped for
     Telegram's HTML parse mode, while the templates themselves may use <b> and <i>.
@@ -208,36 +202,39 @@ class Renderer:
     def has(self, name: str) -> bool:
         return (self.prompts_dir / f"{name}.j2").is_file()
 
-    def render(self, name: str, /, **context: Any) -> Words:
-        """Telegram HTML: what a person typed is escaped."""
-        return Voiced(self.render_in(ENGLISH, name, **context), partial(self._again, name, context))
+    def render(self, name: str, /, **context: Any) -> Text:
+        """Telegram HTML: what a person typed is escaped. Said at the way out."""
+        return Template(name, _snapshot(context), False, self._say)
 
-    def label(self, name: str, /, **context: Any) -> Words:
+    def label(self, name: str, /, **context: Any) -> Text:
         """A button label or a toast: plain text, shown as written."""
-        return Voiced(
-            self.label_in(ENGLISH, name, **context), partial(self._again, name, context, plain=True)
-        )
+        return Template(name, _snapshot(context), True, self._say)
 
     def render_in(self, voice: Voice | str, name: str, /, **context: Any) -> str:
-        return self._render(0, voice, name, context)
+        return self._say(False, voice, name, context)
 
     def label_in(self, voice: Voice | str, name: str, /, **context: Any) -> str:
-        return self._render(1, voice, name, context)
+        return self._say(True, voice, name, context)
 
-    def _render(self, plain: int, voice: Voice | str, name: str, context: dict[str, Any]) -> str:
+    def _say(self, plain: bool, voice: Voice | str, name: str, context: Mapping[str, Any]) -> str:
         voice = voice if isinstance(voice, Voice) else Voice(voice)
         values = {k: said_in(v, voice) for k, v in context.items()}
         values[VOICE] = voice
-        template = self._env(voice.lang)[plain].get_template(f"{name}.j2")
+        template = self._env(voice.lang)[int(plain)].get_template(f"{name}.j2")
         return _tidy(template.render(**values))
-
-    def _again(
-        self, name: str, context: dict[str, Any], voice: Voice, *, plain: bool = False
-    ) -> str:
-        return self._render(int(plain), voice, name, context)
 
     def environment(self, lang: str) -> Environment:
         return self._env(lang)[0]
+
+
+def _snapshot(value: Any) -> Any:
+    """The values as they are now: a list a flow appends to after it spoke must not change
+    what it said (the Text is said later, at the way out)."""
+    if isinstance(value, list):
+        return [_snapshot(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    return value
 
 
 def plain(html_text: str) -> str:

@@ -22,4 +22,4 @@ class BreakEnds(Nudging):
     def act(self, conn: Connection, run_id: int, now: datetime) -> None:
         """The run checks back and asks its question again."""
         reply = self.flows.end_break(Tx(conn, now), run_id)
-        self.outbox.put(conn, reply.messages)
+        self.way_out.put(conn, reply.messages)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 from bot.coaching.flows import FlowService
 from bot.coaching.schedule import in_quiet_hours
 from bot.core.outbox import Outgoing
+from bot.core.way_out import WayOut
 from bot.storage.db import Database
 from bot.storage.nudge_claims import NudgeClaims
 from bot.storage.outbox import Outbox
@@ -56,7 +57,7 @@ class Nudging:
         max_late: timedelta,
     ) -> None:
         self.db = db
-        self.outbox = outbox
+        self.way_out = WayOut(outbox)
         self.renderer = renderer
         self.flows = flows
         self.max_late = max_late
@@ -119,7 +120,7 @@ class Nudging:
         at: datetime,
         now: datetime,
     ) -> None:
-        self.outbox.put(conn, [message], couple_id=couple_id, at=max(at, now))
+        self.way_out.put(conn, [message], couple_id=couple_id, at=max(at, now))
 
     def to_couple(
         self,

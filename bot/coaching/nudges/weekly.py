@@ -15,6 +15,7 @@ from bot.storage.agreements import Agreements
 from bot.storage.couples import Couples
 from bot.storage.tables import AGREEMENTS, COUPLES, RUNS
 from bot.words.buttons import Snooze, StartMeeting
+from bot.words.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class WeeklyPrompts(Nudging):
         slot: datetime,
         now: datetime,
         people: list[Person],
-    ) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    ) -> tuple[Text, tuple[tuple[Button, ...], ...]]:
         """The prompt's words and buttons: a weekly one carries the agreement follow-up due
         by then (claimed here), its answer buttons above "Start now" and "Snooze"."""
         missed = self._missed(conn, couple, now)

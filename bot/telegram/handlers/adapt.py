@@ -66,8 +66,7 @@ async def deliver(context: CoachContext, update: Update, work: Callable[[Tx], Re
         context.sender.hand_over(done.queued)
     query = update.callback_query
     if query is not None:  # toasts are the one thing not kept: a lost one is harmless
-        notice = done.reply.notice.text if done is not None and done.reply.notice else None
-        await _answer(context, query, notice)
+        await _answer(context, query, done.toast if done is not None else None)
 
 
 async def _answer(context: CoachContext, query: CallbackQuery, text: str | None) -> None:

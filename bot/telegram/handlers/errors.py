@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from bot import metrics
 from bot.core.outbox import Outgoing, Reply
 from bot.telegram.context import CoachContext
+from bot.words.languages import pick
 from bot.words.texts import plain
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,12 @@ async def on_error(update: object, context: CoachContext) -> None:
         return
     sorry = context.services.renderer.render("common/sorry")
     if update.callback_query is not None:
+        # The toast goes straight back, in the language Telegram gives (no database read:
+        # the database may be what failed).
+        code = update.callback_query.from_user.language_code
+        toast = plain(sorry.in_(pick(None, code)))
         try:
-            await context.sender.api.answer_press(update.callback_query.id, plain(sorry))
+            await context.sender.api.answer_press(update.callback_query.id, toast)
         except TelegramError:
             log.warning("could not send the apology for %s", describe(update))
         return
