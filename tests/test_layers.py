@@ -221,3 +221,14 @@ def test_services_are_handed_their_unit_of_work() -> None:
 def test_the_unit_check_sees_a_service_that_opens_its_own() -> None:
     strays = "with self.db.begin() as conn:\nwith self.couples.db.connect() as c:\nSession(e)"
     assert len(OPENS.findall(strays)) == 3
+
+
+def test_only_the_way_out_stores_messages() -> None:
+    """Every message is said in its reader's voice before it is stored: `Outbox.put` has one
+    caller, bot/core/way_out.py (a second caller could store a Text no one has said)."""
+    callers = sorted(
+        str(path.relative_to(PROJECT_ROOT))
+        for path in BOT.rglob("*.py")
+        if re.search(r"\boutbox\.put\(", path.read_text(encoding="utf-8"))
+    )
+    assert callers == ["bot/core/way_out.py"]
