@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.coaching.services import Services, build_services
 from bot.core import clock
 from bot.emulator import BotApiServer, Conversation
 from bot.storage.db import make_engine
 from tests.backends import fresh_postgres
-from tests.helpers import TOKEN, Rig, bot_is_idle, settings_for, start_bot
+from tests.helpers import TOKEN, Clock, Rig, bot_is_idle, settings_for, start_bot
 
 # Every test starts at the same daytime, whatever the hour the machine thinks it is: a Tuesday
 # morning in June (09:00 UTC: 11:00 in Berlin, 18:00 in Tokyo), far from quiet hours, DST
@@ -43,6 +44,20 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     with fresh_postgres() as url:
         yield url
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[tuple[Services, Clock]]:
+    """Services on a fresh database and a clock of the test's own (tests/helpers/services.py
+    drives them; test_miniapp_api.py has a `world` of its own)."""
+    from bot.config import load_settings
+
+    settings = load_settings(telegram_bot_token=TOKEN, database_url=database_url)
+    services = build_services(settings)
+    clock = Clock(datetime(2026, 3, 1, tzinfo=UTC))
+    services.work.clock = clock
+    yield services, clock
+    services.engine.dispose()
 
 
 @pytest.fixture

@@ -15,53 +15,21 @@ from bot.coaching.services import Services
 from bot.storage.agreements import Agreements
 from bot.storage.db import utcnow
 from bot.storage.models import Agreement, Couple
-from tests.helpers import Rig, first_speaker, in_units, linked_group, pair, warm_up
-from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
-from tests.test_nudges import pair as pair_services
-
-__all__ = ["world"]
-
-
-async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  # type: ignore[no-untyped-def]
-    """A whole State of the Union in the group, ending in `agreement`, follow-up in a week."""
-    alex.says("/sotu", group)
-    await sam.presses("We're ready", group)
-    await warm_up(alex, sam, group, ("You made tea", "You called my mum"))
-    await sam.sees("one issue for today", in_=group)
-    await sam.presses("Chores", group)  # a suggested topic
-    await alex.presses("Yes, this one", group)
-    await sam.presses("Yes, this one", group)
-    await first_speaker(alex, sam, "Alex", group)
-    for speaker, listener in ((alex, sam), (sam, alex)):
-        turn = "you speak first" if speaker is alex else "your turn to speak"
-        await speaker.sees(f"{speaker.name}, {turn}", in_=group)
-        await speaker.presses("I'm done", group)
-        summary = await listener.sees(f"{listener.name}, sum up", in_=group)
-        listener.replies(summary, "So what I'm hearing you say is chores matter")
-        await speaker.sees("is that what you meant", in_=group)
-        await speaker.presses("Yes, that's it", group)
-        validate = await listener.sees("That makes sense", in_=group)
-        listener.replies(validate, "That makes sense from your point of view")
-        if speaker is alex:
-            await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
-            await alex.sees("Alex, you listen now", in_=group)
-    await alex.sees("Where are you now?", in_=group)
-    await alex.presses("Let's find a win-win", group)
-    await sam.presses("Let's find a win-win", group)
-    brainstorm = await alex.sees("Brainstorm", in_=group)
-    alex.replies(brainstorm, agreement)
-    await alex.sees("1 idea so far", in_=group)
-    await sam.presses("We have enough ideas", group)
-    await alex.presses("We have enough ideas", group)
-    choose = await sam.sees("Which one works for you both", in_=group)
-    sam.replies(choose, agreement)
-    await alex.presses("We both agree", group)
-    await sam.presses("We both agree", group)
-    await sam.sees("When shall we check", in_=group)
-    await sam.presses("In a week", group)
-    await alex.sees("check in on it in 7 days", in_=group)
-    await alex.sees("what could Sam do this week", "make you feel loved")  # closing, private
-    await sam.sees("what could Alex do this week", "make you feel loved")
+from tests.helpers import (
+    ALEX,
+    SAM,
+    Clock,
+    Rig,
+    event,
+    in_units,
+    linked_group,
+    meet_and_agree,
+    pair,
+    pair_services,
+    press,
+    run_clock,
+    warm_up,
+)
 
 
 async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(

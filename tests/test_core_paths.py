@@ -22,11 +22,12 @@ from tests.helpers import (
     engine_for,
     linked_group,
     pair,
+    quiet_hours_off,
+    schedule_in,
     settings_for,
     start_bot,
     until,
 )
-from tests.test_nudges_live import quiet_hours_off, schedule_in
 
 
 async def test_a_reply_goes_before_a_crowd_of_scheduled_messages() -> None:

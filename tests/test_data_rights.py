@@ -13,13 +13,13 @@ from bot.storage.db import utcnow
 from bot.storage.models import Agreement, CheckIn, Couple, FlowRun, Partner
 from tests.helpers import (
     Rig,
+    check_in,
     lean_in_until_on_it,
     linked_group,
     pair,
     send_letgo,
     time_passes_for_waits,
 )
-from tests.test_practices import check_in
 
 
 async def test_export_holds_my_words_and_never_my_partners_private_ones(rig: Rig) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ import yaml
 from bot import PROJECT_ROOT
 from bot.coaching.practices import names
 from bot.engine.check import Names, check_flows, load_yaml, mermaid
+from tests.helpers import run_cli
 
 BASE = """
 id: tiny
@@ -169,16 +167,6 @@ def test_bad_condition(tmp_path: Path) -> None:
 def test_yes_and_no_are_plain_words_in_flow_files(tmp_path: Path) -> None:
     raw = BASE.replace("ok: {label", "no: {label").replace('"OK"', '"No"')
     assert kinds(tmp_path, raw=raw) == []
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_cli_check_exit_codes(tmp_path: Path) -> None:

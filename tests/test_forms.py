@@ -13,8 +13,7 @@ from bot.engine.check_words import forms, glossary
 from bot.storage.tables import PARTNERS
 from bot.words.languages import Voice, both
 from bot.words.texts import Renderer
-from tests.helpers import Rig, pair
-from tests.test_languages import copied, problems_of
+from tests.helpers import Rig, copied, pair, problems_of
 
 
 def write(path: Path, text: str) -> None:

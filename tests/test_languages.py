@@ -3,7 +3,6 @@ the menus per language, /language, and `flows check` on every translation."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -15,8 +14,7 @@ from bot.coaching import practices
 from bot.engine.check import check_flows
 from bot.words.languages import pick
 from bot.words.texts import FSI, PDI, Renderer
-from tests.helpers import Rig, pair, until
-from tests.test_flow_check import run_cli
+from tests.helpers import Rig, copied, pair, problems_of, run_cli, until
 
 PROMPTS = PROJECT_ROOT / "prompts"
 
@@ -98,18 +96,6 @@ def test_words_said_for_another_chat_keep_their_values() -> None:
 
 
 # ----- flows check, per language --------------------------------------------------------
-
-
-def copied(tmp_path: Path) -> tuple[Path, Path]:
-    flows, prompts = tmp_path / "flows", tmp_path / "prompts"
-    shutil.copytree(PROJECT_ROOT / "flows", flows)
-    shutil.copytree(PROMPTS, prompts)
-    return flows, prompts
-
-
-def problems_of(flows: Path, prompts: Path) -> set[tuple[str, str, bool]]:
-    _flows, found = check_flows(flows, prompts, practices.names())
-    return {(p.file, p.kind, p.warning) for p in found}
 
 
 def test_the_shipped_languages_are_complete_and_current() -> None:

@@ -10,11 +10,7 @@ import pytest
 
 from bot.coaching.services import Services
 from bot.core.outbox import Outgoing
-from tests.helpers import in_units
-from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
-from tests.test_nudges import pair as pair_services
-
-__all__ = ["world"]
+from tests.helpers import ALEX, SAM, Clock, event, in_units, pair_services, press, run_clock
 
 
 def paired_at_noon(world: tuple[Services, Clock]) -> tuple[Services, Clock]:

@@ -6,11 +6,6 @@ clock is ours. What would be sent comes back as Deliveries (Telegram is not invo
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,119 +13,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.coaching.services import Services, build_services
-from bot.core.events import Event, Person
-from bot.core.outbox import Outgoing
+from bot.coaching.services import Services
 from bot.storage.models import Couple, FlowRun, NudgeLog, OutboxMessage
 from tests.backends import BOTH
-from tests.helpers import TOKEN, in_units
-
-ALEX, SAM = Person(1001, "Alex"), Person(1002, "Sam")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def event(
-    person: Person,
-    now: datetime,
-    *,
-    text: str | None = None,
-    button: str | None = None,
-    chat: int | None = None,
-) -> Event:
-    chat_id = chat if chat is not None else person.id
-    return Event(
-        person=person, chat_id=chat_id, in_group=chat_id < 0, at=now, text=text, button=button
-    )
-
-
-@pytest.fixture
-def world(database_url: str) -> Iterator[tuple[Services, Clock]]:
-    from bot.config import load_settings
-
-    settings = load_settings(telegram_bot_token=TOKEN, database_url=database_url)
-    services = build_services(settings)
-    clock = Clock(datetime(2026, 3, 1, tzinfo=UTC))
-    services.work.clock = clock
-    yield services, clock
-    services.engine.dispose()
-
-
-def pair(services: Services, clock: Clock, timezone: str, day: str, at: str) -> int:
-    couples = in_units(services).couples
-    couples.register(ALEX)
-    couples.register(SAM)
-    invite = couples.invite(event(ALEX, clock.now))
-    code = invite.messages[0].text.split("?start=")[1].split()[0]
-    couples.join(event(SAM, clock.now), code)
-    couples.set_timezone(event(ALEX, clock.now), timezone)
-    couples.schedule(event(ALEX, clock.now), f"{day} {at}")
-    with Session(services.engine) as session:
-        couple = session.exec(select(Couple)).one()
-        assert couple.id is not None
-        return couple.id
-
-
-def run_clock(
-    services: Services, clock: Clock, until: datetime, step: timedelta = timedelta(minutes=10)
-) -> list[tuple[datetime, Delivery]]:
-    """Tick like the bot's job does, every `step`, and report what went out as sent."""
-    sent: list[tuple[datetime, Delivery]] = []
-    while clock.now < until:
-        clock.now += step
-        sent += [(clock.now, d) for d in collect_all(services, clock.now)]
-    return sent
-
-
-@dataclass
-class Delivery:
-    """Outbox messages for one chat, in order, as the sender would take them."""
-
-    chat_id: int
-    items: list[tuple[int, Outgoing]] = field(default_factory=list)
-
-    @property
-    def messages(self) -> list[Outgoing]:
-        return [message for _id, message in self.items]
-
-
-def collect(services: Services, now: datetime, limit: int = 100_000) -> tuple[list[Delivery], bool]:
-    """Queue what is due and lease what may go now, by chat, the way the sender does; and
-    whether nudges were queued (call again until nothing is left)."""
-    found = services.nudges.queue_due(now, limit)
-    deliveries: dict[int, Delivery] = {}
-    for item in services.outbox.claim_due(now, limit):
-        chat = item.message.chat_id
-        deliveries.setdefault(chat, Delivery(chat)).items.append((item.id, item.message))
-    return list(deliveries.values()), found > 0
-
-
-def collect_all(services: Services, now: datetime) -> list[Delivery]:
-    """Everything due at `now`, marked as accepted by Telegram."""
-    deliveries: list[Delivery] = []
-    while True:
-        batch, more = collect(services, now, limit=50)
-        deliveries += batch
-        for delivery in batch:
-            for outbox_id, _message in delivery.items:
-                services.outbox.sent(outbox_id)
-        if not batch and not more:
-            return deliveries
-
-
-def prompts(sent: list[tuple[datetime, Delivery]]) -> list[tuple[datetime, list[Delivery]]]:
-    """Weekly prompts, grouped by the moment they went out."""
-    grouped: dict[datetime, list[Delivery]] = {}
-    for at, delivery in sent:
-        if any("State of the Union" in m.text for m in delivery.messages):
-            grouped.setdefault(at, []).append(delivery)
-    return list(grouped.items())
+from tests.helpers import (
+    ALEX,
+    SAM,
+    Clock,
+    collect,
+    collect_all,
+    event,
+    in_units,
+    pair_services,
+    press,
+    prompts,
+    run_clock,
+    two_clocks,
+)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +48,7 @@ def test_two_weeks_across_a_dst_change_prompt_once_a_week_at_local_time(
 ) -> None:
     services, clock = world
     clock.now = start
-    pair(services, clock, timezone, "sun", "19:00")
+    pair_services(services, clock, timezone, "sun", "19:00")
     sent = prompts(run_clock(services, clock, start + timedelta(days=14)))
     assert len(sent) == 2
     zone = ZoneInfo(timezone)
@@ -164,7 +63,7 @@ def test_two_weeks_across_a_dst_change_prompt_once_a_week_at_local_time(
 @BOTH
 def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "mon", "09:00")
+    pair_services(services, clock, "UTC", "mon", "09:00")
     in_units(services).couples.link(event(ALEX, clock.now, chat=-500))
     [(_at, deliveries)] = prompts(run_clock(services, clock, clock.now + timedelta(days=2)))
     assert [d.chat_id for d in deliveries] == [-500]
@@ -172,7 +71,7 @@ def test_the_prompt_goes_to_the_linked_group(world: tuple[Services, Clock]) -> N
 
 def test_snooze_asks_again_tomorrow_same_time_once(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    pair(services, clock, "Europe/Berlin", "sat", "10:00")
+    pair_services(services, clock, "Europe/Berlin", "sat", "10:00")
     [(_at, deliveries)] = prompts(run_clock(services, clock, datetime(2026, 3, 7, 12, tzinfo=UTC)))
     snooze = next(
         b.data
@@ -193,7 +92,7 @@ def test_pause_stops_prompts_and_resume_does_not_replay_them(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "wed", "18:00")
+    pair_services(services, clock, "UTC", "wed", "18:00")
     in_units(services).couples.set_paused(event(SAM, clock.now), True)
     assert prompts(run_clock(services, clock, datetime(2026, 3, 5, tzinfo=UTC))) == []
     in_units(services).couples.set_paused(event(ALEX, clock.now), False)
@@ -203,7 +102,7 @@ def test_pause_stops_prompts_and_resume_does_not_replay_them(
 
 def test_quiet_hours_hold_a_private_prompt_until_morning(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "mon", "23:00")
+    pair_services(services, clock, "UTC", "mon", "23:00")
     in_units(services).couples.set_quiet(event(SAM, clock.now), "21:00 07:30")
     sent = run_clock(services, clock, datetime(2026, 3, 3, 12, tzinfo=UTC), timedelta(minutes=5))
     received = [(t.strftime("%H:%M"), m.chat_id) for t, d in sent for m in d.messages]
@@ -217,7 +116,7 @@ def test_a_prompt_missed_while_down_is_sent_late_once_or_skipped(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "mon", "12:00")
+    pair_services(services, clock, "UTC", "mon", "12:00")
     clock.now = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # down from before noon until 17:00
     late = collect_all(services, clock.now)
     assert sorted(d.chat_id for d in late) == [ALEX.id, SAM.id]
@@ -235,7 +134,7 @@ def test_a_prompt_missed_while_down_is_sent_late_once_or_skipped(
 
 def test_two_weeks_without_meeting_is_said_kindly(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     sent = prompts(
         run_clock(services, clock, datetime(2026, 3, 23, tzinfo=UTC), timedelta(hours=1))
     )
@@ -249,7 +148,7 @@ def test_changing_the_schedule_or_timezone_reschedules_at_once(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    couple_id = pair(services, clock, "UTC", "sun", "19:00")
+    couple_id = pair_services(services, clock, "UTC", "sun", "19:00")
     in_units(services).couples.schedule(event(ALEX, clock.now), "mon 08:00")
     in_units(services).couples.set_timezone(event(SAM, clock.now), "America/New_York")
     with Session(services.engine) as session:
@@ -266,7 +165,7 @@ def test_a_waiting_step_gets_one_reminder_then_the_run_expires(
 ) -> None:
     services, clock = world
     clock.now = datetime(2026, 3, 2, 6, tzinfo=UTC)
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     flow = services.flows.flows["letgo"]
     in_units(services).flows.start(event(ALEX, clock.now), flow)
     sent = run_clock(services, clock, clock.now + timedelta(days=4), timedelta(hours=1))
@@ -287,37 +186,11 @@ def test_a_waiting_step_gets_one_reminder_then_the_run_expires(
 def test_a_reminder_due_at_night_waits_for_the_morning(world: tuple[Services, Clock]) -> None:
     services, clock = world
     clock.now = datetime(2026, 3, 2, 12, tzinfo=UTC)
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     in_units(services).flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
     sent = run_clock(services, clock, clock.now + timedelta(days=1), timedelta(minutes=30))
     reminders = [t for t, d in sent for m in d.messages if "gentle reminder" in m.text]
     assert [t.strftime("%d %H:%M") for t in reminders] == ["03 08:00"]
-
-
-TWO_PROCESSES = """
-import json, sys
-from datetime import datetime
-from bot.config import load_settings
-from bot.coaching.services import build_services
-services = build_services(load_settings(telegram_bot_token=sys.argv[1],
-                                        database_url=sys.argv[2]))
-now = datetime.fromisoformat(sys.argv[3])
-services.nudges.queue_due(now, 100_000)
-print(json.dumps(sorted({i.message.chat_id for i in services.outbox.claim_due(now, 100_000)})))
-"""
-
-
-def two_clocks(url: str, now: str) -> list[list[int]]:
-    """Two processes queue what is due at `now` at once; the chats each took, fewest first."""
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", TWO_PROCESSES, TOKEN, url, now],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    return sorted((json.loads(p.communicate(timeout=60)[0]) for p in processes), key=len)
 
 
 @BOTH
@@ -325,7 +198,7 @@ def test_two_processes_on_one_database_send_each_prompt_once(
     world: tuple[Services, Clock], tmp_path: Path
 ) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "mon", "09:00")
+    pair_services(services, clock, "UTC", "mon", "09:00")
     url = services.engine.url.render_as_string(hide_password=False)
     now = "2026-03-02T09:00:30+00:00"
     assert two_clocks(url, now) == [[], [ALEX.id, SAM.id]]
@@ -336,7 +209,7 @@ def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "mon", "09:00")
+    pair_services(services, clock, "UTC", "mon", "09:00")
     clock.now = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
     claimed, _more = collect(services, clock.now)  # then the process dies
     assert sorted(d.chat_id for d in claimed) == [ALEX.id, SAM.id]
@@ -346,25 +219,12 @@ def test_a_crash_between_queueing_and_sending_makes_the_prompt_late_not_lost(
     assert collect_all(services, clock.now + timedelta(minutes=30)) == []
 
 
-def press(
-    services: Services,
-    person: Person,
-    reply_messages: list,
-    label: str,  # type: ignore[type-arg]
-    now: datetime,
-) -> list:  # type: ignore[type-arg]
-    data = next(
-        b.data for m in reply_messages for row in m.buttons for b in row if b.label == label
-    )
-    return in_units(services).button(event(person, now, button=data)).messages
-
-
 def test_you_time_gets_a_reminder_then_how_was_it_and_a_celebration(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
     clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     shown = (
         in_units(services)
         .flows.start(event(ALEX, clock.now), services.flows.flows["metime"])
@@ -398,7 +258,7 @@ def test_time_together_reminds_both_then_asks_both_how_it_was(
 ) -> None:
     services, clock = world
     clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     shown = (
         in_units(services)
         .flows.start(event(SAM, clock.now), services.flows.flows["together"])
@@ -437,7 +297,7 @@ def test_start_small_comes_once_a_week_to_whoever_has_not_let_go(
 ) -> None:
     services, clock = world
     clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # Monday
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     sent = run_clock(services, clock, datetime(2026, 3, 5, 9, tzinfo=UTC))
     small = [
         (t.strftime("%a %H:%M"), d.chat_id)
@@ -466,7 +326,7 @@ def test_a_scheduled_action_and_its_messages_are_one_transaction(
 
     services, clock = world
     clock.now = datetime(2026, 3, 2, 6, tzinfo=UTC)
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     in_units(services).flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
     later = clock.now + timedelta(days=4, hours=6)  # midday: no quiet hours in the way
     with services.engine.begin() as conn:  # the disk fills up as the messages are written
@@ -497,7 +357,7 @@ def test_the_practices_card_comes_before_the_first_wednesday_once(
     on Wednesday at noon local, hours before the start-small invitation, and only once."""
     services, clock = world
     clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
-    pair(services, clock, "Europe/Berlin", "sun", "19:00")
+    pair_services(services, clock, "Europe/Berlin", "sun", "19:00")
     sent = run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))
     cards = sorted(
         (t.strftime("%a %H:%M"), m.chat_id)

@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
-from bot.coaching.couple_settings import reschedule
 from bot.storage.db import utcnow
 from bot.storage.models import Couple, FlowRun, OutboxMessage, Partner
-from tests.helpers import Rig, linked_group, pair, passed
-
-
-def schedule_in(rig: Rig, seconds: float) -> datetime:
-    """Set the weekly meeting to `seconds` from now (to the second, which /schedule can't)."""
-    with Session(rig.engine) as session:
-        couple = session.exec(select(Couple)).one()
-        # whole seconds (the meeting time is stored to the second), rounded up
-        slot = (utcnow() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
-        couple.meeting_day, couple.meeting_time = slot.weekday(), slot.strftime("%H:%M:%S")
-        reschedule(couple, utcnow())
-        assert couple.next_prompt_at is not None
-        session.add(couple)
-        session.commit()
-        return couple.next_prompt_at
-
-
-async def quiet_hours_off(rig: Rig) -> None:
-    with Session(rig.engine) as session:
-        for partner in session.exec(select(Partner)):
-            partner.quiet_start = partner.quiet_end = "00:00"
-            session.add(partner)
-        session.commit()
+from tests.helpers import Rig, linked_group, pair, passed, quiet_hours_off, schedule_in
 
 
 async def test_the_weekly_prompt_arrives_once_on_time(rig: Rig) -> None:

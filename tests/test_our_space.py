@@ -11,9 +11,14 @@ import aiohttp
 from bot.emulator import Human
 from bot.emulator.cluster import free_port
 from bot.miniapp.auth import sign_init_data
-from tests.helpers import TOKEN, Rig, linked_group, pair, until
-from tests.test_agreements import meet_and_agree
-from tests.test_practices import check_in
+from tests.helpers import (
+    TOKEN,
+    Rig,
+    a_week_of_practices,
+    linked_group,
+    pair,
+    until,
+)
 
 URL = "https://coach.example.org/app/"
 
@@ -45,25 +50,6 @@ async def test_space_opens_the_mini_app_in_private_and_links_it_in_the_group(rig
     (button,) = said.buttons
     assert button["url"].startswith(f"https://t.me/{rig.server.bot_username}/space?startapp=c")
     assert "web_app" not in button
-
-
-async def a_week_of_practices(alex: Human, sam: Human, group: Any, appreciation: str) -> None:
-    """Check-ins shared by both (and one Sam keeps to themself), an appreciation from Alex,
-    and a State of the Union that ends in an agreement: what Our space then shows."""
-    for person, style, ratings in ((alex, "hyper", (5, 5, 2)), (sam, "team", (4, 4, 4))):
-        await check_in(person, style, ratings)
-        await person.presses("Share with my partner")
-        await person.talk.settle()  # what sharing tells the partner comes before their turn
-    await alex.sees("Sam's latest check-in")
-    await sam.sees("Alex's latest check-in")
-    await check_in(sam, "fused", (2, 2, 5))  # kept to Sam: never shown to Alex
-    await sam.presses("Done")
-    alex.says("/appreciate")
-    await alex.sees("One or two sentences")
-    alex.says(appreciation)
-    await alex.presses("Send it")
-    await sam.sees("Alex appreciates you", appreciation.split()[-1])
-    await meet_and_agree(None, alex, sam, group, "Phones away at dinner")
 
 
 async def test_what_each_partner_sees_after_a_real_week(rig: Rig) -> None:

@@ -156,7 +156,7 @@ async def test_after_pairing_the_first_card_and_a_first_check_in(rig: Rig) -> No
 async def test_the_onboarding_cards_come_one_idea_at_a_time(rig: Rig) -> None:
     """Card 1 (the spectrum) at pairing, card 2 (the three needs) right after the first
     check-in, and never again after later ones."""
-    from tests.test_practices import check_in
+    from tests.helpers import check_in
 
     alex, sam = await pair_in_english(rig)
     await check_in(alex, "team", (4, 4, 4))

@@ -18,9 +18,8 @@ import pytest
 
 from bot import PROJECT_ROOT
 from bot.emulator import BotApiServer, Conversation, Human
-from tests.helpers import engine_for, time_passes_for_waits
+from tests.helpers import a_week_of_practices, engine_for, time_passes_for_waits
 from tests.speech import needs_espeak, spoken
-from tests.test_our_space import a_week_of_practices
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 try:

@@ -11,48 +11,7 @@ from bot.core import clock
 from bot.emulator import Human
 from bot.storage.db import utcnow
 from bot.storage.models import CheckIn, FlowRun, MeTime
-from tests.helpers import Rig, pair, passed
-from tests.test_nudges_live import quiet_hours_off, schedule_in
-
-ANSWERS = {
-    "hyper": [
-        "I keep it to myself and handle it",
-        "I mostly decide on my own",
-        "Mine stay apart from us",
-        "I don't let their moods in much",
-    ],
-    "team": [
-        "I tell them and ask for what I need",
-        "We decide together",
-        "I keep mine, and we share some",
-        "I care, and their feelings are theirs",
-    ],
-    "fused": [
-        "I need them to make it better",
-        "I hardly decide without their OK",
-        "I've let mine slip for us",
-        "If they're down, so am I",
-    ],
-}
-
-
-async def check_in(
-    person: Human,
-    style: str | list[str],
-    ratings: tuple[int, int, int],
-    safe_to_speak: str = "Always",
-) -> None:
-    person.says("/checkin")
-    await person.sees("Check-in")
-    await person.presses("Let's go")
-    for label in ANSWERS[style] if isinstance(style, str) else style:
-        await person.sees("/8")
-        await person.presses(label)
-    for rating in ratings:
-        await person.sees("/8")
-        await person.presses(str(rating))
-    await person.sees("8/8", "safe to say what I think")
-    await person.presses(safe_to_speak)
+from tests.helpers import Rig, check_in, pair, passed, quiet_hours_off, schedule_in
 
 
 async def test_a_hyper_independent_check_in_suggests_let_go(rig: Rig) -> None:

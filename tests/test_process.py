@@ -10,39 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.emulator import BotApiServer, Conversation
-from tests.helpers import TOKEN, pair_by_invite
-
-
-def launch(
-    server: BotApiServer, workdir: Path, extra: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": server.base_url,
-        "DATABASE_URL": f"sqlite:///{workdir / 'coach.db'}",
-        "POLL_TIMEOUT": "2",
-        "LOG_LEVEL": "INFO",
-        **(extra or {}),
-    }
-    with (workdir / "bot.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def wait_exit(process: subprocess.Popen[bytes], timeout: float) -> int:
-    for _ in range(int(timeout * 20)):
-        code = process.poll()
-        if code is not None:
-            return code
-        await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("the bot did not exit in time")
+from tests.helpers import TOKEN, launch, pair_by_invite, wait_exit
 
 
 async def test_killed_bot_restarts_with_nothing_lost(server: BotApiServer, tmp_path: Path) -> None:

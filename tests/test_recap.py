@@ -4,25 +4,21 @@ celebrating what the couple did; a quiet week gets kind words and no zeros."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.coaching.services import Services
-from tests.helpers import in_units
-from tests.test_nudges import ALEX, SAM, Clock, event, press, run_clock, world
-from tests.test_nudges import pair as pair_services
-
-__all__ = ["world"]
-
-STEP = timedelta(minutes=30)  # weeks of ticks: every half hour is enough here
-
-
-def recaps(sent: list) -> list[tuple[str, int, str]]:  # type: ignore[type-arg]
-    return [
-        (t.strftime("%a %d %H:%M"), d.chat_id, m.text)
-        for t, d in sent
-        for m in d.messages
-        if "<b>Your week" in m.text  # the recap's heading
-    ]
+from tests.helpers import (
+    ALEX,
+    SAM,
+    STEP,
+    Clock,
+    event,
+    in_units,
+    pair_services,
+    press,
+    recaps,
+    run_clock,
+)
 
 
 def appreciate(services: Services, clock: Clock, words: str) -> None:

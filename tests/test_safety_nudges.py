@@ -6,20 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.coaching.services import Services
-from tests.helpers import in_units
-from tests.test_nudges import (
+from tests.helpers import (
     ALEX,
     SAM,
     Clock,
     event,
-    pair,
+    in_units,
+    pair_services,
     press,
     prompts,
     run_clock,
-    world,
 )
-
-__all__ = ["world"]  # the fixture, shared with test_nudges
 
 
 def texts_for(sent: list, chat_id: int) -> list[tuple[datetime, str]]:  # type: ignore[type-arg]
@@ -30,7 +27,7 @@ def test_the_day_after_a_safety_answer_comes_one_gentle_check(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     clock.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     answer = in_units(services).text(event(ALEX, clock.now, text="he hit me again last night"))
     assert "never your fault" in answer.messages[0].text
@@ -50,7 +47,7 @@ def test_the_day_after_a_safety_answer_comes_one_gentle_check(
 
 def test_the_check_waits_for_the_end_of_quiet_hours(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "sun", "19:00")
+    pair_services(services, clock, "UTC", "sun", "19:00")
     clock.now = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)  # Alex's quiet hours: 22:00-08:00
     in_units(services).text(event(ALEX, clock.now, text="I want to die"))
     sent = run_clock(services, clock, datetime(2026, 3, 5, tzinfo=UTC))
@@ -62,7 +59,8 @@ def test_pausing_quietly_stops_only_that_persons_private_nudges(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "wed", "18:00")  # no group: the prompt goes to both privately
+    # no group: the prompt goes to both privately
+    pair_services(services, clock, "UTC", "wed", "18:00")
     answer = in_units(services).text(event(ALEX, clock.now, text="he controls my money"))
     press(services, ALEX, answer.messages, "Pause all nudges quietly", clock.now)
     sent = run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))
@@ -79,7 +77,7 @@ def test_pausing_quietly_stops_only_that_persons_private_nudges(
 
 def test_the_group_prompt_is_unchanged_by_a_quiet_pause(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    pair(services, clock, "UTC", "mon", "09:00")
+    pair_services(services, clock, "UTC", "mon", "09:00")
     in_units(services).couples.link(event(ALEX, clock.now, chat=-500))
     answer = in_units(services).text(event(SAM, clock.now, text="I'm afraid of her"))
     press(services, SAM, answer.messages, "Pause all nudges quietly", clock.now)

@@ -24,9 +24,8 @@ from bot.emulator import BotApiServer, Conversation
 from bot.emulator.cluster import SECRET, Cluster, free_port
 from bot.storage.db import make_engine, upgrade
 from bot.storage.tables import INBOX
-from tests.helpers import TOKEN, settings_for, until
+from tests.helpers import TOKEN, couple_goes_through_let_go, settings_for, until
 from tests.speech import needs_espeak, seconds_of, spoken
-from tests.test_chaos import couple_goes_through_let_go
 
 
 class LogWatch(logging.Handler):

@@ -18,12 +18,18 @@ from bot.storage.models import FlowRun, NudgeLog, Timer
 from bot.storage.tables import TIMERS
 from bot.storage.timers import LEASE, Timers
 from tests.backends import BOTH
-from tests.helpers import in_units
-from tests.test_nudges import ALEX, SAM, Clock, event, run_clock, two_clocks, world
-from tests.test_nudges import pair as pair_services
-from tests.test_recap import STEP, recaps
-
-__all__ = ["world"]
+from tests.helpers import (
+    ALEX,
+    SAM,
+    STEP,
+    Clock,
+    event,
+    in_units,
+    pair_services,
+    recaps,
+    run_clock,
+    two_clocks,
+)
 
 
 def timers(services: Services) -> dict[tuple[str, str], datetime]:

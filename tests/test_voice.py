@@ -20,15 +20,16 @@ from bot.storage.voice_notes import Note, VoiceNotes
 from tests.helpers import (
     Rig,
     bot_running,
+    in_flight,
+    launch,
     linked_group,
     pair,
     pair_by_invite,
     settings_for,
     until,
+    wait_exit,
 )
 from tests.speech import needs_espeak, seconds_of, spoken
-from tests.test_chaos import in_flight
-from tests.test_process import launch, wait_exit
 
 pytestmark = needs_espeak
 

@@ -7,15 +7,21 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from bot import PROJECT_ROOT
+from bot.coaching import practices
+from bot.coaching.couple_settings import reschedule
 from bot.config import Settings, load_settings
 from bot.emulator import BotApiServer, Conversation, Human
-from bot.storage.db import make_engine
+from bot.engine.check import check_flows
+from bot.storage.db import make_engine, utcnow
+from bot.storage.models import Couple, Partner
 from bot.telegram.main import serve
 
 TOKEN = "123456:TEST-token-for-the-local-bot-api-server"
@@ -314,3 +320,139 @@ def heard(tx: Any, result: Any) -> Any:
 
 def in_units(services: Any) -> Any:
     return InUnits(services)
+
+
+def schedule_in(rig: Rig, seconds: float) -> datetime:
+    """Set the weekly meeting to `seconds` from now (to the second, which /schedule can't)."""
+    with Session(rig.engine) as session:
+        couple = session.exec(select(Couple)).one()
+        # whole seconds (the meeting time is stored to the second), rounded up
+        slot = (utcnow() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
+        couple.meeting_day, couple.meeting_time = slot.weekday(), slot.strftime("%H:%M:%S")
+        reschedule(couple, utcnow())
+        assert couple.next_prompt_at is not None
+        session.add(couple)
+        session.commit()
+        return couple.next_prompt_at
+
+
+async def quiet_hours_off(rig: Rig) -> None:
+    with Session(rig.engine) as session:
+        for partner in session.exec(select(Partner)):
+            partner.quiet_start = partner.quiet_end = "00:00"
+            session.add(partner)
+        session.commit()
+
+
+ANSWERS = {
+    "hyper": [
+        "I keep it to myself and handle it",
+        "I mostly decide on my own",
+        "Mine stay apart from us",
+        "I don't let their moods in much",
+    ],
+    "team": [
+        "I tell them and ask for what I need",
+        "We decide together",
+        "I keep mine, and we share some",
+        "I care, and their feelings are theirs",
+    ],
+    "fused": [
+        "I need them to make it better",
+        "I hardly decide without their OK",
+        "I've let mine slip for us",
+        "If they're down, so am I",
+    ],
+}
+
+
+async def check_in(
+    person: Human,
+    style: str | list[str],
+    ratings: tuple[int, int, int],
+    safe_to_speak: str = "Always",
+) -> None:
+    person.says("/checkin")
+    await person.sees("Check-in")
+    await person.presses("Let's go")
+    for label in ANSWERS[style] if isinstance(style, str) else style:
+        await person.sees("/8")
+        await person.presses(label)
+    for rating in ratings:
+        await person.sees("/8")
+        await person.presses(str(rating))
+    await person.sees("8/8", "safe to say what I think")
+    await person.presses(safe_to_speak)
+
+
+async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  # type: ignore[no-untyped-def]
+    """A whole State of the Union in the group, ending in `agreement`, follow-up in a week."""
+    alex.says("/sotu", group)
+    await sam.presses("We're ready", group)
+    await warm_up(alex, sam, group, ("You made tea", "You called my mum"))
+    await sam.sees("one issue for today", in_=group)
+    await sam.presses("Chores", group)  # a suggested topic
+    await alex.presses("Yes, this one", group)
+    await sam.presses("Yes, this one", group)
+    await first_speaker(alex, sam, "Alex", group)
+    for speaker, listener in ((alex, sam), (sam, alex)):
+        turn = "you speak first" if speaker is alex else "your turn to speak"
+        await speaker.sees(f"{speaker.name}, {turn}", in_=group)
+        await speaker.presses("I'm done", group)
+        summary = await listener.sees(f"{listener.name}, sum up", in_=group)
+        listener.replies(summary, "So what I'm hearing you say is chores matter")
+        await speaker.sees("is that what you meant", in_=group)
+        await speaker.presses("Yes, that's it", group)
+        validate = await listener.sees("That makes sense", in_=group)
+        listener.replies(validate, "That makes sense from your point of view")
+        if speaker is alex:
+            await alex.sees("Now swap: Sam speaks, Alex listens", in_=group)
+            await alex.sees("Alex, you listen now", in_=group)
+    await alex.sees("Where are you now?", in_=group)
+    await alex.presses("Let's find a win-win", group)
+    await sam.presses("Let's find a win-win", group)
+    brainstorm = await alex.sees("Brainstorm", in_=group)
+    alex.replies(brainstorm, agreement)
+    await alex.sees("1 idea so far", in_=group)
+    await sam.presses("We have enough ideas", group)
+    await alex.presses("We have enough ideas", group)
+    choose = await sam.sees("Which one works for you both", in_=group)
+    sam.replies(choose, agreement)
+    await alex.presses("We both agree", group)
+    await sam.presses("We both agree", group)
+    await sam.sees("When shall we check", in_=group)
+    await sam.presses("In a week", group)
+    await alex.sees("check in on it in 7 days", in_=group)
+    await alex.sees("what could Sam do this week", "make you feel loved")  # closing, private
+    await sam.sees("what could Alex do this week", "make you feel loved")
+
+
+async def a_week_of_practices(alex: Human, sam: Human, group: Any, appreciation: str) -> None:
+    """Check-ins shared by both (and one Sam keeps to themself), an appreciation from Alex,
+    and a State of the Union that ends in an agreement: what Our space then shows."""
+    for person, style, ratings in ((alex, "hyper", (5, 5, 2)), (sam, "team", (4, 4, 4))):
+        await check_in(person, style, ratings)
+        await person.presses("Share with my partner")
+        await person.talk.settle()  # what sharing tells the partner comes before their turn
+    await alex.sees("Sam's latest check-in")
+    await sam.sees("Alex's latest check-in")
+    await check_in(sam, "fused", (2, 2, 5))  # kept to Sam: never shown to Alex
+    await sam.presses("Done")
+    alex.says("/appreciate")
+    await alex.sees("One or two sentences")
+    alex.says(appreciation)
+    await alex.presses("Send it")
+    await sam.sees("Alex appreciates you", appreciation.split()[-1])
+    await meet_and_agree(None, alex, sam, group, "Phones away at dinner")
+
+
+def copied(tmp_path: Path) -> tuple[Path, Path]:
+    flows, prompts = tmp_path / "flows", tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "flows", flows)
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    return flows, prompts
+
+
+def problems_of(flows: Path, prompts: Path) -> set[tuple[str, str, bool]]:
+    _flows, found = check_flows(flows, prompts, practices.names())
+    return {(p.file, p.kind, p.warning) for p in found}
