@@ -24,7 +24,7 @@ from sqlmodel import create_engine
 from bot.core import clock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# The newest migration (tests/test_storage.py holds it to Alembic's own head): a start that
+# The newest migration (tests/storage/test_storage.py holds it to Alembic's own head): a start that
 # finds the database there needs no Alembic at all, which keeps 11 MB out of every process.
 HEAD = "0015"
 SQLITE_BUSY_TIMEOUT_MS = 10_000

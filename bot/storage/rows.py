@@ -3,7 +3,7 @@
 The SQLModel classes (models.py) define the tables and serve the migrations and the tests'
 ORM queries. Building one from a row costs 60 to 80 microseconds (SQLAlchemy's
 instrumentation and pydantic's set-up), several times per step on the hot path; these cost
-under one. tests/test_storage.py holds their fields to the tables' columns.
+under one. tests/storage/test_storage.py holds their fields to the tables' columns.
 """
 
 from __future__ import annotations

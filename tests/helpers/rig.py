@@ -96,7 +96,7 @@ class Rig:
 
     def person(self, name: str, **kwargs: Any) -> Human:
         person = self.talk.person(name, **kwargs)
-        # Spanish and Arabic ask once how to address the person; tests/test_forms.py reads
+        # Spanish and Arabic ask once how to address the person; tests/words/test_forms.py reads
         # the question and its answer, the others may leave it unread.
         for words in FORM_QUESTION:
             person.ignores(words)
@@ -151,7 +151,7 @@ async def pair(rig: Rig, first: str = "Alex", second: str = "Sam") -> tuple[Huma
     for person in (sam, alex):  # so a test starts from a quiet chat
         await person.sees("Share my location")  # (the time zone question is on "paired")
         await person.sees("1/3")  # the first onboarding card
-        # The second comes after a first check-in (tests/test_pairing.py reads it).
+        # The second comes after a first check-in (tests/coaching/test_pairing.py reads it).
         person.ignores("2/3 ·")
     return alex, sam
 
@@ -173,7 +173,7 @@ async def pair_by_invite(talk: Conversation) -> tuple[Human, Human]:
 
 async def linked_group(rig: Rig, alex: Human, sam: Human, title: str = "Us") -> Any:
     group = rig.talk.group(title, alex, sam)
-    # A text step's "✍️ Reply here" only opens Telegram's reply box (tests/test_group.py
+    # A text step's "✍️ Reply here" only opens Telegram's reply box (tests/telegram/test_group.py
     # reads it); the steps themselves are read as before.
     alex.ignores("✍️", in_=group)
     rig.server.add_bot_to_group(group, alex.user)
@@ -239,7 +239,7 @@ def copy_flows(tmp_path: Path) -> tuple[Path, Path]:
 def time_passes_for_waits(engine: Engine) -> None:
     """Make every `wait:` step due now (Lean in's "how did it feel?" waits hours), so a test
     in real time sees the bot's own clock move the run on. The controlled-clock test of the
-    wait itself is in tests/test_flow_letgo_leanin.py."""
+    wait itself is in tests/coaching/test_flow_letgo_leanin.py."""
     from sqlalchemy import update
 
     from bot.storage.db import utcnow

@@ -1,7 +1,7 @@
 """Docker cannot run here, so the compose file and the Dockerfile are checked against the
 CLI they call: every command parses and reaches the command it means, the order of start
 is migrate-then-serve, the image runs as a non-root user, the balancer points at the web
-processes' ports. The same topology runs as plain processes in tests/test_scale.py."""
+processes' ports. The same topology runs as plain processes in tests/telegram/test_scale.py."""
 
 from __future__ import annotations
 

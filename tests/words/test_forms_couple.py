@@ -199,4 +199,4 @@ async def test_each_person_reads_their_own_form_and_their_partners(
         assert own >= 3, own
     # Spanish texts are written without gender wherever that reads naturally (the native
     # writers' choice, prompts/es/GLOSSARY.md); the safety answers use the reader's form
-    # (tests/test_forms.py).
+    # (tests/words/test_forms.py).

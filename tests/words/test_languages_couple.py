@@ -125,7 +125,7 @@ def labels_of(message: object) -> list[str]:
 
 def plans_due(rig: Rig, hours_ago: float) -> None:
     """Every planned "you" time and time together comes now (the clock tests wait for the
-    real day: tests/test_nudges.py)."""
+    real day: tests/coaching/test_nudges.py)."""
     with rig.engine.begin() as conn:
         conn.execute(update(METIMES).values(at=utcnow() - timedelta(hours=hours_ago)))
 
@@ -352,7 +352,7 @@ async def test_a_german_and_a_spanish_partner_go_through_every_flow(rig: Rig) ->
 
     # The group: hello in the language of whoever added the bot; then the couple's, German.
     group = rig.talk.group("Wir", alex, sam)
-    alex.ignores("✍️", in_=group)  # the reply box's own line (tests/test_group.py)
+    alex.ignores("✍️", in_=group)  # the reply box's own line (tests/telegram/test_group.py)
     rig.server.add_bot_to_group(group, alex.user)
     await alex.sees("Ich bin Us Coach", "/link", in_=group)
     alex.says("/link", group)

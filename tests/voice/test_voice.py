@@ -309,7 +309,8 @@ async def test_a_bot_killed_while_hearing_a_note_answers_it_once(
         process.kill()  # SIGKILL: mid-transcription, nothing is given back
         await wait_exit(process, 20)
         # Telegram has no idempotency key: an answer it accepted just before the kill but not
-        # yet deleted from the outbox is sent again (tests/test_chaos.py); none expected here.
+        # yet deleted from the outbox is sent again (tests/telegram/test_chaos.py); none
+        # expected here.
         at_risk = in_flight(server, f"sqlite:///{tmp_path / 'coach.db'}")
         process = launch(server, tmp_path)
         heard = await alex.sees("I heard", "money")

@@ -15,7 +15,7 @@ from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
 from bot.safety.sets import load_set
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT = load_set(ROOT / "bot" / "safety" / "development.yaml")
 HELDOUT = load_set(ROOT / "tests" / "data" / "safety_heldout.yaml")
 DETECTOR = Detector.load()

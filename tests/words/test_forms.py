@@ -1,6 +1,7 @@
 """Each person in their own grammatical form: the choice (asked once, in the person's own
 chat, only in Spanish and Arabic), the templates' g()/pg()/of(), and `flows check`'s form
-tables and glossaries. tests/test_forms_couple.py walks a woman and a man through the flows."""
+tables and glossaries. tests/words/test_forms_couple.py walks a woman and a man through the
+flows."""
 
 from __future__ import annotations
 
