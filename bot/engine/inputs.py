@@ -15,6 +15,7 @@ from bot.engine.run import (
     Outcome,
     Run,
     Said,
+    pressed,
 )
 from bot.engine.schema import Choice, Flow, State
 from bot.words.labels import fill
@@ -110,18 +111,17 @@ class Inputs(Moving):
         given: Input,
         choice: Choice,
     ) -> None:
-        """The chosen value under `save`, with its button ref, its label and who chose it."""
+        """The chosen value under `save`, the button under `<save>_label` (said in each
+        reader's language, in this flow or one it is carried to), and who chose it."""
         assert state.save is not None
         run.context[state.save] = choice.value if choice.value is not None else given.choice
-        # Which button it was, so its words can be said in each reader's language later
-        # (in this flow or one it is carried to).
-        run.context[f"_{state.save}_ref"] = f"{flow.id}:{run.state}.{given.choice}"
         if isinstance(choice.value, str):  # a suggested answer: words, in the chooser's
             lang = members[given.person].lang if given.person in members else "en"
             said = self.renderer.labels.value(flow, run.state, given.choice or "")
             run.context[state.save] = said.in_(lang)
         names = {role: members[p].name for role, p in run.roles.items() if p in members}
-        run.context[f"{state.save}_label"] = fill(choice.label, names)
+        button = pressed(flow.id, run.state, given.choice or "", fill(choice.label, names))
+        run.context[f"{state.save}_label"] = button
         run.marks.by[state.save] = run.marks.by[f"{state.save}_label"] = given.person
 
     def _pick(
@@ -135,8 +135,10 @@ class Inputs(Moving):
         if given.choice in picked:
             return self._notice(outcome, "picked_already")
         picked.append(given.choice or "")
-        run.context.setdefault(f"_{save}_refs", []).append(f"{flow.id}:{run.state}.{given.choice}")
-        run.marks.by[save] = given.person
+        label = state.choices[given.choice or ""].label
+        button = pressed(flow.id, run.state, given.choice or "", label)
+        run.context.setdefault(f"{save}_labels", []).append(button)
+        run.marks.by[save] = run.marks.by[f"{save}_labels"] = given.person
         outcome.changed = True
         assert state.pick is not None
         if len(picked) >= state.pick:

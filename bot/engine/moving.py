@@ -15,6 +15,7 @@ from bot.engine.run import (
     Outcome,
     Run,
     StartRequest,
+    button_of,
     evaluate,
 )
 from bot.engine.schema import Flow, Transition
@@ -119,9 +120,9 @@ class Moving(Speaking):
 
     @staticmethod
     def _carry(run: Run, keys: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
-        """Carried values keep who wrote them, so privacy rules follow them."""
+        """Carried values keep who wrote them, so privacy rules follow them. A suggested
+        answer takes its button along (`<key>_label`), to be said in each reader's words."""
         by = run.marks.by
-        refs = [f"_{k.removesuffix('_label')}_ref" for k in keys]  # a button's words travel too
-        values = {k: run.context.get(k) for k in keys}
-        values |= {r: run.context[r] for r in refs if r in run.context}
-        return values, {k: by[k] for k in keys if k in by}
+        keys = [*keys, *(f"{k}_label" for k in keys if button_of(run.context.get(f"{k}_label")))]
+        values = {k: run.context.get(k) for k in dict.fromkeys(keys)}
+        return values, {k: by[k] for k in values if k in by}

@@ -115,6 +115,20 @@ def evaluate(expression: str, context: dict[str, Any]) -> bool:
 REACHED_PARTNER = "_reached_partner"
 
 
+def pressed(flow_id: str, state: str, key: str, english: str) -> dict[str, str]:
+    """A pressed button as a run keeps it (`<save>_label`, each of `<save>_labels`): which
+    button it was, so each reader hears its label in their own language, and its English
+    words for a reader of a newer flow that no longer has it."""
+    return {"button": f"{flow_id}:{state}.{key}", "label": english}
+
+
+def button_of(value: object) -> str | None:
+    """The button ("flow:state.key") a stored value names, if it is a pressed button."""
+    if isinstance(value, dict) and isinstance(value.get("button"), str) and "label" in value:
+        return str(value["button"])
+    return None
+
+
 def shuffled(person: int | None, week: object, key: str) -> str:
     """A choice's place in a shuffled state: the same for one person all week, another the
     next week (a hash, so a restart or another process gives the same order)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.engine.run import pressed
 from bot.engine.runner import FlowRunner, Member, Run
 from bot.engine.schema import Flow
 
@@ -39,7 +40,7 @@ def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
             "by": SAMPLE["partner"].id,
         },
     ]
-    for state in flow.states.values():
+    for sid, state in flow.states.items():
         for action in state.do:
             if action.increment:
                 ctx.setdefault(action.increment, 1)
@@ -57,11 +58,13 @@ def sample_context(flow: Flow, carried: set[str]) -> dict[str, Any]:
         elif state.pick:
             picked = [k for k, c in state.choices.items() if c.next is None][: state.pick]
             ctx[state.save] = picked
-            ctx[f"{state.save}_labels"] = [state.choices[k].label for k in picked]
+            ctx[f"{state.save}_labels"] = [
+                pressed(flow.id, sid, k, state.choices[k].label) for k in picked
+            ]
         elif state.choices:
             key, choice = next(iter(state.choices.items()))
             ctx[state.save] = choice.value if choice.value is not None else key
-            ctx[f"{state.save}_label"] = choice.label
+            ctx[f"{state.save}_label"] = pressed(flow.id, sid, key, choice.label)
     return ctx
 
 

@@ -11,6 +11,8 @@ from bot.engine.run import (
     Outcome,
     Run,
     Said,
+    button_of,
+    pressed,
     shuffled,
 )
 from bot.engine.schema import Choice, Flow, State
@@ -31,14 +33,16 @@ class Speaking:
             return set(run.roles.values())
         return {run.roles[who]}
 
-    def suggested(self, english: str) -> tuple[str | None, Any]:
-        """A stored answer that is a flow's suggested words (saved in English): its button
-        ref and its words in every language; anything typed comes back as it is."""
+    def suggested(self, english: str) -> tuple[dict[str, str] | None, Any]:
+        """A stored answer that is a flow's suggested words (saved in English): the button
+        that suggests them (as a run keeps a pressed one) and its words in every language;
+        anything typed comes back as it is."""
         for flow in self.flows.values():
             for sid, state in flow.states.items():
                 for key, choice in state.choices.items():
                     if isinstance(choice.value, str) and choice.value == english:
-                        return f"{flow.id}:{sid}.{key}", self.renderer.labels.value(flow, sid, key)
+                        button = pressed(flow.id, sid, key, choice.label)
+                        return button, self.renderer.labels.value(flow, sid, key)
         return None, english
 
     def _variables(self, flow: Flow, run: Run, members: dict[int, Member]) -> dict[str, Any]:
@@ -54,30 +58,29 @@ class Speaking:
         }
 
     def _chosen_labels(self, flow: Flow, run: Run, names: dict[str, str]) -> dict[str, Any]:
-        """`<save>_label`, the label of the button that was pressed, in each reader's
-        language (and `<save>` itself when the button suggested words as the answer)."""
+        """Each pressed button the run keeps (`<save>_label`, `<save>_labels`) as its label in
+        each reader's language; and `<save>` itself when the button suggested words as the
+        answer ("a picnic in the park" / "ein Picknick im Park")."""
         found: dict[str, Any] = {}
-        labels = self.renderer.labels
-        for key, refs in run.context.items():
-            if key.startswith("_") and key.endswith("_refs") and isinstance(refs, list):
-                said = [self._label_of(flow, ref, names) for ref in refs]
-                found[f"{key[1 : -len('_refs')]}_labels"] = [w for w in said if w is not None]
-        for key, ref in run.context.items():
-            if not (key.startswith("_") and key.endswith("_ref") and isinstance(ref, str)):
+        for key, value in run.context.items():
+            if isinstance(value, list) and value and all(button_of(v) for v in value):
+                said = [self._label_of(flow, v, names) for v in value]
+                found[key] = [w for w in said if w != ""]  # a gone button with no words
                 continue
-            pressed = self._pressed(flow, ref)
-            if pressed is None:
+            ref = button_of(value)
+            if ref is None:
                 continue
-            source, sid, choice_key, choice = pressed
-            save = key[1 : -len("_ref")]
-            if f"{save}_label" in run.context:
-                found[f"{save}_label"] = labels.choice(source, sid, choice_key, names)
-            if isinstance(choice.value, str) and save in run.context:
-                found[save] = labels.value(source, sid, choice_key)
+            found[key] = self._label_of(flow, value, names)
+            save = key.removesuffix("_label")
+            place = self._pressed(flow, ref)
+            if place is not None and save != key and save in run.context:
+                source, sid, choice_key, choice = place
+                if isinstance(choice.value, str):
+                    found[save] = self.renderer.labels.value(source, sid, choice_key)
         return found
 
     def _pressed(self, flow: Flow, ref: str) -> tuple[Flow, str, str, Choice] | None:
-        """The button a stored ref ("flow:state.key") names, if its flow still has it."""
+        """The button a ref ("flow:state.key") names, if its flow still has it."""
         flow_id, _colon, place = ref.partition(":")
         sid, _dot, key = place.partition(".")
         source = self.flows.get(flow_id, flow if flow.id == flow_id else None)
@@ -86,12 +89,13 @@ class Speaking:
         choice = source.states[sid].choices.get(key)
         return None if choice is None else (source, sid, key, choice)
 
-    def _label_of(self, flow: Flow, ref: str, names: dict[str, str]) -> Any:
-        """The label of the button `ref` names, in each reader's language."""
-        pressed = self._pressed(flow, ref)
-        if pressed is None:
-            return None
-        source, sid, key, _choice = pressed
+    def _label_of(self, flow: Flow, button: dict[str, str], names: dict[str, str]) -> Any:
+        """A pressed button's label in each reader's language; its English when a newer
+        version of the flow no longer has that button."""
+        place = self._pressed(flow, button["button"])
+        if place is None:
+            return str(button["label"])
+        source, sid, key, _choice = place
         return self.renderer.labels.choice(source, sid, key, names)
 
     def _audience(

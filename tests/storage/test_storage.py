@@ -231,6 +231,82 @@ def test_the_engines_bookkeeping_moves_out_of_older_runs_answers(tmp_path: Path)
     old.dispose()
 
 
+def test_buttons_pressed_in_a_run_in_flight_are_still_said_in_each_language(
+    tmp_path: Path,
+) -> None:
+    """Migration 0016 keeps a pressed button as a value (`<save>_label`: the button and its
+    English) instead of English plus a hidden `_<save>_ref`; a run in flight across the
+    upgrade still says its partner's choice in the reader's language, and it goes back."""
+    import json
+
+    from alembic import command
+
+    from bot import PROJECT_ROOT
+    from bot.engine.loading import load_flows
+    from bot.engine.run import Member, Run
+    from bot.engine.runner import FlowRunner
+    from bot.storage.db import alembic_config
+    from bot.words.texts import Renderer
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = make_engine(url)
+    config = alembic_config(url)
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0015")
+    before = {
+        "struggle": "tired",
+        "support_kind": "listen",
+        "support_kind_label": "Just listen",
+        "_support_kind_ref": "letgo:choose_support.listen",
+        "picked": ["listen", "space"],
+        "_picked_refs": ["letgo:choose_support.listen", "letgo:choose_support.space"],
+    }
+    with old.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO couple (id, status, timezone, paused, created_at) "
+                "VALUES (1, 'active', 'UTC', 0, '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO flowrun (id, flow_id, flow_version, couple_id, started_by, state, "
+                "step, version, status, roles, context, marks, in_group, created_at, "
+                "updated_at) VALUES (1, 'leanin', 1, 1, 7, 'asked_for', 3, 0, 'active', "
+                "'{}', :context, '{}', 0, '2026-01-01', '2026-01-01')"
+            ),
+            {"context": json.dumps(before)},
+        )
+    upgrade(old)
+    with old.connect() as conn:
+        after = json.loads(conn.execute(text("SELECT context FROM flowrun")).scalar_one())
+    listen = {"button": "letgo:choose_support.listen", "label": "Just listen"}
+    assert after == {
+        "struggle": "tired",
+        "support_kind": "listen",
+        "support_kind_label": listen,
+        "picked": ["listen", "space"],
+        "picked_labels": [
+            {"button": "letgo:choose_support.listen", "label": ""},
+            {"button": "letgo:choose_support.space", "label": ""},
+        ],
+    }
+    flows = load_flows(PROJECT_ROOT / "flows", PROJECT_ROOT / "prompts")
+    runner = FlowRunner(flows, Renderer(PROJECT_ROOT / "prompts"))
+    run = Run("leanin", "asked_for", 3, {}, after, in_group=False)
+    said = runner._variables(flows["leanin"], run, {7: Member(7, "Alex")})
+    assert said["support_kind_label"].in_("de") == "Einfach zuhören"
+    assert [w.in_("es") for w in said["picked_labels"]][1] == "Un poco de espacio"
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0015")
+    with old.connect() as conn:
+        back = json.loads(conn.execute(text("SELECT context FROM flowrun")).scalar_one())
+    assert back == before
+    old.dispose()
+
+
 @BOTH
 def test_an_outbox_id_is_never_handed_out_twice(engine: Engine) -> None:
     """A sender may still hold the id of a message it sent; a new message (e.g. the goodbye

@@ -78,7 +78,7 @@ class MeTimeNudges(Nudging):
         """The reminder when the planned time comes (none when hours late: no use then)."""
         if now - plan["at"] > self.max_late:
             return
-        _ref, what = self.flows.runner.suggested(plan["what"])
+        _button, what = self.flows.runner.suggested(plan["what"])
         template = "together_reminder" if plan["together"] else "metime_reminder"
         for person in people:
             text = self.renderer.render(f"common/{template}", what=what)
@@ -97,9 +97,9 @@ class MeTimeNudges(Nudging):
         """Some hours later, "how was it?": the review flow, started for each person."""
         if review is None:
             return
-        ref, _what = self.flows.runner.suggested(plan["what"])
+        button, _what = self.flows.runner.suggested(plan["what"])
         for person in people:
-            carried = {"what": plan["what"]} | ({"_what_ref": ref} if ref else {})
+            carried = {"what": plan["what"]} | ({"what_label": button} if button else {})
             _row, messages = self.flows.start_for(Tx(conn, now), person.id, review.id, carried)
             for message in messages:
                 self.queue_privately(
