@@ -19,7 +19,7 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-RUNS = sa.table("flowrun", sa.column("id", sa.Integer()), sa.column("context", sa.JSON()))
+flowrun = sa.table("flowrun", sa.column("id", sa.Integer()), sa.column("context", sa.JSON()))
 REF, REFS = "_ref", "_refs"
 
 
@@ -34,12 +34,12 @@ def downgrade() -> None:
 def _convert(change: Any, holding: str) -> None:
     """Only the runs whose context text could hold what changes are read."""
     bind = op.get_bind()
-    maybe = sa.cast(RUNS.c.context, sa.Text).like(holding)
-    rows = bind.execute(sa.select(RUNS.c.id, RUNS.c.context).where(maybe)).all()
+    maybe = sa.cast(flowrun.c.context, sa.Text).like(holding)
+    rows = bind.execute(sa.select(flowrun.c.id, flowrun.c.context).where(maybe)).all()
     for run_id, context in rows:
         changed = change(dict(context or {}))
         if changed is not None:
-            bind.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(context=changed))
+            bind.execute(sa.update(flowrun).where(flowrun.c.id == run_id).values(context=changed))
 
 
 def _to_buttons(context: dict[str, Any]) -> dict[str, Any] | None:
