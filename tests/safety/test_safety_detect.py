@@ -173,7 +173,7 @@ def test_the_development_set_is_learned() -> None:
 # together. Retraining after a template change moves a figure by a message or two; a slip
 # past these is a real one. Raise them when the detector gets better; never tune on these
 # sets to pass them.
-FLOORS = {"en": (0.93, 0.89), "de": (0.84, 0.92), "es": (0.92, 0.87), "ar": (0.89, 0.88)}
+FLOORS = {"en": (0.93, 0.89), "de": (0.86, 0.94), "es": (0.93, 0.87), "ar": (0.89, 0.88)}
 
 
 @pytest.mark.parametrize("lang", sorted(FLOORS))

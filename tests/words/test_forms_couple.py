@@ -23,7 +23,7 @@ from bot.emulator import Human
 from bot.engine.check_words import forms
 from bot.engine.loading import load_flows
 from bot.storage.tables import RUNS
-from tests.helpers import Rig, time_passes_for_waits
+from tests.helpers import Rig, time_passes_for_waits, until
 
 FLOWS = load_flows(PROJECT_ROOT / "flows", PROJECT_ROOT / "prompts")
 PEOPLE = {
@@ -61,12 +61,17 @@ async def pair_in(rig: Rig, lang: str, form: str) -> tuple[Human, Human, Any]:
     b = rig.person(second, language_code=lang)
     for person in (a, b):
         person.says("/start")
-        await rig.talk.settle()
-        asked = next(
-            m
-            for m in rig.talk.unread(person.private)
-            if any(d.startswith("form:") for d in button_data(m))
-        )
+
+        def form_question(person: Human = person) -> list[Any]:
+            return [
+                m
+                for m in rig.talk.unread(person.private)
+                if any(d.startswith("form:") for d in button_data(m))
+            ]
+
+        # The question follows the welcome; a loaded machine may leave a gap between them.
+        await until(form_question, what=f"{person.user.first_name} to be asked their form")
+        asked = form_question()[0]
         rig.server.user_presses(person.user, asked, f"form:{form}")
         await rig.talk.settle()
     a.says("/invite")
