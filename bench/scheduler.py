@@ -157,7 +157,11 @@ async def main() -> None:
         workdir = Path(tmp)
         db = workdir / "scheduler.db"
         built = time.perf_counter()
-        due_at = (datetime.now(UTC) + timedelta(seconds=args.lead + 60)).replace(microsecond=0)
+        # Building takes about a second per 15,000 couples: the crowded couples' own slot must
+        # still lie ahead once the bot is up and has filled every schedule, or it fires before
+        # the crowded minute is moved and they are prompted twice (seen at 1,000,000 couples).
+        ahead = args.lead + 60 + args.couples / 10_000
+        due_at = (datetime.now(UTC) + timedelta(seconds=ahead)).replace(microsecond=0)
         build_database(db, args.couples, args.due, due_at, server)
         print(
             f"database: {args.couples:,} couples over the week + {args.due:,} due at once "
