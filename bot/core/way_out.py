@@ -1,6 +1,6 @@
 """The one way out: each message is said in its chat's voice, then stored in the outbox.
 
-Services hand over messages whose words are still `Text` values (bot/words/said.py). Here,
+Services hand over messages whose words are still `Text` values (bot/words/text.py). Here,
 inside the transaction that queues them, each chat's language and grammatical form is read
 once (bot/storage/voices.py) and every Text is said in it, once per recipient. The outbox
 stores what was said and never translates.
@@ -17,7 +17,7 @@ from bot.core.outbox import Notice, Outgoing
 from bot.storage.outbox import Outbox, Queued
 from bot.storage.voices import Hint, voices
 from bot.words.languages import Voice
-from bot.words.text import Text
+from bot.words.text import Text, said_in
 
 
 def said(message: Outgoing, voice: Voice) -> Outgoing:
@@ -25,27 +25,22 @@ def said(message: Outgoing, voice: Voice) -> Outgoing:
     placeholder, its location key and its chart's labels."""
     return replace(
         message,
-        text=_in(message.text, voice),
-        placeholder=_in(message.placeholder, voice),
-        ask_location=_in(message.ask_location, voice),
-        chart_labels=_in(message.chart_labels, voice),
+        text=said_in(message.text, voice),
+        placeholder=said_in(message.placeholder, voice),
+        ask_location=said_in(message.ask_location, voice),
+        chart_labels=said_in(message.chart_labels, voice),
         buttons=tuple(
-            tuple(replace(b, label=_in(b.label, voice)) for b in row) for row in message.buttons
+            tuple(replace(b, label=said_in(b.label, voice)) for b in row) for row in message.buttons
         ),
     )
 
 
 def said_notice(notice: Notice, voice: Voice) -> str:
-    text = notice.text
-    return text.in_(voice) if isinstance(text, Text) else text
+    return str(said_in(notice.text, voice))
 
 
 def _words(text: str | Text) -> bool:
     return isinstance(text, str) and bool(text.strip())
-
-
-def _in(value: Any, voice: Voice) -> Any:
-    return value.in_(voice) if isinstance(value, Text) else value
 
 
 class WayOut:

@@ -80,24 +80,6 @@ class Phrase(Text):
         return self.english if voice.lang == ENGLISH else self.say(voice)
 
 
-@dataclass(frozen=True, eq=False)
-class Joined(Text):
-    """Parts said one by one and joined: `separator.join(parts)`, in the reader's voice."""
-
-    separator: str
-    parts: tuple[str | Text, ...]
-
-    def _said(self, voice: Voice) -> str:
-        return self.separator.join(said_in(p, voice) for p in self.parts)
-
-
-def joined(separator: str, parts: Sequence[str | Text]) -> str | Text:
-    """`separator.join(parts)`, said in each reader's voice when a part is a Text."""
-    if any(isinstance(p, Text) for p in parts):
-        return Joined(separator, tuple(parts))
-    return separator.join(p for p in parts if isinstance(p, str))
-
-
 def names_list(names: Sequence[str]) -> Text:
     """ "Alex and Sam", "Alex und Sam", "Alex y Sam", "Alex وSam": Babel's list pattern."""
     from babel.lists import format_list
