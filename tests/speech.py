@@ -35,15 +35,15 @@ def opus(samples: np.ndarray, rate: int) -> bytes:
     out = io.BytesIO()
     with av.open(out, mode="w", format="ogg") as container:
         stream = container.add_stream("libopus", rate=48000)
-        stream.layout = "mono"  # type: ignore[union-attr]
-        stream.bit_rate = 32000  # type: ignore[union-attr]
+        stream.layout = "mono"
+        stream.bit_rate = 32000
         resample = av.AudioResampler(format="s16", layout="mono", rate=48000)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = rate
         for each in resample.resample(frame) + resample.resample(None):
-            for packet in stream.encode(each):  # type: ignore[union-attr]
+            for packet in stream.encode(each):
                 container.mux(packet)
-        for packet in stream.encode(None):  # type: ignore[union-attr]
+        for packet in stream.encode(None):
             container.mux(packet)
     return out.getvalue()
 

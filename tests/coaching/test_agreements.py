@@ -19,15 +19,18 @@ from tests.helpers import (
     ALEX,
     SAM,
     Clock,
+    Delivery,
     Rig,
     event,
     in_units,
+    label_of,
     linked_group,
     meet_and_agree,
     pair,
     pair_services,
     press,
     run_clock,
+    text_of,
     warm_up,
 )
 
@@ -40,7 +43,7 @@ async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(
     alex.says("/schedule sun 19:30", group)
     await alex.sees("Sunday", in_=group)
     made = utcnow()
-    await meet_and_agree(rig, alex, sam, group, "Dishes after dinner, whoever didn't cook")
+    await meet_and_agree(alex, sam, group, "Dishes after dinner, whoever didn't cook")
     with Session(rig.engine) as session:
         agreement = session.exec(select(Agreement)).one()
         couple = session.exec(select(Couple)).one()
@@ -95,7 +98,7 @@ async def test_the_follow_up_comes_is_answered_and_returns_at_the_next_meeting(
 def make_agreement(services: Services, clock: Clock, days: int) -> int:
     """An agreement stored the way a meeting stores it, its follow-up from the real rule."""
     with services.db.unit() as conn:
-        couple_id = conn.execute(select(Couple.id)).scalar_one()  # type: ignore[call-overload]
+        couple_id = conn.execute(select(Couple.id)).scalar_one()
         follow_up, at = AgreementService.due_at(conn, couple_id, days, clock.now)
         Agreements.add(
             conn, couple_id, None, "Phones away at dinner", follow_up, clock.now, None, at
@@ -103,12 +106,12 @@ def make_agreement(services: Services, clock: Clock, days: int) -> int:
     return couple_id
 
 
-def follow_ups(sent: list) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+def follow_ups(sent: list[tuple[datetime, Delivery]]) -> list[tuple[str, int]]:
     return [
         (t.strftime("%m-%d %H:%M"), m.chat_id)
         for t, d in sent
         for m in d.messages
-        if "you agreed" in m.text
+        if "you agreed" in text_of(m)
     ]
 
 
@@ -123,17 +126,17 @@ def test_the_follow_up_waits_for_its_day_and_the_meeting_time(
     sent = run_clock(services, clock, datetime(2026, 3, 12, tzinfo=UTC))
     # Monday 9 March, 19:00 in Berlin (UTC+1), once, in the group.
     assert follow_ups(sent) == [("03-09 18:00", -500)]
-    message = next(m for _t, d in sent for m in d.messages if "you agreed" in m.text)
+    message = next(m for _t, d in sent for m in d.messages if "you agreed" in text_of(m))
     asked = press(services, SAM, [message], "It's working", clock.now)
     # (pressed in Sam's private chat: Alex is asked in private)
-    assert [(m.chat_id, "Alex, do you agree?" in m.text) for m in asked] == [
+    assert [(m.chat_id, "Alex, do you agree?" in text_of(m)) for m in asked] == [
         (SAM.id, False),
         (ALEX.id, True),
     ]
     again = press(services, SAM, asked, "It's working", clock.now)  # Sam can't confirm Sam
     assert again == []
     settled = press(services, ALEX, asked, "It's working", clock.now)
-    assert "working" in settled[0].text
+    assert "working" in text_of(settled[0])
     with Session(services.engine) as session:
         agreement = session.exec(select(Agreement)).one()
     assert agreement.status == "working" and agreement.history[0]["answer"] == "working"
@@ -151,16 +154,19 @@ def test_a_follow_up_answered_differently_needs_another_look_and_says_so(
     make_agreement(services, clock, 7)
     sent = run_clock(services, clock, datetime(2026, 3, 10, tzinfo=UTC))
     to_alex = [
-        m for _t, d in sent for m in d.messages if "you agreed" in m.text and m.chat_id == ALEX.id
+        m
+        for _t, d in sent
+        for m in d.messages
+        if "you agreed" in text_of(m) and m.chat_id == ALEX.id
     ]
     proposed = press(services, ALEX, to_alex, "It's working", clock.now)
-    told = {m.chat_id: m.text for m in proposed}
+    told = {m.chat_id: text_of(m) for m in proposed}
     assert "I've asked Sam too" in told[ALEX.id]
     assert "Alex says" in told[SAM.id] and "Sam, do you agree?" in told[SAM.id]
     to_sam = [m for m in proposed if m.chat_id == SAM.id]
     settled = press(services, SAM, to_sam, "Let it go", clock.now)
     assert sorted(m.chat_id for m in settled) == [ALEX.id, SAM.id]
-    texts = [html.unescape(m.text) for m in settled]  # as Telegram shows the HTML
+    texts = [html.unescape(text_of(m)) for m in settled]  # as Telegram shows the HTML
     assert all("You see" in t and "(Alex: It's working; Sam: Let it go)" in t for t in texts)
     with Session(services.engine) as session:
         agreement = session.exec(select(Agreement)).one()
@@ -228,17 +234,17 @@ def test_on_the_meeting_day_the_follow_up_comes_with_the_weekly_prompt(
         for m in d.messages
         if t.day == 8 and t.hour < 20 and m.chat_id == -500  # (the recap comes at 21:00)
     ]
-    assert [(when, "State of the Union" in m.text) for when, m in sunday] == [
+    assert [(when, "State of the Union" in text_of(m)) for when, m in sunday] == [
         ("Sun 08 19:00", True)
     ]
     prompt = sunday[0][1]
-    assert "Last time you agreed" in prompt.text and "Phones away at dinner" in prompt.text
-    labels = [b.label for row in prompt.buttons for b in row]
+    assert "Last time you agreed" in text_of(prompt) and "Phones away at dinner" in text_of(prompt)
+    labels = [label_of(b) for row in prompt.buttons for b in row]
     assert labels[:3] == ["It's working", "Needs another look", "Let it go"]
     assert "Start now" in labels[3]
     asked = press(services, SAM, [prompt], "It's working", clock.now)
     settled = press(services, ALEX, asked, "It's working", clock.now)
-    assert any("working for you" in m.text for m in settled)
+    assert any("working for you" in text_of(m) for m in settled)
     # and no separate follow-up afterwards
     later = run_clock(services, clock, datetime(2026, 3, 10, tzinfo=UTC))
     assert follow_ups(later) == []
@@ -251,7 +257,7 @@ async def test_the_weekly_prompt_carries_the_follow_up_due_that_day(rig: Rig) ->
     group = await linked_group(rig, alex, sam)
     alex.says("/schedule sun 19:30", group)
     await alex.sees("Sunday", in_=group)
-    await meet_and_agree(rig, alex, sam, group, "A walk after dinner")
+    await meet_and_agree(alex, sam, group, "A walk after dinner")
     now = utcnow()
     with Session(rig.engine) as session:
         agreement = session.exec(select(Agreement)).one()

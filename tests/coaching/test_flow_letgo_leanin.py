@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core import clock
 from bot.emulator import Human
@@ -62,7 +62,7 @@ async def test_let_go_reaches_the_partner_as_lean_in(rig: Rig) -> None:
     await rig.talk.settle()
     assert not any("says your support" in t for t in alex.inbox())  # the result: Sam only
     with Session(rig.engine) as session:
-        runs = session.exec(select(FlowRun).order_by(FlowRun.id)).all()
+        runs = session.exec(select(FlowRun).order_by(col(FlowRun.id))).all()
     assert [(r.flow_id, r.status) for r in runs] == [("letgo", "done"), ("leanin", "done")]
     assert runs[1].context["struggle"] == "I'm feeling rattled since that meeting today"
 
@@ -192,7 +192,7 @@ async def test_starting_another_flow_asks_first_and_cancel_leaves(rig: Rig) -> N
     await alex.presses("Leave it, start Let go")
     await alex.sees("Start small")
     with Session(rig.engine) as session:
-        statuses = [r.status for r in session.exec(select(FlowRun).order_by(FlowRun.id))]
+        statuses = [r.status for r in session.exec(select(FlowRun).order_by(col(FlowRun.id)))]
     assert statuses == ["cancelled", "active"]
     alex.says("/cancel")
     await alex.sees("closed Let go")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.emulator import Human
 from bot.emulator.server import SimChat, StoredMessage
@@ -22,7 +22,9 @@ def the_run_of(rig: Rig, flow_id: str) -> FlowRun:
 
 def the_run(rig: Rig) -> FlowRun:
     with Session(rig.engine) as session:
-        return session.exec(select(FlowRun).order_by(FlowRun.id.desc())).first()  # type: ignore[union-attr]
+        run = session.exec(select(FlowRun).order_by(col(FlowRun.id).desc())).first()
+        assert run is not None
+        return run
 
 
 async def test_a_full_meeting_in_the_group(rig: Rig) -> None:

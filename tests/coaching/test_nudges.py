@@ -28,6 +28,7 @@ from tests.helpers import (
     press,
     prompts,
     run_clock,
+    text_of,
     two_clocks,
 )
 
@@ -138,7 +139,7 @@ def test_two_weeks_without_meeting_is_said_kindly(world: tuple[Services, Clock])
     sent = prompts(
         run_clock(services, clock, datetime(2026, 3, 23, tzinfo=UTC), timedelta(hours=1))
     )
-    texts = [ds[0].messages[0].text for _, ds in sent]
+    texts = [text_of(ds[0].messages[0]) for _, ds in sent]
     assert len(texts) == 4  # Sundays 1, 8, 15 and 22 March; paired on the 1st
     assert ["two weeks" in text for text in texts] == [False, False, True, True]
     assert "short one" in texts[2] and "scold" not in texts[2]
@@ -170,10 +171,10 @@ def test_a_waiting_step_gets_one_reminder_then_the_run_expires(
     in_units(services).flows.start(event(ALEX, clock.now), flow)
     sent = run_clock(services, clock, clock.now + timedelta(days=4), timedelta(hours=1))
     texts = [
-        (t - datetime(2026, 3, 2, 6, tzinfo=UTC), m.chat_id, m.text)
+        (t - datetime(2026, 3, 2, 6, tzinfo=UTC), m.chat_id, text_of(m))
         for t, d in sent
         for m in d.messages
-        if "State of the Union" not in m.text
+        if "State of the Union" not in text_of(m)
     ]
     reminders = [x for x in texts if "gentle reminder" in x[2]]
     assert [(r[0], r[1]) for r in reminders] == [(timedelta(hours=12), ALEX.id)]
@@ -189,7 +190,7 @@ def test_a_reminder_due_at_night_waits_for_the_morning(world: tuple[Services, Cl
     pair_services(services, clock, "UTC", "sun", "19:00")
     in_units(services).flows.start(event(ALEX, clock.now), services.flows.flows["letgo"])
     sent = run_clock(services, clock, clock.now + timedelta(days=1), timedelta(minutes=30))
-    reminders = [t for t, d in sent for m in d.messages if "gentle reminder" in m.text]
+    reminders = [t for t, d in sent for m in d.messages if "gentle reminder" in text_of(m)]
     assert [t.strftime("%d %H:%M") for t in reminders] == ["03 08:00"]
 
 
@@ -236,19 +237,22 @@ def test_you_time_gets_a_reminder_then_how_was_it_and_a_celebration(
     press(services, ALEX, shown, "No, just me", clock.now)
     sent = run_clock(services, clock, datetime(2026, 3, 7, 20, tzinfo=UTC))
     mine = [
-        (t.strftime("%a %H:%M"), m.text) for t, d in sent for m in d.messages if "pottery" in m.text
+        (t.strftime("%a %H:%M"), text_of(m))
+        for t, d in sent
+        for m in d.messages
+        if "pottery" in text_of(m)
     ]
     assert [(when, "It's time for your" in text) for when, text in mine[:1]] == [
         ("Sat 15:00", True)
     ]
     assert mine[1][0] == "Sat 18:00" and "How was your" in mine[1][1]
-    review = [m for _t, d in sent for m in d.messages if "How was your" in m.text]
+    review = [m for _t, d in sent for m in d.messages if "How was your" in text_of(m)]
     shown = press(services, ALEX, review, "Great", clock.now)
     outgoing = press(services, ALEX, shown, "Tell my partner", clock.now)
-    celebrate = [m for m in outgoing if m.chat_id == SAM.id and "celebrate" in m.text.lower()]
+    celebrate = [m for m in outgoing if m.chat_id == SAM.id and "celebrate" in text_of(m).lower()]
     assert len(celebrate) == 1
     cheered = press(services, SAM, celebrate, "Send 🎉", clock.now)
-    assert [(m.chat_id, m.text) for m in cheered] == [
+    assert [(m.chat_id, text_of(m)) for m in cheered] == [
         (ALEX.id, '🎉 Sam is celebrating your "you" time with you!')
     ]
 
@@ -273,10 +277,10 @@ def test_time_together_reminds_both_then_asks_both_how_it_was(
     press(services, ALEX, proposal, "Sounds lovely 💞", clock.now)
     sent = run_clock(services, clock, datetime(2026, 3, 5, 23, tzinfo=UTC))
     seen = sorted(
-        (t.strftime("%a %H:%M"), d.chat_id, "time for your" in m.text)
+        (t.strftime("%a %H:%M"), d.chat_id, "time for your" in text_of(m))
         for t, d in sent
         for m in d.messages
-        if "river" in m.text
+        if "river" in text_of(m)
     )
     assert seen == [
         ("Thu 18:30", ALEX.id, True),
@@ -285,10 +289,10 @@ def test_time_together_reminds_both_then_asks_both_how_it_was(
         ("Thu 21:30", SAM.id, False),
     ]
     assert all(
-        "How was your time together" in m.text
+        "How was your time together" in text_of(m)
         for t, d in sent
         for m in d.messages
-        if "river" in m.text and t.hour == 21
+        if "river" in text_of(m) and t.hour == 21
     )
 
 
@@ -303,18 +307,20 @@ def test_start_small_comes_once_a_week_to_whoever_has_not_let_go(
         (t.strftime("%a %H:%M"), d.chat_id)
         for t, d in sent
         for m in d.messages
-        if "A small invitation" in m.text
+        if "A small invitation" in text_of(m)
     ]
     assert sorted(small) == [("Wed 19:00", ALEX.id), ("Wed 19:00", SAM.id)]
     in_units(services).flows.start(
         event(ALEX, clock.now), services.flows.flows["letgo"]
     )  # Thursday
     sent = run_clock(services, clock, datetime(2026, 3, 12, 9, tzinfo=UTC))
-    small = [d.chat_id for _t, d in sent for m in d.messages if "A small invitation" in m.text]
-    assert small == [SAM.id]
+    invited = [
+        d.chat_id for _t, d in sent for m in d.messages if "A small invitation" in text_of(m)
+    ]
+    assert invited == [SAM.id]
     in_units(services).couples.set_paused(event(SAM, clock.now), True)
     sent = run_clock(services, clock, datetime(2026, 3, 19, 9, tzinfo=UTC))
-    assert not [d for _t, d in sent for m in d.messages if "A small invitation" in m.text]
+    assert not [d for _t, d in sent for m in d.messages if "A small invitation" in text_of(m)]
 
 
 def test_a_scheduled_action_and_its_messages_are_one_transaction(
@@ -344,7 +350,7 @@ def test_a_scheduled_action_and_its_messages_are_one_transaction(
         assert session.exec(select(NudgeLog)).all() == []
     with services.engine.begin() as conn:
         conn.execute(text("DROP TRIGGER disk_full"))
-    texts = [m.text for d in collect_all(services, later) for m in d.messages]
+    texts = [text_of(m) for d in collect_all(services, later) for m in d.messages]
     assert any("gentle reminder" in t for t in texts) and any("closed" in t for t in texts)
     with Session(services.engine) as session:
         assert session.exec(select(FlowRun)).one().status == "expired"
@@ -363,10 +369,10 @@ def test_the_practices_card_comes_before_the_first_wednesday_once(
         (t.strftime("%a %H:%M"), m.chat_id)
         for t, d in sent
         for m in d.messages
-        if "3/3 ·" in m.text
+        if "3/3 ·" in text_of(m)
     )
     assert cards == [("Wed 11:00", ALEX.id), ("Wed 11:00", SAM.id)]  # 12:00 in Berlin
-    invited = [t for t, d in sent for m in d.messages if "A small invitation" in m.text]
+    invited = [t for t, d in sent for m in d.messages if "A small invitation" in text_of(m)]
     assert invited and min(invited).strftime("%a") == "Wed" and min(invited).hour > 11
 
 

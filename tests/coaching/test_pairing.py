@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core import clock
 from bot.emulator import Human
@@ -95,7 +95,9 @@ async def test_expired_code_is_refused(rig: Rig) -> None:
     code = (await alex.sees("invite link")).text.split("?start=")[1].split()[0]
     with Session(rig.engine) as session:
         session.execute(
-            update(Invite).where(Invite.code == code).values(expires_at=utcnow() - timedelta(1))
+            update(Invite)
+            .where(col(Invite.code) == code)
+            .values(expires_at=utcnow() - timedelta(1))
         )
         session.commit()
     sam.says(f"/start {code}")

@@ -18,6 +18,7 @@ from tests.helpers import (
     press,
     recaps,
     run_clock,
+    text_of,
 )
 
 
@@ -95,10 +96,10 @@ def test_the_weekly_prompt_never_repeats_its_words_two_weeks_running(
     pair_services(services, clock, "UTC", "mon", "19:00")
     sent = run_clock(services, clock, datetime(2026, 3, 31, tzinfo=UTC), STEP)
     weekly = [
-        m.text.splitlines()[0]
+        text_of(m).splitlines()[0]
         for _t, d in sent
         for m in d.messages
-        if "State of the Union" in m.text and d.chat_id == ALEX.id
+        if "State of the Union" in text_of(m) and d.chat_id == ALEX.id
     ]
     assert len(weekly) == 5
     assert all(a != b for a, b in itertools.pairwise(weekly))

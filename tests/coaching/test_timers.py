@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.coaching.services import Services
 from bot.storage.db import utcnow
@@ -34,7 +34,7 @@ from tests.helpers import (
 
 def timers(services: Services) -> dict[tuple[str, str], datetime]:
     with services.db.connect() as conn:
-        return {(r.kind, r.key): r.due_at for r in conn.execute(select(TIMERS))}
+        return {(r.kind, r.key): r.due_at for r in conn.execute(TIMERS.select())}
 
 
 @BOTH
@@ -144,7 +144,7 @@ def test_one_failing_action_cannot_hold_back_the_clock(
     in_units(services).flows.start(event(ALEX, clock.now), letgo)
     in_units(services).flows.start(event(SAM, clock.now), letgo)
     with Session(services.engine) as session:
-        runs = session.exec(select(FlowRun).order_by(FlowRun.id)).all()
+        runs = session.exec(select(FlowRun).order_by(col(FlowRun.id))).all()
         for run in runs:
             run.expires_at = clock.now
         session.add_all(runs)

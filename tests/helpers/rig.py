@@ -22,6 +22,7 @@ from bot.emulator import BotApiServer, Conversation, Human
 from bot.engine.check import check_flows
 from bot.storage.db import make_engine, utcnow
 from bot.storage.models import Couple, Partner
+from bot.storage.rows import CoupleRow
 from bot.telegram.main import serve
 
 TOKEN = "123456:TEST-token-for-the-local-bot-api-server"
@@ -329,8 +330,10 @@ def schedule_in(rig: Rig, seconds: float) -> datetime:
         # whole seconds (the meeting time is stored to the second), rounded up
         slot = (utcnow() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
         couple.meeting_day, couple.meeting_time = slot.weekday(), slot.strftime("%H:%M:%S")
-        reschedule(couple, utcnow())
-        assert couple.next_prompt_at is not None
+        row = CoupleRow(**couple.model_dump())  # the row the bot's own rule reads
+        reschedule(row, utcnow())
+        assert row.next_prompt_at is not None
+        couple.next_prompt_at = row.next_prompt_at
         session.add(couple)
         session.commit()
         return couple.next_prompt_at
@@ -385,7 +388,7 @@ async def check_in(
     await person.presses(safe_to_speak)
 
 
-async def meet_and_agree(rig: Rig, alex, sam, group, agreement: str) -> None:  # type: ignore[no-untyped-def]
+async def meet_and_agree(alex: Human, sam: Human, group: Any, agreement: str) -> None:
     """A whole State of the Union in the group, ending in `agreement`, follow-up in a week."""
     alex.says("/sotu", group)
     await sam.presses("We're ready", group)
@@ -443,7 +446,7 @@ async def a_week_of_practices(alex: Human, sam: Human, group: Any, appreciation:
     alex.says(appreciation)
     await alex.presses("Send it")
     await sam.sees("Alex appreciates you", appreciation.split()[-1])
-    await meet_and_agree(None, alex, sam, group, "Phones away at dinner")
+    await meet_and_agree(alex, sam, group, "Phones away at dinner")
 
 
 def copied(tmp_path: Path) -> tuple[Path, Path]:

@@ -23,7 +23,7 @@ from tests.speech import needs_espeak, spoken
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 try:
-    from playwright.async_api import Page, async_playwright, expect
+    from playwright.async_api import Page, ViewportSize, async_playwright, expect
 except ImportError:  # pragma: no cover - reported as a skip below
     async_playwright = None  # type: ignore[assignment]
 
@@ -217,7 +217,7 @@ async def test_a_couple_in_the_browser(page: Page, tmp_path: Path) -> None:
         bubbles = column(page, "sam").locator(".msg.bot")
         await expect(bubbles.filter(has_text="Two or three minutes")).to_have_count(round_)
         await press(page, "sam", "Let's go")
-        labels = (
+        labels: tuple[str | re.Pattern[str], ...] = (
             "I tell them and ask for what I need",
             "We decide together",
             "I keep mine, and we share some",
@@ -428,7 +428,7 @@ async def test_our_space_as_alex_and_as_sam(tmp_path: Path) -> None:
         await sam_in_chat.sees("/")
         browser = page.context.browser
         assert browser is not None
-        phone = {"width": 390, "height": 844}
+        phone: ViewportSize = {"width": 390, "height": 844}
         alex = await browser.new_page(viewport=phone)
         await alex.goto(page.url + "space/alex")
         space = alex.locator("main")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from babel.dates import get_timezone_location
@@ -275,13 +276,14 @@ async def test_start_and_help_say_this_is_not_therapy(rig: Rig) -> None:
     assert "not therapy" in help_text and "/safe" in help_text
 
 
-async def export_of(rig: Rig, person) -> dict:  # type: ignore[no-untyped-def,type-arg]
+async def export_of(rig: Rig, person: Human) -> dict[str, Any]:
     person.says("/export")
-    document = await person.sees("everything I store about you")
-    _name, content, _mime = rig.server.files[document.document["file_id"]]
-    data = json.loads(content)
+    message = await person.sees("everything I store about you")
+    assert message.document is not None, "the export comes as a document"
+    _name, content, _mime = rig.server.files[message.document["file_id"]]
+    data: dict[str, Any] = json.loads(content)
     data.pop("exported_at")
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,19 @@ from tests.helpers import (
     ALEX,
     SAM,
     Clock,
+    Delivery,
     event,
     in_units,
     pair_services,
     press,
     prompts,
     run_clock,
+    text_of,
 )
 
 
-def texts_for(sent: list, chat_id: int) -> list[tuple[datetime, str]]:  # type: ignore[type-arg]
-    return [(t, m.text) for t, d in sent for m in d.messages if m.chat_id == chat_id]
+def texts_for(sent: list[tuple[datetime, Delivery]], chat_id: int) -> list[tuple[datetime, str]]:
+    return [(t, text_of(m)) for t, d in sent for m in d.messages if m.chat_id == chat_id]
 
 
 def test_the_day_after_a_safety_answer_comes_one_gentle_check(
@@ -40,9 +42,9 @@ def test_the_day_after_a_safety_answer_comes_one_gentle_check(
     assert checks[0][1].splitlines()[0] == "A quick note from your coach 🌿"
     assert not any("still here" in text for _t, text in texts_for(sent, SAM.id))
     # Its buttons: the numbers again, or a kind goodbye.
-    message = next(m for _t, d in sent for m in d.messages if "still here" in m.text)
+    message = next(m for _t, d in sent for m in d.messages if "still here" in text_of(m))
     again = press(services, ALEX, [message], "Show me the numbers", clock.now)
-    assert "findahelpline.com" in again[0].text and again[0].chat_id == ALEX.id
+    assert "findahelpline.com" in text_of(again[0]) and again[0].chat_id == ALEX.id
 
 
 def test_the_check_waits_for_the_end_of_quiet_hours(world: tuple[Services, Clock]) -> None:

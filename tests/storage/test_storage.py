@@ -93,7 +93,7 @@ def test_a_start_on_a_current_database_loads_no_alembic(tmp_path: Path) -> None:
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar_one() >= 5000
 
 
 @BOTH

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +13,7 @@ from bot.storage.models import Couple, Partner
 from tests.helpers import Rig, linked_group, pair
 from tests.speech import needs_espeak, silence, spoken
 
-STICKER = {
+STICKER: dict[str, Any] = {  # raw message fields, as Telegram sends them
     "sticker": {
         "file_id": "s1",
         "file_unique_id": "s1",
@@ -23,7 +24,9 @@ STICKER = {
         "type": "regular",
     }
 }
-PHOTO = {"photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}]}
+PHOTO: dict[str, Any] = {
+    "photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}]
+}
 
 
 def snapshot(rig: Rig) -> list[tuple[object, ...]]:

@@ -293,7 +293,7 @@ def test_a_text_is_said_in_a_voice_never_glued_or_formatted_as_english() -> None
     assert isinstance(welcome, Text) and not isinstance(welcome, str)
     for glued in (
         lambda: welcome + "!",
-        lambda: "!" + welcome,  # type: ignore[operator]
+        lambda: "!" + welcome,
         lambda: f"{welcome}",
         lambda: str(welcome),
     ):
