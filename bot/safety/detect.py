@@ -99,7 +99,7 @@ class Detector:
         sure: str | None = None
         maybe: str | None = None
         rules = [self.rules] + [self.others[x] for x in langs if x in self.others]
-        for hit in (hit for r in rules for hit in r.hits(clean)):
+        for hit in (hit for r in rules for hit in r.hits(clean, text)):
             kind = hit.signal.kind
             doubtful = hit.negated or hit.distant
             if doubtful and kind != "self_harm":

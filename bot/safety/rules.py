@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from bot.safety.reading import skeleton
 from bot.yaml_files import read_yaml
 
 HERE = Path(__file__).resolve().parent
@@ -14,6 +16,14 @@ MACRO = re.compile(r"\{([a-z_]+)\}")
 WORD = re.compile(r"[^\W\d_][\w']*")  # a word in any script ("don't", "nicht", "لا")
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\-–—]")
 SENTENCE_BREAK = re.compile(r"[.;!?]")
+# People drop umlauts and accents on phones ("schlagt", "me pego", "mas"): the rules read
+# text and patterns both without them, letter for letter (so a match's place is the same
+# in the normalised text). The classifiers learn both spellings from the sets themselves.
+FOLD = str.maketrans("äöüáéíóúàèìòùâêîôûñç", "aouaeiouaeiouaeiounc")
+
+
+def fold(text: str) -> str:
+    return text.translate(FOLD)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,24 @@ class Hit:
     distant: bool  # in the past, or about nobody in particular
 
 
+def _words(path: Path, name: str, words: list[object]) -> list[str]:
+    """A list of words, folded; YAML reads a bare `no` as False, which once dropped "no"
+    from the English and Spanish negation cues without a word."""
+    wrong = [w for w in words if not isinstance(w, str)]
+    if wrong:
+        raise ValueError(f"{path}: negation {name} must be quoted words, not {wrong}")
+    return [fold(str(w)) for w in words]
+
+
+def _signals(spec: dict[str, dict[str, list[str]]], words: dict[str, str]) -> list[Any]:
+    return [
+        (kind, topic, fold(_expand(pattern, words)))
+        for kind, topics in spec.items()
+        for topic, patterns in topics.items()
+        for pattern in patterns
+    ]
+
+
 def _expand(pattern: str, words: dict[str, str]) -> str:
     for _ in range(4):  # macros may use macros ({me} uses {body})
         pattern = MACRO.sub(lambda m: words.get(m.group(1), m.group(0)), pattern)
@@ -84,10 +112,16 @@ class Rules:
         signals: list[tuple[str, str, str]],
         idioms: list[str],
         negation: Negation,
+        skeletal: list[tuple[str, str, str]] | None = None,
+        skeletal_negation: Negation | None = None,
     ) -> None:
         self._signals = signals  # (kind, topic, pattern) with the macros expanded
         self._idioms = idioms
         self.negation = negation
+        # Arabic also has signals written on the consonant skeleton (reading.skeleton), which
+        # reads Arabic script and Arabizi alike: "darabni", "drebni" and "ضربني" are "drbn".
+        self._skeletal = skeletal or []
+        self.skeletal_negation = skeletal_negation or negation
 
     @cached_property
     def signals(self) -> list[Signal]:
@@ -96,6 +130,10 @@ class Rules:
     @cached_property
     def idioms(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self._idioms]
+
+    @cached_property
+    def skeletal(self) -> list[Signal]:
+        return [Signal(kind, topic, re.compile(p)) for kind, topic, p in self._skeletal]
 
     @cached_property
     def anything(self) -> re.Pattern[str] | None:
@@ -108,24 +146,38 @@ class Rules:
     def load(cls, path: Path = HERE / "signals.yaml") -> Rules:
         data = read_yaml(path)
         words = {name: str(value) for name, value in data.get("words", {}).items()}
-        signals = [
-            (kind, topic, _expand(pattern, words))
-            for kind, topics in data["signals"].items()
-            for topic, patterns in topics.items()
-            for pattern in patterns
-        ]
-        idioms = [_expand(p, words) for p in data.get("idioms", [])]
-        spec = data["negation"]
+        signals = _signals(data["signals"], words)
+        idioms = [fold(_expand(p, words)) for p in data.get("idioms", [])]
+        spec = {name: _words(path, name, list(spec)) for name, spec in data["negation"].items()}
         negation = Negation(
             frozenset(spec["cues"]),
             frozenset(spec["clause_words"]),
             frozenset(spec["keep_going"]),
             tuple(spec["distance"]),
         )
-        return cls(signals, idioms, negation)
+        bones = data.get("skeleton")
+        if not bones:
+            return cls(signals, idioms, negation)
+        cues = _words(path, "skeleton cues", list(bones["cues"]))
+        past = _words(path, "skeleton distance", list(bones.get("distance", [])))
+        plain = Negation(frozenset(cues), frozenset(), negation.keep_going, tuple(past))
+        return cls(signals, idioms, negation, _signals(bones["signals"], words), plain)
 
-    def hits(self, clean: str) -> list[Hit]:
-        """Every signal in the normalised text that no idiom explains away."""
+    def hits(self, clean: str, typed: str = "") -> list[Hit]:
+        """Every signal in the normalised text that no idiom explains away, and every
+        skeletal signal in the skeleton of the text as typed (before normalising, which
+        reads Arabizi's digits as leetspeak)."""
+        found = self._hits(fold(clean))
+        if self._skeletal and typed:
+            bones = skeleton(typed)
+            for signal in self.skeletal:
+                for match in signal.pattern.finditer(bones):
+                    negation = self.skeletal_negation
+                    before, through = bones[: match.start()], bones[: match.end()]
+                    found.append(Hit(signal, negation.before(before), negation.distant(through)))
+        return found
+
+    def _hits(self, clean: str) -> list[Hit]:
         if self.anything is None or self.anything.search(clean) is None:
             return []
         idiom_spans = [m.span() for idiom in self.idioms for m in idiom.finditer(clean)]
