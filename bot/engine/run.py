@@ -3,8 +3,9 @@ conditions flows may use, and the engine's own markers. Plain data, no behaviour
 
 from __future__ import annotations
 
+import copy
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,30 @@ class Run:
     status: str = "active"
     break_until: datetime | None = None
     marks: Marks = field(default_factory=Marks)  # the engine's bookkeeping, beside the answers
+
+
+def own_copy(run: Run) -> Run:
+    """A copy of `run` a step may change without touching the caller's. The context is
+    JSON-safe (dicts, lists and immutable leaves), so copying its containers is enough:
+    copy.deepcopy's memo and dispatch cost 3% of a Let go step (bench/flow_steps.py)."""
+    return replace(
+        run,
+        roles=dict(run.roles),
+        context=_containers(run.context),
+        marks=Marks.from_json(run.marks.to_json()),
+    )
+
+
+def _containers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _containers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_containers(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_containers(v) for v in value)
+    if value is None or isinstance(value, (str, int, float, datetime)):
+        return value  # immutable
+    return copy.deepcopy(value)  # anything else: the careful way
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from bot.engine.run import (
     Said,
     StartRequest,
     evaluate,
+    own_copy,
 )
 
 __all__ = [
@@ -77,7 +78,7 @@ class FlowRunner(Inputs):
         """A `wait:` step is over: go on to its `next`. The run passed in is not modified."""
         flow = self.flows[run.flow_id]
         state = flow.states[run.state]
-        outcome = Outcome(run=copy.deepcopy(run), changed=False)
+        outcome = Outcome(run=own_copy(run), changed=False)
         if run.status != "active" or state.wait is None or state.next is None:
             return outcome
         outcome.changed = True
@@ -106,7 +107,7 @@ class FlowRunner(Inputs):
 
     def _handle(self, run: Run, members: dict[int, Member], given: Input) -> Outcome:
         flow = self.flows[run.flow_id]
-        run = copy.deepcopy(run)
+        run = own_copy(run)
         outcome = Outcome(run=run)
         if run.status == "done" and given.choice is not None and given.step == run.step:
             return self._answer_after_end(flow, outcome, members, given)
@@ -132,7 +133,7 @@ class FlowRunner(Inputs):
     def resume(self, run: Run, members: dict[int, Member]) -> Outcome:
         """End a break: say so and ask the current step's question again."""
         flow = self.flows[run.flow_id]
-        run = copy.deepcopy(run)
+        run = own_copy(run)
         outcome = Outcome(run=run, changed=True)
         run.break_until = None
         outcome.messages.append(
@@ -157,7 +158,7 @@ class FlowRunner(Inputs):
 
     def prompt_again(self, run: Run, members: dict[int, Member]) -> list[Said]:
         """The current step's message(s) again, e.g. for a reminder."""
-        outcome = Outcome(run=copy.deepcopy(run))
+        outcome = Outcome(run=own_copy(run))
         self._prompt(self.flows[run.flow_id], outcome, members)
         return outcome.messages
 

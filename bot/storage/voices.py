@@ -19,7 +19,7 @@ Hint = tuple[int, str | None]  # (person id, Telegram language code) of the upda
 # Built once: an alias made per call costs more than the query (its column collection is set
 # up anew each time), and these two run for every message queued.
 _OTHER = PARTNERS.alias("other")
-_PRIVATE = (
+_SPEAKERS = (
     select(
         PARTNERS.c.id,
         PARTNERS.c.language,
@@ -32,8 +32,11 @@ _PRIVATE = (
     .outerjoin(
         _OTHER, (_OTHER.c.couple_id == PARTNERS.c.couple_id) & (_OTHER.c.id != PARTNERS.c.id)
     )
-    .where(PARTNERS.c.id.in_(bindparam("people", expanding=True)))
 )
+_PRIVATE = _SPEAKERS.where(PARTNERS.c.id.in_(bindparam("people", expanding=True)))
+# Most messages go to one person: an expanding IN is rendered anew on every execution, an
+# equality is compiled once and cached (33 -> 23 µs a call, /tmp/voices_mb.py).
+_PERSON = _SPEAKERS.where(PARTNERS.c.id == bindparam("person"))
 _FIRST, _SECOND = PARTNERS.alias("first"), PARTNERS.alias("second")
 _GROUPS = (
     select(
@@ -77,7 +80,10 @@ def voices(conn: Connection, chat_ids: list[int], hint: Hint | None = None) -> d
 
 
 def _private(conn: Connection, people: list[int], hint: Hint | None) -> dict[int, Voice]:
-    rows = conn.execute(_PRIVATE, {"people": people}).all()
+    if len(people) == 1:
+        rows = conn.execute(_PERSON, {"person": people[0]}).all()
+    else:
+        rows = conn.execute(_PRIVATE, {"people": people}).all()
     found: dict[int, Voice] = {}
     for row in rows:
         code = row.language_code

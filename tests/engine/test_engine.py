@@ -170,3 +170,40 @@ def test_private_mode_addresses_private_chats(runner: FlowRunner) -> None:
     outcome = runner.start("turns", ALEX, SAM, in_group=False)
     assert [m.person for m in outcome.messages] == [1]
     assert outcome.messages[0].force_reply_to is None
+
+
+def test_a_runs_own_copy_shares_nothing_a_step_may_change() -> None:
+    from bot.engine.marks import Marks
+    from bot.engine.run import own_copy
+
+    when = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    run = Run(
+        "letgo",
+        "listen",
+        3,
+        {"sharer": 1, "listener": 2},
+        {
+            "struggle": "tired after work",
+            "struggle_label": {"button": "letgo:ask.listen", "label": "Just listen"},
+            "feelings": ["tired", ["nested"]],
+            "pair": ("a", ["b"]),
+            "at": when,
+        },
+        False,
+        marks=Marks(seen=[1], answered={"1": "x"}, by={"struggle": 1}),
+    )
+    copied = own_copy(run)
+    assert copied == run
+    copied.roles["other"] = 3
+    copied.context["feelings"][1].append("more")
+    copied.context["struggle_label"]["label"] = "changed"
+    copied.context["pair"][1].append("c")
+    copied.marks.seen.append(2)
+    copied.marks.answered["2"] = "y"
+    copied.marks.by["struggle"] = 2
+    assert run.roles == {"sharer": 1, "listener": 2}
+    assert run.context["feelings"] == ["tired", ["nested"]]
+    assert run.context["struggle_label"]["label"] == "Just listen"
+    assert run.context["pair"] == ("a", ["b"])
+    assert run.context["at"] is when
+    assert (run.marks.seen, run.marks.answered, run.marks.by) == ([1], {"1": "x"}, {"struggle": 1})
