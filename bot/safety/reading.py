@@ -67,6 +67,7 @@ ARABIZI = {
 ARABIC_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")
 
 
+@lru_cache(maxsize=64)  # the Arabic classifier and the Arabic rules read the same one
 def skeleton(text: str) -> str:
     """Arabic script and Arabizi alike as Latin consonants and Arabizi digits."""
     text = ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())

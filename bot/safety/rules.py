@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from bot.safety.reading import skeleton
 from bot.yaml_files import read_yaml
@@ -84,10 +83,12 @@ def _words(path: Path, name: str, words: list[object]) -> list[str]:
     wrong = [w for w in words if not isinstance(w, str)]
     if wrong:
         raise ValueError(f"{path}: negation {name} must be quoted words, not {wrong}")
-    return [fold(str(w)) for w in words]
+    return [fold(w) for w in words if isinstance(w, str)]
 
 
-def _signals(spec: dict[str, dict[str, list[str]]], words: dict[str, str]) -> list[Any]:
+def _signals(
+    spec: dict[str, dict[str, list[str]]], words: dict[str, str]
+) -> list[tuple[str, str, str]]:
     return [
         (kind, topic, fold(_expand(pattern, words)))
         for kind, topics in spec.items()
@@ -169,10 +170,9 @@ class Rules:
         reads Arabizi's digits as leetspeak)."""
         found = self._hits(fold(clean))
         if self._skeletal and typed:
-            bones = skeleton(typed)
+            bones, negation = skeleton(typed), self.skeletal_negation
             for signal in self.skeletal:
                 for match in signal.pattern.finditer(bones):
-                    negation = self.skeletal_negation
                     before, through = bones[: match.start()], bones[: match.end()]
                     found.append(Hit(signal, negation.before(before), negation.distant(through)))
         return found

@@ -351,6 +351,17 @@ async def test_a_sign_in_another_language_gets_help_in_that_language(rig: Rig) -
     ]
 
 
+async def test_three_words_of_arabizi_get_help_in_arabic(rig: Rig) -> None:
+    # Under four words the classifier does not read; Arabic's rules read the consonant
+    # skeleton, so Latin letters and digits are read as the Arabic they spell.
+    salma = rig.person("Salma", language_code="ar")
+    salma.says("/start")
+    await salma.sees("Us Coach")
+    salma.says("jouzi drebni tani")
+    answer = await salma.sees("لست وحدك")
+    assert "ليس ذنبك" in answer.text
+
+
 async def couple_speaking(rig: Rig, lang: str, first: str, second: str) -> tuple[Human, Human]:
     """Two people whose Telegram is in `lang` (no region), paired; the words they see are
     their language's, so only names, links and numbers are looked for."""
