@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import os
 import signal
 import statistics
@@ -363,6 +364,10 @@ async def main() -> None:
     )
     args = parser.parse_args()
     spans = windows(args.cold, args.warmup, args.seconds)
+    # A deploy starts from compiled bytecode (pip compiles what it installs; the image sets
+    # PYTHONDONTWRITEBYTECODE). An editable checkout under that variable has none, and every
+    # start would compile ours again: about 0.2 s that no deployed process spends.
+    compileall.compile_dir(ROOT / "bot", quiet=1)
 
     server = BotApiServer(TOKEN)
     await server.start()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import os
 import random
 import re
@@ -117,6 +118,7 @@ async def main() -> None:
     parser.add_argument("--lead", type=float, default=20, help="seconds from launch to the slot")
     parser.add_argument("--people", type=int, default=5, help="people talking meanwhile")
     args = parser.parse_args()
+    compileall.compile_dir(ROOT / "bot", quiet=1)  # as a deploy starts: see flow_steps.py
 
     server = BotApiServer(TOKEN, flood_limits=True, overall_per_second=30, group_per_minute=20)
     await server.start()

@@ -69,9 +69,20 @@ def _serve_until_signalled(load: Any) -> None:
     import asyncio
     import contextlib
 
+    import gc
+
     asked: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: asked.append(signum))
-    serve = load()
+    # Importing makes about a million objects that live as long as the process; the cyclic
+    # collector would walk them again and again while they are made (about 15% of the time
+    # to the first poll). Collect nothing while importing, then freeze what was made, so that
+    # later collections never walk it again either.
+    gc.disable()
+    try:
+        serve = load()
+    finally:
+        gc.freeze()
+        gc.enable()
 
     async def main() -> None:
         stop = asyncio.Event()
