@@ -68,7 +68,6 @@ def _serve_until_signalled(load: Any) -> None:
     once you are up", not a hard kill."""
     import asyncio
     import contextlib
-
     import gc
 
     asked: list[int] = []

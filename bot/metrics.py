@@ -29,6 +29,14 @@ from bot.storage.tables import COUPLES, OUTBOX
 log = logging.getLogger(__name__)
 
 UPDATES = Counter("uscoach_updates_handled", "Updates handled (each once, whatever the retries)")
+
+
+def updates_handled() -> float:
+    """Updates this process has handled so far (a quiet moment is when it stops growing)."""
+    # The counter's own samples: the registry's would also read the database's figures.
+    return sum(s.value for m in UPDATES.collect() for s in m.samples if s.name.endswith("_total"))
+
+
 STEP_SECONDS = Histogram(
     "uscoach_update_seconds",
     "Time to handle one update: the flow step, its writes and its outbox rows",

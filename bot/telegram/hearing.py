@@ -21,6 +21,7 @@ from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot import metrics
 from bot.coaching.services import Services
 from bot.core.outbox import Reply
 from bot.core.work import Tx
@@ -36,8 +37,11 @@ IDLE_SECONDS = 2.0  # a safety net: look for waiting notes nobody woke us for
 TYPING_EVERY = 4.0  # Telegram shows "typing" for about five seconds
 FETCH_TRIES = 5
 RETRY_AFTER = timedelta(seconds=20)
-WARM_AFTER = 5.0  # the speech model loads after the first seconds, which belong to the people
-# waiting on a fresh start (a note that comes sooner loads it itself, and waits)
+# The speech model takes a second or two of CPU to load, which belongs to the people waiting
+# on a fresh start: it loads once the bot has handled no update for QUIET_FOR seconds (looked
+# at from WARM_AFTER on). A note that comes sooner loads it itself, and waits.
+WARM_AFTER = 5.0
+QUIET_FOR = 2.0
 
 
 class Hearing:
@@ -67,16 +71,21 @@ class Hearing:
             # One process by construction: a claim it finds was left by its own last life.
             await asyncio.to_thread(notes.reclaim)
         if self.services.settings.voice_load_at_start:
-            asyncio.get_running_loop().call_later(WARM_AFTER, self._warm, halt)
+            asyncio.get_running_loop().call_later(WARM_AFTER, self._warm, halt, None)
         listeners = [
             asyncio.create_task(self._listen(halt), name=f"listener-{n}")
             for n in range(self.transcriber.workers)
         ]
         await asyncio.gather(*listeners)
 
-    def _warm(self, halt: asyncio.Event) -> None:
-        if self.transcriber is not None and not halt.is_set():
-            self.transcriber.warm().add_done_callback(_report_load)
+    def _warm(self, halt: asyncio.Event, handled_before: float | None) -> None:
+        if self.transcriber is None or halt.is_set():
+            return
+        handled = metrics.updates_handled()
+        if handled != handled_before:  # people are talking: look again in a while
+            asyncio.get_running_loop().call_later(QUIET_FOR, self._warm, halt, handled)
+            return
+        self.transcriber.warm().add_done_callback(_report_load)
 
     async def _listen(self, halt: asyncio.Event) -> None:
         notes = self.services.voice.notes

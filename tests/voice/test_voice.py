@@ -4,9 +4,12 @@ reaches the partner or the group before the speaker chose "Use this"."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 from sqlmodel import select as select_model
@@ -17,6 +20,7 @@ from bot.storage.db import Database, make_engine, upgrade, utcnow
 from bot.storage.models import FlowRun
 from bot.storage.tables import INBOX, VOICE_NOTES
 from bot.storage.voice_notes import Note, VoiceNotes
+from bot.telegram.hearing import QUIET_FOR, WARM_AFTER
 from tests.helpers import (
     Rig,
     bot_running,
@@ -340,3 +344,22 @@ def test_a_claimed_note_is_not_claimed_again_until_its_lease_runs_out(tmp_path: 
     with engine.begin() as conn:
         assert other.hear(conn, later.id, "words") is True
         assert one.hear(conn, first.id, "words") is False  # the dead one's answer never counts
+
+
+async def test_the_speech_model_loads_in_a_quiet_moment_not_while_people_wait(
+    server: BotApiServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Loading the model takes a second or two of CPU: while updates keep coming it waits,
+    and it loads once the bot has been quiet for a moment."""
+    caplog.set_level(logging.INFO, logger="bot.voice.transcriber")
+    settings = settings_for(tmp_path / "coach.db", server.base_url, voice_load_at_start=True)
+    async with bot_running(settings):
+        alex, _sam = await pair_by_invite(Conversation(server))
+        loop = asyncio.get_running_loop()
+        busy_until = loop.time() + WARM_AFTER + 3 * QUIET_FOR
+        while loop.time() < busy_until:
+            alex.says("/help")
+            await alex.sees("/letgo")
+            await asyncio.sleep(QUIET_FOR / 4)
+        assert "speech model ready" not in caplog.text
+        await until(lambda: "speech model ready" in caplog.text, what="the model to load")
