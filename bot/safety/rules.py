@@ -33,6 +33,9 @@ class Negation:
     clause_words: frozenset[str]  # a new clause starts: "but", "knows", "told", ...
     keep_going: frozenset[str]  # "won't stop hitting me" is not a negation
     distance: tuple[str, ...]  # "years ago", "someone who": past, or nobody in particular
+    # A past with a number in it ("vor 3 jahren", "hace dos años"), which a list of phrases
+    # cannot spell out: one pattern per language (`negation.ago`), or None.
+    ago: re.Pattern[str] | None = None
 
     def before(self, text: str) -> bool:
         """Whether a negation in the same clause, within three words, ends `text`."""
@@ -56,7 +59,7 @@ class Negation:
         sentence = f" {SENTENCE_BREAK.split(text)[-1]} "
         return any(
             f" {phrase} " in sentence or f" {phrase}," in sentence for phrase in self.distance
-        )
+        ) or bool(self.ago and self.ago.search(sentence))
 
 
 @dataclass(frozen=True)
@@ -149,12 +152,18 @@ class Rules:
         words = {name: str(value) for name, value in data.get("words", {}).items()}
         signals = _signals(data["signals"], words)
         idioms = [fold(_expand(p, words)) for p in data.get("idioms", [])]
-        spec = {name: _words(path, name, list(spec)) for name, spec in data["negation"].items()}
+        ago = data["negation"].get("ago")
+        spec = {
+            name: _words(path, name, list(spec))
+            for name, spec in data["negation"].items()
+            if name != "ago"
+        }
         negation = Negation(
             frozenset(spec["cues"]),
             frozenset(spec["clause_words"]),
             frozenset(spec["keep_going"]),
             tuple(spec["distance"]),
+            re.compile(fold(ago)) if ago else None,
         )
         bones = data.get("skeleton")
         if not bones:

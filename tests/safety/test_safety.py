@@ -255,13 +255,15 @@ async def test_you_time_stays_private_after_a_safety_answer(rig: Rig) -> None:
 
 
 async def test_a_false_alarm_costs_one_message(rig: Rig) -> None:
+    """An idiom the rules read as self-harm and the classifier all but rules out is asked
+    about ("are you safe right now?"), not answered in full; one press and the step goes on."""
     alex, _sam = await pair(rig)
     alex.says("/letgo")
     await alex.presses("I have something")
     await alex.sees("Put it in a sentence")
     alex.says("I feel like I want to die of embarrassment after that talk")
-    await alex.sees("If I misread you, press Continue")
-    await alex.presses("Continue where I was")
+    await alex.sees("are you safe right now?")
+    await alex.presses("I'm safe, let's go on")
     await alex.sees("Put it in a sentence")
     alex.says("I feel embarrassed after that talk")
     await alex.sees("What would help")
