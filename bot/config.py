@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     # "I can read text" answer. The model: the shipped Whisper base unless a folder is named.
     voice_enabled: bool = True
     voice_model_dir: str = ""
-    # Load the model at start-up (a first note need not wait); off: at the first note.
+    # Load the model in the first quiet moment after start-up (a first note need not wait);
+    # off: at the first note.
     voice_load_at_start: bool = True
     # Notes heard at once, and CPU threads for each (0: sized for the machine).
     voice_workers: int = Field(default=0, ge=0, le=64)
