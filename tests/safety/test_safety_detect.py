@@ -259,6 +259,9 @@ def test_signs_in_other_languages_are_read_in_that_language(
         ("de", "ihm rutscht öfter mal die hand aus", "violence"),
         ("de", "bin so lebensmuede", "self_harm"),
         ("de", "zuhause zu gefährlich", "fear"),
+        ("de", "er hat gedroht mich abzustechen", "violence"),
+        ("de", "ich will schlafen und nie aufwachen", "self_harm"),
+        ("de", "sie schaut immer mein handy durch", "coercion"),
         ("es", "me ha pegao otra vez", "violence"),
         ("es", "me ha dado una paliza", "violence"),
         ("es", "le tengo miedo, mucho", "fear"),
@@ -301,6 +304,7 @@ def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
         ("de", "hab nich angst vor ihm"),
         ("de", "i hob ned angst vor eam"),
         ("de", "ich hab null angst vor ihm"),
+        ("de", "nein er sperrt mich nich ein, die tuer klemmt nur"),
         # a past with a number in it
         ("de", "vor 3 jahren hat mein ex mich geschlagen"),
         ("es", "hace 10 años un ex me pegaba"),
