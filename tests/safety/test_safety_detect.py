@@ -274,6 +274,9 @@ def test_signs_in_other_languages_are_read_in_that_language(
         ("ar", "ana 5ayfa mno", "fear"),
         ("ar", "bghit nmout", "self_harm"),
         ("ar", "بغيت نموت", "self_harm"),
+        ("ar", "ابي اموت وخلاص", "self_harm"),
+        ("ar", "ساحب جوازي", "coercion"),
+        ("ar", "خايفه ارجع البيت", "fear"),
     ],
 )
 def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
@@ -299,6 +302,7 @@ def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
         ("en", "there is no way he hits me"),
         ("ar", "mesh khayfa menno"),  # "I'm not afraid of him"
         ("ar", "zaman kan ydaffashne"),  # "he used to push me, long ago"
+        ("ar", "لو حسيت اني خايفه منه وش اسوي"),  # "if I ever felt afraid of him, what would I do"
         ("en", "I am afraid of the fifth man"),
         # "nich", "ned", "null": how "nicht" is typed and said in the North and the South
         ("de", "hab nich angst vor ihm"),
