@@ -55,7 +55,9 @@ class Negation:
 
     def distant(self, text: str) -> bool:
         """Whether the sentence that `text` ends puts what follows in the past or on nobody
-        in particular ("Years ago my ex...", "someone who...")."""
+        in particular ("Years ago my ex...", "someone who...", "vor 3 jahren hat er..."): a
+        phrase of `distance` or the language's `ago` pattern, earlier in the same sentence
+        ("he hit me in 2015" is not distant; "in 2015 he hit me" is)."""
         sentence = f" {SENTENCE_BREAK.split(text)[-1]} "
         return any(
             f" {phrase} " in sentence or f" {phrase}," in sentence for phrase in self.distance
