@@ -139,6 +139,14 @@ def sweep(development: list[Example]) -> None:
         )
 
 
+FULL_OF_SIGNS = {
+    "en": "he hit me again and i am scared of him and ",
+    "de": "er schlägt mich und ich habe angst vor ihm und ",
+    "es": "me pegó otra vez y le tengo miedo y ",
+    "ar": "ضربني مرة ثانية وأنا خايفة منه و ",
+}
+
+
 def speed(detector: Detector, texts: list[str]) -> None:
     for text in texts[:50]:
         detector.screen(text)  # warm up
@@ -157,6 +165,15 @@ def speed(detector: Detector, texts: list[str]) -> None:
         f"\nspeed: {len(times)} messages, mean {statistics.mean(times) * 1000:.2f} ms,"
         f" p99 {p99 * 1000:.2f} ms per message; a 20,000-character message {long_ms:.1f} ms"
     )
+    # The worst case: 20,000 characters full of signs, each one read for negation and distance.
+    worst = []
+    for lang, sign in FULL_OF_SIGNS.items():
+        detector.screen(sign, lang)  # the language's patterns compile on first use
+        text = (sign * (20_000 // len(sign) + 1))[:20_000]
+        start = time.perf_counter()
+        detector.screen(text, lang)
+        worst.append(f"{lang} {(time.perf_counter() - start) * 1000:.0f} ms")
+    print(f"20,000 characters full of signs, no full stop: {', '.join(worst)}")
 
 
 def main() -> None:

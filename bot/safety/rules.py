@@ -13,8 +13,14 @@ from bot.yaml_files import read_yaml
 HERE = Path(__file__).resolve().parent
 MACRO = re.compile(r"\{([a-z_]+)\}")
 WORD = re.compile(r"[^\W\d_][\w']*")  # a word in any script ("don't", "nicht", "لا")
+BOUNDARY = re.compile(r"\W+")
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\-–—]")
 SENTENCE_BREAK = re.compile(r"[.;!?]")
+# Negation reads the last few words before a sign, and distance the same sentence: a bounded
+# tail of the text, so that a long message full of signs is read in linear time (a whole-text
+# prefix per sign made a 20,000-character message take seconds).
+CLAUSE_TAIL = 160  # the last three words and a clause word, even long German ones
+SENTENCE_TAIL = 600  # a distance phrase further back than this belongs to another thought
 # People drop umlauts and accents on phones ("schlagt", "me pego", "mas"): the rules read
 # text and patterns both without them, letter for letter (so a match's place is the same
 # in the normalised text). The classifiers learn both spellings from the sets themselves.
@@ -37,9 +43,9 @@ class Negation:
     # cannot spell out: one pattern per language (`negation.ago`), or None.
     ago: re.Pattern[str] | None = None
 
-    def before(self, text: str) -> bool:
-        """Whether a negation in the same clause, within three words, ends `text`."""
-        words = WORD.findall(CLAUSE_BREAK.split(text)[-1])
+    def before(self, text: str, end: int) -> bool:
+        """Whether a negation in the same clause, within three words, ends `text[:end]`."""
+        words = WORD.findall(CLAUSE_BREAK.split(_tail(text, end, CLAUSE_TAIL))[-1])
         for i in range(len(words) - 1, -1, -1):
             if words[i] in self.clause_words:
                 words = words[i + 1 :]
@@ -53,15 +59,25 @@ class Negation:
                 return True
         return False
 
-    def distant(self, text: str) -> bool:
-        """Whether the sentence that `text` ends puts what follows in the past or on nobody
+    def distant(self, text: str, end: int) -> bool:
+        """Whether the sentence that `text[:end]` ends puts what follows in the past or on nobody
         in particular ("Years ago my ex...", "someone who...", "vor 3 jahren hat er..."): a
         phrase of `distance` or the language's `ago` pattern, earlier in the same sentence
         ("he hit me in 2015" is not distant; "in 2015 he hit me" is)."""
-        sentence = f" {SENTENCE_BREAK.split(text)[-1]} "
+        sentence = f" {SENTENCE_BREAK.split(_tail(text, end, SENTENCE_TAIL))[-1]} "
         return any(
             f" {phrase} " in sentence or f" {phrase}," in sentence for phrase in self.distance
         ) or bool(self.ago and self.ago.search(sentence))
+
+
+def _tail(text: str, end: int, size: int) -> str:
+    """At most `size` characters of `text` before `end`, starting at a word's beginning (a
+    cut "cannot" must not read as "not")."""
+    start = end - size
+    if start <= 0:
+        return text[:end]
+    cut = BOUNDARY.search(text, start - 1, end)
+    return text[cut.end() if cut else end : end]
 
 
 @dataclass(frozen=True)
@@ -184,8 +200,10 @@ class Rules:
             bones, negation = skeleton(typed), self.skeletal_negation
             for signal in self.skeletal:
                 for match in signal.pattern.finditer(bones):
-                    before, through = bones[: match.start()], bones[: match.end()]
-                    found.append(Hit(signal, negation.before(before), negation.distant(through)))
+                    start, end = match.span()
+                    found.append(
+                        Hit(signal, negation.before(bones, start), negation.distant(bones, end))
+                    )
         return found
 
     def _hits(self, clean: str) -> list[Hit]:
@@ -198,8 +216,6 @@ class Rules:
                 start, end = match.span()
                 if any(a < end and start < b for a, b in idiom_spans):
                     continue
-                before = clean[:start]
-                found.append(
-                    Hit(signal, self.negation.before(before), self.negation.distant(clean[:end]))
-                )
+                doubt = self.negation
+                found.append(Hit(signal, doubt.before(clean, start), doubt.distant(clean, end)))
         return found
