@@ -32,6 +32,20 @@ def fold(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Folding:
+    """`fold`, then a language's digraphs (German's "ue" for "ü": "gewuergt" is "gewürgt"),
+    applied to the message and to every pattern and word alike."""
+
+    digraphs: tuple[tuple[str, str], ...] = ()
+
+    def __call__(self, text: str) -> str:
+        text = fold(text)
+        for typed, letter in self.digraphs:
+            text = text.replace(typed, letter)
+        return text
+
+
+@dataclass(frozen=True)
 class Negation:
     """When a negation cancels a sign; the words are in signals.yaml under `negation`."""
 
@@ -42,6 +56,19 @@ class Negation:
     # A past with a number in it ("vor 3 jahren", "hace dos años"), which a list of phrases
     # cannot spell out: one pattern per language (`negation.ago`), or None.
     ago: re.Pattern[str] | None = None
+    # German negates after the verb ("er schlägt mich nicht"): cues read as the next word
+    # after a sign, in the same clause (`negation.after`; empty elsewhere).
+    after: frozenset[str] = frozenset()
+
+    def follows(self, text: str, end: int) -> bool:
+        """Whether the word right after `text[:end]`, in the same clause, is an `after` cue
+        that `keep_going` does not turn round ("schlägt mich nicht nur" is not a negation)."""
+        if not self.after:
+            return False
+        words = WORD.findall(CLAUSE_BREAK.split(text[end : end + CLAUSE_TAIL], maxsplit=1)[0])
+        if not words or words[0] not in self.after:
+            return False
+        return len(words) < 2 or words[1] not in self.keep_going
 
     def before(self, text: str, end: int) -> bool:
         """Whether a negation in the same clause, within three words, ends `text[:end]`."""
@@ -98,20 +125,20 @@ class Hit:
     distant: bool  # in the past, or about nobody in particular
 
 
-def _words(path: Path, name: str, words: list[object]) -> list[str]:
+def _words(path: Path, name: str, words: list[object], folding: Folding) -> list[str]:
     """A list of words, folded; YAML reads a bare `no` as False, which once dropped "no"
     from the English and Spanish negation cues without a word."""
     wrong = [w for w in words if not isinstance(w, str)]
     if wrong:
         raise ValueError(f"{path}: negation {name} must be quoted words, not {wrong}")
-    return [fold(w) for w in words if isinstance(w, str)]
+    return [folding(w) for w in words if isinstance(w, str)]
 
 
 def _signals(
-    spec: dict[str, dict[str, list[str]]], words: dict[str, str]
+    spec: dict[str, dict[str, list[str]]], words: dict[str, str], folding: Folding
 ) -> list[tuple[str, str, str]]:
     return [
-        (kind, topic, fold(_expand(pattern, words)))
+        (kind, topic, folding(_expand(pattern, words)))
         for kind, topics in spec.items()
         for topic, patterns in topics.items()
         for pattern in patterns
@@ -136,7 +163,9 @@ class Rules:
         negation: Negation,
         skeletal: list[tuple[str, str, str]] | None = None,
         skeletal_negation: Negation | None = None,
+        folding: Folding = Folding(),
     ) -> None:
+        self.folding = folding
         self._signals = signals  # (kind, topic, pattern) with the macros expanded
         self._idioms = idioms
         self.negation = negation
@@ -168,11 +197,12 @@ class Rules:
     def load(cls, path: Path = HERE / "signals.yaml") -> Rules:
         data = read_yaml(path)
         words = {name: str(value) for name, value in data.get("words", {}).items()}
-        signals = _signals(data["signals"], words)
-        idioms = [fold(_expand(p, words)) for p in data.get("idioms", [])]
+        folding = Folding(tuple((str(k), str(v)) for k, v in data.get("digraphs", {}).items()))
+        signals = _signals(data["signals"], words, folding)
+        idioms = [folding(_expand(p, words)) for p in data.get("idioms", [])]
         ago = data["negation"].get("ago")
         spec = {
-            name: _words(path, name, list(spec))
+            name: _words(path, name, list(spec), folding)
             for name, spec in data["negation"].items()
             if name != "ago"
         }
@@ -181,21 +211,24 @@ class Rules:
             frozenset(spec["clause_words"]),
             frozenset(spec["keep_going"]),
             tuple(spec["distance"]),
-            re.compile(fold(ago)) if ago else None,
+            re.compile(folding(ago)) if ago else None,
+            frozenset(spec.get("after", [])),
         )
         bones = data.get("skeleton")
         if not bones:
-            return cls(signals, idioms, negation)
-        cues = _words(path, "skeleton cues", list(bones["cues"]))
-        past = _words(path, "skeleton distance", list(bones.get("distance", [])))
-        plain = Negation(frozenset(cues), frozenset(), negation.keep_going, tuple(past))
-        return cls(signals, idioms, negation, _signals(bones["signals"], words), plain)
+            return cls(signals, idioms, negation, folding=folding)
+        plain = Folding()  # a skeleton has no vowels to fold
+        cues = _words(path, "skeleton cues", list(bones["cues"]), plain)
+        past = _words(path, "skeleton distance", list(bones.get("distance", [])), plain)
+        bare = Negation(frozenset(cues), frozenset(), negation.keep_going, tuple(past))
+        skeletal = _signals(bones["signals"], words, plain)
+        return cls(signals, idioms, negation, skeletal, bare, folding)
 
     def hits(self, clean: str, typed: str = "") -> list[Hit]:
         """Every signal in the normalised text that no idiom explains away, and every
         skeletal signal in the skeleton of the text as typed (before normalising, which
         reads Arabizi's digits as leetspeak)."""
-        found = self._hits(fold(clean))
+        found = self._hits(self.folding(clean))
         if self._skeletal and typed:
             bones, negation = skeleton(typed), self.skeletal_negation
             for signal in self.skeletal:
@@ -217,5 +250,6 @@ class Rules:
                 if any(a < end and start < b for a, b in idiom_spans):
                     continue
                 doubt = self.negation
-                found.append(Hit(signal, doubt.before(clean, start), doubt.distant(clean, end)))
+                negated = doubt.before(clean, start) or doubt.follows(clean, end)
+                found.append(Hit(signal, negated, doubt.distant(clean, end)))
         return found

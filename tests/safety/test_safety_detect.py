@@ -277,6 +277,15 @@ def test_signs_in_other_languages_are_read_in_that_language(
         ("ar", "ابي اموت وخلاص", "self_harm"),
         ("ar", "ساحب جوازي", "coercion"),
         ("ar", "خايفه ارجع البيت", "fear"),
+        # umlauts typed as two letters, and the dialects' own words
+        ("de", "mein mann hat mich gewuergt", "violence"),
+        ("de", "er schlaegt mich", "violence"),
+        ("de", "het mi vor de chind gschlage", "violence"),
+        ("de", "will nimma lebn", "self_harm"),
+        ("de", "er schlägt mich nicht nur mit der hand", "violence"),
+        ("es", "me esta pegando ayuda", "violence"),
+        ("es", "me cambio la cerradura", "coercion"),
+        ("en", "he kicked my pregnant belly", "violence"),
     ],
 )
 def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
@@ -314,6 +323,15 @@ def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
         ("es", "hace 10 años un ex me pegaba"),
         ("en", "in 2015 my boyfriend hit me, never again since"),
         ("es", "le tengo miedo... a las arañas"),
+        # German says "not" after the verb; "nie wieder" and "nicht nur" keep it going
+        ("de", "nein, er schlägt mich nicht"),
+        ("de", "er kontrolliert mein handy nich, wir vertrauen uns"),
+        ("de", "naa, er hod mi no nia gschlagn"),
+        ("de", "vor zehn jahr hat mi mei ex gschlagn"),
+        ("en", "i want to die of embarrassment"),
+        ("en", "he stabbed me in the back in among us"),
+        ("es", "me quiero morir de la vergüenza"),
+        ("es", "mi novia me dio una paliza al parchís"),
     ],
 )
 def test_each_languages_look_alikes_are_left_alone_by_the_rules(lang: str, text: str) -> None:
