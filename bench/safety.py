@@ -2,6 +2,7 @@
 
 python bench/safety.py            # both sets, the development set's misses listed
 python bench/safety.py --sweep    # the classifier's thresholds tried on the development set
+python bench/safety.py --new FILE:LANG ...  # new writers' files, before anything learns from them
 
 Two sets, reported apart:
 - `bot/safety/development.yaml`: the messages the rules were written with and the classifier
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDS = 5  # of development writers, for the cross-writer figure
 sys.path.insert(0, str(ROOT))
 
-from bot.safety.detect import ASK, Detector
+from bot.safety.detect import ASK, Detector, Reading, decide
 from bot.safety.learning import development_files, shipped_languages
 from bot.safety.model import Model, Trained
 from bot.safety.normalise import normalise
@@ -176,14 +177,54 @@ def speed(detector: Detector, texts: list[str]) -> None:
     print(f"20,000 characters full of signs, no full stop: {', '.join(worst)}")
 
 
+SHIFTS = (-0.2, -0.15, -0.1, -0.05, 0.0, 0.05)
+
+
+def fresh(detector: Detector, files: list[tuple[Path, str]]) -> None:
+    """Writers' files read by the shipped detector before they join the development sets:
+    the nearest thing to an outside set. Per file at the shipped thresholds, then per
+    language with every classifier's threshold moved by each of SHIFTS (how the balance
+    chosen across the development writers holds up on people none of it was made from)."""
+    trained = detector.model
+    assert trained is not None
+    readings: dict[str, list[tuple[bool, Reading | None]]] = {}
+    for path, lang in files:
+        read = [(e.danger, detector.read(e.text, lang)) for e in load_set(path)]
+        readings.setdefault(lang, []).extend(read)
+        print(f"{path.name} ({lang}): {_figures(read, trained.asks)}")
+    for lang, read in sorted(readings.items()):
+        for shift in SHIFTS:
+            asks = {x: at + shift for x, at in trained.asks.items()}
+            at = asks.get(lang, ASK)
+            print(f"{lang} asks at {at:.2f} ({shift:+.2f}): {_figures(read, asks)}")
+
+
+def _figures(read: list[tuple[bool, Reading | None]], asks: dict[str, float]) -> str:
+    danger = sum(d for d, _ in read)
+    flagged = [d for d, r in read if decide(r, asks) is not None]
+    caught, alarms = sum(flagged), len(flagged) - sum(flagged)
+    low, high = wilson(caught, danger)
+    precision = caught / len(flagged) if flagged else 0.0
+    return (
+        f"recall {caught / max(danger, 1):.3f} ({low:.3f}-{high:.3f}) precision {precision:.3f},"
+        f" {alarms} false alarms of {len(read) - danger}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", action="store_true", help="try the classifier's thresholds")
     parser.add_argument("--lang", action="append", help="only these languages")
+    parser.add_argument(
+        "--new", nargs="+", metavar="FILE:LANG", help="writers' files nothing has learnt from"
+    )
     args = parser.parse_args()
     rules = Rules.load()
     if args.sweep:
         sweep(load_set(DEVELOPMENT))
+        return
+    if args.new:
+        fresh(Detector.load(), [(Path(a.rsplit(":", 1)[0]), a.rsplit(":", 1)[1]) for a in args.new])
         return
     started = time.perf_counter()
     detector = Detector.load()
