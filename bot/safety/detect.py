@@ -33,7 +33,11 @@ GUESS = 0.2
 # Below this danger probability the classifier overrules a signal: across the development
 # writers the rules never saw (leave one writer out, 1,650 danger messages in four languages),
 # no danger message scored this low while a signal fired, and a sixth of the signals' false
-# alarms (films, a past that is over, "nobody controls my money") did.
+# alarms (films, a past that is over, "nobody controls my money") did. A sure sign of
+# self-harm is still asked about; a doubted or weaker one is let go like any other: in eight
+# new writers' files, read before anything learnt from them (bench/safety.py --new), 22 safe
+# messages ("I'm not suicidal, just burnt out", "I self-harmed as a teen, I'm fine now") and
+# no danger message had only such a sign and a score this low.
 VETO = 0.1
 
 
@@ -103,7 +107,7 @@ class Detector:
             kind = hit.signal.kind
             doubtful = hit.negated or hit.distant
             if doubtful and kind != "self_harm":
-                continue  # "he would never hit me"; self-harm is never cancelled, only asked about
+                continue  # "he would never hit me"; the rules never cancel self-harm: they ask
             if hit.signal.sure and not doubtful:
                 sure = sure or kind
             else:
@@ -129,8 +133,8 @@ class Reading:
 
 def decide(reading: Reading | None, asks: dict[str, float], ask: float = ASK) -> Finding | None:
     """The rules answer, unless the classifier is all but sure the message is everyday
-    talk (a film, a past that is over, "never"): then a sign of self-harm is asked about
-    and any other is let go. Where no rule speaks, the classifier asks (at its language's
+    talk (a film, a past that is over, "never"): then a sure sign of self-harm is asked
+    about and any other sign is let go. Where no rule speaks, the classifier asks (at its language's
     threshold in `asks`, else `ask`)."""
     if reading is None:
         return None
@@ -138,7 +142,7 @@ def decide(reading: Reading | None, asks: dict[str, float], ask: float = ASK) ->
     if rule is not None:
         best = max((s.danger for s in reading.scores.values()), default=None)
         if best is not None and best < VETO:
-            return Finding(rule, False, "rules") if rule == "self_harm" else None
+            return Finding(rule, False, "rules") if reading.sure == "self_harm" else None
         return Finding(rule, reading.sure is not None, "rules")
     for lang, score in reading.scores.items():
         if score.danger >= asks.get(lang, ask):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from scipy.sparse import hstack
 
-from bot.safety.detect import Detector
+from bot.safety.detect import VETO, Detector, Reading, decide
 from bot.safety.learning import data_hash, shipped_languages
-from bot.safety.model import TRAINED, Model, Trained
+from bot.safety.model import TRAINED, Model, Score, Trained
 from bot.safety.normalise import normalise
 from bot.safety.rules import Rules
 from bot.safety.sets import load_set
@@ -111,6 +111,19 @@ def test_short_flow_answers_pass(text: str) -> None:
 def test_negation_never_cancels_self_harm_it_asks_instead() -> None:
     finding = RULES_ONLY.screen("I'm not suicidal, just really stressed")
     assert finding is not None and finding.kind == "self_harm" and not finding.sure
+
+
+def test_an_everyday_reading_lets_a_doubted_sign_go_but_asks_about_a_sure_one() -> None:
+    """When the classifier is all but sure a message is everyday talk, a sure sign of
+    self-harm is still asked about; a doubted one ("I'm not suicidal") goes, like violence."""
+    everyday = {"en": Score(VETO / 2, "")}
+    sure = decide(Reading("self_harm", None, everyday), {})
+    assert sure is not None and sure.kind == "self_harm" and not sure.sure
+    assert decide(Reading(None, "self_harm", everyday), {}) is None
+    assert decide(Reading("violence", None, everyday), {}) is None
+    unsure = {"en": Score(VETO * 2, "")}
+    doubted = decide(Reading(None, "self_harm", unsure), {})
+    assert doubted is not None and doubted.kind == "self_harm" and not doubted.sure
 
 
 def test_a_weaker_sign_asks_rather_than_answers() -> None:
