@@ -5,7 +5,7 @@ chosen the way the detector will be met in use: by people who wrote none of its 
 development writer's file is read by a detector whose classifier was trained without it
 (rules and classifier together, as `Detector.decide` weighs them), and the threshold is the
 one at which recall and precision across writers are most nearly both high (the largest of
-their minimum). Held-out sets are never read here.
+their minimum), less FRESH. Held-out sets are never read here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 WRITER_MIN = 300  # a development file this big counts as one writer's voice
 STEPS = [step / 100 for step in range(25, 96)]
+# The balance across development writers flatters the rules: they were written from those
+# same files, so they catch there what on new writing only the classifier can. Fifteen new
+# writers' files (D110-D125, 8,800 messages in four languages), each read by the shipped
+# detector before anything learnt from it (bench/safety.py --new), were read best with every
+# language's classifier asking 0.15 lower: recall 0.79-0.84 -> 0.88-0.91, precision
+# 0.89-0.92 -> 0.88-0.90, the largest min(recall, precision) in each language but German and
+# Spanish, where 0.20 was better by under a point.
+FRESH = 0.15
 
 
 def train(languages: list[str] | None = None) -> Trained:
@@ -73,21 +81,23 @@ def across_writers(lang: str, files: dict[str, list[Example]]) -> list[tuple[boo
 
 def balanced(lang: str, read: list[tuple[bool, Reading]]) -> float:
     """The threshold with the largest min(recall, precision) across writers (the lowest
-    such, which favours recall)."""
+    such, which favours recall), less FRESH."""
     best, best_at = -1.0, STEPS[-1]
     for at in STEPS:
         recall, precision = _figures(lang, read, at)
         if min(recall, precision) > best:
             best, best_at = min(recall, precision), at
-    recall, precision = _figures(lang, read, best_at)
+    asks = round(max(best_at - FRESH, STEPS[0]), 2)
+    recall, precision = _figures(lang, read, asks)
     log.info(
-        "%s: asks at %.2f; across writers recall %.3f, precision %.3f",
+        "%s: balanced at %.2f, asks at %.2f; across writers recall %.3f, precision %.3f",
         lang,
         best_at,
+        asks,
         recall,
         precision,
     )
-    return best_at
+    return asks
 
 
 def _figures(lang: str, read: list[tuple[bool, Reading]], at: float) -> tuple[float, float]:
