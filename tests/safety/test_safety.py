@@ -126,7 +126,7 @@ async def test_unsure_it_asks_with_the_help_already_there(rig: Rig) -> None:
     alex.says("/letgo")
     await alex.presses("I have something")
     await alex.sees("Put it in a sentence")
-    alex.says("honestly I can't do this anymore")
+    alex.says("i'm a burden")  # a weaker sign, too short for the classifier: asked about
     ask = await alex.sees("are you safe right now?")
     assert ask.text.splitlines()[0] == NEUTRAL_FIRST_LINE
     assert "findahelpline.com" in ask.text  # the help is visible before any answer
@@ -139,7 +139,7 @@ async def test_unsure_it_asks_with_the_help_already_there(rig: Rig) -> None:
     assert "Thank you for letting me know" in await alex.toast_for(query)
     await alex.sees("Put it in a sentence")  # back where they were
     assert person_row(rig, alex.id).safety_at is None  # no answer given, nothing planned
-    alex.says("still, I can't take it anymore")
+    alex.says("no way out")
     await alex.sees("are you safe right now?")
     await alex.presses("I'd like some help")
     await alex.sees("Thank you for telling me")
@@ -261,7 +261,7 @@ async def test_a_false_alarm_costs_one_message(rig: Rig) -> None:
     alex.says("/letgo")
     await alex.presses("I have something")
     await alex.sees("Put it in a sentence")
-    alex.says("I feel like I want to die of embarrassment after that talk")
+    alex.says("my bf's jokes are so bad i want to jump off a cliff lol")
     await alex.sees("are you safe right now?")
     await alex.presses("I'm safe, let's go on")
     await alex.sees("Put it in a sentence")
