@@ -98,7 +98,7 @@ async def test_a_repair_in_the_group_goes_through_the_five_steps(rig: Rig) -> No
     helps = await alex.sees("Alex, needing more time is honest", "What would help", in_=group)
     alex.replies(helps, "A quiet evening, then a hug tomorrow")
     plans = await alex.sees("Next time", in_=group)
-    alex.replies(plans, "I'll ask for a break before I raise my voice")
+    alex.replies(plans, "I'll ask for a break before I get loud")
     await alex.sees("Got it", "Waiting for Sam", in_=group)
     sam.replies(plans, "I'll say when I need to step out")
     done = await sam.sees("Not everything heals in one evening", in_=group)
