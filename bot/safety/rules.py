@@ -22,8 +22,9 @@ SENTENCE_BREAK = re.compile(r"[.;!?]")
 CLAUSE_TAIL = 160  # the last three words and a clause word, even long German ones
 SENTENCE_TAIL = 600  # a distance phrase further back than this belongs to another thought
 # People drop umlauts and accents on phones ("schlagt", "me pego", "mas"): the rules read
-# text and patterns both without them, letter for letter (so a match's place is the same
-# in the normalised text). The classifiers learn both spellings from the sets themselves.
+# text and patterns both without them (and with a language's digraphs, see Folding); every
+# place the rules look at is in that folded text. The classifiers learn both spellings from
+# the sets themselves.
 FOLD = str.maketrans("äöüáéíóúàèìòùâêîôûñç", "aouaeiouaeiouaeiounc")
 
 
@@ -243,13 +244,13 @@ class Rules:
         if self.anything is None or self.anything.search(clean) is None:
             return []
         idiom_spans = [m.span() for idiom in self.idioms for m in idiom.finditer(clean)]
+        doubt = self.negation
         found = []
         for signal in self.signals:
             for match in signal.pattern.finditer(clean):
                 start, end = match.span()
                 if any(a < end and start < b for a, b in idiom_spans):
                     continue
-                doubt = self.negation
                 negated = doubt.before(clean, start) or doubt.follows(clean, end)
                 found.append(Hit(signal, negated, doubt.distant(clean, end)))
         return found
