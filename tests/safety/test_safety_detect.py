@@ -299,6 +299,17 @@ def test_signs_in_other_languages_are_read_in_that_language(
         ("es", "me esta pegando ayuda", "violence"),
         ("es", "me cambio la cerradura", "coercion"),
         ("en", "he kicked my pregnant belly", "violence"),
+        # from eight new writers' misses (D126-D133): Swiss, Viennese, pill counts
+        ("de", "möcht nümme läbe", "self_harm"),
+        ("de", "i fürcht mi vor eam", "fear"),
+        ("de", "30 ibus liegen vor mir", "self_harm"),
+        ("de", "droht mir mit der axt", "violence"),
+        ("es", "me clavo el tenedor en la mano", "violence"),
+        ("es", "me tiene prohibido salir con mis amigas", "coercion"),
+        ("es", "me sobra la vida, tio", "self_harm"),
+        ("ar", "كسرلي سنتي", "violence"),
+        ("ar", "قافل عليا الباب", "coercion"),
+        ("ar", "نويت اشرب السم", "self_harm"),
     ],
 )
 def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
@@ -345,11 +356,28 @@ def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
         ("en", "he stabbed me in the back in among us"),
         ("es", "me quiero morir de la vergüenza"),
         ("es", "mi novia me dio una paliza al parchís"),
+        # and their look-alikes: a kitchen rule, forgetting milk, a number of years ago
+        ("es", "mi marido me tiene prohibido cantar en la ducha"),
+        ("es", "se le fue la mano con la sal"),
+        ("de", "ich könnt mich ohrfeigen, schon wieder die milch vergessen"),
+        ("de", "hab zu viele pillen gegen heuschnupfen genommen"),
+        ("ar", "قبل ١٢ سنة طليقي كسر إيدي، اليوم أنا بأمان"),
     ],
 )
 def test_each_languages_look_alikes_are_left_alone_by_the_rules(lang: str, text: str) -> None:
     rules = EACH_LANGUAGES_RULES
     assert rules.screen(text, lang) is None
+
+
+def test_compiling_ahead_leaves_nothing_for_the_first_message() -> None:
+    # The loading thread compiles every language's patterns after the classifiers, so the
+    # first message a person sends does not wait 50-170 ms for re.compile.
+    rules = Rules.load(Path("bot/safety/ar/signals.yaml"))
+    lazy = {"signals", "idioms", "skeletal", "anything"}
+    assert not lazy & vars(rules).keys()
+    rules.compile()
+    assert lazy <= vars(rules).keys()
+    assert rules.hits("قافل عليا الباب")
 
 
 def test_a_negation_word_yaml_would_read_as_true_or_false_is_refused(tmp_path: Path) -> None:
