@@ -162,14 +162,9 @@ def _load_and_give_back() -> Trained:
 @cache
 def _default() -> Detector:
     # Built once per process. Reading the shipped classifiers takes a moment, so it runs
-    # beside the rest of start-up; a message that arrives sooner waits for it. The rules'
-    # patterns are compiled there next, after the classifiers (which every message needs):
-    # a message read first compiles what it needs itself (functools.cached_property).
+    # beside the rest of start-up; a message that arrives sooner waits for it.
     loading = ThreadPoolExecutor(1, thread_name_prefix="safety-model")
     model = loading.submit(_load_and_give_back)
-    rules = Rules.load()
-    others = {path.parent.name: Rules.load(path) for path in sorted(HERE.glob("*/signals.yaml"))}
-    for each in (rules, *others.values()):
-        loading.submit(each.compile)
     loading.shutdown(wait=False)
-    return Detector(rules, model, others=others)
+    others = {path.parent.name: Rules.load(path) for path in sorted(HERE.glob("*/signals.yaml"))}
+    return Detector(Rules.load(), model, others=others)

@@ -194,11 +194,6 @@ class Rules:
         patterns = [p for _kind, _topic, p in self._signals]
         return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
-    def compile(self) -> None:
-        """Compile every pattern now (a background thread's job): the first message read
-        otherwise pays it, 50-170 ms for the languages it could be in."""
-        _ = self.signals, self.idioms, self.skeletal, self.anything
-
     @classmethod
     def load(cls, path: Path = HERE / "signals.yaml") -> Rules:
         data = read_yaml(path)

@@ -369,17 +369,6 @@ def test_each_languages_look_alikes_are_left_alone_by_the_rules(lang: str, text:
     assert rules.screen(text, lang) is None
 
 
-def test_compiling_ahead_leaves_nothing_for_the_first_message() -> None:
-    # The loading thread compiles every language's patterns after the classifiers, so the
-    # first message a person sends does not wait 50-170 ms for re.compile.
-    rules = Rules.load(Path("bot/safety/ar/signals.yaml"))
-    lazy = {"signals", "idioms", "skeletal", "anything"}
-    assert not lazy & vars(rules).keys()
-    rules.compile()
-    assert lazy <= vars(rules).keys()
-    assert rules.hits("قافل عليا الباب")
-
-
 def test_a_negation_word_yaml_would_read_as_true_or_false_is_refused(tmp_path: Path) -> None:
     signals = tmp_path / "signals.yaml"
     signals.write_text(
