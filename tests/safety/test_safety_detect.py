@@ -75,6 +75,10 @@ def test_normalise(typed: str, read: str) -> None:
         ("🔪 he held it to me", "violence"),
         ("walking on eggshells every day at home", "fear"),
         ("if I can't have you nobody can, he said", "coercion"),
+        # next to the idioms that leave a house rule or a game alone
+        ("he locked me out of the house all night", "coercion"),
+        ("he took my phone so i couldn't call my sister", "coercion"),
+        ("he broke my wrist", "violence"),
     ],
 )
 def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
@@ -94,6 +98,11 @@ def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
         "Hit me up when you're free",
         "I'm scared of spiders",
         "I don't want to die on this hill, the blue sofa is fine",
+        # a house rule, a lost charger, a game, a broken wrist: new writers' false alarms
+        "he hid my phone so i'd stop doomscrolling",
+        "she locked me out of the netflix account lmao",
+        "wife beat me up in mortal kombat again",
+        "broke my wrist skateboarding, cast for 6 weeks",
     ],
 )
 def test_look_alikes_are_left_alone_by_the_rules(text: str) -> None:
