@@ -475,14 +475,17 @@ def test_window_keys_are_the_keys_of_the_analyzers_grams() -> None:
 
 @pytest.mark.parametrize("lang", ["en", "de", "es", "ar"])
 def test_the_one_scan_before_the_signals_never_hides_one(lang: str) -> None:
-    """`Rules.hits` looks for every signal at once before it looks for each: on every
-    development message of the language, the one scan finds something exactly when some
-    signal does, so skipping the rest loses no sign."""
+    """`Rules.hits` looks for every signal at once before it looks for each: on the
+    development messages of the language, the one scan finds something exactly when some
+    signal does, so skipping the rest loses no sign. Every fourth message (3,300 to 7,600 a
+    language): reading all of them with every signal one by one took 80 s of
+    CI's time once the sets passed 88,000 messages."""
     from bot.safety.learning import development_files
 
     rules = DETECTOR.rules if lang == "en" else DETECTOR.others[lang]
     assert rules.anything is not None
-    texts = [normalise(e.text) for path in development_files(lang) for e in load_set(path)]
+    every = [normalise(e.text) for path in development_files(lang) for e in load_set(path)]
+    texts = every[::4]
     matched = 0
     for text in texts:
         one = rules.anything.search(text) is not None
