@@ -60,6 +60,9 @@ class Negation:
     # German negates after the verb ("er schlägt mich nicht"): cues read as the next word
     # after a sign, in the same clause (`negation.after`; empty elsewhere).
     after: frozenset[str] = frozenset()
+    # A past said to be over after the sign ("he choked me. That was 2011, he's in another
+    # country now"): one pattern per language (`negation.over`), or None.
+    over: re.Pattern[str] | None = None
 
     def follows(self, text: str, end: int) -> bool:
         """Whether the word right after `text[:end]`, in the same clause, is an `after` cue
@@ -91,11 +94,14 @@ class Negation:
         """Whether the sentence that `text[:end]` ends puts what follows in the past or on nobody
         in particular ("Years ago my ex...", "someone who...", "vor 3 jahren hat er..."): a
         phrase of `distance` or the language's `ago` pattern, earlier in the same sentence
-        ("he hit me in 2015" is not distant; "in 2015 he hit me" is)."""
+        ("he hit me in 2015" is not distant; "in 2015 he hit me" is), or the language's `over`
+        pattern in what follows ("My ex choked me. That was 2011, I'm safe now")."""
         sentence = f" {SENTENCE_BREAK.split(_tail(text, end, SENTENCE_TAIL))[-1]} "
-        return any(
-            f" {phrase} " in sentence or f" {phrase}," in sentence for phrase in self.distance
-        ) or bool(self.ago and self.ago.search(sentence))
+        return (
+            any(f" {phrase} " in sentence or f" {phrase}," in sentence for phrase in self.distance)
+            or bool(self.ago and self.ago.search(sentence))
+            or bool(self.over and self.over.search(text, end, end + SENTENCE_TAIL))
+        )
 
 
 def _tail(text: str, end: int, size: int) -> str:
@@ -202,10 +208,11 @@ class Rules:
         signals = _signals(data["signals"], words, folding)
         idioms = [folding(_expand(p, words)) for p in data.get("idioms", [])]
         ago = data["negation"].get("ago")
+        over = data["negation"].get("over")
         spec = {
             name: _words(path, name, list(spec), folding)
             for name, spec in data["negation"].items()
-            if name != "ago"
+            if name not in ("ago", "over")
         }
         negation = Negation(
             frozenset(spec["cues"]),
@@ -214,6 +221,7 @@ class Rules:
             tuple(spec["distance"]),
             re.compile(folding(ago)) if ago else None,
             frozenset(spec.get("after", [])),
+            re.compile(folding(over)) if over else None,
         )
         bones = data.get("skeleton")
         if not bones:

@@ -79,6 +79,14 @@ def test_normalise(typed: str, read: str) -> None:
         ("he locked me out of the house all night", "coercion"),
         ("he took my phone so i couldn't call my sister", "coercion"),
         ("he broke my wrist", "violence"),
+        # from two new writers' misses (D160, D162): plain words the rules lacked
+        ("I have lost all will to live", "self_harm"),
+        ("gave away all my stuff this week, feels calmer", "self_harm"),
+        ("i deserved that slap, i was being annoying", "violence"),
+        ("she says she'll kill me and then herself if i leave", "violence"),
+        ("found a tracker under my car seat", "coercion"),
+        ("he makes me ask permission before i eat", "coercion"),
+        ("is it normal to be scared of your husband", "fear"),
     ],
 )
 def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
@@ -103,6 +111,8 @@ def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
         "she locked me out of the netflix account lmao",
         "wife beat me up in mortal kombat again",
         "broke my wrist skateboarding, cast for 6 weeks",
+        "my mother-in-law is here for a month and i'm losing the will to live",
+        "he makes me ask permission to touch his sourdough starter",
     ],
 )
 def test_look_alikes_are_left_alone_by_the_rules(text: str) -> None:
@@ -319,6 +329,15 @@ def test_signs_in_other_languages_are_read_in_that_language(
         ("ar", "كسرلي سنتي", "violence"),
         ("ar", "قافل عليا الباب", "coercion"),
         ("ar", "نويت اشرب السم", "self_harm"),
+        # beside the words that say a past is over: an age, "fine now", a friend in prison
+        ("en", "he threw me across the room, i blacked out but im fine now", "violence"),
+        ("en", "he hit me last night. i'm safe now, at my sister's", "violence"),
+        ("es", "anoche me pegó. ya estoy a salvo en casa de mi madre", "violence"),
+        ("en", "I've been frightened of him for years. I'm 74 now and I'm still waiting", "fear"),
+        ("de", "meine frau schlägt mich wenn sie trinkt. bin 67, wem soll ich das erzählen", "violence"),
+        ("de", "er nimmt mir das auto weg. ich komme jetzt nicht mehr zu meiner tochter", "coercion"),
+        ("es", "mi viejo me jala del pelo cuando la comida no esta, ya tengo 65 años", "violence"),
+        ("es", "me va a rajar la cara, tiene un amigo que ya estuvo en la cárcel", "violence"),
     ],
 )
 def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
@@ -371,6 +390,13 @@ def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
         ("de", "ich könnt mich ohrfeigen, schon wieder die milch vergessen"),
         ("de", "hab zu viele pillen gegen heuschnupfen genommen"),
         ("ar", "قبل ١٢ سنة طليقي كسر إيدي، اليوم أنا بأمان"),
+        # a past said to be over after it is told (`negation.over`)
+        ("en", "my ex hit me. 10 yrs ago. i'm ok now"),
+        ("en", "My ex-husband once threatened me with a knife. That was twelve years ago."),
+        ("de", "mein ex hat mich geschlagen, aber das ist 10 jahre her"),
+        ("de", "die zeit wo ich angst vor ihm hatte is vorbei, er sitzt im knast"),
+        ("es", "mi ex me pegaba, pero eso fue hace ocho años. ahora estoy a salvo"),
+        ("ar", "طليقي كان بيضربني، بس ده من خمس سنين والحمد لله خلصت"),
     ],
 )
 def test_each_languages_look_alikes_are_left_alone_by_the_rules(lang: str, text: str) -> None:

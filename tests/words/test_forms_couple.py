@@ -39,6 +39,10 @@ TYPED = {
     "es": "Hoy fue un día largo en el trabajo",
     "ar": "كان اليوم طويلًا في العمل",
 }
+# A walk settles after every step: the rig already waits for every update handled and no
+# message due (bot_is_idle), so a short silence is enough. The default 0.3 s, over some
+# 80 steps, made each of these six tests sleep 20 of its 24 s.
+QUIET = 0.05
 # Buttons a walk does not take: they leave the practice or go back a step.
 AVOID = {"not_now", "change", "keep", "cant", "later", "stop", "no", "not_yet", "skip", "_break"}
 
@@ -73,18 +77,18 @@ async def pair_in(rig: Rig, lang: str, form: str) -> tuple[Human, Human, Any]:
         await until(form_question, what=f"{person.user.first_name} to be asked their form")
         asked = form_question()[0]
         rig.server.user_presses(person.user, asked, f"form:{form}")
-        await rig.talk.settle()
+        await rig.talk.settle(QUIET)
     a.says("/invite")
-    await rig.talk.settle()
+    await rig.talk.settle(QUIET)
     invite = next(m for m in rig.talk.unread(a.private) if "?start=" in m.text)
     code = re.findall(r"start=([\w-]+)", invite.text)[0]
     b.says(f"/start {code}")
-    await rig.talk.settle()
+    await rig.talk.settle(QUIET)
     group = rig.talk.group("Nosotros" if lang == "es" else "نحن", a, b)
     rig.server.add_bot_to_group(group, a.user)
-    await rig.talk.settle()
+    await rig.talk.settle(QUIET)
     a.says("/link", group)
-    await rig.talk.settle()
+    await rig.talk.settle(QUIET)
     return a, b, group
 
 
@@ -95,7 +99,7 @@ async def walk(rig: Rig, people: dict[int, Human], group: Any, flow_id: str, lan
     picked: set[tuple[int, int, int]] = set()
     wrote: set[tuple[int, int, int]] = set()
     for _ in range(120):
-        await rig.talk.settle()
+        await rig.talk.settle(QUIET)
         with rig.engine.connect() as conn:
             run = conn.execute(
                 select(RUNS).where(RUNS.c.flow_id == flow_id).order_by(RUNS.c.id.desc())
