@@ -219,9 +219,9 @@ class Rules:
             frozenset(spec["clause_words"]),
             frozenset(spec["keep_going"]),
             tuple(spec["distance"]),
-            re.compile(folding(ago)) if ago else None,
+            re.compile(folding(_expand(ago, words))) if ago else None,
             frozenset(spec.get("after", [])),
-            re.compile(folding(over)) if over else None,
+            re.compile(folding(_expand(over, words))) if over else None,
         )
         bones = data.get("skeleton")
         if not bones:
