@@ -148,7 +148,7 @@ class Dispatcher:
         if stored.update_id in self.work.claimed:
             self.work.claimed.discard(stored.update_id)
         else:  # nothing claimed it (ignored on purpose, or it failed): done all the same
-            await asyncio.to_thread(self.inbox.finish, stored.update_id)
+            await self.inbox.db.call(self.inbox.finish, stored.update_id)
 
 
 class Poller:
@@ -212,7 +212,7 @@ class Poller:
             for u in updates
         ]
         # Stored before the next getUpdates confirms them: a crash now loses nothing.
-        await asyncio.to_thread(self.inbox.store, [s for s, _u in batch])
+        await self.inbox.db.call(self.inbox.store, [s for s, _u in batch])
         for stored, update in batch:
             self.dispatcher.offer(stored, update)
         return updates[-1].update_id + 1

@@ -195,11 +195,11 @@ class Sender:
                 # A crowded minute can keep a message waiting past its lease: renew, but
                 # only as often as the lease needs (wakes come with every new row).
                 if self._held and loop.time() - renewed >= renew_every:
-                    await asyncio.to_thread(self.outbox.renew, list(self._held), utcnow())
+                    await self.outbox.db.call(self.outbox.renew, list(self._held), utcnow())
                     renewed = loop.time()
                 room = MAX_HELD - len(self._held)
                 if room > 0:
-                    due = await asyncio.to_thread(self.outbox.claim_due, utcnow(), min(room, 200))
+                    due = await self.outbox.db.call(self.outbox.claim_due, utcnow(), min(room, 200))
                     self.hand_over(due)
             except Exception:  # a database hiccup must not end sending for good
                 log.exception("could not read the outbox; trying again")
@@ -223,7 +223,7 @@ class Sender:
         await self._write_acks()
         left = [item.id for lane in self._lanes.values() for item in lane]
         if left:
-            await asyncio.to_thread(self.outbox.release, left)
+            await self.outbox.db.call(self.outbox.release, left)
 
     def _ack(self, outbox_id: int) -> None:
         """Telegram took it (or refused it for good): it leaves the outbox with the next batch."""
@@ -238,7 +238,7 @@ class Sender:
         as the Bot API has no idempotency key.)"""
         while self._acks:
             done, self._acks = self._acks, []
-            await asyncio.to_thread(self.outbox.sent_many, done)
+            await self.outbox.db.call(self.outbox.sent_many, done)
             self._held.difference_update(done)
 
     def abort(self) -> None:
@@ -305,7 +305,7 @@ class Sender:
             except BadRequest as exc:  # a message Telegram will never take: log, let it go
                 metrics.ERRORS.labels(kind="send_refused").inc()
                 log.error("Telegram refused a message to chat %s: %s", message.chat_id, exc)
-                await asyncio.to_thread(self.outbox.sent, item.id)
+                await self.outbox.db.call(self.outbox.sent, item.id)
                 return "dropped"
             except NetworkError as exc:  # 5xx, timeouts, lost connections: keep it, try again
                 metrics.ERRORS.labels(kind="send_retried").inc()
@@ -323,7 +323,7 @@ class Sender:
             except TelegramError as exc:
                 metrics.ERRORS.labels(kind="send_failed").inc()
                 log.error("sending to chat %s failed for good: %s", message.chat_id, exc)
-                await asyncio.to_thread(self.outbox.sent, item.id)
+                await self.outbox.db.call(self.outbox.sent, item.id)
                 return "dropped"
             metrics.SENT.inc()
             self._ack(item.id)

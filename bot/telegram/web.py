@@ -146,7 +146,7 @@ class Webhook:
         try:
             stored = Stored(update_id, chat_of(update), payload)
             try:  # durable first: a 200 for an update we could lose would be a lie
-                await asyncio.to_thread(self.services.inbox.store, [stored])
+                await self.services.db.call(self.services.inbox.store, [stored])
             except Exception:
                 log.exception("could not store update %s; Telegram will retry", update_id)
                 metrics.ERRORS.labels(kind="webhook_store").inc()

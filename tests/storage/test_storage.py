@@ -3,6 +3,7 @@ production migrations."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -322,3 +323,80 @@ def test_an_outbox_id_is_never_handed_out_twice(engine: Engine) -> None:
     with db.unit() as conn:
         second = outbox.put(conn, [Outgoing(1, "second")])[0].id
     assert second != first
+
+
+@BOTH
+async def test_database_work_runs_on_the_loop_only_on_sqlite_with_the_writer_free(
+    engine: Engine,
+) -> None:
+    """`Database.call`: on SQLite a step runs on the event loop (a hand-off to a thread cost
+    more than the step); in a thread when a thread of ours holds the writer, so the loop
+    never waits for it; always in a thread on PostgreSQL (network round trips)."""
+    import threading
+
+    db = Database(engine)
+    loop_thread = threading.get_ident()
+
+    def where(_tag: str) -> bool:  # True: ran on the loop's own thread
+        with db.unit() as conn:
+            conn.execute(text("SELECT 1"))
+        return threading.get_ident() == loop_thread
+
+    sqlite = engine.dialect.name == "sqlite"
+    assert await db.call(where, "free") is sqlite
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_writer() -> None:
+        with db.unit():
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_writer)
+    holder.start()
+    assert holding.wait(10)
+    try:
+        waiting = asyncio.ensure_future(db.call(where, "held"))
+        await asyncio.sleep(0.05)
+        # SQLite: it waits for the writer in a thread, and the loop goes on meanwhile.
+        # (PostgreSQL has no writer to wait for: its transactions run side by side.)
+        assert waiting.done() is not sqlite
+    finally:
+        release.set()
+    assert await waiting is False
+    holder.join(10)
+    assert await db.call(where, "free again") is sqlite
+
+
+async def test_work_on_the_loop_never_waits_for_another_process_and_is_done_once(
+    tmp_path: Path,
+) -> None:
+    """Another connection (as another process would) holds SQLite's writer: the work gives
+    up at its first BEGIN, before doing anything, and is done once, in a thread."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "coach.db"
+    db = Database.at(f"sqlite:///{path}")
+    upgrade(db.engine)
+    inbox = Inbox(db)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    threads: list[int] = []
+
+    def finish() -> None:
+        threads.append(threading.get_ident())
+        inbox.finish(7)
+
+    done = asyncio.ensure_future(db.call(finish))
+    await asyncio.sleep(0.05)  # the loop runs meanwhile: nothing here waits for the writer
+    assert not done.done()
+    other.execute("COMMIT")
+    await done
+    other.close()
+    loop_thread = threading.get_ident()
+    assert threads[0] == loop_thread and threads[-1] != loop_thread  # tried here, done there
+    with db.connect() as conn:
+        claimed = conn.execute(text("SELECT count(*) FROM inboxupdate WHERE update_id = 7"))
+        assert claimed.scalar() == 1
+    assert await db.call(inbox.finish, 7) is None  # and the loop works on as before
+    db.dispose()

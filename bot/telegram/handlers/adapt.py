@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -59,7 +58,7 @@ async def deliver(context: CoachContext, update: Update, work: Callable[[Tx], Re
     messages; then send them and answer the button press. A redelivered update does nothing."""
     user = update.effective_user
     hint = (user.id, user.language_code) if user is not None else None
-    done = await asyncio.to_thread(
+    done = await context.services.db.call(
         context.services.work.run, work, update_id=update.update_id, hint=hint
     )
     if done is not None:

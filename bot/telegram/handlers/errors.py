@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Update
@@ -62,7 +61,7 @@ async def on_error(update: object, context: CoachContext) -> None:
         return
     chat_id = update.effective_chat.id
     try:  # the apology goes the one way out, like every message
-        done = await asyncio.to_thread(
+        done = await context.services.db.call(
             context.services.work.run, lambda _tx: Reply().add(Outgoing(chat_id, sorry))
         )
     except Exception:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -23,7 +22,7 @@ async def text(update: Update, context: CoachContext) -> None:
     if event.in_group and not event.replied_to_bot:
         return  # ordinary chat between partners is none of our business
     # Screened before the unit of work: the write lock is never held while the classifiers read.
-    screened = await asyncio.to_thread(context.services.read, event)
+    screened = await context.services.db.call(context.services.read, event)
     await deliver(context, update, lambda tx: context.services.text(tx, event, screened))
 
 
