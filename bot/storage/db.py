@@ -118,24 +118,35 @@ class Database:
     async def call(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Database work asked for by the event loop: the one way the loop reaches the database.
 
-        On SQLite it runs right here when nobody holds the writer: a step is about a
-        millisecond of work on a local file, and handing it to a thread and back cost more
-        than the work itself (Let go's steps 26 % faster, bench/flow_steps.py). When a thread
-        of ours holds the writer (the schedule's fill, a voice note heard), when another
-        process does (found by a BEGIN IMMEDIATE that does not wait), and always on
-        PostgreSQL (round trips over the network), it runs in a worker thread, so the loop
-        never waits.
+        On SQLite it runs right here: a step is about a millisecond of work on a local file,
+        and handing it to a thread and back cost more than the work itself (Let go's steps
+        26 % faster, bench/flow_steps.py). The loop never waits for a writer, though:
+        - a thread of ours holds it (the schedule's fill, a nudge tick): a thread waits for
+          it to be free, then the work runs here. (Sent to a thread instead, the work would
+          hold the writer whenever the loop next looked, and every chat's work after it
+          would follow it into the thread.)
+        - another process holds it (found by a BEGIN IMMEDIATE that does not wait): the
+          work runs in a thread, which waits for it.
+        On PostgreSQL (round trips over the network) it always runs in a thread.
         """
-        if self._lock is not None and self._lock.acquire(blocking=False):
+        while self._lock is not None:
+            if not self._lock.acquire(blocking=False):
+                await asyncio.to_thread(self._wait_for_the_writer)
+                continue
             token = _on_the_loop.set(True)
             try:
                 return work(*args, **kwargs)
-            except WriterBusy:  # another process writes: wait for it in a thread
-                pass
+            except WriterBusy:
+                break
             finally:
                 _on_the_loop.reset(token)
                 self._lock.release()
         return await asyncio.to_thread(work, *args, **kwargs)
+
+    def _wait_for_the_writer(self) -> None:
+        assert self._lock is not None
+        with self._lock:
+            pass
 
     @classmethod
     def at(cls, url: str) -> Database:
