@@ -165,11 +165,6 @@ def _default() -> Detector:
     # beside the rest of start-up; a message that arrives sooner waits for it.
     loading = ThreadPoolExecutor(1, thread_name_prefix="safety-model")
     model = loading.submit(_load_and_give_back)
-    others = {path.parent.name: Rules.load(path) for path in sorted(HERE.glob("*/signals.yaml"))}
-    english = Rules.load()
-    # Then the patterns, English's first (read in every message): compiled on the first
-    # message instead, they kept it waiting about 0.1 s (bench/flow_steps.py's first reply).
-    for rules in (english, *others.values()):
-        loading.submit(rules.warm)
     loading.shutdown(wait=False)
-    return Detector(english, model, others=others)
+    others = {path.parent.name: Rules.load(path) for path in sorted(HERE.glob("*/signals.yaml"))}
+    return Detector(Rules.load(), model, others=others)

@@ -159,9 +159,11 @@ def _expand(pattern: str, words: dict[str, str]) -> str:
 
 
 class Rules:
-    """One language's signals and idioms. Their patterns are compiled on first use, or by
-    `warm`, which the detector runs in the background at start-up: English's take 60 ms
-    and more to compile, which must not stand before the first reply."""
+    """One language's signals and idioms. Their patterns are compiled when a message is
+    first read with them, not at start-up: English's take 60 ms to compile, which every
+    start paid before its first reply, and a process may never read Arabic at all.
+    (Compiling them all in a background thread at start-up was tried: on two cores it
+    only competed with the start for the GIL, and the first reply came later.)"""
 
     def __init__(
         self,
@@ -199,12 +201,6 @@ class Rules:
         # so for a seventh of the time the signals one by one take (bench/safety.py's speed).
         patterns = [p for _kind, _topic, p in self._signals]
         return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
-
-    def warm(self) -> None:
-        """Compile every pattern now (in the background, at start-up), so that the first
-        message read does not wait for it."""
-        for compiled in ("anything", "signals", "idioms", "skeletal"):
-            getattr(self, compiled)
 
     @classmethod
     def load(cls, path: Path = HERE / "signals.yaml") -> Rules:

@@ -87,6 +87,15 @@ def test_normalise(typed: str, read: str) -> None:
         ("found a tracker under my car seat", "coercion"),
         ("he makes me ask permission before i eat", "coercion"),
         ("is it normal to be scared of your husband", "fear"),
+        # from three more writers' misses (D161, D168, D169)
+        ("sat in the garage with the car running for a while last night", "self_harm"),
+        ("lol i only took like 8 of the tylenol, im fine just a lil nauseous", "self_harm"),
+        ("he's sweet most days. the other days i'm afraid for my life", "fear"),
+        ("cant sleep. listening for his footsteps", "fear"),
+        ("Dad went for Mum with a hammer last night", "violence"),
+        ("she's been putting something in my tea to make me sick", "violence"),
+        ("Locked in the spare room for the night again", "coercion"),
+        ("found an airtag sewn into my gym bag", "coercion"),
     ],
 )
 def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
@@ -113,6 +122,10 @@ def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
         "broke my wrist skateboarding, cast for 6 weeks",
         "my mother-in-law is here for a month and i'm losing the will to live",
         "he makes me ask permission to touch his sourdough starter",
+        # ... and their look-alikes: a small dose, a bridge in traffic, a past that is over
+        "took 2 tylenol for the headache, feeling better",
+        "Me da was handy with his fists when we were kids. He's long dead.",
+        "had a restraining order on my ex in 2015, all good now",
     ],
 )
 def test_look_alikes_are_left_alone_by_the_rules(text: str) -> None:
@@ -519,3 +532,18 @@ def test_the_one_scan_before_the_signals_never_hides_one(lang: str) -> None:
         assert one == each, text
         matched += each
     assert 0 < matched < len(texts)  # both ways were tried
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("she keeps my insulin in her purse", "coercion"),
+        ("gonna take all of them tonight", "self_harm"),
+        ("i'm standing on the overpass", "self_harm"),
+    ],
+)
+def test_weaker_signs_ask_first(text: str, kind: str) -> None:
+    """Signs that can be innocent (medicine kept safe, a bridge in traffic) ask "Are you
+    safe right now?" instead of answering outright."""
+    finding = RULES_ONLY.screen(text)
+    assert finding is not None and finding.kind == kind and not finding.sure

@@ -326,12 +326,13 @@ def test_an_outbox_id_is_never_handed_out_twice(engine: Engine) -> None:
 
 
 @BOTH
-async def test_database_work_runs_on_the_loop_only_on_sqlite_with_the_writer_free(
+async def test_database_work_runs_on_the_loop_on_sqlite_and_waits_for_our_threads_off_it(
     engine: Engine,
 ) -> None:
     """`Database.call`: on SQLite a step runs on the event loop (a hand-off to a thread cost
-    more than the step); in a thread when a thread of ours holds the writer, so the loop
-    never waits for it; always in a thread on PostgreSQL (network round trips)."""
+    more than the step). While a thread of ours holds the writer, the work waits without
+    stopping the loop, then runs on it. On PostgreSQL it always runs in a thread (network
+    round trips), side by side with other transactions."""
     import threading
 
     db = Database(engine)
@@ -356,15 +357,16 @@ async def test_database_work_runs_on_the_loop_only_on_sqlite_with_the_writer_fre
     assert holding.wait(10)
     try:
         waiting = asyncio.ensure_future(db.call(where, "held"))
-        await asyncio.sleep(0.05)
-        # SQLite: it waits for the writer in a thread, and the loop goes on meanwhile.
-        # (PostgreSQL has no writer to wait for: its transactions run side by side.)
-        assert waiting.done() is not sqlite
+        ticks = 0
+        for _ in range(5):
+            await asyncio.sleep(0.01)  # the loop runs meanwhile
+            ticks += 1
+        # SQLite: the work waits for the writer. PostgreSQL has no writer to wait for.
+        assert ticks == 5 and waiting.done() is not sqlite
     finally:
         release.set()
-    assert await waiting is False
+    assert await waiting is sqlite  # once free, on the loop (SQLite)
     holder.join(10)
-    assert await db.call(where, "free again") is sqlite
 
 
 async def test_work_on_the_loop_never_waits_for_another_process_and_is_done_once(
@@ -398,5 +400,7 @@ async def test_work_on_the_loop_never_waits_for_another_process_and_is_done_once
     with db.connect() as conn:
         claimed = conn.execute(text("SELECT count(*) FROM inboxupdate WHERE update_id = 7"))
         assert claimed.scalar() == 1
-    assert await db.call(inbox.finish, 7) is None  # and the loop works on as before
+    threads.clear()
+    await db.call(finish)  # and, the writer free again, the work runs on the loop
+    assert threads == [loop_thread]
     db.dispose()
