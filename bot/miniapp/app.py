@@ -11,7 +11,6 @@ the confirmation to the chat like any reply (the partner hears of it as after th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -177,7 +176,7 @@ class MiniApp:
             visitor = self.visitor(request)
         except InitDataError as error:
             return self.refused(error)
-        view = await asyncio.to_thread(self._view, visitor)
+        view = await self.services.db.call(self._view, visitor)
         return JSONResponse(view, headers=NO_STORE)
 
     async def timezones(self, request: Request) -> Response:
@@ -189,7 +188,7 @@ class MiniApp:
             return self.refused(error)
         query = request.query_params.get("q", "")[:64]
         device = request.query_params.get("device", "")[:64]
-        found = await asyncio.to_thread(self._zones, visitor, query, device)
+        found = await self.services.db.call(self._zones, visitor, query, device)
         return JSONResponse(found, headers=NO_STORE)
 
     def _zones(self, visitor: Visitor, query: str, device: str) -> dict[str, Any]:
@@ -218,11 +217,11 @@ class MiniApp:
             argument = setting.argument(await _body(request))
         except BadRequest as exc:
             return _error(400, "bad_request", str(exc))
-        refusal = await asyncio.to_thread(self._may_change, visitor, setting)
+        refusal = await self.services.db.call(self._may_change, visitor, setting)
         if refusal is not None:
             return _error(409, refusal)
         confirmed = await self._run(visitor, setting, argument)
-        view = await asyncio.to_thread(self._view, visitor)
+        view = await self.services.db.call(self._view, visitor)
         return JSONResponse({"ok": True, "confirmed": confirmed, "view": view}, headers=NO_STORE)
 
     def _may_change(self, visitor: Visitor, setting: Setting) -> str | None:
@@ -245,7 +244,7 @@ class MiniApp:
         """Run the service call in one unit of work; whether the person's chat confirms it."""
         person = Person(visitor.user_id, visitor.first_name, visitor.language_code)
         event = Event(person=person, chat_id=person.id, in_group=False, at=clock.now())
-        done = await asyncio.to_thread(
+        done = await self.services.db.call(
             self.services.work.run,
             lambda tx: setting.call(self.services, tx, event, argument),
             hint=(person.id, person.language_code),
@@ -256,7 +255,7 @@ class MiniApp:
             self.hand_over(done.queued)  # this process's sender sends them now
         elif done.queued:  # leased to a sender that is not told: give them to the next scan
             ids = [q.id for q in done.queued]
-            await asyncio.to_thread(self.services.outbox.release, ids)
+            await self.services.db.call(self.services.outbox.release, ids)
         return any(m.chat_id == person.id for m in done.reply.messages)
 
     def routes(self) -> list[Route]:

@@ -128,6 +128,9 @@ class Database:
         - another process holds it (found by a BEGIN IMMEDIATE that does not wait): the
           work runs in a thread, which waits for it.
         On PostgreSQL (round trips over the network) it always runs in a thread.
+        Off this path on purpose: long work with a thread of its own (the schedule's fill,
+        the nudge tick), the readiness probe (it must answer while the database hangs) and
+        the worker's PostgreSQL lock, which keeps its own connection.
         """
         while self._lock is not None:
             if not self._lock.acquire(blocking=False):

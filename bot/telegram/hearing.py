@@ -69,7 +69,7 @@ class Hearing:
         notes = self.services.voice.notes
         if self.services.db.engine.dialect.name == "sqlite":
             # One process by construction: a claim it finds was left by its own last life.
-            await asyncio.to_thread(notes.reclaim)
+            await self.services.db.call(notes.reclaim)
         if self.services.settings.voice_load_at_start:
             asyncio.get_running_loop().call_later(WARM_AFTER, self._warm, halt, None)
         listeners = [
@@ -91,7 +91,7 @@ class Hearing:
         notes = self.services.voice.notes
         while not halt.is_set():
             try:
-                note = await asyncio.to_thread(notes.claim, utcnow())
+                note = await self.services.db.call(notes.claim, utcnow())
             except Exception:
                 log.exception("could not read the voice notes; trying again")
                 note = None
@@ -113,7 +113,7 @@ class Hearing:
         finally:
             typing.cancel()
         if reply is not None:
-            done = await asyncio.to_thread(
+            done = await self.services.db.call(
                 self.services.work.run,
                 reply,
                 couple_id=note.couple_id,
@@ -137,9 +137,9 @@ class Hearing:
             if note.attempts >= FETCH_TRIES:
                 return lambda tx: voice.failed(tx, note, "unreachable")
             log.warning("voice note %s not fetched yet (%s); trying again", note.id, exc)
-            await asyncio.to_thread(voice.notes.release, note.id, utcnow() + RETRY_AFTER)
+            await self.services.db.call(voice.notes.release, note.id, utcnow() + RETRY_AFTER)
             return None
-        lang = await asyncio.to_thread(self._language, note)
+        lang = await self.services.db.call(self._language, note)
         loop = asyncio.get_running_loop()
         try:
             heard: Heard = await loop.run_in_executor(
@@ -157,7 +157,7 @@ class Hearing:
             "voice note %s heard: %.0f s of audio in %.1f s", note.id, heard.seconds, heard.took
         )
         event = voice.event_of(note, heard.text)
-        screened = await asyncio.to_thread(self.services.read, event)
+        screened = await self.services.db.call(self.services.read, event)
 
         def work(tx: Tx) -> Reply:
             return voice.heard(tx, note, heard.text, screened)

@@ -84,7 +84,7 @@ class Dispatcher:
     async def resume(self) -> int:
         """Queue what was stored but not processed (at start-up, before polling begins, so
         each chat's older updates go first)."""
-        pending = await asyncio.to_thread(self.inbox.pending, 100_000)
+        pending = await self.inbox.db.call(self.inbox.pending, 100_000)
         for stored in pending:
             self.offer(stored)
         if pending:
@@ -99,7 +99,7 @@ class Dispatcher:
             if stop.is_set():
                 break
             try:
-                pending = await asyncio.to_thread(self.inbox.pending, 500, self.rescan_after)
+                pending = await self.inbox.db.call(self.inbox.pending, 500, self.rescan_after)
                 for stored in pending:
                     self.offer(stored)
             except Exception:
@@ -173,7 +173,7 @@ class Poller:
         self.polled = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        offset = await asyncio.to_thread(self.inbox.next_offset)
+        offset = await self.inbox.db.call(self.inbox.next_offset)
         backoff = 0.5
         while not stop.is_set():
             fetch = asyncio.ensure_future(

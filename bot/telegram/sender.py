@@ -288,18 +288,18 @@ class Sender:
                     "Telegram asked to wait %.0f s before chat %s", seconds, message.chat_id
                 )
                 self.budget.hold(message.chat_id, seconds)
-                await asyncio.to_thread(
+                await self.outbox.db.call(
                     self.outbox.hold, item.id, utcnow() + timedelta(seconds=seconds)
                 )
                 continue
             except ChatMigrated as exc:
                 new_chat = int(exc.new_chat_id)
                 log.info("group %s moved to %s; following it", message.chat_id, new_chat)
-                await asyncio.to_thread(self.moved_chat, message.chat_id, new_chat)
+                await self.outbox.db.call(self.moved_chat, message.chat_id, new_chat)
                 message = replace(message, chat_id=new_chat)
                 continue
             except Forbidden:
-                lost = await asyncio.to_thread(self.lost_chat, message.chat_id)
+                lost = await self.outbox.db.call(self.lost_chat, message.chat_id)
                 self.hand_over(lost)
                 return "lost"
             except BadRequest as exc:  # a message Telegram will never take: log, let it go
@@ -312,7 +312,7 @@ class Sender:
                 log.warning(
                     "sending to chat %s failed (%s); again in %.1f s", message.chat_id, exc, backoff
                 )
-                await asyncio.to_thread(
+                await self.outbox.db.call(
                     self.outbox.hold, item.id, utcnow() + timedelta(seconds=backoff)
                 )
                 await asyncio.sleep(backoff)
