@@ -61,10 +61,11 @@ class Dispatcher:
         self.rescan_after = rescan_after
         self._done: dict[int, asyncio.Future[None]] = {}
         self._queues: dict[int | None, deque[tuple[Stored, Update | None]]] = {}
-        self._workers: dict[int | None, asyncio.Task[None]] = {}
+        self._workers: dict[int | None, asyncio.Task[None] | None] = {}  # None: starting
         self._known: set[int] = set()
         self._gate = asyncio.Semaphore(in_flight)
         self._stopping = False
+        self._starting: deque[int | None] = deque()  # chats whose worker starts next pass
 
     def offer(self, stored: Stored, update: Update | None = None) -> asyncio.Future[None]:
         """Queue a stored update behind the others of its chat (once); the future is done
@@ -76,10 +77,27 @@ class Dispatcher:
         self._known.add(stored.update_id)
         done = self._done[stored.update_id] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(stored.chat_id, deque()).append((stored, update))
+        starting = stored.chat_id in self._workers and self._workers[stored.chat_id] is None
         worker = self._workers.get(stored.chat_id)
-        if worker is None or worker.done():
-            self._workers[stored.chat_id] = asyncio.create_task(self._chat(stored.chat_id))
+        if not starting and (worker is None or worker.done()):
+            self._workers[stored.chat_id] = None
+            if not self._starting:
+                asyncio.get_running_loop().call_soon(self._start_next)
+            self._starting.append(stored.chat_id)
         return done
+
+    def _start_next(self) -> None:
+        """Start one chat's worker, and the next one on the loop's next pass. On SQLite a
+        unit runs on the loop without pausing: started all at once, the 50 chats waiting at
+        a start would each run their unit before the first reply's send could begin. One a
+        pass, the reply a unit queued goes out before the next chat's unit starts."""
+        if self._stopping:
+            self._starting.clear()
+            return
+        chat = self._starting.popleft()
+        self._workers[chat] = asyncio.create_task(self._chat(chat))
+        if self._starting:
+            asyncio.get_running_loop().call_soon(self._start_next)
 
     async def resume(self) -> int:
         """Queue what was stored but not processed (at start-up, before polling begins, so
@@ -108,14 +126,15 @@ class Dispatcher:
     async def drain(self, timeout: float = 10.0) -> None:
         """Let the updates being handled finish (what is queued waits for the next start)."""
         self._stopping = True
-        workers = [w for w in self._workers.values() if not w.done()]
+        workers = [w for w in self._workers.values() if w is not None and not w.done()]
         if workers:
             await asyncio.wait(workers, timeout=timeout)
 
     def abort(self) -> None:
         self._stopping = True
         for worker in self._workers.values():
-            worker.cancel()
+            if worker is not None:
+                worker.cancel()
 
     async def _chat(self, chat: int | None) -> None:
         queue = self._queues[chat]

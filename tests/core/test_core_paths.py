@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -16,6 +17,7 @@ from bot.core.budget import FloodBudget
 from bot.emulator import BotApiServer, Conversation
 from bot.engine.check import check_flows
 from bot.storage.models import Couple, FlowRun
+from bot.storage.tables import INBOX
 from tests.helpers import (
     Rig,
     copy_flows,
@@ -88,6 +90,38 @@ async def test_the_event_loop_stays_free_while_the_database_is_busy(rig: Rig) ->
     await asyncio.to_thread(holder.join)
     assert gave_up == [False], "the event loop was blocked while the database was locked"
     await alex.sees("/letgo")  # answered once the lock was gone
+
+
+async def test_after_a_start_the_first_reply_leaves_before_every_waiting_chat_has_run(
+    rig: Rig,
+) -> None:
+    """After a deploy, sixty people's messages wait. On SQLite a unit runs on the loop without
+    pausing, so had every chat started at once, no reply could leave before all sixty had run;
+    chats start one per pass of the loop, and the first reply leaves after the first few (ten
+    here, where the Bot API server shares the bot's loop; all sixty before)."""
+    await rig.bot.shutdown()
+    people = [rig.person(f"Waiting{i}") for i in range(60)]
+    for person in people:
+        person.says("/help")
+    handled_at_first_reply: list[int] = []
+
+    waiting = {person.id for person in people}
+
+    def on(kind: str, payload: Any) -> None:
+        if kind == "bot_message" and payload.chat_id in waiting and not handled_at_first_reply:
+            # All sixty are stored before any is handled; handling one clears its chat.
+            with sqlite3.connect(rig.db_path) as conn:
+                waits = conn.execute(
+                    f"SELECT count(*) FROM {INBOX.name} WHERE processed_at IS NULL AND chat_id IN "
+                    f"({','.join(map(str, waiting))})"
+                ).fetchone()[0]
+            handled_at_first_reply.append(len(people) - waits)
+
+    rig.server.listeners.append(on)
+    await rig.restart()
+    for person in people:
+        await person.sees("/letgo")
+    assert handled_at_first_reply and handled_at_first_reply[0] < 30, handled_at_first_reply
 
 
 async def test_a_message_for_a_group_that_became_a_supergroup_follows_it(rig: Rig) -> None:

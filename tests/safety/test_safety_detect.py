@@ -474,6 +474,17 @@ def test_ngram_keys_are_the_same_in_every_process_and_tell_grams_apart() -> None
         assert json.loads(there) == here
 
 
+def test_the_written_out_multipliers_are_the_seeded_ones_the_model_was_trained_with() -> None:
+    """The shipped terms' keys were made with these numbers: one changed digit and no term
+    would be found again."""
+    import numpy as np
+
+    from bot.safety.features import KEYED, MULTIPLIERS, SEED
+
+    seeded = np.random.default_rng(SEED).integers(1, 2**63, size=KEYED + 1, dtype=np.uint64)
+    assert [int(m) for m in seeded | np.uint64(1)] == list(MULTIPLIERS)
+
+
 def test_window_keys_are_the_keys_of_the_analyzers_grams() -> None:
     """Scoring makes the character n-grams' keys from the text's code points without cutting
     the grams: the same keys, as often, as cutting them and keying each (accents, Arabic
