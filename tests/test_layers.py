@@ -83,6 +83,23 @@ def test_only_the_telegram_edge_imports_python_telegram_bot() -> None:
     assert "telegram" in importers  # the rule is about something real
 
 
+def test_a_start_loads_no_orm() -> None:
+    """The bot reads and writes Core tables: SQLModel and SQLAlchemy's ORM (and the classes
+    of bot/storage/models.py) would cost every start about 0.2 s before its first reply."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, bot.cli, bot.telegram.main, bot.telegram.web; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlmodel' "
+        "or m.startswith('sqlalchemy.orm') or m == 'bot.storage.models'))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    ).stdout.strip()
+    assert loaded == "[]", loaded
+
+
 def test_the_flow_checkers_do_not_import_each_other() -> None:
     """check.py (flows) uses check_languages.py (translations); both share samples.py."""
     source = (BOT / "engine" / "check_languages.py").read_text(encoding="utf-8")
@@ -134,9 +151,11 @@ ONE_WRITER = {table: store for store, tables in STORES.items() for table in tabl
 
 
 def test_every_table_has_a_store() -> None:
+    from sqlalchemy import Table
+
     from bot.storage import tables
 
-    names = {n for n in dir(tables) if n.isupper() and not n.startswith("_")}
+    names = {n for n, value in vars(tables).items() if isinstance(value, Table)}
     assert names == {t for t in ONE_WRITER if t.isupper()}
 
 

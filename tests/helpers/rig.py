@@ -23,6 +23,7 @@ from bot.engine.check import check_flows
 from bot.storage.db import make_engine, utcnow
 from bot.storage.models import Couple, Partner
 from bot.storage.rows import CoupleRow
+from bot.storage.tables import COUPLES
 from bot.telegram.main import serve
 
 TOKEN = "123456:TEST-token-for-the-local-bot-api-server"
@@ -330,7 +331,9 @@ def schedule_in(rig: Rig, seconds: float) -> datetime:
         # whole seconds (the meeting time is stored to the second), rounded up
         slot = (utcnow() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
         couple.meeting_day, couple.meeting_time = slot.weekday(), slot.strftime("%H:%M:%S")
-        row = CoupleRow(**couple.model_dump())  # the row the bot's own rule reads
+        row = CoupleRow(
+            **{c.name: getattr(couple, c.name) for c in COUPLES.columns}
+        )  # as the bot reads it
         reschedule(row, utcnow())
         assert row.next_prompt_at is not None
         couple.next_prompt_at = row.next_prompt_at

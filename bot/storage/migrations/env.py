@@ -2,11 +2,10 @@
 
 from alembic import context
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
 
-import bot.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.storage.tables import METADATA
 
-target_metadata = SQLModel.metadata
+target_metadata = METADATA
 
 
 def run() -> None:
