@@ -96,6 +96,16 @@ def test_normalise(typed: str, read: str) -> None:
         ("she's been putting something in my tea to make me sick", "violence"),
         ("Locked in the spare room for the night again", "coercion"),
         ("found an airtag sewn into my gym bag", "coercion"),
+        # from two more writers' misses (D178, D179)
+        ("no point carrying on", "self_harm"),
+        ("if i died tomorrow would anyone even notice", "self_harm"),
+        ("reading up on how much paracetamol is too much", "self_harm"),
+        ("i get slapped if dinner's late. that's just how it is", "violence"),
+        ("if i spend anything without asking he cuts up my card", "coercion"),
+        ("he doesn't let me get a job", "coercion"),
+        ("I'm not allowed female friends", "coercion"),
+        ("she says she will tell police I hit her if I say something", "coercion"),
+        ("whats the safest way to leave someone", "fear"),
     ],
 )
 def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
@@ -126,6 +136,12 @@ def test_signs_are_caught_by_the_rules(text: str, kind: str) -> None:
         "took 2 tylenol for the headache, feeling better",
         "Me da was handy with his fists when we were kids. He's long dead.",
         "had a restraining order on my ex in 2015, all good now",
+        # their false alarms: laughing hard, a chili, the news, the traffic, a gym class
+        "She's killing herself laughing cos I said the car would make it",
+        "tried his chili and i genuinely thought i was gonna die",
+        "that murder-suicide on the news has been everywhere",
+        "This traffic in Lagos wants to kill me",
+        "He dragged me to his CrossFit class",
     ],
 )
 def test_look_alikes_are_left_alone_by_the_rules(text: str) -> None:
