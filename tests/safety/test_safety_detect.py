@@ -367,6 +367,10 @@ def test_signs_in_other_languages_are_read_in_that_language(
         ("de", "er nimmt mir das auto weg. ich komm jetzt nicht mehr zur tochter", "coercion"),
         ("es", "mi viejo me jala del pelo cuando la comida no esta, ya tengo 65 años", "violence"),
         ("es", "me va a rajar la cara, tiene un amigo que ya estuvo en la cárcel", "violence"),
+        # from a new writer's misses (D180)
+        ("de", "wenn ich noch einmal mit meinem ex schreib dann schlitzt er mich auf", "violence"),
+        ("de", "ich frag mich jeden tag ob heute der tag ist an dem er durchdreht", "fear"),
+        ("de", "ich lächel, nick, sag ja. alles andere ist zu gefährlich", "fear"),
     ],
 )
 def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
