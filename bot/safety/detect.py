@@ -8,6 +8,7 @@ and on a frozen held-out set.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -54,7 +55,7 @@ class Detector:
         rules: Rules,
         model: Trained | Model | Future[Trained] | None,
         ask: float = ASK,
-        others: dict[str, Rules] | None = None,
+        others: Mapping[str, Rules] | None = None,
     ) -> None:
         self.rules = rules  # English's signals, read in every message
         self._model = model
@@ -166,5 +167,31 @@ def _default() -> Detector:
     loading = ThreadPoolExecutor(1, thread_name_prefix="safety-model")
     model = loading.submit(_load_and_give_back)
     loading.shutdown(wait=False)
-    others = {path.parent.name: Rules.load(path) for path in sorted(HERE.glob("*/signals.yaml"))}
+    others = SignalsByLanguage({p.parent.name: p for p in sorted(HERE.glob("*/signals.yaml"))})
     return Detector(Rules.load(), model, others=others)
+
+
+class SignalsByLanguage(Mapping[str, Rules]):
+    """Each language's signals, read from its file when a message is first read in it: a
+    start reads English's alone (the others' YAML took 30 ms before the first reply, and a
+    process may never see Arabic). Two threads reading the same language at once each build
+    it; one is kept, both are right."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self._paths = paths
+        self._read: dict[str, Rules] = {}
+
+    def __getitem__(self, lang: str) -> Rules:
+        rules = self._read.get(lang)
+        if rules is None:
+            rules = self._read.setdefault(lang, Rules.load(self._paths[lang]))
+        return rules
+
+    def __contains__(self, lang: object) -> bool:  # Mapping's own would read the file
+        return lang in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)

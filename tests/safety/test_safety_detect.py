@@ -578,3 +578,17 @@ def test_weaker_signs_ask_first(text: str, kind: str) -> None:
     safe right now?" instead of answering outright."""
     finding = RULES_ONLY.screen(text)
     assert finding is not None and finding.kind == kind and not finding.sure
+
+
+def test_a_languages_signals_are_read_when_a_message_first_needs_them(tmp_path: Path) -> None:
+    """A start reads English's signals alone; German's file is opened by the first message
+    read in German (here it is missing, so reading it fails, and only then)."""
+    from bot.safety.detect import SignalsByLanguage
+
+    others = SignalsByLanguage({"de": tmp_path / "de" / "signals.yaml"})
+    assert "de" in others and list(others) == ["de"] and len(others) == 1
+    with pytest.raises(FileNotFoundError):
+        others["de"]
+    shipped = SignalsByLanguage({"de": ROOT / "bot" / "safety" / "de" / "signals.yaml"})
+    assert shipped["de"] is shipped["de"]  # read once
+    assert Detector(RULES_ONLY.rules, None, others=shipped).screen("er schlägt mich", "de")
