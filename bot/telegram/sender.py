@@ -42,6 +42,7 @@ SCAN_SECONDS = 1.0  # how often the sender looks for due rows it was not handed
 # A backlog (10,000 prompts due at once) stays in the outbox rather than in our lanes:
 # beyond this many held rows, claiming more only adds rows to renew on every scan.
 MAX_HELD = 400
+ACK_PASSES = 4  # passes of the event loop a sent-delete waits for company
 
 
 # What the sender asks of the rest of the bot when a chat is lost or moved (one unit each).
@@ -237,6 +238,11 @@ class Sender:
         between Telegram's answer and this write can send those again: the honest limit,
         as the Bot API has no idempotency key.)"""
         while self._acks:
+            # At a start or in a busy minute, sends finish about one a pass of the loop (chats
+            # start one a pass, bot/telegram/intake.py): a few passes gather them into one
+            # write instead of one each, and a quiet moment waits microseconds, not a clock.
+            for _ in range(ACK_PASSES):
+                await asyncio.sleep(0)
             done, self._acks = self._acks, []
             await self.outbox.db.call(self.outbox.sent_many, done)
             self._held.difference_update(done)

@@ -17,7 +17,7 @@ from bot.core.budget import FloodBudget
 from bot.emulator import BotApiServer, Conversation
 from bot.engine.check import check_flows
 from bot.storage.models import Couple, FlowRun
-from bot.storage.tables import INBOX
+from bot.storage.tables import INBOX, OUTBOX
 from tests.helpers import (
     Rig,
     copy_flows,
@@ -122,6 +122,37 @@ async def test_after_a_start_the_first_reply_leaves_before_every_waiting_chat_ha
     for person in people:
         await person.sees("/letgo")
     assert handled_at_first_reply and handled_at_first_reply[0] < 30, handled_at_first_reply
+
+
+async def test_sent_messages_leave_the_outbox_in_batches_not_one_write_each(rig: Rig) -> None:
+    """Forty replies after a start go out about one a pass of the loop; the sender waits a few
+    passes before deleting what was sent, so they leave the outbox in a handful of writes."""
+    from sqlalchemy import Engine, event
+
+    await rig.bot.shutdown()
+    people = [rig.person(f"Burst{i}") for i in range(40)]
+    for person in people:
+        person.says("/help")
+    deletes: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(f"DELETE FROM {OUTBOX.name}"):
+            deletes.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        await rig.restart()
+        for person in people:
+            await person.sees("/letgo")
+        await until(lambda: _outbox_rows(rig) == 0, what="the outbox to empty")
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert 0 < len(deletes) <= len(people) // 2, len(deletes)
+
+
+def _outbox_rows(rig: Rig) -> int:
+    with sqlite3.connect(rig.db_path) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {OUTBOX.name}").fetchone()[0])
 
 
 async def test_a_message_for_a_group_that_became_a_supergroup_follows_it(rig: Rig) -> None:
