@@ -86,7 +86,7 @@ KEYED = 48
 
 # The multipliers: `np.random.default_rng(SEED).integers(1, 2**63, size=KEYED + 1,
 # dtype=np.uint64) | 1`, written out because importing numpy.random costs the first screen
-# after a start 30 ms (tests/safety/test_features.py checks they are still those numbers).
+# after a start 30 ms (tests/safety/test_safety_detect.py checks they are still those numbers).
 SEED = 20261206
 MULTIPLIERS = (
     7859827912569807325, 2382288484391340671, 7527257561959509777, 1386886745041835419,

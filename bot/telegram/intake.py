@@ -77,14 +77,19 @@ class Dispatcher:
         self._known.add(stored.update_id)
         done = self._done[stored.update_id] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(stored.chat_id, deque()).append((stored, update))
-        starting = stored.chat_id in self._workers and self._workers[stored.chat_id] is None
-        worker = self._workers.get(stored.chat_id)
-        if not starting and (worker is None or worker.done()):
+        if not self._has_worker(stored.chat_id):
             self._workers[stored.chat_id] = None
             if not self._starting:
                 asyncio.get_running_loop().call_soon(self._start_next)
             self._starting.append(stored.chat_id)
         return done
+
+    def _has_worker(self, chat: int | None) -> bool:
+        """A worker is running this chat's queue, or starts it on the loop's next pass."""
+        if chat not in self._workers:
+            return False
+        worker = self._workers[chat]
+        return worker is None or not worker.done()
 
     def _start_next(self) -> None:
         """Start one chat's worker, and the next one on the loop's next pass. On SQLite a

@@ -233,8 +233,9 @@ class Sender:
             self._acking = asyncio.create_task(self._write_acks())
 
     async def _write_acks(self) -> None:
-        """Delete what was sent at once; what is sent meanwhile goes in the next batch, so a
-        busy minute costs one write per batch and a quiet one leaves no window open. (A kill
+        """Delete what was sent within a few passes of the loop; what is sent meanwhile goes
+        in the next batch, so a busy minute costs one write per batch and a quiet one leaves a
+        window of microseconds. (A kill
         between Telegram's answer and this write can send those again: the honest limit,
         as the Bot API has no idempotency key.)"""
         while self._acks:
