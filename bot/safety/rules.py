@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from bot.safety.normalise import normalise
 from bot.safety.reading import skeleton
 from bot.yaml_files import read_yaml
 
@@ -138,7 +139,8 @@ def _words(path: Path, name: str, words: list[object], folding: Folding) -> list
     wrong = [w for w in words if not isinstance(w, str)]
     if wrong:
         raise ValueError(f"{path}: negation {name} must be quoted words, not {wrong}")
-    return [folding(w) for w in words if isinstance(w, str)]
+    # Read the way a message is read (normalise: "im tatort" reads "i'm tatort"), then folded
+    return [folding(normalise(w)) for w in words if isinstance(w, str)]
 
 
 def _signals(

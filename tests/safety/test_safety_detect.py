@@ -370,6 +370,8 @@ def test_signs_in_other_languages_are_read_in_that_language(
         # from a new writer's misses (D180)
         ("de", "wenn ich noch einmal mit meinem ex schreib dann schlitzt er mich auf", "violence"),
         ("de", "ich frag mich jeden tag ob heute der tag ist an dem er durchdreht", "fear"),
+        # self-injury still reads after "hurt feelings" learnt to pass
+        ("de", "ich hab mich wieder verletzt, mit der klinge", "self_harm"),
         ("de", "ich lächel, nick, sag ja. alles andere ist zu gefährlich", "fear"),
     ],
 )
@@ -430,6 +432,12 @@ def test_short_and_unaccented_signs_are_read_by_each_languages_rules(
         ("de", "die zeit wo ich angst vor ihm hatte is vorbei, er sitzt im knast"),
         ("es", "mi ex me pegaba, pero eso fue hace ocho años. ahora estoy a salvo"),
         ("ar", "طليقي كان بيضربني، بس ده من خمس سنين والحمد لله خلصت"),
+        # hurt feelings, a coffee overdose, a crime drama (writers D180, D182)
+        ("de", "ich hab mich verletzt gefühlt, als du ohne mich zum grillen bist"),
+        ("de", "was mich verletzt hat war nicht der streit selbst"),
+        ("de", "hab heut ne überdosis kaffee, 6 tassen, zitter wie blöd"),
+        ("de", "im tatort heute stösst ein mann seine frau die treppe runter"),
+        ("de", "der krimi gestern im zdf: mann trackt ihr auto mit nem airtag"),
     ],
 )
 def test_each_languages_look_alikes_are_left_alone_by_the_rules(lang: str, text: str) -> None:
