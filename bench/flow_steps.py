@@ -255,6 +255,7 @@ async def bench_coach(
     env = {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
+        "PYTHONPATH": str(ROOT),  # this checkout's bot, not whichever one is installed
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
         "LOG_LEVEL": "WARNING",
         "FLOOD_OVERALL_PER_SECOND": "100000",

@@ -171,6 +171,7 @@ async def main() -> None:
         )
         env = {
             **os.environ,
+            "PYTHONPATH": str(ROOT),  # this checkout's bot, not whichever one is installed
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": server.base_url,
             "DATABASE_URL": f"sqlite:///{db}",

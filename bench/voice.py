@@ -102,6 +102,7 @@ async def two_couples(notes: int, workdir: Path) -> dict[str, float]:
     env = {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
+        "PYTHONPATH": str(ROOT),  # this checkout's bot, not whichever one is installed
         "DATABASE_URL": f"sqlite:///{workdir / 'voice.db'}",
         "LOG_LEVEL": "WARNING",
     }

@@ -19,6 +19,9 @@ from bot.emulator import BotApiServer
 from bot.emulator.balancer import Balancer
 
 SECRET = "a-webhook-secret-for-tests"
+# The processes run the checkout this module came from, not whichever one pip installed (a
+# worktree benchmarked its own code only when it happened to be the installed one).
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -30,6 +33,7 @@ def free_port() -> int:
 def environment(server: BotApiServer, database_url: str, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
+        "PYTHONPATH": str(CHECKOUT),
         "TELEGRAM_BOT_TOKEN": server.token,
         "TELEGRAM_API_BASE_URL": server.base_url,
         "DATABASE_URL": database_url,

@@ -38,8 +38,11 @@ GUESS = 0.2
 # self-harm is still asked about; a doubted or weaker one is let go like any other: in eight
 # new writers' files, read before anything learnt from them (bench/safety.py --new), 22 safe
 # messages ("I'm not suicidal, just burnt out", "I self-harmed as a teen, I'm fine now") and
-# no danger message had only such a sign and a score this low.
-VETO = 0.1
+# no danger message had only such a sign and a score this low. Raised from 0.1 to 0.2 when seven
+# more writers' files (D178-D184, 3,545 messages), read by the RECIPE 11 classifiers that never
+# learnt from them, showed 11 fewer false alarms (189 -> 178) and not one more miss (51);
+# 0.25 began to miss.
+VETO = 0.2
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bot
 from bot.emulator import BotApiServer, Conversation
+from bot.emulator.cluster import environment
 from tests.helpers import TOKEN, launch, pair_by_invite, wait_exit
 
 
@@ -118,3 +120,17 @@ def test_an_unreachable_bot_api_is_one_line(tmp_path: Path) -> None:
     result = cli_run(tmp_path, env)
     assert result.returncode == 1
     assert "cannot reach the Bot API" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_processes_started_run_this_checkouts_bot(tmp_path: Path) -> None:
+    """A worktree's cluster (and its benchmarks) runs its own code, not the installed one."""
+    env = environment(BotApiServer(TOKEN), "sqlite://")
+    ran = subprocess.run(
+        [sys.executable, "-c", "import bot; print(bot.__file__)"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(ran.stdout.strip()).resolve() == Path(bot.__file__).resolve()
