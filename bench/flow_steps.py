@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.emulator import BotApiServer, Conversation
+from bot.emulator.cluster import checkout_path
 from bot.emulator.server import SimUser, StoredMessage
 
 TOKEN = "123456:BENCH-token-for-the-local-bot-api-server"
@@ -255,7 +256,7 @@ async def bench_coach(
     env = {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
-        "PYTHONPATH": str(ROOT),  # this checkout's bot, not whichever one is installed
+        "PYTHONPATH": checkout_path(),  # this checkout's bot, not the installed one
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
         "LOG_LEVEL": "WARNING",
         "FLOOD_OVERALL_PER_SECOND": "100000",

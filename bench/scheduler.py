@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert
 
 from bot.emulator import BotApiServer
+from bot.emulator.cluster import checkout_path
 from bot.storage.db import make_engine, upgrade
 from bot.storage.models import Couple, Partner, Timer
 
@@ -171,7 +172,7 @@ async def main() -> None:
         )
         env = {
             **os.environ,
-            "PYTHONPATH": str(ROOT),  # this checkout's bot, not whichever one is installed
+            "PYTHONPATH": checkout_path(),  # this checkout's bot, not the installed one
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": server.base_url,
             "DATABASE_URL": f"sqlite:///{db}",

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.flow_steps import TOKEN, launch, stop, wait_polling
 from bot.emulator import BotApiServer, Conversation
+from bot.emulator.cluster import checkout_path
 
 SENTENCES = [
     "I am worried about money and I need you to listen.",
@@ -102,7 +103,7 @@ async def two_couples(notes: int, workdir: Path) -> dict[str, float]:
     env = {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
-        "PYTHONPATH": str(ROOT),  # this checkout's bot, not whichever one is installed
+        "PYTHONPATH": checkout_path(),  # this checkout's bot, not the installed one
         "DATABASE_URL": f"sqlite:///{workdir / 'voice.db'}",
         "LOG_LEVEL": "WARNING",
     }

@@ -24,6 +24,11 @@ SECRET = "a-webhook-secret-for-tests"
 CHECKOUT = Path(__file__).resolve().parents[2]
 
 
+def checkout_path() -> str:
+    """PYTHONPATH for a child: this checkout first, then whatever the caller had set."""
+    return os.pathsep.join(p for p in (str(CHECKOUT), os.environ.get("PYTHONPATH", "")) if p)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,7 +38,7 @@ def free_port() -> int:
 def environment(server: BotApiServer, database_url: str, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "PYTHONPATH": str(CHECKOUT),
+        "PYTHONPATH": checkout_path(),
         "TELEGRAM_BOT_TOKEN": server.token,
         "TELEGRAM_API_BASE_URL": server.base_url,
         "DATABASE_URL": database_url,
